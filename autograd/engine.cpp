@@ -1,0 +1,458 @@
+/// The tape's machinery: nodes, saved tensors, recording, and the iterative backward engine.
+#include <execinfo.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <queue>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "xgrad/autograd.h"
+#include "xgrad/ops/elementwise.h"
+#include "xgrad/ops/reduction.h"
+#include "xgrad/ops/shape.h"
+
+namespace xg::autograd {
+
+// ---------------------------------------------------------------- modes
+
+namespace {
+thread_local bool t_grad_mode = true;
+thread_local bool t_anomaly_mode = false;
+std::atomic<uint64_t> g_sequence{0};
+}  // namespace
+
+bool grad_mode_enabled() { return t_grad_mode; }
+void set_grad_mode(bool on) { t_grad_mode = on; }
+bool anomaly_mode_enabled() { return t_anomaly_mode; }
+void set_anomaly_mode(bool on) { t_anomaly_mode = on; }
+
+// ---------------------------------------------------------------- node lifetime
+
+/// Destroys nodes without recursion: a node being destroyed hands its edges (and the grad_fns of
+/// the tensors it saved) to this loop instead of freeing them inside its own destructor.
+void release_node(std::shared_ptr<Node>&& n) {
+  if (!n) return;
+  thread_local std::vector<std::shared_ptr<Node>> pending;
+  thread_local bool draining = false;
+  pending.push_back(std::move(n));
+  if (draining) return;
+  draining = true;
+  while (!pending.empty()) {
+    std::shared_ptr<Node> p = std::move(pending.back());
+    pending.pop_back();
+    p.reset();
+  }
+  draining = false;
+}
+
+Node::Node() : sequence_nr_(g_sequence.fetch_add(1, std::memory_order_relaxed)) {}
+Node::~Node() {
+  for (auto& e : next_edges_) release_node(std::move(e.fn));
+}
+
+std::vector<Tensor> FnNode::apply(std::vector<Tensor>& grads) {
+  if (!fn_) fail<AutogradError>("{}: backward has no function (graph already freed)", name_);
+  return fn_(grads, *this);
+}
+
+/// The sink of a leaf's gradient: accumulates into grad().
+class AccumulateGrad : public Node {
+ public:
+  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : leaf_(std::move(leaf)) {}
+  std::string name() const override { return "AccumulateGrad"; }
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+    Tensor g = grads[0];
+    if (!g.defined()) return {};
+    TensorImpl& leaf = *leaf_;
+    if (g.shape() != leaf.shape_)
+      fail<ShapeError>("AccumulateGrad: gradient of shape {} for a leaf of shape {}", shape_str(g.shape()),
+                       shape_str(leaf.shape_));
+    if (!leaf.grad_) {
+      // Steal the buffer when nothing else can see it; otherwise keep a private copy.
+      const bool private_buf = g.impl_ptr().use_count() <= 2 && g.impl()->storage_.use_count() == 1 &&
+                               g.is_contiguous() && g.dtype() == leaf.dtype_;
+      if (grad_mode_enabled())
+        leaf.grad_ = g.to(leaf.dtype_).impl_ptr();
+      else
+        leaf.grad_ = (private_buf ? g.detach() : g.detach().to(leaf.dtype_).clone()).impl_ptr();
+    } else if (grad_mode_enabled()) {
+      leaf.grad_ = add(Tensor(leaf.grad_), g).impl_ptr();
+    } else {
+      Tensor(leaf.grad_).add_(g);
+    }
+    return {};
+  }
+  std::shared_ptr<TensorImpl> leaf_;
+};
+
+Edge gradient_edge(const Tensor& t) {
+  TensorImpl* impl = t.impl();
+  if (impl->grad_fn_) return {impl->grad_fn_, impl->output_nr_};
+  if (!impl->requires_grad_) return {};
+  std::shared_ptr<Node> acc = impl->grad_accumulator_.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    impl->grad_accumulator_ = acc;
+  }
+  return {acc, 0};
+}
+
+// ---------------------------------------------------------------- saved tensors
+
+SavedTensor::SavedTensor(const Tensor& t) {
+  if (!t.defined()) return;
+  version_ = t.version();
+  TensorImpl* impl = t.impl();
+  if (impl->grad_fn_) {
+    had_grad_fn_ = true;
+    grad_fn_ = impl->grad_fn_;
+    output_nr_ = impl->output_nr_;
+    data_ = t.detach();
+  } else if (impl->requires_grad_) {
+    leaf_requires_grad_ = true;
+    data_ = t;  // a leaf holds no node, so keeping it makes no cycle
+  } else {
+    data_ = t;
+  }
+}
+
+Tensor SavedTensor::unpack(const std::string& op) const {
+  if (!data_.defined()) return {};
+  if (data_.version() != version_)
+    fail<AutogradError>(
+        "{}: a tensor saved for backward was modified by an in-place operation (version {} when saved, now {}). "
+        "Clone it before changing it in place.",
+        op, version_, data_.version());
+  if (!had_grad_fn_ || !grad_mode_enabled()) return data_;
+  // create_graph: re-attach the saved tensor to its node so second derivatives flow through it.
+  std::shared_ptr<Node> fn = grad_fn_.lock();
+  if (!fn) return data_;
+  auto impl = std::make_shared<TensorImpl>();
+  const TensorImpl& d = *data_.impl();
+  impl->storage_ = d.storage_;
+  impl->shape_ = d.shape_;
+  impl->strides_ = d.strides_;
+  impl->offset_ = d.offset_;
+  impl->numel_ = d.numel_;
+  impl->dtype_ = d.dtype_;
+  impl->requires_grad_ = true;
+  impl->grad_fn_ = std::move(fn);
+  impl->output_nr_ = output_nr_;
+  return Tensor(impl);
+}
+
+// ---------------------------------------------------------------- recording
+
+bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
+  for (const Tensor* t : inputs)
+    if (t && t->defined() && t->requires_grad()) return true;
+  return false;
+}
+bool any_requires_grad(const std::vector<Tensor>& inputs) {
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+namespace {
+std::string capture_trace(const char* name) {
+  void* frames[24];
+  const int n = ::backtrace(frames, 24);
+  std::string s = fmt::format("forward of '{}' called from:\n", name);
+  char** syms = ::backtrace_symbols(frames, n);
+  if (syms) {
+    for (int i = 2; i < n; ++i) s += fmt::format("  #{} {}\n", i - 2, syms[i]);
+    std::free(syms);
+  }
+  return s;
+}
+
+template <class Inputs, class Outputs>
+std::shared_ptr<FnNode> record_impl(const char* name, const Inputs& inputs, const Outputs& outputs) {
+  if (!grad_mode_enabled()) return nullptr;
+  bool any = false;
+  for (const Tensor* t : inputs)
+    if (t && t->defined() && t->requires_grad()) any = true;
+  if (!any) return nullptr;
+  auto node = std::make_shared<FnNode>(name);
+  node->next_edges_.reserve(inputs.size());
+  for (const Tensor* t : inputs)
+    node->next_edges_.push_back(t && t->defined() && t->requires_grad() ? gradient_edge(*t) : Edge{});
+  node->num_outputs_ = static_cast<uint32_t>(outputs.size());
+  uint32_t k = 0;
+  for (Tensor* out : outputs) {
+    TensorImpl* impl = out->impl();
+    impl->grad_fn_ = node;
+    impl->output_nr_ = k++;
+    impl->requires_grad_ = true;
+  }
+  if (anomaly_mode_enabled()) node->trace_ = capture_trace(name);
+  return node;
+}
+}  // namespace
+
+std::shared_ptr<FnNode> record(const char* name, std::initializer_list<const Tensor*> inputs,
+                               std::initializer_list<Tensor*> outputs) {
+  return record_impl(name, inputs, outputs);
+}
+
+std::shared_ptr<FnNode> record(const char* name, const std::vector<Tensor>& inputs, std::vector<Tensor*> outputs) {
+  std::vector<const Tensor*> ptrs;
+  ptrs.reserve(inputs.size());
+  for (const Tensor& t : inputs) ptrs.push_back(&t);
+  return record_impl(name, ptrs, outputs);
+}
+
+// ---------------------------------------------------------------- sum_to
+
+Tensor sum_to(const Tensor& grad, const Shape& shape) {
+  const Shape& gs = grad.shape();
+  if (gs == shape) return grad;
+  if (gs.size() < shape.size())
+    fail<ShapeError>("sum_to: cannot reduce a gradient of shape {} to shape {}", shape_str(gs), shape_str(shape));
+  const size_t lead = gs.size() - shape.size();
+  Shape dims;
+  for (size_t i = 0; i < gs.size(); ++i) {
+    if (i < lead) {
+      dims.push_back(static_cast<int64_t>(i));
+    } else if (shape[i - lead] == 1 && gs[i] != 1) {
+      dims.push_back(static_cast<int64_t>(i));
+    } else if (shape[i - lead] != gs[i]) {
+      fail<ShapeError>("sum_to: cannot reduce a gradient of shape {} to shape {}", shape_str(gs), shape_str(shape));
+    }
+  }
+  Tensor r = dims.empty() ? grad : sum(grad, dims, true);
+  return reshape(r, shape);
+}
+
+// ---------------------------------------------------------------- the engine
+
+namespace {
+
+bool has_nonfinite(const Tensor& t) {
+  if (!is_floating(t.dtype())) return false;
+  for (double v : t.to_vector<double>())
+    if (!std::isfinite(v)) return true;
+  return false;
+}
+
+void accumulate(Tensor& slot, Tensor g) {
+  if (!slot.defined())
+    slot = std::move(g);
+  else
+    slot = add(slot, g);
+}
+
+Tensor apply_hooks(const std::vector<GradHook>& hooks, Tensor g) {
+  for (const auto& h : hooks) {
+    Tensor r = h(g);
+    if (r.defined()) {
+      if (r.shape() != g.shape())
+        fail<ShapeError>("gradient hook returned shape {} for a gradient of shape {}", shape_str(r.shape()),
+                         shape_str(g.shape()));
+      g = r;
+    }
+  }
+  return g;
+}
+
+/// One backward pass. With `inputs`, captures the gradients reaching them instead of accumulating.
+std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                               bool retain_graph, bool create_graph, const std::vector<Tensor>* inputs,
+                               bool allow_unused) {
+  if (outputs.empty()) fail<AutogradError>("backward: no output tensors given");
+  if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
+    fail<AutogradError>("backward: {} gradients given for {} outputs", grad_outputs.size(), outputs.size());
+
+  // Roots and their starting gradients.
+  std::vector<std::pair<Edge, Tensor>> roots;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    if (!out.defined()) fail<AutogradError>("backward: output {} is undefined", i);
+    Edge e = gradient_edge(out);
+    if (!e.valid())
+      fail<AutogradError>("backward: output {} does not require grad and has no grad_fn (was it computed under "
+                          "NoGradGuard, or from tensors without requires_grad?)", i);
+    Tensor g;
+    if (!grad_outputs.empty() && grad_outputs[i].defined()) {
+      g = grad_outputs[i];
+      if (g.shape() != out.shape())
+        fail<ShapeError>("backward: gradient of shape {} given for output {} of shape {}", shape_str(g.shape()), i,
+                         shape_str(out.shape()));
+      if (g.dtype() != out.dtype()) g = g.to(out.dtype());
+    } else {
+      if (out.numel() != 1)
+        fail<AutogradError>("backward: a gradient can be created implicitly only for scalar outputs; output {} has "
+                            "shape {} (pass grad_output)", i, shape_str(out.shape()));
+      g = ones(out.shape(), out.dtype());
+    }
+    roots.emplace_back(std::move(e), std::move(g));
+  }
+
+  // Capture targets for grad().
+  std::unordered_map<const Node*, std::vector<std::pair<uint32_t, size_t>>> captures;
+  std::vector<Tensor> captured;
+  if (inputs) {
+    captured.resize(inputs->size());
+    for (size_t i = 0; i < inputs->size(); ++i) {
+      const Tensor& in = (*inputs)[i];
+      if (!in.defined() || !in.requires_grad())
+        fail<AutogradError>("grad: input {} does not require grad", i);
+      Edge e = gradient_edge(in);
+      captures[e.fn.get()].emplace_back(e.input_nr, i);
+    }
+  }
+
+  // Iterative post-order DFS: dependency counts and, for grad(), which nodes lead to an input.
+  std::unordered_map<Node*, int> deps;
+  std::vector<Node*> post;
+  {
+    std::unordered_set<Node*> seen;
+    std::vector<std::pair<Node*, size_t>> stack;
+    for (auto& [e, g] : roots)
+      if (seen.insert(e.fn.get()).second) stack.emplace_back(e.fn.get(), 0);
+    while (!stack.empty()) {
+      auto& [n, i] = stack.back();
+      if (i < n->next_edges_.size()) {
+        Node* c = n->next_edges_[i++].fn.get();
+        if (!c) continue;
+        ++deps[c];
+        if (seen.insert(c).second) stack.emplace_back(c, 0);
+      } else {
+        post.push_back(n);
+        stack.pop_back();
+      }
+    }
+  }
+  std::unordered_set<Node*> needed;
+  if (inputs) {
+    for (Node* n : post) {  // children come before parents
+      bool need = captures.count(n) > 0;
+      for (auto& e : n->next_edges_)
+        if (e.fn && needed.count(e.fn.get())) need = true;
+      if (need) needed.insert(n);
+    }
+  }
+
+  struct ModeGuard {
+    bool prev = grad_mode_enabled();
+    ~ModeGuard() { set_grad_mode(prev); }
+  } mode_guard;
+  set_grad_mode(create_graph);
+
+  std::unordered_map<Node*, std::vector<Tensor>> buffers;
+  for (auto& [e, g] : roots) {
+    auto& buf = buffers[e.fn.get()];
+    buf.resize(e.fn->num_outputs_);
+    accumulate(buf[e.input_nr], g);
+  }
+  auto later_first = [](Node* a, Node* b) { return a->sequence_nr_ < b->sequence_nr_; };
+  std::priority_queue<Node*, std::vector<Node*>, decltype(later_first)> ready(later_first);
+  for (Node* n : post)
+    if (deps[n] == 0) ready.push(n);
+
+  while (!ready.empty()) {
+    Node* node = ready.top();
+    ready.pop();
+    std::vector<Tensor> grads;
+    if (auto it = buffers.find(node); it != buffers.end()) {
+      grads = std::move(it->second);
+      buffers.erase(it);
+    }
+    grads.resize(node->num_outputs_);
+    auto* acc = dynamic_cast<AccumulateGrad*>(node);
+    const bool any_grad = std::any_of(grads.begin(), grads.end(), [](const Tensor& t) { return t.defined(); });
+    bool run = any_grad && (!inputs || needed.count(node));
+    if (run) {
+      for (auto& [k, hook] : node->pre_hooks_)
+        if (grads[k].defined()) grads[k] = apply_hooks({hook}, grads[k]);
+      if (acc && !acc->leaf_->hooks_.empty()) grads[0] = apply_hooks(acc->leaf_->hooks_, grads[0]);
+      for (auto& [k, weak] : node->retained_)
+        if (auto impl = weak.lock(); impl && grads[k].defined()) {
+          Tensor g = create_graph ? grads[k] : grads[k].detach().clone();
+          impl->grad_ = impl->grad_ ? add(Tensor(impl->grad_), g).impl_ptr() : g.impl_ptr();
+        }
+      if (auto it = captures.find(node); it != captures.end())
+        for (auto& [k, idx] : it->second) accumulate(captured[idx], grads[k]);
+      if (inputs && acc) run = false;  // grad() leaves grad() fields alone
+    }
+    std::vector<Tensor> out;
+    if (run) {
+      if (node->released_)
+        fail<AutogradError>(
+            "backward: trying to backward through the graph a second time (node '{}'): its saved tensors were freed "
+            "after the first backward. Pass retain_graph=true to the first call if you need to.",
+            node->name());
+      out = node->apply(grads);
+      if (!retain_graph) {
+        node->release_variables();
+        node->released_ = !acc;
+      }
+      if (!acc && out.size() != node->next_edges_.size())
+        fail<AutogradError>("backward of '{}' returned {} gradients for {} inputs", node->name(), out.size(),
+                            node->next_edges_.size());
+      if (anomaly_mode_enabled())
+        for (size_t i = 0; i < out.size(); ++i)
+          if (out[i].defined() && has_nonfinite(out[i]))
+            fail<AutogradError>("anomaly mode: the backward of '{}' returned NaN or Inf in the gradient of its input "
+                                "{}.\n{}", node->name(), i, node->trace_.empty() ? std::string("(no forward trace)") : node->trace_);
+    }
+    for (size_t i = 0; i < node->next_edges_.size(); ++i) {
+      const Edge& e = node->next_edges_[i];
+      if (!e.fn) continue;
+      if (i < out.size() && out[i].defined()) {
+        auto& buf = buffers[e.fn.get()];
+        buf.resize(e.fn->num_outputs_);
+        accumulate(buf[e.input_nr], std::move(out[i]));
+      }
+      if (--deps[e.fn.get()] == 0) ready.push(e.fn.get());
+    }
+  }
+
+  if (inputs && !allow_unused)
+    for (size_t i = 0; i < captured.size(); ++i)
+      if (!captured[i].defined())
+        fail<AutogradError>("grad: input {} was not used in the graph of the outputs (pass allow_unused=true)", i);
+  return captured;
+}
+
+}  // namespace
+
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
+              bool create_graph) {
+  run_engine(outputs, grad_outputs, retain_graph || create_graph, create_graph, nullptr, false);
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool retain_graph, bool create_graph,
+                         bool allow_unused) {
+  return run_engine(outputs, grad_outputs, retain_graph || create_graph, create_graph, &inputs, allow_unused);
+}
+
+}  // namespace xg::autograd
+
+// ---------------------------------------------------------------- Tensor hooks
+
+namespace xg {
+
+void Tensor::register_hook(GradHook hook) const {
+  if (!requires_grad()) fail<AutogradError>("register_hook: tensor does not require grad");
+  if (grad_fn()) {
+    grad_fn()->pre_hooks_.emplace_back(impl()->output_nr_, std::move(hook));
+  } else {
+    // Kept on the leaf itself: its accumulator node lives only as long as a graph uses it.
+    impl()->hooks_.push_back(std::move(hook));
+  }
+}
+
+void Tensor::retain_grad() {
+  if (!requires_grad()) fail<AutogradError>("retain_grad: tensor does not require grad");
+  if (is_leaf()) return;  // leaves always keep their gradient
+  if (impl()->retains_grad_) return;
+  impl()->retains_grad_ = true;
+  grad_fn()->retained_.emplace_back(impl()->output_nr_, impl_ptr());
+}
+
+}  // namespace xg

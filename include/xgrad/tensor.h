@@ -1,0 +1,239 @@
+#pragma once
+/// The Tensor handle and the core factories. Ops live in the family headers under xgrad/ops/.
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xgrad/dtype.h"
+#include "xgrad/error.h"
+
+namespace xg {
+
+using Shape = std::vector<int64_t>;
+
+class Tensor;
+class Generator;
+namespace autograd {
+class Node;
+}
+
+/// A block of memory shared by a tensor and all its views. The version counter lives here so
+/// that an in-place change through any view is seen by autograd's saved-tensor check.
+struct Storage {
+  void* data_ = nullptr;
+  size_t nbytes_ = 0;
+  uint64_t version_ = 0;
+  /// Set for memory xgrad does not own (from_blob); otherwise the caching allocator frees it.
+  std::function<void(void*)> deleter_;
+
+  Storage(size_t nbytes);
+  Storage(void* data, size_t nbytes, std::function<void(void*)> deleter);
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  ~Storage();
+};
+
+/// Gradient hook: sees a gradient and may return a replacement (an undefined Tensor keeps it).
+using GradHook = std::function<Tensor(const Tensor&)>;
+
+/// What a Tensor handle points to: storage, view geometry, and autograd bookkeeping.
+struct TensorImpl {
+  std::shared_ptr<Storage> storage_;
+  Shape shape_;
+  Shape strides_;  ///< in elements
+  int64_t offset_ = 0;
+  int64_t numel_ = 0;
+  DType dtype_ = DType::float32;
+  bool requires_grad_ = false;
+  bool retains_grad_ = false;
+  uint32_t output_nr_ = 0;
+  std::shared_ptr<TensorImpl> grad_;
+  std::shared_ptr<autograd::Node> grad_fn_;
+  /// Weak, so that a leaf and its accumulator node form no reference cycle.
+  std::weak_ptr<autograd::Node> grad_accumulator_;
+  /// Gradient hooks of a leaf (a non-leaf's hooks live on its grad_fn).
+  std::vector<GradHook> hooks_;
+
+  TensorImpl() = default;
+  TensorImpl(const TensorImpl&) = delete;
+  TensorImpl& operator=(const TensorImpl&) = delete;
+  /// Releases grad_fn_ without recursion, so a 100,000-op chain frees without overflowing the stack.
+  ~TensorImpl();
+};
+
+/// A cheap handle (one shared_ptr) on shared storage: copying a Tensor never copies data, and
+/// views (reshape, transpose, slice, expand, …) share their base's storage.
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  bool defined() const { return impl_ != nullptr; }
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
+
+  // ---- geometry
+  const Shape& shape() const { return checked().shape_; }
+  const Shape& sizes() const { return shape(); }
+  const Shape& strides() const { return checked().strides_; }
+  int64_t offset() const { return checked().offset_; }
+  int64_t dim() const { return static_cast<int64_t>(checked().shape_.size()); }
+  int64_t size(int64_t d) const;
+  int64_t numel() const { return checked().numel_; }
+  DType dtype() const { return checked().dtype_; }
+  bool is_contiguous() const;
+  size_t nbytes() const { return static_cast<size_t>(numel()) * element_size(dtype()); }
+
+  // ---- raw access (for kernels, interop and tests)
+  /// Pointer to the first element (storage + offset). T must match dtype().
+  template <class T> T* data() const;
+  void* raw_data() const;
+  /// Element at a multi-index, converted to double (tests and debugging; slow).
+  double at(std::initializer_list<int64_t> idx) const;
+  double at(const Shape& idx) const;
+  /// The value of a one-element tensor.
+  double item() const;
+  template <class T> T item() const { return static_cast<T>(item()); }
+  /// Copies the elements out in row-major order, converted to T.
+  template <class T> std::vector<T> to_vector() const;
+
+  // ---- conversion and copies
+  Tensor to(DType d) const;
+  Tensor contiguous() const;
+  Tensor clone() const;
+
+  // ---- autograd
+  bool requires_grad() const { return checked().requires_grad_; }
+  /// Marks a leaf as needing gradients. Errors on a non-leaf (set it on the leaf instead).
+  Tensor& requires_grad_(bool on = true);
+  bool is_leaf() const { return checked().grad_fn_ == nullptr; }
+  const std::shared_ptr<autograd::Node>& grad_fn() const { return checked().grad_fn_; }
+  /// The accumulated gradient (undefined until a backward reaches this leaf).
+  Tensor grad() const;
+  void set_grad(const Tensor& g);
+  /// Sets grad to undefined (set_to_none, the default) or to zeros.
+  void zero_grad(bool set_to_none = true);
+  /// Keeps the gradient of a non-leaf in grad() after backward.
+  void retain_grad();
+  /// Same data, cut from the graph.
+  Tensor detach() const;
+  /// Backpropagates from this tensor; a scalar needs no gradient argument.
+  void backward(const Tensor& grad_output = Tensor(), bool retain_graph = false, bool create_graph = false) const;
+  /// Registers a hook that sees (and may replace) the gradient with respect to this tensor.
+  void register_hook(GradHook hook) const;
+  uint64_t version() const { return checked().storage_->version_; }
+  /// Records an in-place change (called by in-place ops; tensors saved for backward compare it).
+  void bump_version() const { ++checked().storage_->version_; }
+
+  // ---- common views (free functions in ops/shape.h hold the full set)
+  Tensor reshape(const Shape& s) const;
+  Tensor view(const Shape& s) const;
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+  Tensor permute(const Shape& dims) const;
+  Tensor transpose(int64_t d0, int64_t d1) const;
+  Tensor t() const { return transpose(0, 1); }
+  Tensor narrow(int64_t d, int64_t start, int64_t length) const;
+  Tensor slice(int64_t d, int64_t start, int64_t end, int64_t step = 1) const;
+  Tensor select(int64_t d, int64_t index) const;
+  Tensor squeeze(int64_t d) const;
+  Tensor squeeze() const;
+  Tensor unsqueeze(int64_t d) const;
+  Tensor expand(const Shape& s) const;
+  /// x[i] along the first dimension.
+  Tensor operator[](int64_t i) const { return select(0, i); }
+
+  // ---- common maths as methods (the free functions are the primary form)
+  Tensor sum() const;
+  Tensor mean() const;
+  Tensor sum(const Shape& dims, bool keepdim = false) const;
+  Tensor mean(const Shape& dims, bool keepdim = false) const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor pow(double e) const;
+  Tensor abs() const;
+  Tensor sqrt() const;
+  Tensor relu() const;
+  Tensor sigmoid() const;
+  Tensor tanh() const;
+  Tensor argmax(int64_t d, bool keepdim = false) const;
+  Tensor matmul(const Tensor& o) const;
+
+  // ---- in-place ops (bump the version; error on a leaf that requires grad unless grad mode is off)
+  Tensor& add_(const Tensor& o, double alpha = 1.0);
+  Tensor& sub_(const Tensor& o);
+  Tensor& mul_(const Tensor& o);
+  Tensor& div_(const Tensor& o);
+  Tensor& add_(double v);
+  Tensor& mul_(double v);
+  Tensor& zero_();
+  Tensor& fill_(double v);
+  Tensor& copy_(const Tensor& src);
+  Tensor& clamp_(double lo, double hi);
+
+  /// PyTorch-style repr: values (elided when large), shape and dtype.
+  std::string to_string() const;
+
+ private:
+  TensorImpl& checked() const;
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+// ---- factories
+Tensor empty(const Shape& shape, DType dtype = kFloat32);
+Tensor zeros(const Shape& shape, DType dtype = kFloat32);
+Tensor ones(const Shape& shape, DType dtype = kFloat32);
+Tensor full(const Shape& shape, double value, DType dtype = kFloat32);
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+Tensor empty_like(const Tensor& t);
+Tensor full_like(const Tensor& t, double value);
+/// A 0-d tensor.
+Tensor scalar(double value, DType dtype = kFloat32);
+/// Values start, start+step, … below end (like Python's range).
+Tensor arange(double start, double end, double step = 1.0, DType dtype = kFloat32);
+Tensor arange(int64_t end, DType dtype = kInt64);
+Tensor linspace(double start, double end, int64_t steps, DType dtype = kFloat32);
+Tensor eye(int64_t n, DType dtype = kFloat32);
+/// Copies values into a new tensor of the given shape (numel must match).
+Tensor from_vector(const std::vector<float>& v, const Shape& shape);
+Tensor from_vector(const std::vector<double>& v, const Shape& shape);
+Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape);
+Tensor from_vector(const std::vector<bool>& v, const Shape& shape);
+Tensor tensor(std::initializer_list<float> v, const Shape& shape = {});
+Tensor tensor(std::initializer_list<double> v, const Shape& shape, DType dtype);
+/// Wraps memory xgrad does not own, without copying. contiguous strides unless given; the deleter
+/// (may be empty) runs when the last view goes.
+Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strides = {},
+                 std::function<void(void*)> deleter = {});
+
+// ---- random (reproducible for a seed; uses the global generator unless one is passed)
+Tensor rand(const Shape& shape, DType dtype = kFloat32, Generator* gen = nullptr);
+Tensor randn(const Shape& shape, DType dtype = kFloat32, Generator* gen = nullptr);
+Tensor uniform(const Shape& shape, double low, double high, DType dtype = kFloat32, Generator* gen = nullptr);
+Tensor normal(const Shape& shape, double mean, double std, DType dtype = kFloat32, Generator* gen = nullptr);
+/// Integers in [low, high).
+Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator* gen = nullptr);
+/// A random permutation of 0..n-1 (int64).
+Tensor randperm(int64_t n, Generator* gen = nullptr);
+
+// ---- shape helpers
+int64_t shape_numel(const Shape& s);
+std::string shape_str(const Shape& s);
+Shape contiguous_strides(const Shape& s);
+/// Wraps a possibly negative dim into [0, ndim); errors name the op.
+int64_t wrap_dim(int64_t d, int64_t ndim, const char* op);
+/// The broadcast of two shapes (NumPy rules) or a ShapeError naming op and both shapes.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+
+}  // namespace xg
+
+template <>
+struct fmt::formatter<xg::Tensor> : fmt::formatter<std::string> {
+  auto format(const xg::Tensor& t, format_context& ctx) const {
+    return fmt::formatter<std::string>::format(t.to_string(), ctx);
+  }
+};

@@ -1,0 +1,16 @@
+#include "xgrad/runtime.h"
+
+#include <omp.h>
+
+#include "xgrad/error.h"
+
+namespace xg {
+
+void set_num_threads(int n) {
+  if (n < 1) fail<ValueError>("set_num_threads: thread count must be >= 1, got {}", n);
+  omp_set_num_threads(n);
+}
+
+int get_num_threads() { return omp_get_max_threads(); }
+
+}  // namespace xg

@@ -1,0 +1,483 @@
+#include "xgrad/tensor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+#include "core/allocator.h"
+#include "core/dispatch.h"
+#include "kernels/copy.h"
+#include "xgrad/autograd.h"
+#include "xgrad/ops/activation.h"
+#include "xgrad/ops/elementwise.h"
+#include "xgrad/ops/matmul.h"
+#include "xgrad/ops/reduction.h"
+#include "xgrad/ops/shape.h"
+#include "xgrad/random.h"
+
+namespace xg {
+
+// ---------------------------------------------------------------- storage and impl
+
+Storage::Storage(size_t nbytes) : data_(core::cached_alloc(nbytes)), nbytes_(nbytes) {}
+Storage::Storage(void* data, size_t nbytes, std::function<void(void*)> deleter)
+    : data_(data), nbytes_(nbytes), deleter_(std::move(deleter)) {
+  if (!deleter_) deleter_ = [](void*) {};
+}
+Storage::~Storage() {
+  if (deleter_)
+    deleter_(data_);
+  else
+    core::cached_free(data_, nbytes_);
+}
+
+namespace autograd {
+void release_node(std::shared_ptr<Node>&& n);
+}
+TensorImpl::~TensorImpl() { autograd::release_node(std::move(grad_fn_)); }
+
+// ---------------------------------------------------------------- shape helpers
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
+Shape contiguous_strides(const Shape& s) {
+  Shape st(s.size());
+  int64_t acc = 1;
+  for (size_t i = s.size(); i-- > 0;) {
+    st[i] = acc;
+    acc *= std::max<int64_t>(s[i], 1);
+  }
+  return st;
+}
+
+int64_t wrap_dim(int64_t d, int64_t ndim, const char* op) {
+  const int64_t n = std::max<int64_t>(ndim, 1);
+  if (d < -n || d >= n)
+    fail<IndexError>("{}: dimension {} out of range for a tensor of {} dims (expected in [{}, {}])", op, d, ndim, -n,
+                     n - 1);
+  return d < 0 ? d + n : d;
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  const size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    const int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (da != db && da != 1 && db != 1)
+      fail<ShapeError>("{}: shapes {} and {} cannot be broadcast (dim {}: {} vs {})", op, shape_str(a), shape_str(b),
+                       i, da, db);
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- Tensor basics
+
+TensorImpl& Tensor::checked() const {
+  if (!impl_) fail<Error>("operation on an undefined tensor (default-constructed or moved-from)");
+  return *impl_;
+}
+
+int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size")]; }
+
+bool Tensor::is_contiguous() const {
+  const auto& s = shape();
+  const auto& st = strides();
+  int64_t acc = 1;
+  for (size_t i = s.size(); i-- > 0;) {
+    if (s[i] != 1 && st[i] != acc) return false;
+    acc *= s[i];
+  }
+  return true;
+}
+
+void* Tensor::raw_data() const {
+  auto& i = checked();
+  return static_cast<char*>(i.storage_->data_) + i.offset_ * static_cast<int64_t>(element_size(i.dtype_));
+}
+
+template <class T>
+T* Tensor::data() const {
+  if (dtype() != dtype_of<T>::value)
+    fail<DTypeError>("data<{}>(): tensor has dtype {}", dtype_name(dtype_of<T>::value), dtype_name(dtype()));
+  return static_cast<T*>(raw_data());
+}
+template float* Tensor::data<float>() const;
+template double* Tensor::data<double>() const;
+template int64_t* Tensor::data<int64_t>() const;
+template bool* Tensor::data<bool>() const;
+
+double Tensor::at(const Shape& idx) const {
+  if (static_cast<int64_t>(idx.size()) != dim())
+    fail<IndexError>("at: index of {} dims for a tensor of shape {}", idx.size(), shape_str(shape()));
+  int64_t off = 0;
+  for (size_t d = 0; d < idx.size(); ++d) {
+    int64_t i = idx[d] < 0 ? idx[d] + shape()[d] : idx[d];
+    if (i < 0 || i >= shape()[d])
+      fail<IndexError>("at: index {} out of range for dim {} of size {}", idx[d], d, shape()[d]);
+    off += i * strides()[d];
+  }
+  return core::dispatch_all(dtype(), [&]<class T>() {
+    return static_cast<double>(static_cast<const T*>(raw_data())[off]);
+  });
+}
+double Tensor::at(std::initializer_list<int64_t> idx) const { return at(Shape(idx)); }
+
+double Tensor::item() const {
+  if (numel() != 1) fail<ValueError>("item: tensor of shape {} has {} elements, expected 1", shape_str(shape()), numel());
+  return core::dispatch_all(dtype(), [&]<class T>() { return static_cast<double>(*static_cast<const T*>(raw_data())); });
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  Tensor c = to(dtype_of<T>::value).contiguous();
+  const T* p = c.data<T>();
+  return std::vector<T>(p, p + c.numel());
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
+
+// ---------------------------------------------------------------- factories
+
+namespace {
+std::shared_ptr<TensorImpl> new_impl(const Shape& shape, DType dtype) {
+  for (auto d : shape)
+    if (d < 0) fail<ShapeError>("cannot create a tensor of shape {}: negative size", shape_str(shape));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->numel_ = shape_numel(shape);
+  impl->storage_ = std::make_shared<Storage>(static_cast<size_t>(impl->numel_) * element_size(dtype));
+  impl->shape_ = shape;
+  impl->strides_ = contiguous_strides(shape);
+  impl->dtype_ = dtype;
+  return impl;
+}
+}  // namespace
+
+Tensor empty(const Shape& shape, DType dtype) { return Tensor(new_impl(shape, dtype)); }
+
+Tensor full(const Shape& shape, double value, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  kernels::fill(t, value);
+  return t;
+}
+Tensor zeros(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  std::memset(t.raw_data(), 0, t.nbytes());
+  return t;
+}
+Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
+Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype()); }
+Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, t.dtype()); }
+Tensor scalar(double value, DType dtype) { return full({}, value, dtype); }
+
+Tensor arange(double start, double end, double step, DType dtype) {
+  if (step == 0) fail<ValueError>("arange: step must be non-zero");
+  const double n = std::ceil((end - start) / step);
+  if (!std::isfinite(n)) fail<ValueError>("arange: non-finite range [{}, {}) step {}", start, end, step);
+  const int64_t count = std::max<int64_t>(0, static_cast<int64_t>(n));
+  Tensor t = empty({count}, dtype);
+  core::dispatch_all(dtype, [&]<class T>() {
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < count; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+  });
+  return t;
+}
+Tensor arange(int64_t end, DType dtype) { return arange(0.0, static_cast<double>(end), 1.0, dtype); }
+
+Tensor linspace(double start, double end, int64_t steps, DType dtype) {
+  if (steps < 0) fail<ValueError>("linspace: steps must be >= 0, got {}", steps);
+  Tensor t = empty({steps}, dtype);
+  const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+  core::dispatch_all(dtype, [&]<class T>() {
+    T* p = t.data<T>();
+    // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
+    const int64_t half = steps / 2;
+    for (int64_t i = 0; i < steps; ++i)
+      p[i] = static_cast<T>(i < half ? start + step * static_cast<double>(i)
+                                     : end - step * static_cast<double>(steps - 1 - i));
+  });
+  return t;
+}
+
+Tensor eye(int64_t n, DType dtype) {
+  Tensor t = zeros({n, n}, dtype);
+  core::dispatch_all(dtype, [&]<class T>() {
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < n; ++i) p[i * n + i] = T(1);
+  });
+  return t;
+}
+
+namespace {
+template <class T, class V>
+Tensor from_values(const V& v, const Shape& shape) {
+  if (static_cast<int64_t>(v.size()) != shape_numel(shape))
+    fail<ShapeError>("from_vector: {} values do not fill shape {} ({} elements)", v.size(), shape_str(shape),
+                     shape_numel(shape));
+  Tensor t = empty(shape, dtype_of<T>::value);
+  T* p = t.data<T>();
+  size_t i = 0;
+  for (auto x : v) p[i++] = static_cast<T>(x);
+  return t;
+}
+}  // namespace
+
+Tensor from_vector(const std::vector<float>& v, const Shape& shape) { return from_values<float>(v, shape); }
+Tensor from_vector(const std::vector<double>& v, const Shape& shape) { return from_values<double>(v, shape); }
+Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape) { return from_values<int64_t>(v, shape); }
+Tensor from_vector(const std::vector<bool>& v, const Shape& shape) { return from_values<bool>(v, shape); }
+Tensor tensor(std::initializer_list<float> v, const Shape& shape) {
+  return from_values<float>(v, shape.empty() && v.size() != 1 ? Shape{static_cast<int64_t>(v.size())} : shape);
+}
+Tensor tensor(std::initializer_list<double> v, const Shape& shape, DType dtype) {
+  return core::dispatch_all(dtype, [&]<class T>() { return from_values<T>(v, shape); });
+}
+
+Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strides, std::function<void(void*)> deleter) {
+  if (!data && shape_numel(shape) > 0) fail<ValueError>("from_blob: null data for shape {}", shape_str(shape));
+  Shape st = strides.empty() ? contiguous_strides(shape) : strides;
+  if (st.size() != shape.size())
+    fail<ShapeError>("from_blob: strides {} do not match shape {}", shape_str(st), shape_str(shape));
+  int64_t extent = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (st[i] < 0) fail<ShapeError>("from_blob: negative stride in {}", shape_str(st));
+    extent += (shape[i] - 1) * st[i];
+  }
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage_ = std::make_shared<Storage>(data, static_cast<size_t>(extent) * element_size(dtype), std::move(deleter));
+  impl->shape_ = shape;
+  impl->strides_ = st;
+  impl->numel_ = shape_numel(shape);
+  impl->dtype_ = dtype;
+  return Tensor(impl);
+}
+
+// ---------------------------------------------------------------- random
+
+namespace {
+std::mutex& rng_mutex() {
+  static std::mutex m;
+  return m;
+}
+template <class G>
+Tensor fill_random(const Shape& shape, DType dtype, Generator* gen, const char* op, G draw) {
+  Tensor t = empty(shape, dtype);
+  std::lock_guard<std::mutex> lock(rng_mutex());
+  Generator& g = gen ? *gen : default_generator();
+  core::dispatch_float(dtype, op, [&]<class T>() {
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(draw(g));
+  });
+  return t;
+}
+}  // namespace
+
+Tensor uniform(const Shape& shape, double low, double high, DType dtype, Generator* gen) {
+  if (!(low <= high)) fail<ValueError>("uniform: low ({}) must not exceed high ({})", low, high);
+  return fill_random(shape, dtype, gen, "uniform", [&](Generator& g) { return low + (high - low) * g.next_double(); });
+}
+Tensor rand(const Shape& shape, DType dtype, Generator* gen) { return uniform(shape, 0.0, 1.0, dtype, gen); }
+Tensor normal(const Shape& shape, double mean, double std, DType dtype, Generator* gen) {
+  if (!(std >= 0)) fail<ValueError>("normal: std must be >= 0, got {}", std);
+  return fill_random(shape, dtype, gen, "normal", [&](Generator& g) { return mean + std * g.next_normal(); });
+}
+Tensor randn(const Shape& shape, DType dtype, Generator* gen) { return normal(shape, 0.0, 1.0, dtype, gen); }
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator* gen) {
+  if (high <= low) fail<ValueError>("randint: high ({}) must exceed low ({})", high, low);
+  Tensor t = empty(shape, kInt64);
+  std::lock_guard<std::mutex> lock(rng_mutex());
+  Generator& g = gen ? *gen : default_generator();
+  const auto range = static_cast<uint64_t>(high - low);
+  int64_t* p = t.data<int64_t>();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = low + static_cast<int64_t>(g.next_u64() % range);
+  return t;
+}
+
+Tensor randperm(int64_t n, Generator* gen) {
+  if (n < 0) fail<ValueError>("randperm: n must be >= 0, got {}", n);
+  Tensor t = arange(n, kInt64);
+  std::lock_guard<std::mutex> lock(rng_mutex());
+  Generator& g = gen ? *gen : default_generator();
+  int64_t* p = t.data<int64_t>();
+  for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[static_cast<int64_t>(g.next_u64() % static_cast<uint64_t>(i + 1))]);
+  return t;
+}
+
+// ---------------------------------------------------------------- conversion and copies
+
+Tensor Tensor::to(DType d) const {
+  if (d == dtype()) return *this;
+  Tensor out = empty(shape(), d);
+  kernels::copy(*this, out);
+  if (is_floating(d) && is_floating(dtype())) {
+    if (auto node = autograd::record("to", {this}, {&out}))
+      node->fn_ = [src = dtype()](const autograd::Grads& g, const autograd::Node&) -> autograd::Grads {
+        return {g[0].to(src)};
+      };
+  }
+  return out;
+}
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), dtype());
+  kernels::copy(*this, out);
+  if (auto node = autograd::record("clone", {this}, {&out}))
+    node->fn_ = [](const autograd::Grads& g, const autograd::Node&) -> autograd::Grads { return {g[0]}; };
+  return out;
+}
+
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+
+// ---------------------------------------------------------------- autograd surface
+
+Tensor& Tensor::requires_grad_(bool on) {
+  auto& i = checked();
+  if (i.grad_fn_)
+    fail<AutogradError>("requires_grad_: only leaf tensors can be set; this tensor is the result of '{}' (use detach())",
+                        i.grad_fn_->name());
+  if (on && !is_floating(i.dtype_))
+    fail<DTypeError>("requires_grad_: only floating tensors can require gradients, got {}", dtype_name(i.dtype_));
+  i.requires_grad_ = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const {
+  auto& i = checked();
+  return i.grad_ ? Tensor(i.grad_) : Tensor();
+}
+
+void Tensor::set_grad(const Tensor& g) {
+  if (g.defined() && g.shape() != shape())
+    fail<ShapeError>("set_grad: gradient of shape {} for a tensor of shape {}", shape_str(g.shape()), shape_str(shape()));
+  checked().grad_ = g.impl_ptr();
+}
+
+void Tensor::zero_grad(bool set_to_none) {
+  auto& i = checked();
+  if (!i.grad_) return;
+  if (set_to_none) {
+    i.grad_.reset();
+  } else {
+    Tensor g(i.grad_);
+    g = g.detach();
+    g.zero_();
+  }
+}
+
+Tensor Tensor::detach() const {
+  auto& s = checked();
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage_ = s.storage_;
+  impl->shape_ = s.shape_;
+  impl->strides_ = s.strides_;
+  impl->offset_ = s.offset_;
+  impl->numel_ = s.numel_;
+  impl->dtype_ = s.dtype_;
+  return Tensor(impl);
+}
+
+void Tensor::backward(const Tensor& grad_output, bool retain_graph, bool create_graph) const {
+  std::vector<Tensor> gs;
+  if (grad_output.defined()) gs.push_back(grad_output);
+  autograd::backward({*this}, gs, retain_graph, create_graph);
+}
+
+// ---------------------------------------------------------------- method forms of ops
+
+Tensor Tensor::reshape(const Shape& s) const { return xg::reshape(*this, s); }
+Tensor Tensor::view(const Shape& s) const { return xg::view(*this, s); }
+Tensor Tensor::flatten(int64_t a, int64_t b) const { return xg::flatten(*this, a, b); }
+Tensor Tensor::permute(const Shape& d) const { return xg::permute(*this, d); }
+Tensor Tensor::transpose(int64_t a, int64_t b) const { return xg::transpose(*this, a, b); }
+Tensor Tensor::narrow(int64_t d, int64_t s, int64_t l) const { return xg::narrow(*this, d, s, l); }
+Tensor Tensor::slice(int64_t d, int64_t s, int64_t e, int64_t st) const { return xg::slice(*this, d, s, e, st); }
+Tensor Tensor::select(int64_t d, int64_t i) const { return xg::select(*this, d, i); }
+Tensor Tensor::squeeze(int64_t d) const { return xg::squeeze(*this, d); }
+Tensor Tensor::squeeze() const { return xg::squeeze(*this); }
+Tensor Tensor::unsqueeze(int64_t d) const { return xg::unsqueeze(*this, d); }
+Tensor Tensor::expand(const Shape& s) const { return xg::expand(*this, s); }
+Tensor Tensor::sum() const { return xg::sum(*this); }
+Tensor Tensor::mean() const { return xg::mean(*this); }
+Tensor Tensor::sum(const Shape& d, bool k) const { return xg::sum(*this, d, k); }
+Tensor Tensor::mean(const Shape& d, bool k) const { return xg::mean(*this, d, k); }
+Tensor Tensor::exp() const { return xg::exp(*this); }
+Tensor Tensor::log() const { return xg::log(*this); }
+Tensor Tensor::pow(double e) const { return xg::pow(*this, e); }
+Tensor Tensor::abs() const { return xg::abs(*this); }
+Tensor Tensor::sqrt() const { return xg::sqrt(*this); }
+Tensor Tensor::relu() const { return xg::relu(*this); }
+Tensor Tensor::sigmoid() const { return xg::sigmoid(*this); }
+Tensor Tensor::tanh() const { return xg::tanh(*this); }
+Tensor Tensor::argmax(int64_t d, bool k) const { return xg::argmax(*this, d, k); }
+Tensor Tensor::matmul(const Tensor& o) const { return xg::matmul(*this, o); }
+
+// ---------------------------------------------------------------- printing
+
+std::string Tensor::to_string() const {
+  if (!defined()) return "tensor(undefined)";
+  Tensor c = contiguous().detach();
+  const bool fp = is_floating(dtype());
+  std::vector<double> v(static_cast<size_t>(numel()));
+  core::dispatch_all(dtype(), [&]<class T>() {
+    const T* p = static_cast<const T*>(c.raw_data());
+    for (int64_t i = 0; i < numel(); ++i) v[static_cast<size_t>(i)] = static_cast<double>(p[i]);
+  });
+  // Like PyTorch: fixed point with 4 decimals unless magnitudes call for scientific notation.
+  double amax = 0, amin_nz = INFINITY;
+  for (double x : v)
+    if (std::isfinite(x)) {
+      amax = std::max(amax, std::abs(x));
+      if (x != 0) amin_nz = std::min(amin_nz, std::abs(x));
+    }
+  const bool sci = fp && (amax >= 1e8 || (amin_nz < 1e-4 && amin_nz != INFINITY));
+  auto fmt_one = [&](double x) -> std::string {
+    if (dtype() == kBool) return x != 0 ? "True" : "False";
+    if (!fp) return fmt::format("{}", static_cast<int64_t>(x));
+    if (std::isnan(x)) return "nan";
+    if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+    return sci ? fmt::format("{:.4e}", x) : fmt::format("{:.4f}", x);
+  };
+  size_t width = 0;
+  for (double x : v) width = std::max(width, fmt_one(x).size());
+  const bool elide = numel() > 1000;
+  const auto& s = shape();
+  std::string out = "tensor(";
+  std::function<void(size_t, int64_t, int)> rec = [&](size_t d, int64_t off, int indent) {
+    if (d == s.size()) {
+      out += fmt::format("{:>{}}", fmt_one(v[static_cast<size_t>(off)]), width);
+      return;
+    }
+    const int64_t n = s[d];
+    const int64_t stride = shape_numel(Shape(s.begin() + static_cast<long>(d) + 1, s.end()));
+    out += "[";
+    for (int64_t i = 0; i < n; ++i) {
+      if (elide && n > 6 && i == 3) {
+        out += d + 1 == s.size() ? "..., " : fmt::format("...,\n{:{}}", "", indent + 1);
+        i = n - 3;
+      }
+      rec(d + 1, off + i * stride, indent + 1);
+      if (i + 1 < n) out += d + 1 == s.size() ? ", " : fmt::format(",{}{:{}}", std::string(s.size() - d - 1, '\n'), "", indent + 1);
+    }
+    out += "]";
+  };
+  rec(0, 0, 7);
+  out += fmt::format(", shape={}, dtype={}", shape_str(s), dtype_name(dtype()));
+  if (grad_fn()) out += fmt::format(", grad_fn=<{}>", grad_fn()->name());
+  else if (requires_grad()) out += ", requires_grad=True";
+  out += ")";
+  return out;
+}
+
+}  // namespace xg

@@ -1,0 +1,35 @@
+#pragma once
+/// The one way kernels go parallel: OpenMP over a range, only when the work pays for a region.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace xg::kernels {
+
+/// Elements of cheap elementwise work below which an op stays on the calling thread. Measured with
+/// bench_elementwise: below ~32K floats a 2-thread OpenMP region costs more than it saves.
+inline constexpr int64_t kElementwiseGrain = 32768;
+
+/// Calls f(begin, end) on contiguous pieces of [begin, end), one per thread, when the range exceeds
+/// grain; otherwise once on the calling thread. Nested calls run serially.
+template <class F>
+void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
+  const int64_t n = end - begin;
+  if (n <= 0) return;
+  const int nt = omp_get_max_threads();
+  if (n <= grain || nt <= 1 || omp_in_parallel()) {
+    f(begin, end);
+    return;
+  }
+  const int64_t chunks = std::min<int64_t>(nt, (n + grain - 1) / grain);
+  const int64_t per = (n + chunks - 1) / chunks;
+#pragma omp parallel num_threads(static_cast<int>(chunks))
+  {
+    const int64_t b = begin + omp_get_thread_num() * per;
+    const int64_t e = std::min(end, b + per);
+    if (b < e) f(b, e);
+  }
+}
+
+}  // namespace xg::kernels

@@ -1,0 +1,265 @@
+#include "kernels/pool.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "kernels/parallel.h"
+
+namespace xg::kernels {
+namespace {
+
+/// Total window taps (or touched elements, for backward) below which a
+/// parallel region costs more than it saves. A tap costs ~1-2 ns serially and a
+/// warm 2-thread fork/join a few microseconds; on the 2-core dev box two
+/// threads first win at ~4K taps. 16K (~20 us of serial work) leaves margin for
+/// a cold thread pool or a busy sibling core.
+constexpr int64_t kParallelTaps = int64_t{1} << 14;
+
+/// Runs fn(plane) for every plane, splitting planes over threads (via the
+/// shared parallel_for, which also keeps nested calls serial) only when the
+/// total work pays for the fork.
+template <typename F>
+void for_each_plane(int64_t nc, int64_t taps_per_plane, F&& fn) {
+  const int64_t grain = std::max<int64_t>(1, kParallelTaps / std::max<int64_t>(taps_per_plane, 1));
+  parallel_for(0, nc, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) fn(p);
+  });
+}
+
+/// Clipped window [lo, hi) of output position o along one axis.
+struct Window {
+  int64_t lo, hi;
+};
+
+inline Window pool_window(int64_t o, int64_t k, int64_t s, int64_t p, int64_t n) noexcept {
+  const int64_t start = o * s - p;
+  return Window{std::max<int64_t>(start, 0), std::min(start + k, n)};
+}
+
+/// PyTorch's avg-pool divisor: window clipped to the padded extent [-p, n+p)
+/// when padding counts, else to the real input.
+inline int64_t avg_extent(int64_t o, int64_t k, int64_t s, int64_t p, int64_t n, bool include_pad,
+                          Window& win) noexcept {
+  const int64_t start = o * s - p;
+  const int64_t padded_end = std::min(start + k, n + p);
+  win = Window{std::max<int64_t>(start, 0), std::min(padded_end, n)};
+  return include_pad ? padded_end - start : std::max<int64_t>(win.hi - win.lo, 0);
+}
+
+inline int64_t adaptive_start(int64_t o, int64_t n_out, int64_t n_in) noexcept {
+  return (o * n_in) / n_out;
+}
+inline int64_t adaptive_end(int64_t o, int64_t n_out, int64_t n_in) noexcept {
+  return ((o + 1) * n_in + n_out - 1) / n_out;
+}
+
+template <typename T>
+void max_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                    int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow,
+                    T* __restrict out, int64_t* __restrict argmax) {
+  constexpr T neg_inf = -std::numeric_limits<T>::infinity();
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    const Window wy = pool_window(oy, kh, sh, ph, h);
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      const Window wx = pool_window(ox, kw, sw, pw, w);
+      T best = neg_inf;
+      int64_t best_idx = -1;
+      if (wy.lo < wy.hi && wx.lo < wx.hi) {
+        best_idx = wy.lo * w + wx.lo;
+        for (int64_t y = wy.lo; y < wy.hi; ++y) {
+          const T* row = in + y * w;
+          for (int64_t x = wx.lo; x < wx.hi; ++x) {
+            const T v = row[x];
+            // Strict '>' keeps the first maximum; v != v lets NaN through.
+            // Written as selects: the comparison is data-dependent and a
+            // branch here mispredicts on random inputs.
+            const bool take = (v > best) | (v != v);
+            best = take ? v : best;
+            best_idx = take ? y * w + x : best_idx;
+          }
+        }
+      }
+      out[oy * ow + ox] = best;
+      argmax[oy * ow + ox] = best_idx;
+    }
+  }
+}
+
+template <typename T>
+void avg_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                    int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow,
+                    bool include_pad, T* __restrict out) {
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    Window wy{};
+    const int64_t ny = avg_extent(oy, kh, sh, ph, h, include_pad, wy);
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      Window wx{};
+      const int64_t nx = avg_extent(ox, kw, sw, pw, w, include_pad, wx);
+      T sum = T(0);
+      if (wy.lo < wy.hi && wx.lo < wx.hi) {
+        for (int64_t y = wy.lo; y < wy.hi; ++y) {
+          const T* row = in + y * w;
+          for (int64_t x = wx.lo; x < wx.hi; ++x) sum += row[x];
+        }
+        sum /= static_cast<T>(ny * nx);
+      }
+      out[oy * ow + ox] = sum;
+    }
+  }
+}
+
+template <typename T>
+void avg_pool_plane_backward(const T* __restrict gout, int64_t h, int64_t w, int64_t kh,
+                             int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                             int64_t oh, int64_t ow, bool include_pad, T* __restrict gin) {
+  std::fill(gin, gin + h * w, T(0));
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    Window wy{};
+    const int64_t ny = avg_extent(oy, kh, sh, ph, h, include_pad, wy);
+    if (wy.lo >= wy.hi) continue;
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      Window wx{};
+      const int64_t nx = avg_extent(ox, kw, sw, pw, w, include_pad, wx);
+      if (wx.lo >= wx.hi) continue;
+      const T g = gout[oy * ow + ox] / static_cast<T>(ny * nx);
+      for (int64_t y = wy.lo; y < wy.hi; ++y) {
+        T* row = gin + y * w;
+        for (int64_t x = wx.lo; x < wx.hi; ++x) row[x] += g;
+      }
+    }
+  }
+}
+
+template <typename T>
+void adaptive_plane(const T* __restrict in, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                    T* __restrict out) {
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    const int64_t y0 = adaptive_start(oy, oh, h), y1 = adaptive_end(oy, oh, h);
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      const int64_t x0 = adaptive_start(ox, ow, w), x1 = adaptive_end(ox, ow, w);
+      T sum = T(0);
+      for (int64_t y = y0; y < y1; ++y) {
+        const T* row = in + y * w;
+        for (int64_t x = x0; x < x1; ++x) sum += row[x];
+      }
+      out[oy * ow + ox] = sum / static_cast<T>((y1 - y0) * (x1 - x0));
+    }
+  }
+}
+
+template <typename T>
+void adaptive_plane_backward(const T* __restrict gout, int64_t h, int64_t w, int64_t oh,
+                             int64_t ow, T* __restrict gin) {
+  std::fill(gin, gin + h * w, T(0));
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    const int64_t y0 = adaptive_start(oy, oh, h), y1 = adaptive_end(oy, oh, h);
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      const int64_t x0 = adaptive_start(ox, ow, w), x1 = adaptive_end(ox, ow, w);
+      const T g = gout[oy * ow + ox] / static_cast<T>((y1 - y0) * (x1 - x0));
+      for (int64_t y = y0; y < y1; ++y) {
+        T* row = gin + y * w;
+        for (int64_t x = x0; x < x1; ++x) row[x] += g;
+      }
+    }
+  }
+}
+
+/// Upper bound on window taps per plane for an adaptive pool, used only to
+/// decide on threading.
+inline int64_t adaptive_taps(int64_t h, int64_t w, int64_t oh, int64_t ow) noexcept {
+  const int64_t ky = (h + oh - 1) / oh + 1, kx = (w + ow - 1) / ow + 1;
+  return oh * ow * ky * kx;
+}
+
+}  // namespace
+
+template <typename T>
+void max_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                        int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow,
+                        T* out, int64_t* argmax) {
+  if (nc <= 0 || oh <= 0 || ow <= 0) return;
+  for_each_plane(nc, oh * ow * kh * kw, [&](int64_t p) {
+    max_pool_plane(in + p * h * w, h, w, kh, kw, sh, sw, ph, pw, oh, ow, out + p * oh * ow,
+                   argmax + p * oh * ow);
+  });
+}
+
+template <typename T>
+void max_pool2d_backward(const T* grad_out, const int64_t* argmax, int64_t nc, int64_t h,
+                         int64_t w, int64_t oh, int64_t ow, T* grad_in) {
+  if (nc <= 0) return;
+  for_each_plane(nc, h * w + oh * ow, [&](int64_t p) {
+    T* __restrict gin = grad_in + p * h * w;
+    const T* __restrict gout = grad_out + p * oh * ow;
+    const int64_t* __restrict idx = argmax + p * oh * ow;
+    std::fill(gin, gin + h * w, T(0));
+    for (int64_t o = 0; o < oh * ow; ++o)
+      if (idx[o] >= 0) gin[idx[o]] += gout[o];
+  });
+}
+
+template <typename T>
+void avg_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                        int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow,
+                        bool count_include_pad, T* out) {
+  if (nc <= 0 || oh <= 0 || ow <= 0) return;
+  for_each_plane(nc, oh * ow * kh * kw, [&](int64_t p) {
+    avg_pool_plane(in + p * h * w, h, w, kh, kw, sh, sw, ph, pw, oh, ow, count_include_pad,
+                   out + p * oh * ow);
+  });
+}
+
+template <typename T>
+void avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int64_t w, int64_t kh,
+                         int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh,
+                         int64_t ow, bool count_include_pad, T* grad_in) {
+  if (nc <= 0) return;
+  for_each_plane(nc, h * w + std::max<int64_t>(oh * ow, 0) * kh * kw, [&](int64_t p) {
+    avg_pool_plane_backward(grad_out + p * oh * ow, h, w, kh, kw, sh, sw, ph, pw, oh, ow,
+                            count_include_pad, grad_in + p * h * w);
+  });
+}
+
+template <typename T>
+void adaptive_avg_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t oh,
+                                 int64_t ow, T* out) {
+  if (nc <= 0 || oh <= 0 || ow <= 0) return;
+  for_each_plane(nc, adaptive_taps(h, w, oh, ow), [&](int64_t p) {
+    adaptive_plane(in + p * h * w, h, w, oh, ow, out + p * oh * ow);
+  });
+}
+
+template <typename T>
+void adaptive_avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int64_t w,
+                                  int64_t oh, int64_t ow, T* grad_in) {
+  if (nc <= 0) return;
+  if (oh <= 0 || ow <= 0) {
+    std::fill(grad_in, grad_in + nc * h * w, T(0));
+    return;
+  }
+  for_each_plane(nc, h * w + adaptive_taps(h, w, oh, ow), [&](int64_t p) {
+    adaptive_plane_backward(grad_out + p * oh * ow, h, w, oh, ow, grad_in + p * h * w);
+  });
+}
+
+#define XG_POOL_INSTANTIATE(T)                                                                   \
+  template void max_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t,    \
+                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T*, \
+                                      int64_t*);                                                \
+  template void max_pool2d_backward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t,     \
+                                       int64_t, int64_t, T*);                                   \
+  template void avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t,    \
+                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,     \
+                                      bool, T*);                                                \
+  template void avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t,   \
+                                       int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
+                                       bool, T*);                                               \
+  template void adaptive_avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t,    \
+                                               int64_t, T*);                                    \
+  template void adaptive_avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t,   \
+                                                int64_t, T*);
+XG_POOL_INSTANTIATE(float)
+XG_POOL_INSTANTIATE(double)
+#undef XG_POOL_INSTANTIATE
+
+}  // namespace xg::kernels

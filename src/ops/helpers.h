@@ -1,0 +1,28 @@
+#pragma once
+/// Shared plumbing of the op files: input checks, output allocation, and the autograd shorthands.
+#include "core/dispatch.h"
+#include "xgrad/autograd.h"
+#include "xgrad/ops/elementwise.h"
+#include "xgrad/ops/reduction.h"
+#include "xgrad/ops/shape.h"
+
+namespace xg::ops {
+
+using autograd::Grads;
+using autograd::Node;
+using autograd::SavedTensor;
+
+inline void check_defined(const Tensor& t, const char* op, const char* arg) {
+  if (!t.defined()) fail<ValueError>("{}: argument '{}' is an undefined tensor", op, arg);
+}
+
+/// A tensor converted to dtype d (no copy when it already is).
+inline Tensor as_dtype(const Tensor& t, DType d) { return t.dtype() == d ? t : t.to(d); }
+
+/// Float inputs stay as they are; integer and bool inputs become float32, as PyTorch's unary maths.
+inline Tensor as_floating(const Tensor& t) { return is_floating(t.dtype()) ? t : t.to(kFloat32); }
+
+/// A 0-d tensor of value v in t's dtype (a Python scalar operand).
+inline Tensor scalar_like(const Tensor& t, double v) { return scalar(v, t.dtype()); }
+
+}  // namespace xg::ops

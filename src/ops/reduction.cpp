@@ -1,0 +1,311 @@
+/// Reductions. The kernels split every reduction into fixed-size chunks, reduce each chunk in a
+/// fixed order and combine chunks in order, so results are bitwise identical for any thread count.
+#include "xgrad/ops/reduction.h"
+
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/loops.h"
+#include "ops/helpers.h"
+
+namespace xg {
+
+using namespace ops;
+
+namespace {
+
+/// Elements per chunk: the unit of parallel work and of the fixed combine order.
+constexpr int64_t kChunk = 8192;
+
+/// How a reduction walks its input: kept dims (one per output element) and reduced dims.
+struct Plan {
+  Shape out_shape;      ///< with keepdim
+  Shape out_shape_nk;   ///< without reduced dims (keepdim=false)
+  Shape kept_shape, kept_strides;
+  Shape red_shape, red_strides;
+  Shape red_dims;       ///< reduced dim indices (for keepdim sums in backward)
+  int64_t outputs = 1, reduced = 1;
+};
+
+Plan make_plan(const Tensor& x, const Shape& dims, const char* op) {
+  const int64_t nd = x.dim();
+  std::vector<bool> red(static_cast<size_t>(nd), dims.empty());
+  for (int64_t d : dims) {
+    const int64_t w = wrap_dim(d, nd, op);
+    if (nd > 0 && red[static_cast<size_t>(w)] && !dims.empty()) {
+      // duplicates are an error, as in PyTorch
+      for (size_t i = 0, c = 0; i < dims.size(); ++i)
+        if (wrap_dim(dims[i], nd, op) == w && ++c > 1) fail<ValueError>("{}: dim {} appears more than once in the list", op, w);
+    }
+    if (nd > 0) red[static_cast<size_t>(w)] = true;
+  }
+  Plan p;
+  for (int64_t d = 0; d < nd; ++d) {
+    const auto i = static_cast<size_t>(d);
+    if (red[i]) {
+      p.out_shape.push_back(1);
+      p.red_dims.push_back(d);
+      p.red_shape.push_back(x.shape()[i]);
+      p.red_strides.push_back(x.strides()[i]);
+    } else {
+      p.out_shape.push_back(x.shape()[i]);
+      p.out_shape_nk.push_back(x.shape()[i]);
+      p.kept_shape.push_back(x.shape()[i]);
+      p.kept_strides.push_back(x.strides()[i]);
+    }
+  }
+  p.outputs = shape_numel(p.kept_shape);
+  p.reduced = shape_numel(p.red_shape);
+  return p;
+}
+
+/// Offset (in elements) of output o's first input element.
+inline int64_t kept_offset(const Plan& p, int64_t o) {
+  int64_t off = 0;
+  for (size_t d = p.kept_shape.size(); d-- > 0;) {
+    off += (o % p.kept_shape[d]) * p.kept_strides[d];
+    o /= p.kept_shape[d];
+  }
+  return off;
+}
+
+/// Reduces chunk c of every output with `run(ptr, n, stride) -> A` and `comb(A, A) -> A`, then combines
+/// chunks in order. Work is spread over (output, chunk) pairs; the result never depends on threads.
+template <class T, class A, class Run, class Comb>
+void reduce_chunks(const Tensor& x, const Plan& p, A init, Run run, Comb comb, A* result) {
+  const kernels::Loop<1> rl = kernels::make_loop<1>(p.red_shape, {p.red_strides});
+  const int64_t nchunks = std::max<int64_t>(1, (p.reduced + kChunk - 1) / kChunk);
+  std::vector<A> partial(static_cast<size_t>(p.outputs * nchunks), init);
+  const T* base = static_cast<const T*>(x.raw_data());
+  const int64_t work = p.outputs * nchunks;
+  const int64_t grain = std::max<int64_t>(1, kernels::kElementwiseGrain / std::min<int64_t>(std::max<int64_t>(p.reduced, 1), kChunk));
+  kernels::parallel_for(0, work, grain, [&](int64_t b, int64_t e) {
+    for (int64_t w = b; w < e; ++w) {
+      const int64_t o = w / nchunks, c = w % nchunks;
+      const T* ptr = base + kept_offset(p, o);
+      A acc = init;
+      kernels::for_each_row<1>(rl, {const_cast<char*>(reinterpret_cast<const char*>(ptr))}, {sizeof(T)}, c * kChunk,
+                               std::min(p.reduced, (c + 1) * kChunk),
+                               [&](const std::array<char*, 1>& q, int64_t n, const std::array<int64_t, 1>& st) {
+                                 acc = comb(acc, run(reinterpret_cast<const T*>(q[0]), n, st[0]));
+                               });
+      partial[static_cast<size_t>(w)] = acc;
+    }
+  });
+  for (int64_t o = 0; o < p.outputs; ++o) {
+    A acc = init;
+    for (int64_t c = 0; c < nchunks; ++c) acc = comb(acc, partial[static_cast<size_t>(o * nchunks + c)]);
+    result[o] = acc;
+  }
+}
+
+template <class T>
+T sum_run(const T* p, int64_t n, int64_t st) {
+  int64_t i = 0;
+  T acc = 0;
+  if constexpr (std::is_floating_point_v<T>) {
+    using B = xsimd::batch<T>;
+    constexpr int64_t W = static_cast<int64_t>(B::size);
+    if (st == 1 && n >= 2 * W) {
+      B a0(T(0)), a1(T(0));
+      for (; i + 2 * W <= n; i += 2 * W) {
+        a0 += B::load_unaligned(p + i);
+        a1 += B::load_unaligned(p + i + W);
+      }
+      acc = xsimd::hadd(a0 + a1);
+    }
+  }
+  for (; i < n; ++i) acc += p[i * st];
+  return acc;
+}
+
+/// Output tensor of a plan.
+Tensor plan_output(const Plan& p, bool keepdim, DType dt) { return empty(keepdim ? p.out_shape : p.out_shape_nk, dt); }
+
+Tensor sum_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
+  const Tensor x = x0.dtype() == kBool ? x0.to(kInt64) : x0;
+  const Plan p = make_plan(x, dims, "sum");
+  Tensor out = plan_output(p, keepdim, x.dtype());
+  if (p.outputs == 0) return out;
+  core::dispatch_numeric(x.dtype(), "sum", [&]<class T>() {
+    T* o = out.data<T>();
+    if (p.reduced == 0) {
+      std::fill(o, o + p.outputs, T(0));
+      return;
+    }
+    // Outer reduction (e.g. a bias gradient, [N, C] -> [C]): walk rows, vectorised across outputs.
+    if (p.kept_shape.size() == 1 && p.kept_strides[0] == 1 && p.reduced > 1) {
+      const kernels::Loop<1> rl = kernels::make_loop<1>(p.red_shape, {p.red_strides});
+      const T* base = static_cast<const T*>(x.raw_data());
+      const int64_t C = p.outputs;
+      constexpr int64_t kBlock = 512;
+      kernels::parallel_for(0, (C + kBlock - 1) / kBlock, std::max<int64_t>(1, kernels::kElementwiseGrain / (p.reduced * kBlock)),
+                            [&](int64_t b, int64_t e) {
+                              for (int64_t blk = b; blk < e; ++blk) {
+                                const int64_t j0 = blk * kBlock, j1 = std::min(C, j0 + kBlock);
+                                std::fill(o + j0, o + j1, T(0));
+                                kernels::for_each_row<1>(rl, {const_cast<char*>(reinterpret_cast<const char*>(base))}, {sizeof(T)}, 0,
+                                                         p.reduced, [&](const std::array<char*, 1>& q, int64_t n, const std::array<int64_t, 1>& st) {
+                                                           const T* r = reinterpret_cast<const T*>(q[0]);
+                                                           for (int64_t k = 0; k < n; ++k)
+                                                             for (int64_t j = j0; j < j1; ++j) o[j] += r[k * st[0] + j];
+                                                         });
+                              }
+                            });
+      return;
+    }
+    reduce_chunks<T, T>(x, p, T(0), [](const T* q, int64_t n, int64_t st) { return sum_run<T>(q, n, st); },
+                        [](T a, T b) { return a + b; }, o);
+  });
+  return out;
+}
+
+/// Shape of a keepdim=false result's gradient brought back to keepdim form for broadcasting.
+Tensor unreduce(const Tensor& g, const Plan& p, bool keepdim) { return keepdim ? g : reshape(g, p.out_shape); }
+
+template <bool IsMax>
+Tensor extreme_forward(const Tensor& x, const Shape& dims, bool keepdim, const char* op) {
+  const Plan p = make_plan(x, dims, op);
+  if (p.reduced == 0) fail<ValueError>("{}: cannot reduce over a dimension of size 0 (input shape {})", op, shape_str(x.shape()));
+  Tensor out = plan_output(p, keepdim, x.dtype());
+  if (p.outputs == 0) return out;
+  core::dispatch_numeric(x.dtype(), op, [&]<class T>() {
+    auto better = [](T v, T acc) {
+      if constexpr (std::is_floating_point_v<T>)
+        if (v != v) return true;
+      return IsMax ? v > acc : v < acc;
+    };
+    auto comb = [&](T a, T b) {
+      if constexpr (std::is_floating_point_v<T>)
+        if (a != a) return a;
+      return better(b, a) ? b : a;
+    };
+    const T init = IsMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
+    reduce_chunks<T, T>(x, p, init,
+                        [&](const T* q, int64_t n, int64_t st) {
+                          T acc = init;
+                          for (int64_t i = 0; i < n; ++i) acc = comb(acc, q[i * st]);
+                          return acc;
+                        },
+                        comb, out.data<T>());
+  });
+  return out;
+}
+
+template <bool IsMax>
+Tensor extreme(const Tensor& x, const Shape& dims, bool keepdim, const char* op) {
+  check_defined(x, op, "input");
+  Tensor out = extreme_forward<IsMax>(x, dims, keepdim, op);
+  if (auto n = autograd::record(op, {&x}, {&out})) {
+    const Plan p = make_plan(x, dims, op);
+    n->fn_ = [sx = SavedTensor(x), so = SavedTensor(out), p, keepdim, op](const Grads& g, const Node&) -> Grads {
+      const Tensor xv = sx.unpack(op);
+      const Tensor ov = unreduce(so.unpack(op), p, keepdim);
+      // The gradient goes to the extremal elements, shared evenly among ties (as PyTorch's amax).
+      const Tensor mask = eq(xv, ov).to(g[0].dtype());
+      const Tensor cnt = p.red_dims.empty() ? sum(mask) : sum(mask, p.red_dims, true);
+      return {mul(mask, div(unreduce(g[0], p, keepdim), cnt))};
+    };
+  }
+  return out;
+}
+
+template <bool IsMax>
+Tensor arg_extreme(const Tensor& x0, std::optional<int64_t> dim, bool keepdim, const char* op) {
+  check_defined(x0, op, "input");
+  const Tensor x = dim ? x0 : reshape(x0.contiguous(), {x0.numel()});
+  const Shape dims = dim ? Shape{*dim} : Shape{0};
+  const Plan p = make_plan(x, dims, op);
+  if (p.reduced == 0) fail<ValueError>("{}: cannot take the {} of an empty dimension (input shape {})", op, IsMax ? "argmax" : "argmin", shape_str(x0.shape()));
+  Tensor out = dim ? plan_output(p, keepdim, kInt64) : empty({}, kInt64);
+  int64_t* o = out.data<int64_t>();
+  core::dispatch_numeric(x.dtype(), op, [&]<class T>() {
+    const T* base = static_cast<const T*>(x.raw_data());
+    const int64_t st = p.red_strides.empty() ? 1 : p.red_strides[0];
+    kernels::parallel_for(0, p.outputs, std::max<int64_t>(1, kernels::kElementwiseGrain / p.reduced), [&](int64_t b, int64_t e) {
+      for (int64_t j = b; j < e; ++j) {
+        const T* q = base + kept_offset(p, j);
+        int64_t best = 0;
+        T bv = q[0];
+        for (int64_t i = 1; i < p.reduced; ++i) {
+          const T v = q[i * st];
+          bool take = IsMax ? v > bv : v < bv;
+          if constexpr (std::is_floating_point_v<T>) take = take || (v != v && bv == bv);
+          if (take) {
+            bv = v;
+            best = i;
+          }
+        }
+        o[j] = best;
+      }
+    });
+  });
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- sum, mean
+
+Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
+  check_defined(x, "sum", "input");
+  Tensor out = sum_forward(x, dims, keepdim);
+  if (auto n = autograd::record("sum", {&x}, {&out})) {
+    const Plan p = make_plan(x, dims, "sum");
+    n->fn_ = [p, keepdim, shape = x.shape()](const Grads& g, const Node&) -> Grads {
+      return {expand(unreduce(g[0], p, keepdim), shape)};
+    };
+  }
+  return out;
+}
+
+Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
+  check_defined(x, "mean", "input");
+  if (!is_floating(x.dtype())) fail<DTypeError>("mean: expected a floating tensor, got {}", dtype_name(x.dtype()));
+  const Plan p = make_plan(x, dims, "mean");
+  return div(sum(x, dims, keepdim), scalar_like(x, static_cast<double>(p.reduced)));
+}
+
+// ---------------------------------------------------------------- amax, amin, argmax, argmin
+
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) { return extreme<true>(x, dims, keepdim, "amax"); }
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) { return extreme<false>(x, dims, keepdim, "amin"); }
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) { return arg_extreme<true>(x, dim, keepdim, "argmax"); }
+Tensor argmax(const Tensor& x) { return arg_extreme<true>(x, std::nullopt, false, "argmax"); }
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) { return arg_extreme<false>(x, dim, keepdim, "argmin"); }
+Tensor argmin(const Tensor& x) { return arg_extreme<false>(x, std::nullopt, false, "argmin"); }
+
+// ---------------------------------------------------------------- var, std, logsumexp, norm
+
+Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
+  check_defined(x, "var", "input");
+  if (!is_floating(x.dtype())) fail<DTypeError>("var: expected a floating tensor, got {}", dtype_name(x.dtype()));
+  const Plan p = make_plan(x, dims, "var");
+  // Two passes (mean, then squared deviations) for stability; differentiable as composed.
+  const Tensor d = sub(x, mean(x, dims, true));
+  const double denom = static_cast<double>(p.reduced) - (unbiased ? 1.0 : 0.0);
+  return div(sum(mul(d, d), dims, keepdim), scalar_like(x, denom));
+}
+
+Tensor std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) { return sqrt(var(x, dims, unbiased, keepdim)); }
+
+Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
+  check_defined(x, "logsumexp", "input");
+  if (!is_floating(x.dtype())) fail<DTypeError>("logsumexp: expected a floating tensor, got {}", dtype_name(x.dtype()));
+  // m is a constant shift: the gradient of log Σ e^(x-m) + m is softmax(x) whatever m is.
+  Tensor m = amax(x.detach(), dims, true);
+  m = where(isfinite(m), m, scalar_like(m, 0.0));
+  Tensor r = add(log(sum(exp(sub(x, m)), dims, true)), m);
+  if (!keepdim) {
+    const Plan p = make_plan(x, dims, "logsumexp");
+    r = reshape(r, p.out_shape_nk);
+  }
+  return r;
+}
+
+Tensor norm(const Tensor& x) { return sqrt(sum(mul(x, x))); }
+
+}  // namespace xg

@@ -1,0 +1,421 @@
+/// Shape ops: views that share storage (reshape, permute, slice, expand, …) and the copies cat and
+/// stack, each with its backward (the adjoint: scatter back, or sum over expanded dims).
+#include "xgrad/ops/shape.h"
+
+#include <algorithm>
+#include <numeric>
+#include <optional>
+
+#include "kernels/copy.h"
+#include "ops/helpers.h"
+
+namespace xg {
+
+using namespace ops;
+
+namespace {
+
+/// A new handle on x's storage with other geometry.
+Tensor make_view(const Tensor& x, Shape shape, Shape strides, int64_t offset) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage_ = x.impl()->storage_;
+  impl->numel_ = shape_numel(shape);
+  impl->shape_ = std::move(shape);
+  impl->strides_ = std::move(strides);
+  impl->offset_ = offset;
+  impl->dtype_ = x.dtype();
+  return Tensor(impl);
+}
+
+/// Resolves one -1 and checks the element count.
+Shape infer_shape(const Shape& shape, int64_t numel, const char* op, const Shape& from) {
+  Shape s = shape;
+  int64_t known = 1, infer = -1;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == -1) {
+      if (infer >= 0) fail<ShapeError>("{}: only one dimension can be -1, got {}", op, shape_str(shape));
+      infer = static_cast<int64_t>(i);
+    } else if (s[i] < 0) {
+      fail<ShapeError>("{}: invalid size {} in {}", op, s[i], shape_str(shape));
+    } else {
+      known *= s[i];
+    }
+  }
+  if (infer >= 0) {
+    if (known == 0 || numel % known != 0)
+      fail<ShapeError>("{}: shape {} is invalid for input of shape {} ({} elements)", op, shape_str(shape), shape_str(from), numel);
+    s[static_cast<size_t>(infer)] = numel / known;
+  } else if (known != numel) {
+    fail<ShapeError>("{}: shape {} is invalid for input of shape {} ({} elements)", op, shape_str(shape), shape_str(from), numel);
+  }
+  return s;
+}
+
+/// Strides for viewing (old shape, old strides) as new shape without copying, if possible
+/// (groups of old dims that are contiguous among themselves can be re-split freely).
+std::optional<Shape> view_strides(const Shape& os, const Shape& ost, const Shape& ns) {
+  if (shape_numel(os) == 0 || os.empty()) return contiguous_strides(ns);
+  Shape nst(ns.size());
+  int64_t view_d = static_cast<int64_t>(ns.size()) - 1;
+  int64_t chunk_base = ost.empty() ? 1 : ost.back();
+  int64_t tensor_numel = 1, view_numel = 1;
+  for (int64_t d = static_cast<int64_t>(os.size()) - 1; d >= 0; --d) {
+    tensor_numel *= os[static_cast<size_t>(d)];
+    if (d == 0 || (os[static_cast<size_t>(d - 1)] != 1 &&
+                   ost[static_cast<size_t>(d - 1)] != tensor_numel * chunk_base)) {
+      while (view_d >= 0 && (view_numel < tensor_numel || ns[static_cast<size_t>(view_d)] == 1)) {
+        nst[static_cast<size_t>(view_d)] = view_numel * chunk_base;
+        view_numel *= ns[static_cast<size_t>(view_d)];
+        --view_d;
+      }
+      if (view_numel != tensor_numel) return std::nullopt;
+      if (d > 0) {
+        chunk_base = ost[static_cast<size_t>(d - 1)];
+        tensor_numel = 1;
+        view_numel = 1;
+      }
+    }
+  }
+  if (view_d != -1) return std::nullopt;
+  return nst;
+}
+
+/// Records a view op whose backward is `back(g)`.
+template <class Back>
+Tensor record_view(const char* name, const Tensor& x, Tensor out, Back back) {
+  if (auto n = autograd::record(name, {&x}, {&out}))
+    n->fn_ = [back](const Grads& g, const Node&) -> Grads { return {back(g[0])}; };
+  return out;
+}
+
+/// The adjoint of slice: a zero tensor of `shape` with g written at [start:…:step] along dim.
+/// Differentiable (its own backward is the slice), so second derivatives pass through views.
+Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start, int64_t step) {
+  Tensor out = zeros(shape, g.dtype());
+  {
+    Tensor dst = out;
+    Shape st = dst.strides();
+    Shape sh = shape;
+    sh[static_cast<size_t>(dim)] = g.shape()[static_cast<size_t>(dim)];
+    const int64_t off = start * st[static_cast<size_t>(dim)];
+    st[static_cast<size_t>(dim)] *= step;
+    kernels::copy(g, make_view(out, sh, st, off));
+  }
+  if (auto n = autograd::record("slice_backward", {&g}, {&out}))
+    n->fn_ = [dim, start, step, len = g.shape()[static_cast<size_t>(dim)]](const Grads& gg, const Node&) -> Grads {
+      return {slice(gg[0], dim, start, start + (len - 1) * step + 1, step)};
+    };
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- reshape, view, flatten
+
+Tensor view(const Tensor& x, const Shape& shape) {
+  check_defined(x, "view", "input");
+  const Shape s = infer_shape(shape, x.numel(), "view", x.shape());
+  auto st = view_strides(x.shape(), x.strides(), s);
+  if (!st)
+    fail<ShapeError>("view: cannot view a tensor of shape {} and strides {} as {} without copying (use reshape, or "
+                     "call contiguous() first)", shape_str(x.shape()), shape_str(x.strides()), shape_str(s));
+  return record_view("view", x, make_view(x, s, *st, x.offset()), [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+}
+
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  check_defined(x, "reshape", "input");
+  const Shape s = infer_shape(shape, x.numel(), "reshape", x.shape());
+  if (view_strides(x.shape(), x.strides(), s)) return view(x, s);
+  return view(contiguous(x), s);
+}
+
+Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
+  check_defined(x, "flatten", "input");
+  if (x.dim() == 0) return reshape(x, {1});
+  const int64_t a = wrap_dim(start_dim, x.dim(), "flatten"), b = wrap_dim(end_dim, x.dim(), "flatten");
+  if (a > b) fail<IndexError>("flatten: start_dim {} comes after end_dim {}", start_dim, end_dim);
+  Shape s(x.shape().begin(), x.shape().begin() + a);
+  int64_t m = 1;
+  for (int64_t i = a; i <= b; ++i) m *= x.shape()[static_cast<size_t>(i)];
+  s.push_back(m);
+  s.insert(s.end(), x.shape().begin() + b + 1, x.shape().end());
+  return reshape(x, s);
+}
+
+// ---------------------------------------------------------------- permute, transpose
+
+Tensor permute(const Tensor& x, const Shape& dims) {
+  check_defined(x, "permute", "input");
+  const int64_t nd = x.dim();
+  if (static_cast<int64_t>(dims.size()) != nd)
+    fail<ShapeError>("permute: {} dims given for a tensor of {} dims (shape {})", dims.size(), nd, shape_str(x.shape()));
+  Shape s(dims.size()), st(dims.size()), inv(dims.size());
+  std::vector<bool> seen(dims.size(), false);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    const int64_t d = wrap_dim(dims[i], nd, "permute");
+    if (seen[static_cast<size_t>(d)]) fail<ValueError>("permute: dim {} repeated in {}", d, shape_str(dims));
+    seen[static_cast<size_t>(d)] = true;
+    s[i] = x.shape()[static_cast<size_t>(d)];
+    st[i] = x.strides()[static_cast<size_t>(d)];
+    inv[static_cast<size_t>(d)] = static_cast<int64_t>(i);
+  }
+  return record_view("permute", x, make_view(x, s, st, x.offset()), [inv](const Tensor& g) { return permute(g, inv); });
+}
+
+Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
+  check_defined(x, "transpose", "input");
+  if (x.dim() == 0) return record_view("transpose", x, make_view(x, {}, {}, x.offset()), [](const Tensor& g) { return g; });
+  const int64_t a = wrap_dim(d0, x.dim(), "transpose"), b = wrap_dim(d1, x.dim(), "transpose");
+  Shape s = x.shape(), st = x.strides();
+  std::swap(s[static_cast<size_t>(a)], s[static_cast<size_t>(b)]);
+  std::swap(st[static_cast<size_t>(a)], st[static_cast<size_t>(b)]);
+  return record_view("transpose", x, make_view(x, s, st, x.offset()), [a, b](const Tensor& g) { return transpose(g, a, b); });
+}
+
+// ---------------------------------------------------------------- narrow, slice, select
+
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  check_defined(x, "slice", "input");
+  if (x.dim() == 0) fail<IndexError>("slice: cannot slice a 0-d tensor");
+  const int64_t d = wrap_dim(dim, x.dim(), "slice");
+  if (step < 1) fail<ValueError>("slice: step must be >= 1, got {}", step);
+  const int64_t n = x.shape()[static_cast<size_t>(d)];
+  if (start < 0) start += n;
+  if (end < 0) end += n;
+  start = std::clamp<int64_t>(start, 0, n);
+  end = std::clamp<int64_t>(end, start, n);
+  const int64_t len = (end - start + step - 1) / step;
+  Shape s = x.shape(), st = x.strides();
+  s[static_cast<size_t>(d)] = len;
+  const int64_t off = x.offset() + start * st[static_cast<size_t>(d)];
+  st[static_cast<size_t>(d)] *= step;
+  return record_view("slice", x, make_view(x, s, st, off),
+                     [in = x.shape(), d, start, step](const Tensor& g) { return slice_backward(g, in, d, start, step); });
+}
+
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
+  check_defined(x, "narrow", "input");
+  if (x.dim() == 0) fail<IndexError>("narrow: cannot narrow a 0-d tensor");
+  const int64_t d = wrap_dim(dim, x.dim(), "narrow");
+  const int64_t n = x.shape()[static_cast<size_t>(d)];
+  if (start < 0) start += n;
+  if (start < 0 || length < 0 || start + length > n)
+    fail<IndexError>("narrow: range [{}, {}) is outside dim {} of size {} (shape {})", start, start + length, d, n,
+                     shape_str(x.shape()));
+  return slice(x, d, start, start + length, 1);
+}
+
+Tensor select(const Tensor& x, int64_t dim, int64_t index) {
+  check_defined(x, "select", "input");
+  if (x.dim() == 0) fail<IndexError>("select: cannot index a 0-d tensor");
+  const int64_t d = wrap_dim(dim, x.dim(), "select");
+  const int64_t n = x.shape()[static_cast<size_t>(d)];
+  if (index < -n || index >= n)
+    fail<IndexError>("select: index {} is out of range for dim {} of size {} (shape {})", index, d, n, shape_str(x.shape()));
+  if (index < 0) index += n;
+  return squeeze(slice(x, d, index, index + 1, 1), d);
+}
+
+// ---------------------------------------------------------------- squeeze, unsqueeze, expand
+
+Tensor squeeze(const Tensor& x) {
+  check_defined(x, "squeeze", "input");
+  Shape s, st;
+  for (int64_t i = 0; i < x.dim(); ++i)
+    if (x.shape()[static_cast<size_t>(i)] != 1) {
+      s.push_back(x.shape()[static_cast<size_t>(i)]);
+      st.push_back(x.strides()[static_cast<size_t>(i)]);
+    }
+  return record_view("squeeze", x, make_view(x, s, st, x.offset()), [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+}
+
+Tensor squeeze(const Tensor& x, int64_t dim) {
+  check_defined(x, "squeeze", "input");
+  if (x.dim() == 0) {
+    wrap_dim(dim, 0, "squeeze");
+    return record_view("squeeze", x, make_view(x, {}, {}, x.offset()), [](const Tensor& g) { return g; });
+  }
+  const int64_t d = wrap_dim(dim, x.dim(), "squeeze");
+  Shape s = x.shape(), st = x.strides();
+  if (s[static_cast<size_t>(d)] == 1) {
+    s.erase(s.begin() + d);
+    st.erase(st.begin() + d);
+  }
+  return record_view("squeeze", x, make_view(x, s, st, x.offset()), [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+}
+
+Tensor unsqueeze(const Tensor& x, int64_t dim) {
+  check_defined(x, "unsqueeze", "input");
+  const int64_t d = wrap_dim(dim, x.dim() + 1, "unsqueeze");
+  Shape s = x.shape(), st = x.strides();
+  const int64_t stride = d < x.dim() ? st[static_cast<size_t>(d)] * s[static_cast<size_t>(d)] : 1;
+  s.insert(s.begin() + d, 1);
+  st.insert(st.begin() + d, stride);
+  return record_view("unsqueeze", x, make_view(x, s, st, x.offset()), [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+}
+
+Tensor expand(const Tensor& x, const Shape& size) {
+  check_defined(x, "expand", "input");
+  const auto nd = static_cast<int64_t>(size.size());
+  if (nd < x.dim())
+    fail<ShapeError>("expand: target {} has fewer dims than the input shape {}", shape_str(size), shape_str(x.shape()));
+  Shape s(size.size()), st(size.size());
+  const int64_t lead = nd - x.dim();
+  for (int64_t i = 0; i < nd; ++i) {
+    const auto ui = static_cast<size_t>(i);
+    if (i < lead) {
+      if (size[ui] < 0) fail<ShapeError>("expand: -1 is not allowed for a new leading dim (target {})", shape_str(size));
+      s[ui] = size[ui];
+      st[ui] = 0;
+      continue;
+    }
+    const int64_t have = x.shape()[static_cast<size_t>(i - lead)];
+    const int64_t want = size[ui] == -1 ? have : size[ui];
+    if (have != want && have != 1)
+      fail<ShapeError>("expand: the input shape {} cannot be expanded to {} (dim {}: {} is not 1)", shape_str(x.shape()),
+                       shape_str(size), i, have);
+    s[ui] = want;
+    st[ui] = have == want ? x.strides()[static_cast<size_t>(i - lead)] : 0;
+  }
+  return record_view("expand", x, make_view(x, s, st, x.offset()),
+                     [in = x.shape()](const Tensor& g) { return autograd::sum_to(g, in); });
+}
+
+Tensor broadcast_to(const Tensor& x, const Shape& size) { return expand(x, size); }
+
+Tensor contiguous(const Tensor& x) {
+  check_defined(x, "contiguous", "input");
+  return x.contiguous();
+}
+
+// ---------------------------------------------------------------- cat, stack, split, chunk
+
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  if (tensors.empty()) fail<ValueError>("cat: expected a non-empty list of tensors");
+  const Tensor& t0 = tensors[0];
+  for (size_t i = 0; i < tensors.size(); ++i) check_defined(tensors[i], "cat", "tensors");
+  if (t0.dim() == 0) fail<ShapeError>("cat: zero-dimensional tensor (at position 0) cannot be concatenated");
+  const int64_t d = wrap_dim(dim, t0.dim(), "cat");
+  DType dt = t0.dtype();
+  Shape out_shape = t0.shape();
+  out_shape[static_cast<size_t>(d)] = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    if (t.dim() != t0.dim())
+      fail<ShapeError>("cat: tensor {} has {} dims but tensor 0 has {} (shapes {} and {})", i, t.dim(), t0.dim(),
+                       shape_str(t.shape()), shape_str(t0.shape()));
+    for (int64_t k = 0; k < t0.dim(); ++k)
+      if (k != d && t.shape()[static_cast<size_t>(k)] != t0.shape()[static_cast<size_t>(k)])
+        fail<ShapeError>("cat: sizes must match except in dim {}; tensor {} has shape {}, tensor 0 has {}", d, i,
+                         shape_str(t.shape()), shape_str(t0.shape()));
+    out_shape[static_cast<size_t>(d)] += t.shape()[static_cast<size_t>(d)];
+    dt = promote(dt, t.dtype());
+  }
+  Tensor out = empty(out_shape, dt);
+  int64_t pos = 0;
+  Shape lens;
+  for (const Tensor& t : tensors) {
+    const int64_t len = t.shape()[static_cast<size_t>(d)];
+    Shape s = out_shape;
+    s[static_cast<size_t>(d)] = len;
+    kernels::copy(t, make_view(out, s, out.strides(), pos * out.strides()[static_cast<size_t>(d)]));
+    pos += len;
+    lens.push_back(len);
+  }
+  if (auto n = autograd::record("cat", tensors, {&out}))
+    n->fn_ = [d, lens](const Grads& g, const Node& self) -> Grads {
+      Grads r(lens.size());
+      int64_t p = 0;
+      for (size_t i = 0; i < lens.size(); ++i) {
+        if (self.needs_grad(i)) r[i] = narrow(g[0], d, p, lens[i]);
+        p += lens[i];
+      }
+      return r;
+    };
+  return out;
+}
+
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
+  if (tensors.empty()) fail<ValueError>("stack: expected a non-empty list of tensors");
+  const int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
+  std::vector<Tensor> parts;
+  parts.reserve(tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    check_defined(tensors[i], "stack", "tensors");
+    if (tensors[i].shape() != tensors[0].shape())
+      fail<ShapeError>("stack: all tensors must have the same shape; tensor {} has {}, tensor 0 has {}", i,
+                       shape_str(tensors[i].shape()), shape_str(tensors[0].shape()));
+    parts.push_back(unsqueeze(tensors[i], d));
+  }
+  return cat(parts, d);
+}
+
+std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
+  check_defined(x, "split", "input");
+  if (split_size <= 0) fail<ValueError>("split: split_size must be positive, got {}", split_size);
+  const int64_t d = wrap_dim(dim, x.dim(), "split");
+  const int64_t n = x.shape()[static_cast<size_t>(d)];
+  std::vector<Tensor> r;
+  for (int64_t s = 0; s < n; s += split_size) r.push_back(narrow(x, d, s, std::min(split_size, n - s)));
+  return r;
+}
+
+std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
+  check_defined(x, "chunk", "input");
+  if (chunks <= 0) fail<ValueError>("chunk: number of chunks must be positive, got {}", chunks);
+  const int64_t d = wrap_dim(dim, x.dim(), "chunk");
+  const int64_t n = x.shape()[static_cast<size_t>(d)];
+  return split(x, std::max<int64_t>(1, (n + chunks - 1) / chunks), d);
+}
+
+// ---------------------------------------------------------------- index_select
+
+namespace {
+Tensor index_add_zeros(const Tensor& g, const Shape& shape, int64_t d, const Tensor& index);
+
+Tensor index_select_impl(const Tensor& x, int64_t d, const Tensor& index) {
+  const int64_t n = x.shape()[static_cast<size_t>(d)];
+  const Tensor idx = index.contiguous();
+  const int64_t* ip = idx.data<int64_t>();
+  Shape s = x.shape();
+  s[static_cast<size_t>(d)] = idx.numel();
+  Tensor out = empty(s, x.dtype());
+  Shape os = s;
+  os[static_cast<size_t>(d)] = 1;
+  for (int64_t i = 0; i < idx.numel(); ++i) {
+    int64_t k = ip[i] < 0 ? ip[i] + n : ip[i];
+    if (k < 0 || k >= n) fail<IndexError>("index_select: index {} is out of range for dim {} of size {}", ip[i], d, n);
+    kernels::copy(slice(x.detach(), d, k, k + 1), make_view(out, os, out.strides(), i * out.strides()[static_cast<size_t>(d)]));
+  }
+  return out;
+}
+
+Tensor index_add_zeros(const Tensor& g, const Shape& shape, int64_t d, const Tensor& index) {
+  Tensor out = zeros(shape, g.dtype());
+  const Tensor idx = index.contiguous();
+  const int64_t* ip = idx.data<int64_t>();
+  const int64_t n = shape[static_cast<size_t>(d)];
+  for (int64_t i = 0; i < idx.numel(); ++i) {
+    const int64_t k = ip[i] < 0 ? ip[i] + n : ip[i];
+    Tensor dst = slice(out, d, k, k + 1);
+    dst.add_(slice(g.detach(), d, i, i + 1));
+  }
+  if (auto node = autograd::record("index_add", {&g}, {&out}))
+    node->fn_ = [d, index](const Grads& gg, const Node&) -> Grads { return {index_select(gg[0], d, index)}; };
+  return out;
+}
+}  // namespace
+
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  check_defined(x, "index_select", "input");
+  check_defined(index, "index_select", "index");
+  if (index.dtype() != kInt64) fail<DTypeError>("index_select: index must be int64, got {}", dtype_name(index.dtype()));
+  if (index.dim() > 1) fail<ShapeError>("index_select: index must be 0-d or 1-d, got shape {}", shape_str(index.shape()));
+  const int64_t d = wrap_dim(dim, x.dim(), "index_select");
+  Tensor out = index_select_impl(x, d, index);
+  if (auto n = autograd::record("index_select", {&x}, {&out}))
+    n->fn_ = [d, index, in = x.shape()](const Grads& g, const Node&) -> Grads { return {index_add_zeros(g[0], in, d, index)}; };
+  return out;
+}
+
+}  // namespace xg

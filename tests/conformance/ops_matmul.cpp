@@ -1,0 +1,18 @@
+/// Conformance bindings: matmul family.
+#include "tests/conformance/conformance.h"
+
+namespace xg::conformance {
+namespace {
+
+const Register reg{
+    {"mm", [](const Inputs& in, const json&) -> std::vector<Tensor> { return {mm(in.at("input"), in.at("mat2"))}; }},
+    {"bmm", [](const Inputs& in, const json&) -> std::vector<Tensor> { return {bmm(in.at("input"), in.at("mat2"))}; }},
+    {"matmul", [](const Inputs& in, const json&) -> std::vector<Tensor> { return {matmul(in.at("input"), in.at("other"))}; }},
+    {"linear", [](const Inputs& in, const json&) -> std::vector<Tensor> {
+       auto b = in.find("bias");
+       return {linear(in.at("input"), in.at("weight"), b == in.end() ? Tensor() : b->second)};
+     }},
+};
+
+}  // namespace
+}  // namespace xg::conformance

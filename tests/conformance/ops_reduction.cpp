@@ -1,0 +1,39 @@
+/// Conformance bindings: reduction family.
+#include "tests/conformance/conformance.h"
+
+namespace xg::conformance {
+namespace {
+
+template <Tensor (*F)(const Tensor&, const Shape&, bool)>
+OpFn reduce() {
+  return [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    return {F(in.at("input"), dims_attr(a.at("dim")), a.value("keepdim", false))};
+  };
+}
+
+template <bool Max>
+OpFn arg() {
+  return [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    const Tensor& x = in.at("input");
+    if (a.at("dim").is_null()) return {Max ? argmax(x) : argmin(x)};
+    const int64_t d = a.at("dim").get<int64_t>();
+    const bool k = a.value("keepdim", false);
+    return {Max ? argmax(x, d, k) : argmin(x, d, k)};
+  };
+}
+
+const Register reg{
+    {"sum", reduce<sum>()},
+    {"mean", reduce<mean>()},
+    {"amax", reduce<amax>()},
+    {"amin", reduce<amin>()},
+    {"logsumexp", reduce<logsumexp>()},
+    {"var", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {var(in.at("input"), dims_attr(a.at("dim")), a.at("unbiased"), a.value("keepdim", false))};
+     }},
+    {"argmax", arg<true>()},
+    {"argmin", arg<false>()},
+};
+
+}  // namespace
+}  // namespace xg::conformance
