@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/pool.h"
 #include "xgrad/autograd.h"
 #include "xgrad/ops/elementwise.h"
 #include "xgrad/ops/reduction.h"
@@ -101,35 +102,37 @@ Edge gradient_edge(const Tensor& t) {
 
 // ---------------------------------------------------------------- saved tensors
 
+namespace {
+/// The node recorded last on this thread: SavedTensor recognises that node's outputs by it.
+thread_local const Node* t_last_recorded = nullptr;
+}  // namespace
+
 SavedTensor::SavedTensor(const Tensor& t) {
   if (!t.defined()) return;
   version_ = t.version();
   TensorImpl* impl = t.impl();
-  if (impl->grad_fn_) {
-    had_grad_fn_ = true;
+  if (impl->grad_fn_ && impl->grad_fn_.get() == t_last_recorded) {
+    is_output_ = true;
     grad_fn_ = impl->grad_fn_;
     output_nr_ = impl->output_nr_;
     data_ = t.detach();
-  } else if (impl->requires_grad_) {
-    leaf_requires_grad_ = true;
-    data_ = t;  // a leaf holds no node, so keeping it makes no cycle
   } else {
     data_ = t;
   }
 }
 
-Tensor SavedTensor::unpack(const std::string& op) const {
+Tensor SavedTensor::unpack(const char* op) const {
   if (!data_.defined()) return {};
   if (data_.version() != version_)
     fail<AutogradError>(
         "{}: a tensor saved for backward was modified by an in-place operation (version {} when saved, now {}). "
         "Clone it before changing it in place.",
         op, version_, data_.version());
-  if (!had_grad_fn_ || !grad_mode_enabled()) return data_;
-  // create_graph: re-attach the saved tensor to its node so second derivatives flow through it.
+  if (!is_output_ || !grad_mode_enabled()) return data_;
+  // create_graph: re-attach the saved output to its node so second derivatives flow through it.
   std::shared_ptr<Node> fn = grad_fn_.lock();
   if (!fn) return data_;
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = core::make_pooled<TensorImpl>();
   const TensorImpl& d = *data_.impl();
   impl->storage_ = d.storage_;
   impl->shape_ = d.shape_;
@@ -176,7 +179,7 @@ std::shared_ptr<FnNode> record_impl(const char* name, const Inputs& inputs, cons
   for (const Tensor* t : inputs)
     if (t && t->defined() && t->requires_grad()) any = true;
   if (!any) return nullptr;
-  auto node = std::make_shared<FnNode>(name);
+  auto node = core::make_pooled<FnNode>(name);
   node->next_edges_.reserve(inputs.size());
   for (const Tensor* t : inputs)
     node->next_edges_.push_back(t && t->defined() && t->requires_grad() ? gradient_edge(*t) : Edge{});
@@ -189,6 +192,7 @@ std::shared_ptr<FnNode> record_impl(const char* name, const Inputs& inputs, cons
     impl->requires_grad_ = true;
   }
   if (anomaly_mode_enabled()) node->trace_ = capture_trace(name);
+  t_last_recorded = node.get();
   return node;
 }
 }  // namespace
@@ -306,33 +310,41 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
   }
 
   // Iterative post-order DFS: dependency counts and, for grad(), which nodes lead to an input.
-  std::unordered_map<Node*, int> deps;
+  static std::atomic<uint64_t> passes{0};
+  const uint64_t pass = passes.fetch_add(1) + 1;
   std::vector<Node*> post;
   {
-    std::unordered_set<Node*> seen;
+    auto visit = [pass](Node* n) {
+      if (n->pass_ == pass) return false;
+      n->pass_ = pass;
+      n->deps_ = 0;
+      n->needed_ = false;
+      n->buffer_.clear();
+      return true;
+    };
     std::vector<std::pair<Node*, size_t>> stack;
     for (auto& [e, g] : roots)
-      if (seen.insert(e.fn.get()).second) stack.emplace_back(e.fn.get(), 0);
+      if (visit(e.fn.get())) stack.emplace_back(e.fn.get(), 0);
     while (!stack.empty()) {
       auto& [n, i] = stack.back();
       if (i < n->next_edges_.size()) {
         Node* c = n->next_edges_[i++].fn.get();
         if (!c) continue;
-        ++deps[c];
-        if (seen.insert(c).second) stack.emplace_back(c, 0);
+        const bool fresh = visit(c);
+        ++c->deps_;
+        if (fresh) stack.emplace_back(c, 0);
       } else {
         post.push_back(n);
         stack.pop_back();
       }
     }
   }
-  std::unordered_set<Node*> needed;
   if (inputs) {
     for (Node* n : post) {  // children come before parents
       bool need = captures.count(n) > 0;
       for (auto& e : n->next_edges_)
-        if (e.fn && needed.count(e.fn.get())) need = true;
-      if (need) needed.insert(n);
+        if (e.fn && e.fn->needed_) need = true;
+      n->needed_ = need;
     }
   }
 
@@ -342,29 +354,25 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
   } mode_guard;
   set_grad_mode(create_graph);
 
-  std::unordered_map<Node*, std::vector<Tensor>> buffers;
   for (auto& [e, g] : roots) {
-    auto& buf = buffers[e.fn.get()];
+    auto& buf = e.fn->buffer_;
     buf.resize(e.fn->num_outputs_);
     accumulate(buf[e.input_nr], g);
   }
   auto later_first = [](Node* a, Node* b) { return a->sequence_nr_ < b->sequence_nr_; };
   std::priority_queue<Node*, std::vector<Node*>, decltype(later_first)> ready(later_first);
   for (Node* n : post)
-    if (deps[n] == 0) ready.push(n);
+    if (n->deps_ == 0) ready.push(n);
 
   while (!ready.empty()) {
     Node* node = ready.top();
     ready.pop();
-    std::vector<Tensor> grads;
-    if (auto it = buffers.find(node); it != buffers.end()) {
-      grads = std::move(it->second);
-      buffers.erase(it);
-    }
+    std::vector<Tensor> grads = std::move(node->buffer_);
+    node->buffer_ = {};
     grads.resize(node->num_outputs_);
     auto* acc = dynamic_cast<AccumulateGrad*>(node);
     const bool any_grad = std::any_of(grads.begin(), grads.end(), [](const Tensor& t) { return t.defined(); });
-    bool run = any_grad && (!inputs || needed.count(node));
+    bool run = any_grad && (!inputs || node->needed_);
     if (run) {
       for (auto& [k, hook] : node->pre_hooks_)
         if (grads[k].defined()) grads[k] = apply_hooks({hook}, grads[k]);
@@ -403,11 +411,11 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
       const Edge& e = node->next_edges_[i];
       if (!e.fn) continue;
       if (i < out.size() && out[i].defined()) {
-        auto& buf = buffers[e.fn.get()];
+        auto& buf = e.fn->buffer_;
         buf.resize(e.fn->num_outputs_);
         accumulate(buf[e.input_nr], std::move(out[i]));
       }
-      if (--deps[e.fn.get()] == 0) ready.push(e.fn.get());
+      if (--e.fn->deps_ == 0) ready.push(e.fn.get());
     }
   }
 

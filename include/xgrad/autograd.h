@@ -47,24 +47,32 @@ class Node {
   std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>> retained_;
 
   bool needs_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].valid(); }
+
+  /// Scratch of the backward pass now visiting this node (kept here, not in hash maps, because
+  /// engine overhead per node matters for small ops).
+  uint64_t pass_ = 0;
+  int32_t deps_ = 0;
+  bool needed_ = false;
+  std::vector<Tensor> buffer_;
 };
 
-/// A tensor saved for backward. It keeps the data and only a weak link to the tensor's grad_fn
-/// (the graph keeps that node alive), so an op saving its own output makes no reference cycle.
-/// unpack() errors if the tensor was changed in place after it was saved.
+/// A tensor saved for backward. An op's own output (recognised as an output of the node recorded
+/// last on this thread, so save outputs right after record()) keeps only a weak link to its
+/// grad_fn: the graph keeps that node alive, and the node holding its output strongly would be a
+/// reference cycle. Inputs are kept as they are. unpack() errors if the tensor was changed in place
+/// after it was saved.
 class SavedTensor {
  public:
   SavedTensor() = default;
   explicit SavedTensor(const Tensor& t);
-  Tensor unpack(const std::string& op) const;
+  Tensor unpack(const char* op) const;
   bool defined() const { return data_.defined(); }
 
  private:
   Tensor data_;
   std::weak_ptr<Node> grad_fn_;
   uint32_t output_nr_ = 0;
-  bool had_grad_fn_ = false;
-  bool leaf_requires_grad_ = false;
+  bool is_output_ = false;
   uint64_t version_ = 0;
 };
 

@@ -1,3 +1,4 @@
+#include "core/pool.h"
 #include "xgrad/tensor.h"
 
 #include <algorithm>
@@ -152,9 +153,9 @@ namespace {
 std::shared_ptr<TensorImpl> new_impl(const Shape& shape, DType dtype) {
   for (auto d : shape)
     if (d < 0) fail<ShapeError>("cannot create a tensor of shape {}: negative size", shape_str(shape));
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = core::make_pooled<TensorImpl>();
   impl->numel_ = shape_numel(shape);
-  impl->storage_ = std::make_shared<Storage>(static_cast<size_t>(impl->numel_) * element_size(dtype));
+  impl->storage_ = core::make_pooled<Storage>(static_cast<size_t>(impl->numel_) * element_size(dtype));
   impl->shape_ = shape;
   impl->strides_ = contiguous_strides(shape);
   impl->dtype_ = dtype;
@@ -201,8 +202,8 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   core::dispatch_all(dtype, [&]<class T>() {
     T* p = t.data<T>();
-    // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
-    const int64_t half = steps / 2;
+    // Fill from both ends, as PyTorch does, so the last value is exactly `end` (one step: `start`).
+    const int64_t half = steps == 1 ? 1 : steps / 2;
     for (int64_t i = 0; i < steps; ++i)
       p[i] = static_cast<T>(i < half ? start + step * static_cast<double>(i)
                                      : end - step * static_cast<double>(steps - 1 - i));
@@ -254,8 +255,8 @@ Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strid
     if (st[i] < 0) fail<ShapeError>("from_blob: negative stride in {}", shape_str(st));
     extent += (shape[i] - 1) * st[i];
   }
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage_ = std::make_shared<Storage>(data, static_cast<size_t>(extent) * element_size(dtype), std::move(deleter));
+  auto impl = core::make_pooled<TensorImpl>();
+  impl->storage_ = core::make_pooled<Storage>(data, static_cast<size_t>(extent) * element_size(dtype), std::move(deleter));
   impl->shape_ = shape;
   impl->strides_ = st;
   impl->numel_ = shape_numel(shape);
@@ -378,7 +379,7 @@ void Tensor::zero_grad(bool set_to_none) {
 
 Tensor Tensor::detach() const {
   auto& s = checked();
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = core::make_pooled<TensorImpl>();
   impl->storage_ = s.storage_;
   impl->shape_ = s.shape_;
   impl->strides_ = s.strides_;

@@ -31,14 +31,13 @@ struct SubF {
 struct MulF {
   template <class V> V operator()(V a, V b) const { return a * b; }
 };
+/// Floating operands only: div() and div_() never send integers here (true division).
 struct DivF {
   template <class V> V operator()(V a, V b) const {
-    if constexpr (std::is_same_v<V, int64_t>) {
-      if (b == 0) fail<ValueError>("div: integer division by zero");
+    if constexpr (std::is_integral_v<V>)
+      return b == 0 ? V(0) : a / b;  // unreachable; instantiated by the in-place dispatch
+    else
       return a / b;
-    } else {
-      return a / b;
-    }
   }
 };
 /// max/min propagate NaN, as PyTorch's maximum/minimum.
@@ -64,12 +63,28 @@ struct MinF {
     }
   }
 };
+/// x^y lane by lane with std::pow. Not xsimd::pow: with -O3 -march=native its AVX-512 path trips
+/// GCC 12's -Wuninitialized inside the compiler's own intrinsics, which breaks -Werror builds.
+template <class V>
+V pow_lanes(const V& x, const V& y) {
+  if constexpr (is_scalar_v<V>) {
+    return std::pow(x, y);
+  } else {
+    using T = typename V::value_type;
+    alignas(64) T xs[V::size], ys[V::size];
+    x.store_aligned(xs);
+    y.store_aligned(ys);
+    for (size_t i = 0; i < V::size; ++i) xs[i] = std::pow(xs[i], ys[i]);
+    return V::load_aligned(xs);
+  }
+}
+
 struct PowF {
   template <class V> V operator()(V a, V b) const {
     if constexpr (std::is_same_v<V, int64_t>) {
       return static_cast<int64_t>(std::pow(static_cast<double>(a), static_cast<double>(b)));
     } else {
-      return xsimd::pow(a, b);
+      return pow_lanes(a, b);
     }
   }
 };
@@ -145,7 +160,11 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward(a, b, "div", DivF{});
+  check_defined(a, "div", "input");
+  check_defined(b, "div", "other");
+  // True division, as PyTorch: integer and bool operands divide as float32 (7 / 2 = 3.5).
+  Tensor out = is_floating(promote(a.dtype(), b.dtype())) ? binary_forward(a, b, "div", DivF{})
+                                                           : binary_forward(a.to(kFloat32), b.to(kFloat32), "div", DivF{});
   if (auto n = autograd::record("div", {&a, &b}, {&out}))
     n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b)](const Grads& g, const Node& self) -> Grads {
       const Tensor bv = sb.unpack("div");
@@ -211,10 +230,7 @@ struct PowScalarF {
     if (e == 1.0) return x;
     if (e == 0.5) return xsimd::sqrt(x);
     if (e == -1.0) return V(T(1)) / x;
-    if constexpr (is_scalar_v<V>)
-      return std::pow(x, et);
-    else
-      return xsimd::pow(x, V(et));
+    return pow_lanes(x, V(et));
   }
 };
 }  // namespace
@@ -508,14 +524,23 @@ Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
 Tensor operator-(const Tensor& x) { return neg(x); }
-Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(a, b)); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
-Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(a, b)); }
-Tensor operator+(double a, const Tensor& b) { return add(scalar_like(b, a), b); }
-Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(b, a), b); }
-Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(b, a), b); }
-Tensor operator/(double a, const Tensor& b) { return div(scalar_like(b, a), b); }
+namespace {
+/// A Python-style scalar operand: it takes t's dtype, except that a fractional value with an
+/// integer tensor is float32 (so int64 * 2.5 gives 2.5x, not a silently truncated 2x).
+Tensor scalar_operand(const Tensor& t, double v) {
+  check_defined(t, "scalar operator", "tensor");
+  return scalar(v, !is_floating(t.dtype()) && std::trunc(v) != v ? kFloat32 : t.dtype());
+}
+}  // namespace
+
+Tensor operator+(const Tensor& a, double b) { return add(a, scalar_operand(a, b)); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_operand(a, b)); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_operand(a, b)); }
+Tensor operator/(const Tensor& a, double b) { return div(a, scalar_operand(a, b)); }
+Tensor operator+(double a, const Tensor& b) { return add(scalar_operand(b, a), b); }
+Tensor operator-(double a, const Tensor& b) { return sub(scalar_operand(b, a), b); }
+Tensor operator*(double a, const Tensor& b) { return mul(scalar_operand(b, a), b); }
+Tensor operator/(double a, const Tensor& b) { return div(scalar_operand(b, a), b); }
 Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
 Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
 Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
@@ -567,7 +592,13 @@ Tensor& Tensor::add_(const Tensor& o, double alpha) {
 }
 Tensor& Tensor::sub_(const Tensor& o) { return inplace_binary(*this, o, "sub_", SubF{}, &sub); }
 Tensor& Tensor::mul_(const Tensor& o) { return inplace_binary(*this, o, "mul_", MulF{}, &mul); }
-Tensor& Tensor::div_(const Tensor& o) { return inplace_binary(*this, o, "div_", DivF{}, &div); }
+Tensor& Tensor::div_(const Tensor& o) {
+  // True division cannot be stored in an integer tensor (PyTorch refuses it too).
+  if (defined() && !is_floating(dtype()))
+    fail<DTypeError>("div_: true division cannot be written into a {} tensor (use div, or convert to float)",
+                     dtype_name(dtype()));
+  return inplace_binary(*this, o, "div_", DivF{}, &div);
+}
 Tensor& Tensor::add_(double v) { return add_(scalar(v, dtype())); }
 Tensor& Tensor::mul_(double v) { return mul_(scalar(v, dtype())); }
 

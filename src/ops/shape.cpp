@@ -1,5 +1,6 @@
 /// Shape ops: views that share storage (reshape, permute, slice, expand, …) and the copies cat and
 /// stack, each with its backward (the adjoint: scatter back, or sum over expanded dims).
+#include "core/pool.h"
 #include "xgrad/ops/shape.h"
 
 #include <algorithm>
@@ -17,7 +18,7 @@ namespace {
 
 /// A new handle on x's storage with other geometry.
 Tensor make_view(const Tensor& x, Shape shape, Shape strides, int64_t offset) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = core::make_pooled<TensorImpl>();
   impl->storage_ = x.impl()->storage_;
   impl->numel_ = shape_numel(shape);
   impl->shape_ = std::move(shape);
@@ -271,6 +272,7 @@ Tensor expand(const Tensor& x, const Shape& size) {
     }
     const int64_t have = x.shape()[static_cast<size_t>(i - lead)];
     const int64_t want = size[ui] == -1 ? have : size[ui];
+    if (want < 0) fail<ShapeError>("expand: invalid size {} in target {}", size[ui], shape_str(size));
     if (have != want && have != 1)
       fail<ShapeError>("expand: the input shape {} cannot be expanded to {} (dim {}: {} is not 1)", shape_str(x.shape()),
                        shape_str(size), i, have);

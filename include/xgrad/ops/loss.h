@@ -1,0 +1,30 @@
+#pragma once
+/// Loss functions (src/ops/loss.cpp): fused and stable where it matters. reduction is "mean",
+/// "sum" or "none".
+#include <string>
+
+#include "xgrad/tensor.h"
+
+namespace xg {
+
+/// input [N,C] logits; target int64 class indices [N], or float class probabilities [N,C].
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
+                     double label_smoothing = 0.0);
+/// input [N,C] log-probabilities, target int64 [N].
+Tensor nll_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean");
+Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean");
+Tensor l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean");
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
+                      double beta = 1.0);
+Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
+                  double delta = 1.0);
+/// Stable for large |x|; pos_weight [C] broadcasts along the last dim (optional).
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const std::string& reduction = "mean", const Tensor& pos_weight = Tensor());
+/// input holds probabilities in (0,1); each log is clamped at -100 as PyTorch does.
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::string& reduction = "mean");
+/// input log-probabilities, target probabilities; reduction also accepts "batchmean".
+Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
+              bool log_target = false);
+
+}  // namespace xg

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: the unit tests and the PyTorch conformance cases (ctest),
+# the same tests under AddressSanitizer + UndefinedBehaviorSanitizer (which includes LeakSanitizer),
+# and the clang-format check. Warnings are errors. Exits non-zero on any failure.
+#   scripts/test.sh              everything
+#   XGRAD_SKIP_SANITIZE=1 ...    skip the sanitizer build (faster local runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+jobs=$(nproc)
+
+echo "== format check"
+bash scripts/check_format.sh
+
+echo "== release build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DXGRAD_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+echo "== tests (release)"
+(cd build && ctest --output-on-failure -j"$jobs")
+
+if [[ "${XGRAD_SKIP_SANITIZE:-0}" != "1" ]]; then
+  echo "== sanitizer build (ASan + UBSan + LSan)"
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXGRAD_WERROR=ON -DXGRAD_SANITIZE=ON \
+    -DXGRAD_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build build-asan -j"$jobs"
+  echo "== tests (sanitizers)"
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --output-on-failure -j"$jobs")
+fi
+echo "== all tests passed"
