@@ -39,8 +39,8 @@ buffer make_matrix(int64_t count, uint32_t seed) {
 }
 
 void set_flops(benchmark::State& state, double m, double n, double k) {
-  state.counters["FLOPS"] = benchmark::Counter(2.0 * m * n * k, benchmark::Counter::kIsIterationInvariantRate,
-                                               benchmark::Counter::kIs1000);
+  state.counters["FLOPS"] =
+      benchmark::Counter(2.0 * m * n * k, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
 void BM_xgrad_sgemm(benchmark::State& state) {
@@ -115,11 +115,11 @@ void square_args(benchmark::internal::Benchmark* b) {
 void mlp_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"m", "n", "k", "ta", "tb", "threads"});
   for (int threads : {1, 2}) {
-    b->Args({32, 128, 784, 0, 0, threads});   // layer 1 forward
-    b->Args({784, 128, 32, 1, 0, threads});   // layer 1 dW
-    b->Args({32, 10, 128, 0, 0, threads});    // layer 2 forward
-    b->Args({128, 10, 32, 1, 0, threads});    // layer 2 dW
-    b->Args({32, 128, 10, 0, 1, threads});    // layer 2 dX
+    b->Args({32, 128, 784, 0, 0, threads});  // layer 1 forward
+    b->Args({784, 128, 32, 1, 0, threads});  // layer 1 dW
+    b->Args({32, 10, 128, 0, 0, threads});   // layer 2 forward
+    b->Args({128, 10, 32, 1, 0, threads});   // layer 2 dW
+    b->Args({32, 128, 10, 0, 1, threads});   // layer 2 dX
   }
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }

@@ -53,8 +53,7 @@ void check_gemm(bool ta, bool tb, shape s, T alpha, T beta, int64_t pad, bool na
       for (int64_t j = 0; j < s.n; ++j) c.at(i, j) = std::numeric_limits<T>::quiet_NaN();
   strided<T> const c0 = c;
 
-  xg::kernels::gemm(ta, tb, s.m, s.n, s.k, alpha, a.data.data(), a.ld, b.data.data(), b.ld, beta, c.data.data(),
-                    c.ld);
+  xg::kernels::gemm(ta, tb, s.m, s.n, s.k, alpha, a.data.data(), a.ld, b.data.data(), b.ld, beta, c.data.data(), c.ld);
 
   double const u = std::numeric_limits<T>::epsilon();
   for (int64_t i = 0; i < s.m; ++i) {
@@ -76,9 +75,8 @@ void check_gemm(bool ta, bool tb, shape s, T alpha, T beta, int64_t pad, bool na
       double const tol = static_cast<double>(bound) * u * static_cast<double>(s.k + 4) + 1e-30;
       double const got = static_cast<double>(c.at(i, j));
       ASSERT_FALSE(std::isnan(got)) << "NaN at (" << i << "," << j << ")";
-      ASSERT_NEAR(got, static_cast<double>(ref), tol)
-          << "ta=" << ta << " tb=" << tb << " m=" << s.m << " n=" << s.n << " k=" << s.k << " at (" << i << ","
-          << j << ")";
+      ASSERT_NEAR(got, static_cast<double>(ref), tol) << "ta=" << ta << " tb=" << tb << " m=" << s.m << " n=" << s.n
+                                                      << " k=" << s.k << " at (" << i << "," << j << ")";
     }
   }
   // The padding of C must be untouched (still NaN).
@@ -86,10 +84,10 @@ void check_gemm(bool ta, bool tb, shape s, T alpha, T beta, int64_t pad, bool na
     for (int64_t j = s.n; j < c.ld; ++j) ASSERT_TRUE(std::isnan(c.at(i, j))) << "wrote C padding";
 }
 
-const std::vector<shape> kShapes = {
-    {1, 1, 1},    {7, 13, 5},    {33, 65, 17},  {257, 129, 300}, {14, 32, 256},  {15, 33, 257}, {13, 31, 1},
-    {1, 100, 50}, {100, 1, 50},  {32, 128, 784}, {32, 10, 128},  {784, 128, 32}, {32, 784, 128}, {64, 64, 64},
-    {29, 95, 513}, {300, 70, 9}};
+const std::vector<shape> kShapes = {{1, 1, 1},      {7, 13, 5},     {33, 65, 17},  {257, 129, 300},
+                                    {14, 32, 256},  {15, 33, 257},  {13, 31, 1},   {1, 100, 50},
+                                    {100, 1, 50},   {32, 128, 784}, {32, 10, 128}, {784, 128, 32},
+                                    {32, 784, 128}, {64, 64, 64},   {29, 95, 513}, {300, 70, 9}};
 
 template <class T>
 void check_all_shapes(T alpha, T beta, int64_t pad, bool nan_c) {
@@ -176,15 +174,14 @@ void check_thread_invariance() {
       T const alpha = T(0.7);
       T const beta = T(-0.3);
       omp_set_num_threads(1);
-      xg::kernels::gemm(ta, tb, s.m, s.n, s.k, alpha, a.data.data(), a.ld, b.data.data(), b.ld, beta,
-                        c1.data.data(), c1.ld);
+      xg::kernels::gemm(ta, tb, s.m, s.n, s.k, alpha, a.data.data(), a.ld, b.data.data(), b.ld, beta, c1.data.data(),
+                        c1.ld);
       omp_set_num_threads(2);
-      xg::kernels::gemm(ta, tb, s.m, s.n, s.k, alpha, a.data.data(), a.ld, b.data.data(), b.ld, beta,
-                        c2.data.data(), c2.ld);
+      xg::kernels::gemm(ta, tb, s.m, s.n, s.k, alpha, a.data.data(), a.ld, b.data.data(), b.ld, beta, c2.data.data(),
+                        c2.ld);
       for (int64_t i = 0; i < s.m; ++i)
         ASSERT_EQ(0, std::memcmp(&c1.at(i, 0), &c2.at(i, 0), static_cast<std::size_t>(s.n) * sizeof(T)))
-            << "row " << i << " differs; ta=" << ta << " tb=" << tb << " m=" << s.m << " n=" << s.n
-            << " k=" << s.k;
+            << "row " << i << " differs; ta=" << ta << " tb=" << tb << " m=" << s.m << " n=" << s.n << " k=" << s.k;
     }
   }
 }
