@@ -26,9 +26,13 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
   const int64_t per = (n + chunks - 1) / chunks;
 #pragma omp parallel num_threads(static_cast<int>(chunks))
   {
-    const int64_t b = begin + omp_get_thread_num() * per;
-    const int64_t e = std::min(end, b + per);
-    if (b < e) f(b, e);
+    // The runtime may grant fewer threads than asked: each thread takes every nth chunk.
+    const int64_t granted = omp_get_num_threads();
+    for (int64_t c = omp_get_thread_num(); c < chunks; c += granted) {
+      const int64_t b = begin + c * per;
+      const int64_t e = std::min(end, b + per);
+      if (b < e) f(b, e);
+    }
   }
 }
 

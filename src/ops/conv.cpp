@@ -1,0 +1,373 @@
+/// Convolutions (NCHW) lowered to im2col/col2im and the packed GEMM.
+///
+/// Everything is built from three linear primitives over one geometry (ConvSpec, always described
+/// in conv2d's forward direction x[N,C,H,W] -> y[N,Co,OH,OW] by weight[Co, C/groups, kH, kW]):
+///   conv   (x, w)  -> y    conv2d itself
+///   adjoint(y, w)  -> x    conv2d's input-backward, which *is* conv_transpose2d's forward
+///   wgrad  (x, gy) -> w    conv2d's weight-backward
+/// Each primitive's backward is made of the other two, so conv2d and conv_transpose2d are
+/// differentiable to any order (gradgradcheck passes for input, weight and bias).
+#include "xgrad/ops/conv.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "kernels/conv.h"
+#include "kernels/gemm.h"
+#include "kernels/parallel.h"
+#include "ops/helpers.h"
+
+namespace xg {
+
+using namespace ops;
+
+namespace {
+
+/// Geometry of one conv2d in its forward direction. conv_transpose2d runs the same geometry
+/// backwards (its input is y, its output x).
+struct ConvSpec {
+  int64_t n = 0, c = 0, h = 0, w = 0;  ///< conv2d input
+  int64_t co = 0, oh = 0, ow = 0;      ///< conv2d output
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
+
+  int64_t cg() const { return c / groups; }         ///< input channels per group
+  int64_t cog() const { return co / groups; }       ///< output channels per group
+  int64_t kg() const { return cg() * kh * kw; }     ///< column rows per group
+  int64_t k() const { return c * kh * kw; }         ///< column rows of one image
+  int64_t p() const { return oh * ow; }             ///< output positions of one image
+  int64_t in_plane() const { return c * h * w; }    ///< elements of one input image
+  int64_t out_plane() const { return co * oh * ow; }
+  /// Multiply-adds of one image's GEMMs (the same for all three primitives).
+  double macs() const { return static_cast<double>(co) * static_cast<double>(kg()) * static_cast<double>(p()); }
+  Shape x_shape() const { return {n, c, h, w}; }
+  Shape y_shape() const { return {n, co, oh, ow}; }
+  Shape w_shape() const { return {co, cg(), kh, kw}; }
+  kernels::Conv2dGeom geom() const { return {c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow}; }
+  /// 1x1 kernel, unit stride, no padding: the column matrix is the image itself, so skip im2col.
+  bool col_is_image() const {
+    return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && oh == h && ow == w;
+  }
+};
+
+/// Below this many multiply-adds a fork/join costs more than a second thread saves (the GEMM's own threshold).
+constexpr double kMinParallelMacs = 2.0e5;
+
+/// Runs body(image, scratch) for every image of the batch. Images are split over threads when every
+/// thread gets a fair share (at least as many images as threads, and an even split or plenty of
+/// images) and the work pays for a fork; otherwise images run in order and each GEMM spreads over the
+/// threads itself. Either way each output element is computed by the same sequence of operations (the
+/// GEMM never splits k), so results are bitwise identical for any thread count. scratch holds
+/// scratch_elems elements private to the calling thread.
+template <class T, class F>
+void for_images(int64_t n, double macs_per_image, int64_t scratch_elems, F&& body) {
+  if (n <= 0) return;
+  const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const bool split = nt > 1 && n >= nt && (n % nt == 0 || n >= 4 * nt) &&
+                     macs_per_image * static_cast<double>(n) >= kMinParallelMacs;
+  const int slots = split ? nt : 1;
+  // One allocation up front (no allocation, hence no exception, inside the parallel region).
+  const Tensor buf = empty({std::max<int64_t>(1, slots * scratch_elems)}, dtype_of<T>::value);
+  T* base = buf.data<T>();
+  const int level = omp_get_level();
+  kernels::parallel_for(0, n, split ? 1 : n, [&](int64_t b, int64_t e) {
+    const int slot = omp_get_level() > level ? omp_get_thread_num() : 0;
+    T* scratch = base + slot * scratch_elems;
+    for (int64_t i = b; i < e; ++i) body(i, scratch);
+  });
+}
+
+/// y = conv(x, w) + bias. With one group the bias rides along as an extra GEMM row of ones in the
+/// column matrix (and an extra weight column), so it costs one k step instead of a pass over y. Otherwise
+/// the bias initialises C and the GEMM adds into it (beta = 1).
+template <class T>
+void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* y) {
+  const int64_t kg = s.kg(), cog = s.cog(), p = s.p();
+  const bool direct = s.col_is_image();
+  const bool fold_bias = bias != nullptr && !direct && s.groups == 1;
+  const kernels::Conv2dGeom geom = s.geom();
+  Tensor wb;
+  const T* wk = wt;
+  if (fold_bias) {
+    wb = empty({s.co * (kg + 1)}, dtype_of<T>::value);
+    T* d = wb.data<T>();
+    for (int64_t o = 0; o < s.co; ++o) {
+      std::copy(wt + o * kg, wt + (o + 1) * kg, d + o * (kg + 1));
+      d[o * (kg + 1) + kg] = bias[o];
+    }
+    wk = d;
+  }
+  const int64_t kk = fold_bias ? kg + 1 : kg;  // GEMM depth
+  for_images<T>(s.n, s.macs(), direct ? 0 : (s.k() + (fold_bias ? 1 : 0)) * p, [&](int64_t i, T* col) {
+    const T* xi = x + i * s.in_plane();
+    T* yi = y + i * s.out_plane();
+    if (!direct) kernels::im2col(xi, geom, col);
+    if (fold_bias) std::fill(col + kg * p, col + (kg + 1) * p, T(1));
+    const T* cm = direct ? xi : col;
+    T beta = T(0);
+    if (bias != nullptr && !fold_bias) {
+      for (int64_t o = 0; o < s.co; ++o) std::fill(yi + o * p, yi + (o + 1) * p, bias[o]);
+      beta = T(1);
+    }
+    for (int64_t g = 0; g < s.groups; ++g)
+      kernels::gemm(false, false, cog, p, kk, T(1), wk + g * cog * kk, kk, cm + g * kg * p, p, beta,
+                    yi + g * cog * p, p);
+  });
+}
+
+/// x = adjointᵀ: col = W_gᵀ · y_g per group, then col2im into x (which starts from the bias, or zero).
+/// This is conv2d's input gradient and conv_transpose2d's forward.
+template <class T>
+void conv_adjoint(const ConvSpec& s, const T* y, const T* wt, const T* bias, T* x) {
+  const int64_t kg = s.kg(), cog = s.cog(), p = s.p(), plane = s.h * s.w;
+  const bool direct = s.col_is_image();
+  const kernels::Conv2dGeom geom = s.geom();
+  for_images<T>(s.n, s.macs(), direct ? 0 : s.k() * p, [&](int64_t i, T* col) {
+    const T* yi = y + i * s.out_plane();
+    T* xi = x + i * s.in_plane();
+    if (bias != nullptr) {
+      for (int64_t c = 0; c < s.c; ++c) std::fill(xi + c * plane, xi + (c + 1) * plane, bias[c]);
+    } else if (!direct) {
+      std::fill(xi, xi + s.in_plane(), T(0));
+    }
+    // The 1x1 case writes straight into x (col2im would be a plain add).
+    T* cm = direct ? xi : col;
+    const T beta = direct && bias != nullptr ? T(1) : T(0);
+    for (int64_t g = 0; g < s.groups; ++g)
+      kernels::gemm(true, false, kg, p, cog, T(1), wt + g * cog * kg, kg, yi + g * cog * p, p, beta,
+                    cm + g * kg * p, p);
+    if (!direct) kernels::col2im(col, geom, xi);
+  });
+}
+
+/// Number of partial weight gradients the batch is split into. It depends on the shapes only (never
+/// on the thread count), so the summation order, hence every bit of the result, is fixed. Small
+/// problems use one chunk; the partial buffers are capped at ~64 MiB of float32.
+int64_t wgrad_chunks(const ConvSpec& s) {
+  if (s.n <= 1 || s.macs() * static_cast<double>(s.n) < 4 * kMinParallelMacs) return 1;
+  const int64_t wsz = std::max<int64_t>(1, s.co * s.kg());
+  const int64_t by_memory = std::max<int64_t>(1, (int64_t{16} << 20) / wsz);
+  return std::min<int64_t>({s.n, 8, by_memory});
+}
+
+/// gw = Σ_images gy_g · col_gᵀ. The batch is cut into fixed chunks that threads take whole; each
+/// chunk accumulates its images in order into its own buffer, and the buffers are added in order.
+template <class T>
+void conv_wgrad(const ConvSpec& s, const T* x, const T* gy, T* gw) {
+  const int64_t kg = s.kg(), cog = s.cog(), p = s.p(), wsz = s.co * kg;
+  if (s.n <= 0 || p <= 0) {
+    std::fill(gw, gw + wsz, T(0));
+    return;
+  }
+  const bool direct = s.col_is_image();
+  const kernels::Conv2dGeom geom = s.geom();
+  const int64_t chunks = wgrad_chunks(s);
+  const Tensor partial_buf = chunks > 1 ? empty({(chunks - 1) * wsz}, dtype_of<T>::value) : Tensor();
+  T* partial = chunks > 1 ? partial_buf.data<T>() : nullptr;
+  const int64_t col_elems = direct ? 0 : s.k() * p;
+  // Chunks play the role of images for for_images: one private column buffer per thread.
+  for_images<T>(chunks, s.macs() * static_cast<double>(s.n) / static_cast<double>(chunks), col_elems,
+                [&](int64_t c, T* col) {
+                  T* acc = c == 0 ? gw : partial + (c - 1) * wsz;
+                  const int64_t first = c * s.n / chunks, last = (c + 1) * s.n / chunks;
+                  for (int64_t i = first; i < last; ++i) {
+                    const T* xi = x + i * s.in_plane();
+                    if (!direct) kernels::im2col(xi, geom, col);
+                    const T* cm = direct ? xi : col;
+                    const T* gyi = gy + i * s.out_plane();
+                    const T beta = i == first ? T(0) : T(1);
+                    for (int64_t g = 0; g < s.groups; ++g)
+                      kernels::gemm(false, true, cog, kg, p, T(1), gyi + g * cog * p, p, cm + g * kg * p, p, beta,
+                                    acc + g * cog * kg, kg);
+                  }
+                });
+  if (chunks > 1)
+    kernels::parallel_for(0, wsz, kernels::kElementwiseGrain, [&](int64_t b, int64_t e) {
+      for (int64_t c = 1; c < chunks; ++c) {
+        const T* src = partial + (c - 1) * wsz;
+        for (int64_t j = b; j < e; ++j) gw[j] += src[j];
+      }
+    });
+}
+
+/// A contiguous, graph-free view of t's data (a copy only when t is strided).
+Tensor raw(const Tensor& t) { return t.detach().contiguous(); }
+
+Tensor conv_op(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvSpec& s);
+Tensor adjoint_op(const Tensor& y, const Tensor& w, const Tensor& bias, const ConvSpec& s);
+Tensor wgrad_op(const Tensor& x, const Tensor& gy, const ConvSpec& s);
+
+/// Sum of a conv output gradient over batch and positions: the bias gradient.
+Tensor bias_grad(const Tensor& g) { return sum(g, {0, 2, 3}); }
+
+/// conv2d on validated 4-D inputs. Backward: x̄ = adjoint(ȳ, w), w̄ = wgrad(x, ȳ), b̄ = Σ ȳ.
+Tensor conv_op(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvSpec& s) {
+  Tensor out = empty(s.y_shape(), x.dtype());
+  {
+    const Tensor xc = raw(x), wc = raw(w), bc = bias.defined() ? raw(bias) : Tensor();
+    core::dispatch_float(x.dtype(), "conv2d", [&]<class T>() {
+      conv_forward<T>(s, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>());
+    });
+  }
+  if (auto n = autograd::record("conv2d", {&x, &w, &bias}, {&out}))
+    n->fn_ = [sx = n->needs_grad(1) ? SavedTensor(x) : SavedTensor(),
+              sw = n->needs_grad(0) ? SavedTensor(w) : SavedTensor(), s](const Grads& g, const Node& self) -> Grads {
+      return {self.needs_grad(0) ? adjoint_op(g[0], sw.unpack("conv2d"), Tensor(), s) : Tensor(),
+              self.needs_grad(1) ? wgrad_op(sx.unpack("conv2d"), g[0], s) : Tensor(),
+              self.needs_grad(2) ? bias_grad(g[0]) : Tensor()};
+    };
+  return out;
+}
+
+/// conv_transpose2d on validated 4-D inputs: y [N,Co,OH,OW] -> x [N,C,H,W] (+ bias over C).
+/// Backward: ȳ = conv(x̄, w), w̄ = wgrad(x̄, y), b̄ = Σ x̄.
+Tensor adjoint_op(const Tensor& y, const Tensor& w, const Tensor& bias, const ConvSpec& s) {
+  Tensor out = empty(s.x_shape(), y.dtype());
+  {
+    const Tensor yc = raw(y), wc = raw(w), bc = bias.defined() ? raw(bias) : Tensor();
+    core::dispatch_float(y.dtype(), "conv_transpose2d", [&]<class T>() {
+      conv_adjoint<T>(s, yc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>());
+    });
+  }
+  if (auto n = autograd::record("conv_transpose2d", {&y, &w, &bias}, {&out}))
+    n->fn_ = [sy = n->needs_grad(1) ? SavedTensor(y) : SavedTensor(),
+              sw = n->needs_grad(0) ? SavedTensor(w) : SavedTensor(), s](const Grads& g, const Node& self) -> Grads {
+      return {self.needs_grad(0) ? conv_op(g[0], sw.unpack("conv_transpose2d"), Tensor(), s) : Tensor(),
+              self.needs_grad(1) ? wgrad_op(g[0], sy.unpack("conv_transpose2d"), s) : Tensor(),
+              self.needs_grad(2) ? bias_grad(g[0]) : Tensor()};
+    };
+  return out;
+}
+
+/// conv2d's weight gradient as an op of its own (bilinear in x and gy), so that it can be
+/// differentiated again: <w̄̄, wgrad(x, gy)> = <gy, conv(x, w̄̄)>, hence x̄ = adjoint(gy, w̄̄), ḡy = conv(x, w̄̄).
+Tensor wgrad_op(const Tensor& x, const Tensor& gy, const ConvSpec& s) {
+  Tensor out = empty(s.w_shape(), x.dtype());
+  {
+    const Tensor xc = raw(x), gc = raw(gy);
+    core::dispatch_float(x.dtype(), "conv2d_weight_grad",
+                         [&]<class T>() { conv_wgrad<T>(s, xc.data<T>(), gc.data<T>(), out.data<T>()); });
+  }
+  if (auto n = autograd::record("conv2d_weight_grad", {&x, &gy}, {&out}))
+    n->fn_ = [sx = n->needs_grad(1) ? SavedTensor(x) : SavedTensor(),
+              sg = n->needs_grad(0) ? SavedTensor(gy) : SavedTensor(), s](const Grads& g, const Node& self) -> Grads {
+      return {self.needs_grad(0) ? adjoint_op(sg.unpack("conv2d_weight_grad"), g[0], Tensor(), s) : Tensor(),
+              self.needs_grad(1) ? conv_op(sx.unpack("conv2d_weight_grad"), g[0], Tensor(), s) : Tensor()};
+    };
+  return out;
+}
+
+// ---- argument checks
+
+void check_pair(const char* op, const char* name, Pair v, int64_t min) {
+  if (v[0] < min || v[1] < min)
+    fail<ValueError>("{}: {} must be {} in both dims, got [{}, {}]", op, name, min == 0 ? ">= 0" : "positive", v[0],
+                     v[1]);
+}
+
+void check_tensors(const char* op, const Tensor& x, const Tensor& w, const Tensor& bias) {
+  check_defined(x, op, "input");
+  check_defined(w, op, "weight");
+  if (!is_floating(x.dtype()) || w.dtype() != x.dtype() || (bias.defined() && bias.dtype() != x.dtype()))
+    fail<DTypeError>("{}: expected input, weight and bias of one float dtype, got {}, {} and {}", op,
+                     dtype_name(x.dtype()), dtype_name(w.dtype()), bias.defined() ? dtype_name(bias.dtype()) : "none");
+  if (x.dim() != 3 && x.dim() != 4)
+    fail<ShapeError>("{}: expected a 3-D (C,H,W) or 4-D (N,C,H,W) input, got shape {}", op, shape_str(x.shape()));
+  if (w.dim() != 4)
+    fail<ShapeError>("{}: expected a 4-D weight, got shape {}", op, shape_str(w.shape()));
+}
+
+/// Runs a 4-D op on a 3-D input by adding and removing a batch dim of 1.
+template <class F>
+Tensor batched(const Tensor& x, F&& f) {
+  if (x.dim() == 4) return f(x);
+  return squeeze(f(unsqueeze(x, 0)), 0);
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
+              Pair dilation, int64_t groups) {
+  constexpr const char* op = "conv2d";
+  check_tensors(op, input, weight, bias);
+  check_pair(op, "stride", stride, 1);
+  check_pair(op, "padding", padding, 0);
+  check_pair(op, "dilation", dilation, 1);
+  if (groups < 1) fail<ValueError>("conv2d: groups must be positive, got {}", groups);
+  const Shape& xs = input.shape();
+  const Shape& ws = weight.shape();
+  const int64_t c = xs[xs.size() - 3], h = xs[xs.size() - 2], wd = xs[xs.size() - 1];
+  const int64_t co = ws[0];
+  if (c % groups != 0 || co % groups != 0)
+    fail<ShapeError>("conv2d: groups = {} must divide both the input channels ({}) and the output channels ({}); "
+                     "input shape {}, weight shape {}",
+                     groups, c, co, shape_str(xs), shape_str(ws));
+  if (ws[1] * groups != c)
+    fail<ShapeError>("conv2d: input of shape {} has {} channels, but weight of shape {} with groups = {} expects {}",
+                     shape_str(xs), c, shape_str(ws), groups, ws[1] * groups);
+  if (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != co))
+    fail<ShapeError>("conv2d: bias of shape {} does not match weight of shape {} (expected [{}])",
+                     shape_str(bias.shape()), shape_str(ws), co);
+  ConvSpec s;
+  s.n = xs.size() == 4 ? xs[0] : 1;
+  s.c = c, s.h = h, s.w = wd, s.co = co;
+  s.kh = ws[2], s.kw = ws[3];
+  s.sh = stride[0], s.sw = stride[1], s.ph = padding[0], s.pw = padding[1], s.dh = dilation[0], s.dw = dilation[1];
+  s.groups = groups;
+  s.oh = kernels::conv_out_size(h, s.kh, s.sh, s.ph, s.dh);
+  s.ow = kernels::conv_out_size(wd, s.kw, s.sw, s.pw, s.dw);
+  // Tested on the padded extent itself: conv_out_size truncates a negative numerator towards zero.
+  if (s.kh < 1 || s.kw < 1 || h + 2 * s.ph < s.dh * (s.kh - 1) + 1 || wd + 2 * s.pw < s.dw * (s.kw - 1) + 1)
+    fail<ShapeError>("conv2d: kernel {}x{} (dilation [{}, {}]) is larger than the padded input {}x{} "
+                     "(input shape {}, padding [{}, {}])",
+                     s.kh, s.kw, s.dh, s.dw, h + 2 * s.ph, wd + 2 * s.pw, shape_str(xs), s.ph, s.pw);
+  return batched(input, [&](const Tensor& x4) { return conv_op(x4, weight, bias, s); });
+}
+
+Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
+                        Pair output_padding, int64_t groups, Pair dilation) {
+  constexpr const char* op = "conv_transpose2d";
+  check_tensors(op, input, weight, bias);
+  check_pair(op, "stride", stride, 1);
+  check_pair(op, "padding", padding, 0);
+  check_pair(op, "output_padding", output_padding, 0);
+  check_pair(op, "dilation", dilation, 1);
+  if (groups < 1) fail<ValueError>("conv_transpose2d: groups must be positive, got {}", groups);
+  for (int d = 0; d < 2; ++d)
+    if (output_padding[d] >= stride[d] && output_padding[d] >= dilation[d])
+      fail<ValueError>("conv_transpose2d: output_padding [{}, {}] must be smaller than either stride [{}, {}] or "
+                       "dilation [{}, {}]",
+                       output_padding[0], output_padding[1], stride[0], stride[1], dilation[0], dilation[1]);
+  const Shape& xs = input.shape();
+  const Shape& ws = weight.shape();
+  const int64_t cin = xs[xs.size() - 3], h = xs[xs.size() - 2], wd = xs[xs.size() - 1];
+  if (cin % groups != 0)
+    fail<ShapeError>("conv_transpose2d: groups = {} must divide the input channels ({}); input shape {}", groups, cin,
+                     shape_str(xs));
+  if (ws[0] != cin)
+    fail<ShapeError>("conv_transpose2d: input of shape {} has {} channels, but weight of shape {} expects {} "
+                     "(weight layout is [C_in, C_out/groups, kH, kW])",
+                     shape_str(xs), cin, shape_str(ws), ws[0]);
+  const int64_t cout = ws[1] * groups;
+  if (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != cout))
+    fail<ShapeError>("conv_transpose2d: bias of shape {} does not match weight of shape {} with groups = {} "
+                     "(expected [{}])",
+                     shape_str(bias.shape()), shape_str(ws), groups, cout);
+  // The conv2d this transposes maps [N, cout, hout, wout] back to the input [N, cin, h, w].
+  ConvSpec s;
+  s.n = xs.size() == 4 ? xs[0] : 1;
+  s.co = cin, s.oh = h, s.ow = wd, s.c = cout;
+  s.kh = ws[2], s.kw = ws[3];
+  s.sh = stride[0], s.sw = stride[1], s.ph = padding[0], s.pw = padding[1], s.dh = dilation[0], s.dw = dilation[1];
+  s.groups = groups;
+  s.h = (h - 1) * s.sh - 2 * s.ph + s.dh * (s.kh - 1) + output_padding[0] + 1;
+  s.w = (wd - 1) * s.sw - 2 * s.pw + s.dw * (s.kw - 1) + output_padding[1] + 1;
+  if (s.kh < 1 || s.kw < 1 || h < 1 || wd < 1 || s.h < 1 || s.w < 1)
+    fail<ShapeError>("conv_transpose2d: input of shape {} with weight of shape {}, stride [{}, {}], padding [{}, {}] "
+                     "gives a non-positive output size {}x{}",
+                     shape_str(xs), shape_str(ws), s.sh, s.sw, s.ph, s.pw, s.h, s.w);
+  return batched(input, [&](const Tensor& x4) { return adjoint_op(x4, weight, bias, s); });
+}
+
+}  // namespace xg
