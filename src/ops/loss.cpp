@@ -1,0 +1,399 @@
+/// Loss functions. cross_entropy with class indices is one fused op (a log-sum-exp pass per row
+/// forward, (softmax - smoothed one-hot)·scale in one pass backward): the classifier training hot
+/// path. The other losses are short compositions of differentiable ops (so second derivatives come
+/// for free), written in their numerically stable forms.
+#include "xgrad/ops/loss.h"
+
+#include <cmath>
+#include <limits>
+
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/parallel.h"
+#include "ops/helpers.h"
+#include "xgrad/ops/activation.h"
+#include "xgrad/ops/softmax.h"
+
+namespace xg {
+
+using namespace ops;
+
+namespace {
+
+enum class Reduction { none, mean, sum, batchmean };
+
+Reduction parse_reduction(const std::string& r, const char* op, bool allow_batchmean = false) {
+  if (r == "none") return Reduction::none;
+  if (r == "mean") return Reduction::mean;
+  if (r == "sum") return Reduction::sum;
+  if (allow_batchmean && r == "batchmean") return Reduction::batchmean;
+  fail<ValueError>("{}: invalid reduction '{}' (expected 'none', 'mean', 'sum'{})", op, r,
+                   allow_batchmean ? " or 'batchmean'" : "");
+}
+
+Tensor reduce(const Tensor& l, Reduction r) {
+  switch (r) {
+    case Reduction::none: return l;
+    case Reduction::mean: return mean(l);
+    default: return sum(l);
+  }
+}
+
+void check_float_input(const Tensor& x, const char* op) {
+  check_defined(x, op, "input");
+  if (!is_floating(x.dtype())) fail<DTypeError>("{}: input must be float32 or float64, got {}", op, dtype_name(x.dtype()));
+}
+
+/// Checks a pointwise loss's target against its input and brings it to the input's dtype.
+Tensor pointwise_target(const Tensor& x, const Tensor& t, const char* op) {
+  check_float_input(x, op);
+  check_defined(t, op, "target");
+  if (t.shape() != x.shape())
+    fail<ShapeError>("{}: target of shape {} does not match input of shape {}", op, shape_str(t.shape()),
+                     shape_str(x.shape()));
+  if (t.dtype() == kBool) fail<DTypeError>("{}: target must be a float tensor, got bool", op);
+  return as_dtype(t, x.dtype());
+}
+
+/// Validates class-index targets for an [N, C] input and returns them as a vector.
+std::vector<int64_t> class_targets(const Tensor& x, const Tensor& t, const char* op) {
+  if (t.dtype() != kInt64) fail<DTypeError>("{}: class-index target must be int64, got {}", op, dtype_name(t.dtype()));
+  if (x.dim() != 2)
+    fail<ShapeError>("{}: expected input of shape [N, C] (or [C]), got {}", op, shape_str(x.shape()));
+  const int64_t N = x.shape()[0], C = x.shape()[1];
+  if (t.shape() != Shape{N})
+    fail<ShapeError>("{}: target of shape {} does not match input of shape {} (expected [{}])", op,
+                     shape_str(t.shape()), shape_str(x.shape()), N);
+  std::vector<int64_t> tv = t.to_vector<int64_t>();
+  for (size_t i = 0; i < tv.size(); ++i)
+    if (tv[i] < 0 || tv[i] >= C)
+      fail<IndexError>("{}: target {} is out of bounds for {} classes (sample {})", op, tv[i], C, i);
+  return tv;
+}
+
+/// Per-sample gradient scale of a loss reduced over N rows: g/N (mean), g (sum) or g[i] (none),
+/// as a tensor broadcasting against [N, C].
+Tensor row_scale(const Tensor& g, Reduction r, int64_t N) {
+  if (r == Reduction::none) return unsqueeze(g, 1);
+  return r == Reduction::mean ? div(g, scalar_like(g, static_cast<double>(N))) : g;
+}
+
+/// The smoothed one-hot target (1-ε)·[c == t] + ε/C as an [N, C] constant.
+Tensor smoothed_onehot(const std::vector<int64_t>& t, int64_t C, double eps, DType dt) {
+  const int64_t N = static_cast<int64_t>(t.size());
+  std::vector<double> q(static_cast<size_t>(N * C), eps / static_cast<double>(C));
+  for (int64_t i = 0; i < N; ++i) q[static_cast<size_t>(i * C + t[static_cast<size_t>(i)])] += 1.0 - eps;
+  return from_vector(q, {N, C}).to(dt);
+}
+
+// ---------------------------------------------------------------- fused cross-entropy kernels
+
+/// max and Σx of a row.
+template <class T>
+void row_max_sum(const T* x, int64_t n, T& mx, T& sx) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  int64_t k = 0;
+  mx = -std::numeric_limits<T>::infinity();
+  sx = 0;
+  if (n >= W) {
+    B bm = B::load_unaligned(x), bs(T(0));
+    for (; k + W <= n; k += W) {
+      const B v = B::load_unaligned(x + k);
+      bm = xsimd::max(bm, v);
+      bs += v;
+    }
+    alignas(64) T buf[W];
+    bm.store_aligned(buf);
+    for (int64_t j = 0; j < W; ++j) mx = std::max(mx, buf[j]);
+    sx = xsimd::hadd(bs);
+  }
+  for (; k < n; ++k) {
+    mx = std::max(mx, x[k]);
+    sx += x[k];
+  }
+}
+
+/// Σ exp(x - m) over a row.
+template <class T>
+T row_sum_exp(const T* x, int64_t n, T m) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  int64_t k = 0;
+  B acc(T(0));
+  for (; k + W <= n; k += W) acc += xsimd::exp(B::load_unaligned(x + k) - B(m));
+  T s = xsimd::hadd(acc);
+  for (; k < n; ++k) s += std::exp(x[k] - m);
+  return s;
+}
+
+/// Forward: per row the log-sum-exp and the smoothed loss.
+template <class T>
+void ce_forward(const T* x, const int64_t* t, int64_t N, int64_t C, double eps, T* lse, T* loss) {
+  kernels::parallel_for(0, N, std::max<int64_t>(1, kernels::kElementwiseGrain / (4 * std::max<int64_t>(C, 1))),
+                        [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T* xr = x + i * C;
+      T m, sx;
+      row_max_sum(xr, C, m, sx);
+      if (!std::isfinite(m)) m = std::isnan(m) ? m : T(0);
+      const T l = m + std::log(row_sum_exp(xr, C, m));
+      lse[i] = l;
+      const T nll = l - xr[t[i]];
+      loss[i] = eps == 0 ? nll : static_cast<T>((1 - eps) * nll + eps * (l - sx / static_cast<T>(C)));
+    }
+  });
+}
+
+/// Backward: dx = (exp(x - lse) - (1-ε)·onehot - ε/C)·scale_i in one pass per row.
+template <class T>
+void ce_backward(const T* x, const int64_t* t, const T* lse, const T* scale, bool per_row, int64_t N, int64_t C,
+                 double eps, T* dx) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  kernels::parallel_for(0, N, std::max<int64_t>(1, kernels::kElementwiseGrain / (4 * std::max<int64_t>(C, 1))),
+                        [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T* xr = x + i * C;
+      T* dr = dx + i * C;
+      const T s = per_row ? scale[i] : scale[0];
+      const T l = lse[i], off = static_cast<T>(eps / static_cast<double>(C));
+      int64_t k = 0;
+      for (; k + W <= C; k += W)
+        ((xsimd::exp(B::load_unaligned(xr + k) - B(l)) - B(off)) * B(s)).store_unaligned(dr + k);
+      for (; k < C; ++k) dr[k] = (std::exp(xr[k] - l) - off) * s;
+      dr[t[i]] -= static_cast<T>(1 - eps) * s;
+    }
+  });
+}
+
+Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction red, double eps) {
+  constexpr const char* op = "cross_entropy";
+  std::vector<int64_t> tv = class_targets(input, target, op);
+  const int64_t N = input.shape()[0], C = input.shape()[1];
+  const DType dt = input.dtype();
+  const Tensor x = input.contiguous();
+  Tensor lse = empty({N}, dt), loss = empty({N}, dt);
+  Tensor out;
+  core::dispatch_float(dt, op, [&]<class T>() {
+    ce_forward<T>(x.data<T>(), tv.data(), N, C, eps, lse.data<T>(), loss.data<T>());
+    if (red == Reduction::none) {
+      out = loss;
+    } else {
+      double s = 0;  // fixed order: the same result for any thread count
+      const T* lp = loss.data<T>();
+      for (int64_t i = 0; i < N; ++i) s += lp[i];
+      if (red == Reduction::mean) s /= static_cast<double>(N);
+      out = scalar(s, dt);
+    }
+  });
+  if (auto node = autograd::record(op, {&input}, {&out}))
+    node->fn_ = [sx = SavedTensor(input), tv = std::move(tv), lse, red, eps, N, C](const Grads& g, const Node&) -> Grads {
+      const Tensor xs = sx.unpack("cross_entropy");
+      if (!autograd::grad_mode_enabled()) {
+        const Tensor xc = xs.contiguous(), gc = g[0].contiguous();
+        Tensor dx = empty({N, C}, xs.dtype());
+        core::dispatch_float(xs.dtype(), "cross_entropy", [&]<class T>() {
+          std::vector<T> sc;
+          const T* sp = gc.data<T>();
+          if (red != Reduction::none) {
+            sc.assign(1, red == Reduction::mean ? static_cast<T>(sp[0] / static_cast<double>(N)) : sp[0]);
+            sp = sc.data();
+          }
+          ce_backward<T>(xc.data<T>(), tv.data(), lse.data<T>(), sp, red == Reduction::none, N, C, eps, dx.data<T>());
+        });
+        return {dx};
+      }
+      // create_graph: the same formula from differentiable ops.
+      const Tensor q = smoothed_onehot(tv, C, eps, xs.dtype());
+      return {mul(sub(softmax(xs, 1), q), row_scale(g[0], red, N))};
+    };
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- cross_entropy, nll_loss
+
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::string& reduction, double label_smoothing) {
+  constexpr const char* op = "cross_entropy";
+  check_float_input(input, op);
+  check_defined(target, op, "target");
+  const Reduction red = parse_reduction(reduction, op);
+  if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
+    fail<ValueError>("cross_entropy: label_smoothing must lie in [0, 1], got {}", label_smoothing);
+  if (is_floating(target.dtype())) {
+    // Class probabilities: l_i = -Σ_c q·logp with q = (1-ε)·target + ε/C; class dim is 1 (0 unbatched).
+    if (target.shape() != input.shape() || input.dim() < 1)
+      fail<ShapeError>("cross_entropy: probability target of shape {} does not match input of shape {}",
+                       shape_str(target.shape()), shape_str(input.shape()));
+    const int64_t cdim = input.dim() == 1 ? 0 : 1;
+    const double C = static_cast<double>(input.shape()[static_cast<size_t>(cdim)]);
+    Tensor q = as_dtype(target, input.dtype());
+    if (label_smoothing > 0) q = add(mul(q, scalar_like(input, 1.0 - label_smoothing)), scalar_like(input, label_smoothing / C));
+    return reduce(neg(sum(mul(q, log_softmax(input, cdim)), {cdim})), red);
+  }
+  if (input.dim() == 1) {
+    // Unbatched: [C] logits with a 0-d class index.
+    if (target.dim() != 0)
+      fail<ShapeError>("cross_entropy: an input of shape {} takes a 0-d target, got {}", shape_str(input.shape()),
+                       shape_str(target.shape()));
+    Tensor l = cross_entropy_index(unsqueeze(input, 0), reshape(target, {1}), red, label_smoothing);
+    return red == Reduction::none ? reshape(l, {}) : l;
+  }
+  return cross_entropy_index(input, target, red, label_smoothing);
+}
+
+Tensor nll_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  constexpr const char* op = "nll_loss";
+  check_float_input(input, op);
+  check_defined(target, op, "target");
+  const Reduction red = parse_reduction(reduction, op);
+  if (input.dim() == 1) {
+    if (target.dim() != 0)
+      fail<ShapeError>("nll_loss: an input of shape {} takes a 0-d target, got {}", shape_str(input.shape()),
+                       shape_str(target.shape()));
+    Tensor l = nll_loss(unsqueeze(input, 0), reshape(target, {1}), reduction);
+    return red == Reduction::none ? reshape(l, {}) : l;
+  }
+  std::vector<int64_t> tv = class_targets(input, target, op);
+  const int64_t N = input.shape()[0], C = input.shape()[1];
+  const DType dt = input.dtype();
+  Tensor loss = empty({N}, dt);
+  double total = 0;
+  core::dispatch_float(dt, op, [&]<class T>() {
+    const Tensor x = input.contiguous();
+    const T* xp = x.data<T>();
+    T* lp = loss.data<T>();
+    for (int64_t i = 0; i < N; ++i) {
+      lp[i] = -xp[i * C + tv[static_cast<size_t>(i)]];
+      total += lp[i];
+    }
+  });
+  Tensor out = red == Reduction::none ? loss : scalar(red == Reduction::mean ? total / static_cast<double>(N) : total, dt);
+  if (auto node = autograd::record(op, {&input}, {&out}))
+    node->fn_ = [tv = std::move(tv), red, N, C, dt](const Grads& g, const Node&) -> Grads {
+      // d l_i / d x[i, t_i] = -1: a constant one-hot times the (differentiable) upstream scale.
+      return {mul(smoothed_onehot(tv, C, 0.0, dt), neg(row_scale(g[0], red, N)))};
+    };
+  return out;
+}
+
+// ---------------------------------------------------------------- regression losses
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  const Reduction red = parse_reduction(reduction, "mse_loss");
+  const Tensor t = pointwise_target(input, target, "mse_loss");
+  return reduce(square(sub(input, t)), red);
+}
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  const Reduction red = parse_reduction(reduction, "l1_loss");
+  const Tensor t = pointwise_target(input, target, "l1_loss");
+  return reduce(abs(sub(input, t)), red);
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction, double beta) {
+  const Reduction red = parse_reduction(reduction, "smooth_l1_loss");
+  const Tensor t = pointwise_target(input, target, "smooth_l1_loss");
+  if (!(beta >= 0)) fail<ValueError>("smooth_l1_loss: beta must be non-negative, got {}", beta);
+  const Tensor d = sub(input, t);
+  const Tensor ad = abs(d);
+  // beta = 0 is exactly L1 (and the quadratic branch would divide by zero).
+  if (beta == 0) return reduce(ad, red);
+  const Tensor quad = mul(square(d), scalar_like(input, 0.5 / beta));
+  const Tensor lin = sub(ad, scalar_like(input, 0.5 * beta));
+  return reduce(where(lt(ad, scalar_like(input, beta)), quad, lin), red);
+}
+
+Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction, double delta) {
+  const Reduction red = parse_reduction(reduction, "huber_loss");
+  const Tensor t = pointwise_target(input, target, "huber_loss");
+  if (!(delta > 0)) fail<ValueError>("huber_loss: delta must be positive, got {}", delta);
+  const Tensor d = sub(input, t);
+  const Tensor ad = abs(d);
+  const Tensor quad = mul(square(d), scalar_like(input, 0.5));
+  const Tensor lin = mul(sub(ad, scalar_like(input, 0.5 * delta)), scalar_like(input, delta));
+  return reduce(where(le(ad, scalar_like(input, delta)), quad, lin), red);
+}
+
+// ---------------------------------------------------------------- binary cross-entropy
+
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::string& reduction,
+                                        const Tensor& pos_weight) {
+  constexpr const char* op = "binary_cross_entropy_with_logits";
+  const Reduction red = parse_reduction(reduction, op);
+  const Tensor t = pointwise_target(input, target, op);
+  // (1-t)·softplus(x) + pw·t·softplus(-x) = (1-t)·x + (1 - t + pw·t)·softplus(-x): never exp of a large x.
+  const Tensor one = scalar_like(input, 1.0);
+  const Tensor sp = softplus(neg(input));
+  const Tensor lin = mul(sub(one, t), input);
+  if (!pos_weight.defined()) return reduce(add(lin, sp), red);
+  bool fits = pos_weight.dim() <= input.dim();
+  for (int64_t i = 1; fits && i <= pos_weight.dim(); ++i) {
+    const int64_t p = pos_weight.shape()[static_cast<size_t>(pos_weight.dim() - i)];
+    fits = p == 1 || p == input.shape()[static_cast<size_t>(input.dim() - i)];
+  }
+  if (!fits)
+    fail<ShapeError>("{}: pos_weight of shape {} does not broadcast along the last dim of input of shape {}", op,
+                     shape_str(pos_weight.shape()), shape_str(input.shape()));
+  const Tensor pw = as_dtype(pos_weight, input.dtype());
+  const Tensor coef = add(sub(one, t), mul(pw, t));
+  return reduce(add(lin, mul(coef, sp)), red);
+}
+
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  constexpr const char* op = "binary_cross_entropy";
+  const Reduction red = parse_reduction(reduction, op);
+  const Tensor t = pointwise_target(input, target, op);
+  const DType dt = input.dtype();
+  Tensor loss = empty(input.shape(), dt);
+  core::dispatch_float(dt, op, [&]<class T>() {
+    const Tensor xc = input.contiguous(), tc = t.contiguous();
+    const T* xp = xc.data<T>();
+    const T* tp = tc.data<T>();
+    T* lp = loss.data<T>();
+    for (int64_t i = 0; i < input.numel(); ++i) {
+      if (!(xp[i] >= 0 && xp[i] <= 1))
+        fail<ValueError>("binary_cross_entropy: input must hold probabilities in [0, 1], got {} at element {}",
+                         static_cast<double>(xp[i]), i);
+      // Each log is clamped at -100 (as PyTorch), so x = 0 or 1 gives a finite loss.
+      const T lx = std::max(std::log(xp[i]), T(-100)), l1x = std::max(std::log1p(-xp[i]), T(-100));
+      lp[i] = -(tp[i] * lx + (1 - tp[i]) * l1x);
+    }
+  });
+  if (auto node = autograd::record(op, {&input, &target}, {&loss}))
+    node->fn_ = [sx = SavedTensor(input), st = SavedTensor(t)](const Grads& g, const Node& self) -> Grads {
+      const Tensor x = sx.unpack("binary_cross_entropy"), tt = st.unpack("binary_cross_entropy");
+      const Tensor one = scalar_like(x, 1.0);
+      Tensor gx, gt;
+      // dl/dx = (x - t) / max(x(1-x), 1e-12): PyTorch's clamped denominator keeps it finite at 0 and 1.
+      if (self.needs_grad(0)) gx = mul(g[0], div(sub(x, tt), clamp_min(mul(x, sub(one, x)), 1e-12)));
+      if (self.needs_grad(1)) gt = mul(g[0], sub(clamp_min(log(sub(one, x)), -100.0), clamp_min(log(x), -100.0)));
+      return {gx, gt};
+    };
+  return reduce(loss, red);
+}
+
+// ---------------------------------------------------------------- kl_div
+
+Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction, bool log_target) {
+  constexpr const char* op = "kl_div";
+  const Reduction red = parse_reduction(reduction, op, true);
+  const Tensor t = pointwise_target(input, target, op);
+  Tensor l;
+  if (log_target) {
+    l = mul(exp(t), sub(t, input));
+  } else {
+    // t·log t with 0·log 0 = 0; the inner where keeps log's gradient finite where t = 0.
+    const Tensor zero = scalar_like(input, 0.0);
+    const Tensor pos = gt(t, zero);
+    const Tensor tlogt = where(pos, mul(t, log(where(pos, t, scalar_like(input, 1.0)))), zero);
+    l = sub(tlogt, mul(t, input));
+  }
+  if (red == Reduction::batchmean)
+    return input.dim() == 0 ? sum(l) : div(sum(l), scalar_like(input, static_cast<double>(input.shape()[0])));
+  return reduce(l, red);
+}
+
+}  // namespace xg

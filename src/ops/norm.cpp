@@ -1,0 +1,431 @@
+/// batch_norm and layer_norm: fused two-pass forwards (mean, then centred variance) parallel over
+/// channels or rows, and the closed-form input gradient as a fused kernel when backward is not being
+/// recorded. Under create_graph the same formula is composed from differentiable ops, recomputing
+/// the statistics from the input so that second derivatives flow through them.
+#include "xgrad/ops/norm.h"
+
+#include <cmath>
+
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/parallel.h"
+#include "ops/helpers.h"
+
+namespace xg {
+
+using namespace ops;
+
+namespace {
+
+/// Work units (elements) below which a norm kernel stays on one thread.
+constexpr int64_t kNormGrain = kernels::kElementwiseGrain;
+
+/// Units of `per` elements each so that a parallel chunk holds about kNormGrain elements.
+int64_t unit_grain(int64_t per) { return std::max<int64_t>(1, kNormGrain / std::max<int64_t>(per, 1)); }
+
+/// A per-channel [C] tensor shaped [1, C, 1, ...] to broadcast against an input of rank r.
+Tensor channel_view(const Tensor& p, int64_t r) {
+  Shape s(static_cast<size_t>(r), 1);
+  s[1] = p.numel();
+  return reshape(p, s);
+}
+
+void check_param(const Tensor& p, const Shape& want, DType dt, const char* op, const char* name) {
+  if (!p.defined()) return;
+  if (p.shape() != want)
+    fail<ShapeError>("{}: {} of shape {} does not match the expected shape {}", op, name, shape_str(p.shape()),
+                     shape_str(want));
+  if (p.dtype() != dt)
+    fail<DTypeError>("{}: {} is {} but input is {}", op, name, dtype_name(p.dtype()), dtype_name(dt));
+}
+
+/// Values of an optional per-channel tensor as doubles (fill when undefined).
+std::vector<double> values_or(const Tensor& p, int64_t n, double fill) {
+  if (!p.defined()) return std::vector<double>(static_cast<size_t>(n), fill);
+  return p.to_vector<double>();
+}
+
+/// SIMD reductions over one contiguous run: lanes of T summed in blocks of kBlock elements, each
+/// block folded into a double, so long runs keep double-like accuracy at SIMD speed.
+constexpr int64_t kBlock = 2048;
+
+/// Σ p[i].
+template <class T>
+double simd_sum(const T* p, int64_t n) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  double total = 0;
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t e = std::min(n, b + kBlock);
+    B acc(T(0));
+    int64_t i = b;
+    for (; i + W <= e; i += W) acc += B::load_unaligned(p + i);
+    T part = xsimd::hadd(acc);
+    for (; i < e; ++i) part += p[i];
+    total += part;
+  }
+  return total;
+}
+
+/// Σ (p[i] - m)².
+template <class T>
+double simd_sqdev(const T* p, int64_t n, T m) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  double total = 0;
+  const B bm(m);
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t e = std::min(n, b + kBlock);
+    B acc(T(0));
+    int64_t i = b;
+    for (; i + W <= e; i += W) {
+      const B d = B::load_unaligned(p + i) - bm;
+      acc = xsimd::fma(d, d, acc);
+    }
+    T part = xsimd::hadd(acc);
+    for (; i < e; ++i) part += (p[i] - m) * (p[i] - m);
+    total += part;
+  }
+  return total;
+}
+
+/// Σ g[i]·w[i] (w may be null: weight 1) and Σ g[i]·w[i]·(x[i] - m), added into sg and sgx.
+template <class T>
+void simd_grad_sums(const T* g, const T* x, const T* w, int64_t n, T m, double& sg, double& sgx) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  const B bm(m);
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t e = std::min(n, b + kBlock);
+    B a1(T(0)), a2(T(0));
+    int64_t i = b;
+    for (; i + W <= e; i += W) {
+      B gv = B::load_unaligned(g + i);
+      if (w) gv *= B::load_unaligned(w + i);
+      a1 += gv;
+      a2 = xsimd::fma(gv, B::load_unaligned(x + i) - bm, a2);
+    }
+    T p1 = xsimd::hadd(a1), p2 = xsimd::hadd(a2);
+    for (; i < e; ++i) {
+      const T gv = w ? g[i] * w[i] : g[i];
+      p1 += gv;
+      p2 += gv * (x[i] - m);
+    }
+    sg += p1;
+    sgx += p2;
+  }
+}
+
+// ---------------------------------------------------------------- batch_norm kernels
+
+/// Per-channel mean and biased variance of x viewed as [N, C, S]; two passes in double.
+template <class T>
+void bn_stats(const T* x, int64_t N, int64_t C, int64_t S, double* mean, double* var) {
+  kernels::parallel_for(0, C, unit_grain(N * S), [&](int64_t cb, int64_t ce) {
+    for (int64_t c = cb; c < ce; ++c) {
+      double s = 0;
+      for (int64_t n = 0; n < N; ++n) s += simd_sum(x + (n * C + c) * S, S);
+      const double m = s / static_cast<double>(N * S);
+      double q = 0;
+      for (int64_t n = 0; n < N; ++n) q += simd_sqdev(x + (n * C + c) * S, S, static_cast<T>(m));
+      mean[c] = m;
+      var[c] = q / static_cast<double>(N * S);
+    }
+  });
+}
+
+/// y = (x - mean[c])·scale[c] + shift[c] over [N, C, S] (centred first: no cancellation).
+template <class T>
+void bn_apply(const T* x, T* y, int64_t N, int64_t C, int64_t S, const double* mean, const double* scale,
+              const double* shift) {
+  kernels::parallel_for(0, N * C, unit_grain(S), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t c = r % C;
+      const T m = static_cast<T>(mean[c]), sc = static_cast<T>(scale[c]), sh = static_cast<T>(shift[c]);
+      const T* p = x + r * S;
+      T* q = y + r * S;
+      for (int64_t i = 0; i < S; ++i) q[i] = (p[i] - m) * sc + sh;
+    }
+  });
+}
+
+/// Fused training backward: per channel Σg and Σg·x̂, then
+/// dx = w·invstd·(g - Σg/n - x̂·Σg·x̂/n), dw = Σg·x̂, db = Σg.
+template <class T>
+void bn_backward_kernel(const T* x, const T* g, T* dx, double* dw, double* db, int64_t N, int64_t C, int64_t S,
+                        const double* mean, const double* invstd, const double* w) {
+  const double n = static_cast<double>(N * S);
+  kernels::parallel_for(0, C, unit_grain(N * S), [&](int64_t cb, int64_t ce) {
+    for (int64_t c = cb; c < ce; ++c) {
+      const double m = mean[c], is = invstd[c];
+      double sg = 0, sgx = 0;
+      for (int64_t k = 0; k < N; ++k) {
+        const int64_t o = (k * C + c) * S;
+        simd_grad_sums<T>(g + o, x + o, nullptr, S, static_cast<T>(m), sg, sgx);
+      }
+      sgx *= is;
+      if (dw) dw[c] = sgx;
+      if (db) db[c] = sg;
+      if (!dx) continue;
+      const T a = static_cast<T>(w[c] * is), mg = static_cast<T>(sg / n), mgx = static_cast<T>(sgx / n);
+      const T tm = static_cast<T>(m), tis = static_cast<T>(is);
+      for (int64_t k = 0; k < N; ++k) {
+        const int64_t o = (k * C + c) * S;
+        for (int64_t i = 0; i < S; ++i) dx[o + i] = a * (g[o + i] - mg - (x[o + i] - tm) * tis * mgx);
+      }
+    }
+  });
+}
+
+Tensor to_tensor(const std::vector<double>& v, DType d) { return from_vector(v, {static_cast<int64_t>(v.size())}).to(d); }
+
+}  // namespace
+
+// ---------------------------------------------------------------- batch_norm
+
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  constexpr const char* op = "batch_norm";
+  check_defined(input, op, "input");
+  if (input.dim() < 2)
+    fail<ShapeError>("batch_norm: expected an input of shape [N, C, ...] with at least 2 dims, got {}",
+                     shape_str(input.shape()));
+  const int64_t N = input.shape()[0], C = input.shape()[1];
+  const int64_t S = C == 0 || N == 0 ? 0 : input.numel() / (N * C);
+  for (auto [t, name] : {std::pair{&weight, "weight"}, {&bias, "bias"}}) check_param(*t, {C}, input.dtype(), op, name);
+  for (auto [t, name] : {std::pair{&running_mean, "running_mean"}, {&running_var, "running_var"}})
+    if (t->defined()) check_param(*t, {C}, t->dtype(), op, name);
+  if (running_mean.defined() != running_var.defined())
+    fail<ValueError>("batch_norm: running_mean and running_var must be both given or both undefined");
+  if (!training && !running_mean.defined())
+    fail<ValueError>("batch_norm: evaluation mode needs running_mean and running_var");
+  if (training && N * S <= 1)
+    fail<ValueError>("batch_norm: expected more than 1 value per channel when training, got input of shape {}",
+                     shape_str(input.shape()));
+  const DType dt = input.dtype();
+  const Tensor xin = input.contiguous();
+  Tensor out = empty(input.shape(), dt);
+
+  std::vector<double> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
+  if (training) {
+    core::dispatch_float(dt, op, [&]<class T>() { bn_stats<T>(xin.data<T>(), N, C, S, mean.data(), var.data()); });
+  } else {
+    mean = running_mean.to_vector<double>();
+    var = running_var.to_vector<double>();
+  }
+  std::vector<double> invstd(static_cast<size_t>(C)), scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
+  const std::vector<double> w = values_or(weight, C, 1.0), b = values_or(bias, C, 0.0);
+  for (size_t c = 0; c < static_cast<size_t>(C); ++c) {
+    invstd[c] = 1.0 / std::sqrt(var[c] + eps);
+    scale[c] = invstd[c] * w[c];
+    shift[c] = b[c];
+  }
+  core::dispatch_float(dt, op, [&]<class T>() { bn_apply<T>(xin.data<T>(), out.data<T>(), N, C, S, mean.data(), scale.data(), shift.data()); });
+
+  if (training && running_mean.defined()) {
+    // The buffers are state, not part of the graph: update them in place, unbiased variance.
+    NoGradGuard ng;
+    const double n = static_cast<double>(N * S);
+    std::vector<double> rm = running_mean.to_vector<double>(), rv = running_var.to_vector<double>();
+    for (size_t c = 0; c < static_cast<size_t>(C); ++c) {
+      rm[c] = (1 - momentum) * rm[c] + momentum * mean[c];
+      rv[c] = (1 - momentum) * rv[c] + momentum * var[c] * n / (n - 1);
+    }
+    Tensor(running_mean).copy_(to_tensor(rm, running_mean.dtype()));
+    Tensor(running_var).copy_(to_tensor(rv, running_var.dtype()));
+  }
+
+  if (auto node = autograd::record(op, {&input, &weight, &bias}, {&out})) {
+    const int64_t r = input.dim();
+    Shape dims{0};
+    for (int64_t d = 2; d < r; ++d) dims.push_back(d);
+    if (!training) {
+      // Affine in x with constant statistics: every gradient is a short composition.
+      const Tensor inv_t = to_tensor(invstd, dt), mean_t = to_tensor(mean, dt);
+      node->fn_ = [sx = SavedTensor(input), sw = SavedTensor(weight), inv_t, mean_t, dims, r](const Grads& g,
+                                                                                         const Node& self) -> Grads {
+        const Tensor inv = channel_view(inv_t, r);
+        Tensor gx, gw, gb;
+        if (self.needs_grad(0)) gx = mul(g[0], sw.defined() ? mul(inv, channel_view(sw.unpack("batch_norm"), r)) : inv);
+        if (self.needs_grad(1)) {
+          const Tensor xhat = mul(sub(sx.unpack("batch_norm"), channel_view(mean_t, r)), inv);
+          gw = sum(mul(g[0], xhat), dims);
+        }
+        if (self.needs_grad(2)) gb = sum(g[0], dims);
+        return {gx, gw, gb};
+      };
+    } else {
+      node->fn_ = [sx = SavedTensor(input), sw = SavedTensor(weight), mean, invstd, dims, r, eps, N, C, S](
+                      const Grads& g, const Node& self) -> Grads {
+        const Tensor x = sx.unpack("batch_norm");
+        const Tensor wt = sw.defined() ? sw.unpack("batch_norm") : Tensor();
+        if (!autograd::grad_mode_enabled()) {
+          // Fast path: one fused pass per channel.
+          const Tensor gc = g[0].contiguous(), xc = x.contiguous();
+          Tensor gx = self.needs_grad(0) ? empty(x.shape(), x.dtype()) : Tensor();
+          std::vector<double> dw(static_cast<size_t>(C)), db(static_cast<size_t>(C));
+          const std::vector<double> wv = values_or(wt, C, 1.0);
+          core::dispatch_float(x.dtype(), "batch_norm", [&]<class T>() {
+            bn_backward_kernel<T>(xc.data<T>(), gc.data<T>(), gx.defined() ? gx.data<T>() : nullptr, dw.data(),
+                                  db.data(), N, C, S, mean.data(), invstd.data(), wv.data());
+          });
+          return {gx, self.needs_grad(1) ? to_tensor(dw, x.dtype()) : Tensor(),
+                  self.needs_grad(2) ? to_tensor(db, x.dtype()) : Tensor()};
+        }
+        // create_graph: the same formula from differentiable ops, statistics recomputed from x.
+        const Tensor mu = xg::mean(x, dims, true);
+        const Tensor inv = rsqrt(xg::var(x, dims, false, true) + eps);
+        const Tensor xhat = mul(sub(x, mu), inv);
+        Tensor gx, gw, gb;
+        if (self.needs_grad(0)) {
+          const Tensor gy = wt.defined() ? mul(g[0], channel_view(wt, r)) : g[0];
+          gx = mul(inv, sub(sub(gy, xg::mean(gy, dims, true)), mul(xhat, xg::mean(mul(gy, xhat), dims, true))));
+        }
+        if (self.needs_grad(1)) gw = sum(mul(g[0], xhat), dims);
+        if (self.needs_grad(2)) gb = sum(g[0], dims);
+        return {gx, gw, gb};
+      };
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- layer_norm
+
+namespace {
+
+/// Per row of K: two-pass mean and biased variance, y = x̂·w + b. Saves mean and rstd.
+template <class T>
+void ln_forward(const T* x, T* y, const T* w, const T* b, int64_t M, int64_t K, double eps, T* mean, T* rstd) {
+  kernels::parallel_for(0, M, unit_grain(K), [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; ++r) {
+      const T* p = x + r * K;
+      T* q = y + r * K;
+      const double m = simd_sum(p, K) / static_cast<double>(K);
+      const double v = simd_sqdev(p, K, static_cast<T>(m));
+      const double rs = 1.0 / std::sqrt(v / static_cast<double>(K) + eps);
+      const T tm = static_cast<T>(m), trs = static_cast<T>(rs);
+      for (int64_t k = 0; k < K; ++k) {
+        T val = (p[k] - tm) * trs;
+        if (w) val *= w[k];
+        if (b) val += b[k];
+        q[k] = val;
+      }
+      mean[r] = tm;
+      rstd[r] = trs;
+    }
+  });
+}
+
+/// dx per row: rstd·(gw - mean(gw) - x̂·mean(gw·x̂)) with gw = g·w.
+template <class T>
+void ln_backward_input(const T* x, const T* g, const T* w, const T* mean, const T* rstd, T* dx, int64_t M, int64_t K) {
+  kernels::parallel_for(0, M, unit_grain(K), [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; ++r) {
+      const T* xp = x + r * K;
+      const T* gp = g + r * K;
+      const T m = mean[r], rs = rstd[r];
+      double s1 = 0, s2 = 0;
+      simd_grad_sums(gp, xp, w, K, m, s1, s2);
+      s2 *= rs;
+      const T a = static_cast<T>(s1 / static_cast<double>(K)), c = static_cast<T>(s2 / static_cast<double>(K));
+      T* dp = dx + r * K;
+      for (int64_t k = 0; k < K; ++k) {
+        const T gw = w ? gp[k] * w[k] : gp[k];
+        dp[k] = rs * (gw - a - (xp[k] - m) * rs * c);
+      }
+    }
+  });
+}
+
+/// dw[k] = Σ_r g·x̂ and db[k] = Σ_r g, parallel over columns so each sum has a fixed order.
+template <class T>
+void ln_backward_params(const T* x, const T* g, const T* mean, const T* rstd, T* dw, T* db, int64_t M, int64_t K) {
+  kernels::parallel_for(0, K, unit_grain(M), [&](int64_t kb, int64_t ke) {
+    std::vector<double> aw(static_cast<size_t>(ke - kb), 0.0), ab(static_cast<size_t>(ke - kb), 0.0);
+    for (int64_t r = 0; r < M; ++r) {
+      const T* xp = x + r * K;
+      const T* gp = g + r * K;
+      const T m = mean[r], rs = rstd[r];
+      for (int64_t k = kb; k < ke; ++k) {
+        aw[static_cast<size_t>(k - kb)] += gp[k] * ((xp[k] - m) * rs);
+        ab[static_cast<size_t>(k - kb)] += gp[k];
+      }
+    }
+    for (int64_t k = kb; k < ke; ++k) {
+      if (dw) dw[k] = static_cast<T>(aw[static_cast<size_t>(k - kb)]);
+      if (db) db[k] = static_cast<T>(ab[static_cast<size_t>(k - kb)]);
+    }
+  });
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps) {
+  constexpr const char* op = "layer_norm";
+  check_defined(input, op, "input");
+  const int64_t k = static_cast<int64_t>(normalized_shape.size());
+  const auto& xs = input.shape();
+  bool ok = k <= input.dim();
+  for (int64_t i = 0; ok && i < k; ++i)
+    ok = xs[static_cast<size_t>(input.dim() - k + i)] == normalized_shape[static_cast<size_t>(i)];
+  if (!ok)
+    fail<ShapeError>("layer_norm: normalized_shape {} does not match the trailing dims of input of shape {}",
+                     shape_str(normalized_shape), shape_str(xs));
+  check_param(weight, normalized_shape, input.dtype(), op, "weight");
+  check_param(bias, normalized_shape, input.dtype(), op, "bias");
+  const DType dt = input.dtype();
+  const int64_t K = shape_numel(normalized_shape);
+  const int64_t M = K == 0 ? 0 : input.numel() / K;
+  const Tensor xin = input.contiguous();
+  const Tensor w = weight.defined() ? weight.contiguous() : Tensor();
+  const Tensor b = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor out = empty(xs, dt);
+  Tensor mean_t = empty({M}, dt), rstd_t = empty({M}, dt);
+  core::dispatch_float(dt, op, [&]<class T>() {
+    ln_forward<T>(xin.data<T>(), out.data<T>(), w.defined() ? w.data<T>() : nullptr, b.defined() ? b.data<T>() : nullptr,
+                  M, K, eps, mean_t.data<T>(), rstd_t.data<T>());
+  });
+  if (auto node = autograd::record(op, {&input, &weight, &bias}, {&out})) {
+    Shape dims;
+    for (int64_t i = 0; i < k; ++i) dims.push_back(-1 - i);
+    node->fn_ = [sx = SavedTensor(input), sw = SavedTensor(weight), mean_t, rstd_t, dims, normalized_shape, eps, M, K](
+                    const Grads& g, const Node& self) -> Grads {
+      const Tensor x = sx.unpack("layer_norm");
+      const Tensor wt = sw.defined() ? sw.unpack("layer_norm") : Tensor();
+      if (!autograd::grad_mode_enabled()) {
+        const Tensor xc = x.contiguous(), gc = g[0].contiguous();
+        const Tensor wc = wt.defined() ? wt.contiguous() : Tensor();
+        Tensor gx, gw, gb;
+        if (self.needs_grad(0)) gx = empty(x.shape(), x.dtype());
+        if (self.needs_grad(1)) gw = empty(normalized_shape, x.dtype());
+        if (self.needs_grad(2)) gb = empty(normalized_shape, x.dtype());
+        core::dispatch_float(x.dtype(), "layer_norm", [&]<class T>() {
+          if (gx.defined())
+            ln_backward_input<T>(xc.data<T>(), gc.data<T>(), wc.defined() ? wc.data<T>() : nullptr, mean_t.data<T>(),
+                                 rstd_t.data<T>(), gx.data<T>(), M, K);
+          if (gw.defined() || gb.defined())
+            ln_backward_params<T>(xc.data<T>(), gc.data<T>(), mean_t.data<T>(), rstd_t.data<T>(),
+                                  gw.defined() ? gw.data<T>() : nullptr, gb.defined() ? gb.data<T>() : nullptr, M, K);
+        });
+        return {gx, gw, gb};
+      }
+      // create_graph: differentiable composition, statistics recomputed from x.
+      const Tensor mu = xg::mean(x, dims, true);
+      const Tensor rs = rsqrt(xg::var(x, dims, false, true) + eps);
+      const Tensor xhat = mul(sub(x, mu), rs);
+      Tensor gx, gw, gb;
+      if (self.needs_grad(0)) {
+        const Tensor gy = wt.defined() ? mul(g[0], wt) : g[0];
+        gx = mul(rs, sub(sub(gy, xg::mean(gy, dims, true)), mul(xhat, xg::mean(mul(gy, xhat), dims, true))));
+      }
+      if (self.needs_grad(1)) gw = autograd::sum_to(mul(g[0], xhat), normalized_shape);
+      if (self.needs_grad(2)) gb = autograd::sum_to(g[0], normalized_shape);
+      return {gx, gw, gb};
+    };
+  }
+  return out;
+}
+
+}  // namespace xg
