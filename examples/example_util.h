@@ -1,0 +1,169 @@
+#pragma once
+/// What the example programs share: the common command-line flags, finding MNIST (or falling back
+/// to Fashion-MNIST), --limit, the history CSV and the final "result:" line.
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <cxxopts.hpp>
+
+#include "xgrad/data.h"
+#include "xgrad/error.h"
+#include "xgrad/random.h"
+#include "xgrad/runtime.h"
+#include "xgrad/train.h"
+
+namespace example {
+
+/// Exit status when the data set is not found (the automake/CTest "skipped" convention, so a
+/// smoke test on a machine without the data reports a skip, not a failure).
+inline constexpr int kDataMissing = 77;
+
+struct Args {
+  std::string data_dir;
+  int64_t epochs = 5;
+  int64_t batch_size = 32;
+  double lr = 1e-3;
+  int threads = 0;
+  uint64_t seed = 42;
+  std::string save;
+  std::string history;
+  int64_t limit = 0;
+  std::string dataset;
+  int verbose = 1;
+};
+
+/// Adds the flags every example takes, with this program's defaults.
+inline void add_common_options(cxxopts::Options& o, const Args& d) {
+  o.add_options()("h,help", "Show this help")(
+      "data-dir", "Folder holding the data sets (default: $XGRAD_DATA, ../shared/data, /usr/share/datasets)",
+      cxxopts::value<std::string>()->default_value(d.data_dir))(
+      "epochs", "Training epochs", cxxopts::value<int64_t>()->default_value(std::to_string(d.epochs)))(
+      "batch-size", "Samples per batch", cxxopts::value<int64_t>()->default_value(std::to_string(d.batch_size)))(
+      "lr", "Learning rate", cxxopts::value<double>()->default_value(fmt::format("{}", d.lr)))(
+      "threads", "Kernel threads (0: OMP_NUM_THREADS or all cores)",
+      cxxopts::value<int>()->default_value(std::to_string(d.threads)))(
+      "seed", "Random seed (weights, shuffling, augmentation)",
+      cxxopts::value<uint64_t>()->default_value(std::to_string(d.seed)))(
+      "save", "Write the trained weights to this safetensors file", cxxopts::value<std::string>()->default_value(""))(
+      "history", "Write per-epoch metrics to this CSV file", cxxopts::value<std::string>()->default_value(""))(
+      "limit", "Train on the first N training samples only (0: all)", cxxopts::value<int64_t>()->default_value("0"))(
+      "verbose", "0 silent, 1 progress bar, 2 one line per epoch", cxxopts::value<int>()->default_value("1"));
+}
+
+/// Parses argv; prints the help and returns false for --help. Bad flags throw cxxopts exceptions.
+inline bool parse(cxxopts::Options& o, int argc, char** argv, Args& a, cxxopts::ParseResult& r) {
+  r = o.parse(argc, argv);
+  if (r.count("help")) {
+    std::cout << o.help() << std::flush;
+    return false;
+  }
+  a.data_dir = r["data-dir"].as<std::string>();
+  a.epochs = r["epochs"].as<int64_t>();
+  a.batch_size = r["batch-size"].as<int64_t>();
+  a.lr = r["lr"].as<double>();
+  a.threads = r["threads"].as<int>();
+  a.seed = r["seed"].as<uint64_t>();
+  a.save = r["save"].as<std::string>();
+  a.history = r["history"].as<std::string>();
+  a.limit = r["limit"].as<int64_t>();
+  a.verbose = r["verbose"].as<int>();
+  if (a.epochs < 1) throw xg::ValueError(fmt::format("--epochs must be at least 1, got {}", a.epochs));
+  if (a.batch_size < 1) throw xg::ValueError(fmt::format("--batch-size must be at least 1, got {}", a.batch_size));
+  if (a.limit < 0) throw xg::ValueError(fmt::format("--limit must be >= 0, got {}", a.limit));
+  if (a.threads > 0) xg::set_num_threads(a.threads);
+  xg::manual_seed(a.seed);
+  return true;
+}
+
+/// Where MNIST-like data comes from: MNIST itself, or Fashion-MNIST.
+struct MnistSource {
+  std::filesystem::path dir;
+  bool fashion = false;
+  std::string name() const { return fashion ? "Fashion-MNIST" : "MNIST"; }
+};
+
+/// `dataset`: "mnist", "fashion", or "" (MNIST, else Fashion-MNIST when only that is present).
+inline MnistSource find_mnist(const std::string& dataset, const std::string& data_dir) {
+  if (dataset == "fashion" || dataset == "fashion-mnist")
+    return {xg::data::find_dataset("fashion-mnist", data_dir), true};
+  if (dataset == "mnist") return {xg::data::find_dataset("mnist", data_dir), false};
+  if (!dataset.empty()) throw xg::ValueError(fmt::format("--dataset must be mnist or fashion, got '{}'", dataset));
+  try {
+    return {xg::data::find_dataset("mnist", data_dir), false};
+  } catch (const xg::IOError& mnist_error) {
+    try {
+      MnistSource s{xg::data::find_dataset("fashion-mnist", data_dir), true};
+      std::cout << "MNIST not found; falling back to Fashion-MNIST.\n";
+      return s;
+    } catch (const xg::IOError&) {
+      throw mnist_error;
+    }
+  }
+}
+
+/// MNIST or Fashion-MNIST, flattened or not.
+inline std::shared_ptr<xg::data::ImageDataset> load_mnist(const MnistSource& s, xg::data::Split split, bool flatten) {
+  const xg::data::ImageOptions o{.scale = true, .flatten = flatten};
+  if (s.fashion) return std::make_shared<xg::data::FashionMNIST>(s.dir, split, o);
+  return std::make_shared<xg::data::MNIST>(s.dir, split, o);
+}
+
+/// The first `limit` samples (all when limit is 0 or larger than the set).
+inline std::shared_ptr<const xg::data::Dataset> first_n(std::shared_ptr<const xg::data::Dataset> ds, int64_t limit) {
+  if (limit <= 0 || limit >= ds->size()) return ds;
+  std::vector<int64_t> idx(static_cast<size_t>(limit));
+  std::iota(idx.begin(), idx.end(), int64_t{0});
+  return std::make_shared<xg::data::Subset>(std::move(ds), std::move(idx));
+}
+
+/// History as CSV: epoch, then every metric in History's order.
+inline void write_history(const xg::train::History& h, const std::string& path) {
+  std::ofstream f(path);
+  if (!f) throw xg::IOError(fmt::format("cannot write the history file '{}'", path));
+  const auto keys = h.keys();
+  f << "epoch";
+  for (const auto& k : keys) f << ',' << k;
+  f << '\n';
+  for (size_t i = 0; i < h.size(); ++i) {
+    f << h.epochs()[i];
+    for (const auto& k : keys) f << ',' << fmt::format("{}", h[k][i]);
+    f << '\n';
+  }
+  std::cout << "Wrote the training history to " << path << "\n";
+}
+
+/// The machine-readable last line of every example.
+inline void print_result(double accuracy, double loss, int64_t epochs, double seconds) {
+  std::cout << fmt::format("result: test_accuracy={:.4f} test_loss={:.4f} epochs={} train_seconds={:.1f}", accuracy,
+                           loss, epochs, seconds)
+            << std::endl;
+}
+
+/// Runs an example's body, turning errors into messages and exit codes: a missing data set is
+/// kDataMissing, bad flags 2, any other error 1.
+template <class F>
+int run_main(F&& body) {
+  try {
+    return body();
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::cerr << "error: " << e.what() << " (see --help)\n";
+    return 2;
+  } catch (const xg::IOError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    const std::string what = e.what();
+    return what.find("find_dataset") != std::string::npos ? kDataMissing : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace example

@@ -1,0 +1,123 @@
+#pragma once
+/// Streaming metrics for Model::compile: each accumulates over the batches of an epoch.
+/// Predictions are scores per class (logits or probabilities: the argmax is the same).
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "xgrad/tensor.h"
+
+namespace xg::train {
+
+class Metric {
+ public:
+  virtual ~Metric() = default;
+  /// The name in logs and progress lines ("accuracy", "top_5_accuracy", …).
+  virtual std::string name() const = 0;
+  virtual void reset() = 0;
+  /// Adds a batch: pred [N, ...] as the model returned it (detached), target [N, ...].
+  virtual void update(const Tensor& pred, const Tensor& target) = 0;
+  /// The value over everything since reset (NaN before any update).
+  virtual double result() const = 0;
+};
+
+/// A base for metrics that are a fraction of correct samples.
+class CountingMetric : public Metric {
+ public:
+  void reset() override { correct_ = 0, total_ = 0; }
+  double result() const override;
+
+ protected:
+  int64_t correct_ = 0, total_ = 0;
+};
+
+/// Classification accuracy that chooses its form per batch: sparse (int64 class indices [N]
+/// against scores [N, C]), categorical (one-hot or probability targets [N, C]: argmax agrees) or
+/// binary (pred [N] or [N, 1] against 0/1 targets, thresholded at `threshold`).
+class Accuracy : public CountingMetric {
+ public:
+  explicit Accuracy(std::string name = "accuracy", double binary_threshold = 0.5)
+      : name_(std::move(name)), threshold_(binary_threshold) {}
+  std::string name() const override { return name_; }
+  void update(const Tensor& pred, const Tensor& target) override;
+
+ private:
+  std::string name_;
+  double threshold_;
+};
+
+/// pred [N, C] scores, target int64 class indices [N] (floats holding integers are accepted).
+class SparseCategoricalAccuracy : public CountingMetric {
+ public:
+  explicit SparseCategoricalAccuracy(std::string name = "accuracy") : name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  void update(const Tensor& pred, const Tensor& target) override;
+
+ private:
+  std::string name_;
+};
+
+/// pred [N, C] scores, target [N, C] one-hot or probabilities: correct when the argmaxes agree.
+class CategoricalAccuracy : public CountingMetric {
+ public:
+  explicit CategoricalAccuracy(std::string name = "accuracy") : name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  void update(const Tensor& pred, const Tensor& target) override;
+
+ private:
+  std::string name_;
+};
+
+/// pred of any shape against 0/1 targets of the same number of elements: correct when
+/// (pred > threshold) == (target > 0.5). Use threshold 0 for logits, 0.5 for probabilities.
+class BinaryAccuracy : public CountingMetric {
+ public:
+  explicit BinaryAccuracy(double threshold = 0.5, std::string name = "accuracy")
+      : name_(std::move(name)), threshold_(threshold) {}
+  std::string name() const override { return name_; }
+  void update(const Tensor& pred, const Tensor& target) override;
+
+ private:
+  std::string name_;
+  double threshold_;
+};
+
+/// Correct when the true class is among the k highest scores (ties broken in the sample's favour
+/// only when the true score is strictly beaten by fewer than k others). Targets sparse [N] or
+/// one-hot [N, C]. Default name "top_<k>_accuracy".
+class TopKAccuracy : public CountingMetric {
+ public:
+  explicit TopKAccuracy(int64_t k = 5, std::string name = "");
+  std::string name() const override { return name_; }
+  void update(const Tensor& pred, const Tensor& target) override;
+
+ private:
+  int64_t k_;
+  std::string name_;
+};
+
+/// The sample-weighted mean of a scalar per batch (how fit reports "loss").
+class Mean : public Metric {
+ public:
+  explicit Mean(std::string name) : name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  void reset() override { sum_ = 0, count_ = 0; }
+  /// Adds value for `count` samples.
+  void add(double value, int64_t count);
+  /// Adds pred's mean over target.size(0) samples (pred is the batch's scalar).
+  void update(const Tensor& pred, const Tensor& target) override;
+  double result() const override;
+
+ private:
+  std::string name_;
+  double sum_ = 0;
+  int64_t count_ = 0;
+};
+
+/// A metric by its Keras name: "accuracy"/"acc" (Accuracy, auto form), "sparse_categorical_accuracy",
+/// "categorical_accuracy", "binary_accuracy", "top_k_accuracy" or "top_<k>_accuracy",
+/// "sparse_top_k_categorical_accuracy" / "top_k_categorical_accuracy" (k = 5).
+/// Unknown names are a ValueError listing the known ones.
+std::shared_ptr<Metric> make_metric(const std::string& name);
+
+}  // namespace xg::train

@@ -1,0 +1,444 @@
+#include "xgrad/train/model.h"
+
+#include <csignal>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "xgrad/autograd.h"
+#include "xgrad/error.h"
+#include "xgrad/ops/loss.h"
+#include "xgrad/ops/shape.h"
+
+namespace xg::train {
+namespace {
+
+// ---------------------------------------------------------------- Ctrl-C
+
+/// Set by the SIGINT handler that fit installs; read between batches.
+volatile std::sig_atomic_t g_sigint = 0;
+
+extern "C" void handle_sigint(int) { g_sigint = 1; }
+
+/// Installs the handler for the duration of a fit and puts the previous one back. SA_RESETHAND
+/// makes a second Ctrl-C act as the default (terminate) in case a batch never finishes.
+class SigintGuard {
+ public:
+  explicit SigintGuard(bool on) {
+    g_sigint = 0;
+    if (!on) return;
+    struct sigaction sa {};
+    sa.sa_handler = handle_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    installed_ = ::sigaction(SIGINT, &sa, &prev_) == 0;
+  }
+  ~SigintGuard() {
+    if (installed_) ::sigaction(SIGINT, &prev_, nullptr);
+  }
+  SigintGuard(const SigintGuard&) = delete;
+  SigintGuard& operator=(const SigintGuard&) = delete;
+
+ private:
+  struct sigaction prev_ {};
+  bool installed_ = false;
+};
+
+// ---------------------------------------------------------------- modes
+
+/// Sets a module tree's training flag and restores every module's own flag afterwards (so a
+/// submodule the user froze in eval mode stays so).
+class ModeGuard {
+ public:
+  ModeGuard(nn::Module& m, bool training) {
+    for (auto& sub : m.modules()) saved_.emplace_back(sub, sub->is_training());
+    m.train(training);
+  }
+  ~ModeGuard() {
+    // Pre-order: a parent's train() resets its subtree, then each descendant sets its own flag.
+    for (auto& [sub, was] : saved_) sub->train(was);
+  }
+  ModeGuard(const ModeGuard&) = delete;
+  ModeGuard& operator=(const ModeGuard&) = delete;
+
+ private:
+  std::vector<std::pair<std::shared_ptr<nn::Module>, bool>> saved_;
+};
+
+// ---------------------------------------------------------------- losses
+
+/// The target of an element-wise loss in the prediction's dtype, [N] made [N, 1] for a [N, 1]
+/// prediction (instead of broadcasting to [N, N]).
+Tensor align_target(const Tensor& pred, const Tensor& t) {
+  Tensor out = t;
+  if (pred.dim() == 2 && pred.size(1) == 1 && t.dim() == 1 && t.size(0) == pred.size(0))
+    out = t.reshape({t.size(0), 1});
+  if (out.dtype() != pred.dtype()) out = out.to(pred.dtype());
+  return out;
+}
+
+Tensor class_targets(const Tensor& t) { return t.dtype() == kInt64 ? t : t.to(kInt64); }
+
+std::ostream& stream_of(std::ostream* out) { return out ? *out : std::cout; }
+
+bool terminal_of(std::ostream* out, const std::optional<bool>& terminal) {
+  return terminal.value_or(out == nullptr && stdout_is_terminal());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- LossArg
+
+LossArg::LossArg(const std::string& name) : name_(name) {
+  if (name == "sparse_categorical_crossentropy" || name == "cross_entropy" || name == "crossentropy") {
+    kind_ = Kind::Sparse;
+    fn_ = [](const Tensor& p, const Tensor& t) { return cross_entropy(p, class_targets(t)); };
+  } else if (name == "categorical_crossentropy") {
+    kind_ = Kind::Categorical;
+    fn_ = [](const Tensor& p, const Tensor& t) {
+      if (t.shape() != p.shape())
+        fail<ShapeError>(
+            "categorical_crossentropy: targets must be one-hot with the predictions' shape {}, got {} "
+            "(use sparse_categorical_crossentropy for class indices)",
+            fmt::join(p.shape(), ", "), fmt::join(t.shape(), ", "));
+      return cross_entropy(p, t.dtype() == p.dtype() ? t : t.to(p.dtype()));
+    };
+  } else if (name == "binary_crossentropy" || name == "bce") {
+    kind_ = Kind::BinaryProb;
+    fn_ = [](const Tensor& p, const Tensor& t) { return binary_cross_entropy(p, align_target(p, t)); };
+  } else if (name == "binary_crossentropy_with_logits" || name == "bce_with_logits") {
+    kind_ = Kind::BinaryLogits;
+    fn_ = [](const Tensor& p, const Tensor& t) { return binary_cross_entropy_with_logits(p, align_target(p, t)); };
+  } else if (name == "mse" || name == "mean_squared_error") {
+    fn_ = [](const Tensor& p, const Tensor& t) { return mse_loss(p, align_target(p, t)); };
+  } else if (name == "mae" || name == "mean_absolute_error") {
+    fn_ = [](const Tensor& p, const Tensor& t) { return l1_loss(p, align_target(p, t)); };
+  } else if (name == "huber") {
+    fn_ = [](const Tensor& p, const Tensor& t) { return huber_loss(p, align_target(p, t)); };
+  } else {
+    fail<ValueError>(
+        "compile: unknown loss '{}' (known: sparse_categorical_crossentropy, cross_entropy, "
+        "categorical_crossentropy, binary_crossentropy, bce, binary_crossentropy_with_logits, "
+        "bce_with_logits, mse, mean_squared_error, mae, mean_absolute_error, huber)",
+        name);
+  }
+}
+
+std::shared_ptr<Metric> LossArg::accuracy_metric(const std::string& metric_name) const {
+  switch (kind_) {
+    case Kind::Sparse:
+      return std::make_shared<SparseCategoricalAccuracy>(metric_name);
+    case Kind::Categorical:
+      return std::make_shared<CategoricalAccuracy>(metric_name);
+    case Kind::BinaryProb:
+      return std::make_shared<BinaryAccuracy>(0.5, metric_name);
+    case Kind::BinaryLogits:
+      return std::make_shared<BinaryAccuracy>(0.0, metric_name);
+    case Kind::Other:
+      break;
+  }
+  return std::make_shared<Accuracy>(metric_name);
+}
+
+// ---------------------------------------------------------------- ValidationData
+
+ValidationData::ValidationData(Tensor x, Tensor y) {
+  if (!x.defined() || !y.defined()) fail<ValueError>("validation_data: x and y must both be defined tensors");
+  if (x.dim() == 0 || y.dim() == 0 || x.size(0) != y.size(0))
+    fail<ShapeError>("validation_data: x [{}] and y [{}] need the same number of samples (first dim)",
+                     fmt::join(x.shape(), ", "), fmt::join(y.shape(), ", "));
+  dataset_ = std::make_shared<data::TensorDataset>(x.detach(), y.detach());
+}
+
+ValidationData::ValidationData(std::shared_ptr<const data::Dataset> dataset) : dataset_(std::move(dataset)) {
+  if (!dataset_) fail<ValueError>("validation_data: the dataset is null");
+}
+
+ValidationData::ValidationData(std::shared_ptr<data::DataLoader> loader) : loader_(std::move(loader)) {
+  if (!loader_) fail<ValueError>("validation_data: the loader is null");
+}
+
+// ---------------------------------------------------------------- Model
+
+Model::Model(std::shared_ptr<nn::Module> module) : module_(std::move(module)) {
+  if (!module_) fail<ValueError>("Model: the module is null");
+}
+
+void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, LossArg loss, std::vector<MetricArg> metrics) {
+  if (!optimizer) fail<ValueError>("Model::compile: the optimizer is null");
+  if (!loss.fn()) fail<ValueError>("Model::compile: the loss function is empty");
+  std::vector<std::shared_ptr<Metric>> ms;
+  for (const auto& m : metrics) {
+    std::shared_ptr<Metric> metric = m.metric();
+    if (!metric)
+      metric = (m.name() == "accuracy" || m.name() == "acc") ? loss.accuracy_metric(m.name()) : make_metric(m.name());
+    for (const auto& other : ms)
+      if (other->name() == metric->name())
+        fail<ValueError>("Model::compile: metric '{}' is given twice", metric->name());
+    if (metric->name() == "loss") fail<ValueError>("Model::compile: a metric may not be named 'loss'");
+    ms.push_back(std::move(metric));
+  }
+  optimizer_ = std::move(optimizer);
+  loss_.emplace(std::move(loss));
+  metrics_ = std::move(ms);
+}
+
+void Model::check_compiled(const char* what) const {
+  if (!compiled()) fail<ValueError>("Model::{}: call compile(optimizer, loss, metrics) first", what);
+}
+
+optim::Optimizer& Model::optimizer() const {
+  check_compiled("optimizer");
+  return *optimizer_;
+}
+
+const LossArg& Model::loss() const {
+  check_compiled("loss");
+  return *loss_;
+}
+
+Tensor Model::compute_loss(const Tensor& pred, const Tensor& target) const {
+  Tensor l = loss_->fn()(pred, target);
+  if (!l.defined() || l.numel() != 1)
+    fail<ShapeError>("Model: the loss '{}' must return a scalar (the batch mean), got shape [{}]", loss_->name(),
+                     l.defined() ? fmt::format("{}", fmt::join(l.shape(), ", ")) : std::string("undefined"));
+  return l;
+}
+
+History Model::fit(const Tensor& x, const Tensor& y, FitOptions opts) {
+  if (!x.defined() || !y.defined()) fail<ValueError>("Model::fit: x and y must be defined tensors");
+  if (x.dim() == 0 || y.dim() == 0 || x.size(0) != y.size(0))
+    fail<ShapeError>("Model::fit: x [{}] and y [{}] need the same number of samples (first dim)",
+                     fmt::join(x.shape(), ", "), fmt::join(y.shape(), ", "));
+  return fit(std::make_shared<data::TensorDataset>(x.detach(), y.detach()), std::move(opts));
+}
+
+History Model::fit(std::shared_ptr<const data::Dataset> train, FitOptions opts) {
+  check_compiled("fit");
+  if (!train) fail<ValueError>("Model::fit: the dataset is null");
+  if (opts.batch_size < 1) fail<ValueError>("Model::fit: batch_size must be positive, got {}", opts.batch_size);
+  std::shared_ptr<const data::Dataset> val_ds;
+  if (opts.validation_split != 0.0) {
+    if (!(opts.validation_split > 0.0 && opts.validation_split < 1.0))
+      fail<ValueError>("Model::fit: validation_split must be in [0, 1), got {}", opts.validation_split);
+    if (!opts.validation_data.empty())
+      fail<ValueError>("Model::fit: give validation_split or validation_data, not both");
+    // The last fraction, before any shuffling (as Keras), so it is the same samples every epoch.
+    const int64_t n = train->size();
+    const auto split_at = static_cast<int64_t>(static_cast<double>(n) * (1.0 - opts.validation_split));
+    if (split_at < 1 || split_at >= n)
+      fail<ValueError>("Model::fit: validation_split {} of {} samples leaves an empty training or validation set",
+                       opts.validation_split, n);
+    std::vector<int64_t> tr(static_cast<size_t>(split_at)), va(static_cast<size_t>(n - split_at));
+    for (int64_t i = 0; i < split_at; ++i) tr[static_cast<size_t>(i)] = i;
+    for (int64_t i = split_at; i < n; ++i) va[static_cast<size_t>(i - split_at)] = i;
+    val_ds = std::make_shared<data::Subset>(train, std::move(va));
+    train = std::make_shared<data::Subset>(train, std::move(tr));
+  }
+  data::DataLoader loader(train, {.batch_size = opts.batch_size,
+                                  .shuffle = opts.shuffle,
+                                  .seed = opts.seed,
+                                  .drop_last = false,
+                                  .prefetch = 2,
+                                  .transform = opts.transform});
+  if (val_ds) {
+    data::DataLoader val(val_ds, {.batch_size = opts.batch_size, .transform = opts.validation_transform});
+    return run_fit(loader, &val, opts);
+  }
+  return fit(loader, std::move(opts));
+}
+
+History Model::fit(data::DataLoader& train, FitOptions opts) {
+  check_compiled("fit");
+  if (opts.validation_split != 0.0)
+    fail<ValueError>("Model::fit: validation_split needs tensors or a dataset, not a DataLoader (use validation_data)");
+  if (opts.validation_data.loader()) return run_fit(train, opts.validation_data.loader().get(), opts);
+  if (opts.validation_data.dataset()) {
+    data::DataLoader val(opts.validation_data.dataset(),
+                         {.batch_size = std::max<int64_t>(opts.batch_size, 1), .transform = opts.validation_transform});
+    return run_fit(train, &val, opts);
+  }
+  return run_fit(train, nullptr, opts);
+}
+
+History Model::run_fit(data::DataLoader& train, data::DataLoader* val, const FitOptions& opts) {
+  if (opts.verbose < 0 || opts.verbose > 2)
+    fail<ValueError>("Model::fit: verbose must be 0, 1 or 2, got {}", opts.verbose);
+  if (opts.initial_epoch < 0) fail<ValueError>("Model::fit: initial_epoch must be >= 0, got {}", opts.initial_epoch);
+  if (train.size() == 0) fail<ValueError>("Model::fit: the training data has no batches");
+  for (const auto& cb : opts.callbacks)
+    if (!cb) fail<ValueError>("Model::fit: a callback is null");
+
+  stop_training_ = false;
+  SigintGuard sigint(opts.catch_sigint);
+  ModeGuard modes(*module_, true);
+  std::ostream& out = stream_of(opts.out);
+  const ProgressOptions popts{
+      .out = &out, .terminal = terminal_of(opts.out, opts.terminal), .verbose = opts.verbose, .clock = opts.clock};
+
+  History history;
+  Logs train_logs;
+  for (const auto& cb : opts.callbacks) cb->set_model(this);
+  for (const auto& cb : opts.callbacks) cb->on_train_begin(train_logs);
+
+  Mean loss_mean("loss");
+  bool interrupted = false;
+  for (int64_t epoch = opts.initial_epoch; epoch < opts.epochs; ++epoch) {
+    if (opts.verbose > 0) out << fmt::format("Epoch {}/{}\n", epoch + 1, opts.epochs) << std::flush;
+    Logs epoch_logs;
+    for (const auto& cb : opts.callbacks) cb->on_epoch_begin(epoch, epoch_logs);
+    const double lr = optimizer_->lr(0);  // after the callbacks: the rate this epoch trains with
+    module_->train(true);
+    loss_mean.reset();
+    for (const auto& m : metrics_) m->reset();
+
+    ProgressBar bar(train.size(), popts);
+    train.set_epoch(epoch);
+    int64_t step = 0;
+    Logs logs;
+    for (auto it = train.begin(); it != train.end(); ++it) {
+      data::Batch& b = *it;
+      Logs batch_logs;
+      for (const auto& cb : opts.callbacks) cb->on_batch_begin(step, batch_logs);
+      optimizer_->zero_grad();
+      Tensor pred = (*module_)(b.inputs);
+      Tensor loss = compute_loss(pred, b.targets);
+      loss.backward();
+      optimizer_->step();
+      {
+        NoGradGuard ng;
+        const Tensor p = pred.detach();
+        loss_mean.add(loss.item(), b.inputs.dim() > 0 ? b.inputs.size(0) : 1);
+        for (const auto& m : metrics_) m->update(p, b.targets);
+      }
+      ++step;
+      logs = Logs();
+      logs.set("loss", loss_mean.result());
+      for (const auto& m : metrics_) logs.set(m->name(), m->result());
+      for (const auto& cb : opts.callbacks) cb->on_batch_end(step - 1, logs);
+      bar.update(step, logs);
+      if (g_sigint) {
+        interrupted = true;
+        break;
+      }
+      if (stop_training_) break;
+    }
+    if (interrupted) {
+      bar.finish(step, logs);
+      if (opts.verbose > 0)
+        out << fmt::format("Interrupted (Ctrl-C): stopped after batch {} of epoch {}; that epoch is not recorded.\n",
+                           step, epoch + 1)
+            << std::flush;
+      break;
+    }
+    if (val) {
+      EvalOptions eo;
+      eo.verbose = 0;
+      for (const auto& [k, v] : run_eval(*val, eo, "val_")) logs.set(k, v);
+      module_->train(true);
+    }
+    logs.set("lr", lr);
+    bar.finish(step, logs);
+    for (const auto& cb : opts.callbacks) cb->on_epoch_end(epoch, logs);
+    history.append(epoch, logs);
+    if (g_sigint) {
+      interrupted = true;
+      if (opts.verbose > 0) out << "Interrupted (Ctrl-C): stopping after this epoch.\n" << std::flush;
+      break;
+    }
+    if (stop_training_) break;
+  }
+  history.set_interrupted(interrupted);
+  train_logs = history.last();
+  for (const auto& cb : opts.callbacks) cb->on_train_end(train_logs);
+  return history;
+}
+
+Logs Model::run_eval(data::DataLoader& loader, const EvalOptions& opts, const std::string& prefix) {
+  check_compiled("evaluate");
+  ModeGuard modes(*module_, false);
+  NoGradGuard ng;
+  Mean loss_mean("loss");
+  for (const auto& m : metrics_) m->reset();
+  std::ostream& out = stream_of(opts.out);
+  ProgressBar bar(
+      loader.size(),
+      {.out = &out, .terminal = terminal_of(opts.out, opts.terminal), .verbose = opts.verbose, .clock = opts.clock});
+  int64_t step = 0;
+  Logs logs;
+  for (auto& b : loader) {
+    const Tensor pred = (*module_)(b.inputs);
+    loss_mean.add(compute_loss(pred, b.targets).item(), b.inputs.dim() > 0 ? b.inputs.size(0) : 1);
+    for (const auto& m : metrics_) m->update(pred, b.targets);
+    ++step;
+    logs = Logs();
+    logs.set(prefix + "loss", loss_mean.result());
+    for (const auto& m : metrics_) logs.set(prefix + m->name(), m->result());
+    bar.update(step, logs);
+  }
+  if (step == 0) fail<ValueError>("Model::evaluate: the data has no batches");
+  bar.finish(step, logs);
+  return logs;
+}
+
+Logs Model::evaluate(const Tensor& x, const Tensor& y, EvalOptions opts) {
+  if (!x.defined() || !y.defined() || x.dim() == 0 || y.dim() == 0 || x.size(0) != y.size(0))
+    fail<ShapeError>("Model::evaluate: x and y need the same number of samples (first dim)");
+  return evaluate(std::make_shared<data::TensorDataset>(x.detach(), y.detach()), std::move(opts));
+}
+
+Logs Model::evaluate(std::shared_ptr<const data::Dataset> dataset, EvalOptions opts) {
+  if (!dataset) fail<ValueError>("Model::evaluate: the dataset is null");
+  if (opts.batch_size < 1) fail<ValueError>("Model::evaluate: batch_size must be positive, got {}", opts.batch_size);
+  data::DataLoader loader(std::move(dataset), {.batch_size = opts.batch_size});
+  return run_eval(loader, opts, "");
+}
+
+Logs Model::evaluate(data::DataLoader& loader, EvalOptions opts) { return run_eval(loader, opts, ""); }
+
+Tensor Model::predict(const Tensor& x, int64_t batch_size) {
+  if (!x.defined() || x.dim() == 0) fail<ShapeError>("Model::predict: x must have a sample dim");
+  if (batch_size < 1) fail<ValueError>("Model::predict: batch_size must be positive, got {}", batch_size);
+  ModeGuard modes(*module_, false);
+  NoGradGuard ng;
+  std::vector<Tensor> outs;
+  const int64_t n = x.size(0);
+  for (int64_t i = 0; i < n; i += batch_size) outs.push_back((*module_)(x.narrow(0, i, std::min(batch_size, n - i))));
+  if (outs.empty()) fail<ValueError>("Model::predict: x has no samples");
+  return outs.size() == 1 ? outs[0] : cat(outs, 0);
+}
+
+Tensor Model::predict(data::DataLoader& loader) {
+  ModeGuard modes(*module_, false);
+  NoGradGuard ng;
+  std::vector<Tensor> outs;
+  for (auto& b : loader) outs.push_back((*module_)(b.inputs));
+  if (outs.empty()) fail<ValueError>("Model::predict: the loader has no batches");
+  return outs.size() == 1 ? outs[0] : cat(outs, 0);
+}
+
+Logs Model::train_on_batch(const Tensor& x, const Tensor& y) {
+  check_compiled("train_on_batch");
+  ModeGuard modes(*module_, true);
+  optimizer_->zero_grad();
+  Tensor pred = (*module_)(x);
+  Tensor loss = compute_loss(pred, y);
+  loss.backward();
+  optimizer_->step();
+  NoGradGuard ng;
+  Logs logs;
+  logs.set("loss", loss.item());
+  for (const auto& m : metrics_) {
+    m->reset();
+    m->update(pred.detach(), y);
+    logs.set(m->name(), m->result());
+  }
+  return logs;
+}
+
+void Model::save(const std::string& path) const { module_->save(path); }
+
+void Model::load(const std::string& path) { module_->load(path); }
+
+}  // namespace xg::train
