@@ -1,0 +1,62 @@
+#pragma once
+/// Numeric CSV files with one label column.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "xgrad/data/dataset.h"
+
+namespace xg::data {
+
+/// What the first line of a CSV file is; Auto tells them apart as described at CSVDataset.
+enum class CSVHeader { Auto, None, Names, Counts };
+
+struct CSVOptions {
+  /// The label column by position; negative counts from the end (default: the last column).
+  int64_t label_column = -1;
+  /// The label column by header name; when set it overrides label_column (needs a names header).
+  std::string label_name = {};
+  /// true: labels are classes, targets int64 [N]; false: labels are numbers to regress,
+  /// targets float32 [N, 1] (the shape of a one-output model, so losses do not broadcast).
+  bool classification = true;
+  char delimiter = ',';
+  CSVHeader header = CSVHeader::Auto;
+};
+
+/// A CSV file of numbers: features float32 [N, F] and one label column. What is accepted:
+///  - a scikit-learn style counts header, as in iris.csv: `150,4,setosa,versicolor,virginica`
+///    (samples, features, then optional class names); detected when the first two cells are
+///    integers, the others are not numbers, and the next line has features + 1 cells. The row
+///    count must match, and integer labels index the class names;
+///  - a header of column names (detected when a feature cell of the first line is not a number);
+///  - no header at all (every feature cell of the first line is a number).
+/// CSVOptions::header forces one of these where the detection would guess wrong. A `.gz` file is
+/// inflated first.
+/// Class labels are non-negative integers, or strings (e.g. `Iris-setosa`), which become classes
+/// numbered in sorted order of their names. Blank lines are skipped, surrounding spaces and
+/// double quotes around a cell are stripped; quoted cells with embedded delimiters are not
+/// supported. A ragged row, an empty or non-numeric feature cell, or a fractional or negative
+/// class label throws IOError naming the file, row and column.
+class CSVDataset : public Dataset {
+ public:
+  explicit CSVDataset(const std::filesystem::path& file, CSVOptions opts = {});
+  int64_t size() const override { return n_; }
+  Batch get_batch(const std::vector<int64_t>& indices) const override;
+  Tensor targets() const override { return targets_; }
+  std::vector<std::string> class_names() const override { return class_names_; }
+  /// All features [N, F] float32.
+  const Tensor& features() const { return features_; }
+  int64_t num_features() const { return features_.size(1); }
+  /// Number of classes (0 for regression): the class names' count, or the largest label + 1.
+  int64_t num_classes() const { return num_classes_; }
+  /// Feature column names from a names header (empty otherwise).
+  const std::vector<std::string>& feature_names() const { return feature_names_; }
+
+ private:
+  Tensor features_, targets_;
+  int64_t n_ = 0, num_classes_ = 0;
+  std::vector<std::string> class_names_, feature_names_;
+};
+
+}  // namespace xg::data
