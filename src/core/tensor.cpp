@@ -87,7 +87,10 @@ TensorImpl& Tensor::checked() const {
   return *impl_;
 }
 
-int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size")]; }
+int64_t Tensor::size(int64_t d) const {
+  if (dim() == 0) fail<IndexError>("size: dimension {} requested of a 0-d tensor", d);
+  return shape()[static_cast<size_t>(wrap_dim(d, dim(), "size"))];
+}
 
 bool Tensor::is_contiguous() const {
   const auto& s = shape();
@@ -146,6 +149,7 @@ std::vector<T> Tensor::to_vector() const {
 template std::vector<float> Tensor::to_vector<float>() const;
 template std::vector<double> Tensor::to_vector<double>() const;
 template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
+template std::vector<bool> Tensor::to_vector<bool>() const;
 
 // ---------------------------------------------------------------- factories
 

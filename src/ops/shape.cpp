@@ -354,6 +354,7 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
 
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
   check_defined(x, "split", "input");
+  if (x.dim() == 0) fail<IndexError>("split: cannot split a 0-d tensor");
   if (split_size <= 0) fail<ValueError>("split: split_size must be positive, got {}", split_size);
   const int64_t d = wrap_dim(dim, x.dim(), "split");
   const int64_t n = x.shape()[static_cast<size_t>(d)];
@@ -364,6 +365,7 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
 
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   check_defined(x, "chunk", "input");
+  if (x.dim() == 0) fail<IndexError>("chunk: cannot chunk a 0-d tensor");
   if (chunks <= 0) fail<ValueError>("chunk: number of chunks must be positive, got {}", chunks);
   const int64_t d = wrap_dim(dim, x.dim(), "chunk");
   const int64_t n = x.shape()[static_cast<size_t>(d)];
@@ -413,6 +415,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   check_defined(index, "index_select", "index");
   if (index.dtype() != kInt64) fail<DTypeError>("index_select: index must be int64, got {}", dtype_name(index.dtype()));
   if (index.dim() > 1) fail<ShapeError>("index_select: index must be 0-d or 1-d, got shape {}", shape_str(index.shape()));
+  if (x.dim() == 0) fail<IndexError>("index_select: cannot index a 0-d tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "index_select");
   Tensor out = index_select_impl(x, d, index);
   if (auto n = autograd::record("index_select", {&x}, {&out}))

@@ -52,8 +52,9 @@ void softmax_kernel(const T* x, T* y, int64_t outer, int64_t n, int64_t inner) {
         }
       }
       if (Log) {
-        const T ls = m + std::log(s);
-        for (int64_t k = 0; k < n; ++k) yr[k * inner] = xr[k * inner] - ls;
+        // (x - m) - log s, not x - (m + log s): at |x| ~ 1e4 the latter loses log s to rounding.
+        const T ls = std::log(s);
+        for (int64_t k = 0; k < n; ++k) yr[k * inner] = (xr[k * inner] - m) - ls;
       } else {
         const T inv = T(1) / s;
         for (int64_t k = 0; k < n; ++k) yr[k * inner] *= inv;
