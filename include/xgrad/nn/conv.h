@@ -1,0 +1,62 @@
+#pragma once
+/// Convolution layers over NCHW (or CHW) input, with PyTorch's weight layouts.
+#include "xgrad/nn/module.h"
+#include "xgrad/ops/conv.h"
+
+namespace xg::nn {
+
+/// A spatial size given as one int for both dims (3) or as {height, width} ({3, 5}).
+class Size2 {
+ public:
+  Size2(int64_t v) : hw_{v, v} {}                               // NOLINT(google-explicit-constructor)
+  Size2(int64_t height, int64_t width) : hw_{height, width} {}  // NOLINT(google-explicit-constructor)
+  Size2(Pair p) : hw_(p) {}                                     // NOLINT(google-explicit-constructor)
+  operator Pair() const { return hw_; }                         // NOLINT(google-explicit-constructor)
+  int64_t operator[](size_t i) const { return hw_[i]; }
+
+ private:
+  Pair hw_;
+};
+
+/// weight [out_channels, in_channels/groups, kH, kW], bias [out_channels]; both start
+/// U(±1/√fan_in) with fan_in = in_channels/groups·kH·kW (kaiming_uniform_ with a=√5 for the weight).
+class Conv2d : public Module {
+ public:
+  Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size, Size2 stride = 1, Size2 padding = 0,
+         Size2 dilation = 1, int64_t groups = 1, bool bias = true);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  void reset_parameters();
+
+  Tensor weight() const { return weight_; }
+  Tensor bias() const { return bias_; }
+
+ private:
+  int64_t in_channels_, out_channels_;
+  Pair kernel_size_, stride_, padding_, dilation_;
+  int64_t groups_;
+  Tensor weight_, bias_;
+};
+
+/// weight [in_channels, out_channels/groups, kH, kW] (PyTorch's layout), bias [out_channels]; both
+/// start U(±1/√fan_in) with fan_in = out_channels/groups·kH·kW, as PyTorch computes it.
+class ConvTranspose2d : public Module {
+ public:
+  ConvTranspose2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size, Size2 stride = 1, Size2 padding = 0,
+                  Size2 output_padding = 0, int64_t groups = 1, bool bias = true, Size2 dilation = 1);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  void reset_parameters();
+
+  Tensor weight() const { return weight_; }
+  Tensor bias() const { return bias_; }
+
+ private:
+  int64_t in_channels_, out_channels_;
+  Pair kernel_size_, stride_, padding_, output_padding_;
+  int64_t groups_;
+  Pair dilation_;
+  Tensor weight_, bias_;
+};
+
+}  // namespace xg::nn

@@ -1,0 +1,24 @@
+#pragma once
+/// Dropout layer.
+#include "xgrad/nn/module.h"
+#include "xgrad/random.h"
+
+namespace xg::nn {
+
+/// Inverted dropout while training (zero with probability p, scale the rest by 1/(1-p)); the
+/// identity in eval mode. Draws from gen if given (it must outlive the module), else from the
+/// global generator, so xg::manual_seed makes runs reproducible.
+class Dropout : public Module {
+ public:
+  explicit Dropout(double p = 0.5, Generator* gen = nullptr);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+
+  double p() const { return p_; }
+
+ private:
+  double p_;
+  Generator* gen_;
+};
+
+}  // namespace xg::nn

@@ -1,0 +1,110 @@
+#pragma once
+/// Losses as modules over the functional ops of xgrad/ops/loss.h. Call them with (input, target):
+///   nn::CrossEntropyLoss loss;  Tensor l = loss(logits, labels);
+/// reduction is "mean" (the default), "sum" or "none"; KLDivLoss also takes "batchmean".
+/// Weight penalties (Keras's kernel_regularizer) are nn::l1_penalty / nn::l2_penalty in functional.h.
+#include <string>
+
+#include "xgrad/nn/module.h"
+
+namespace xg::nn {
+
+/// Base of the loss modules, so training code can hold any loss as std::shared_ptr<nn::Loss>.
+class Loss : public Module {
+ public:
+  using Module::forward;
+  virtual Tensor forward(const Tensor& input, const Tensor& target) = 0;
+  Tensor operator()(const Tensor& input, const Tensor& target) { return forward(input, target); }
+  const std::string& reduction() const { return reduction_; }
+  std::string extra_repr() const override { return "reduction=" + reduction_; }
+
+ protected:
+  Loss(const char* name, std::string reduction, bool allow_batchmean = false);
+  std::string reduction_;
+};
+
+/// input [N, C] logits; target int64 class indices [N] or class probabilities [N, C].
+class CrossEntropyLoss : public Loss {
+ public:
+  explicit CrossEntropyLoss(std::string reduction = "mean", double label_smoothing = 0.0);
+  using Loss::forward;
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+
+ private:
+  double label_smoothing_;
+};
+
+/// input [N, C] log-probabilities, target int64 [N].
+class NLLLoss : public Loss {
+ public:
+  explicit NLLLoss(std::string reduction = "mean") : Loss("NLLLoss", std::move(reduction)) {}
+  using Loss::forward;
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+};
+
+class MSELoss : public Loss {
+ public:
+  explicit MSELoss(std::string reduction = "mean") : Loss("MSELoss", std::move(reduction)) {}
+  using Loss::forward;
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+};
+
+class L1Loss : public Loss {
+ public:
+  explicit L1Loss(std::string reduction = "mean") : Loss("L1Loss", std::move(reduction)) {}
+  using Loss::forward;
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+};
+
+class SmoothL1Loss : public Loss {
+ public:
+  explicit SmoothL1Loss(std::string reduction = "mean", double beta = 1.0);
+  using Loss::forward;
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+
+ private:
+  double beta_;
+};
+
+class HuberLoss : public Loss {
+ public:
+  explicit HuberLoss(std::string reduction = "mean", double delta = 1.0);
+  using Loss::forward;
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+
+ private:
+  double delta_;
+};
+
+/// input probabilities in (0, 1).
+class BCELoss : public Loss {
+ public:
+  explicit BCELoss(std::string reduction = "mean") : Loss("BCELoss", std::move(reduction)) {}
+  using Loss::forward;
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+};
+
+/// input logits (stable for large |x|); pos_weight [C] weighs positives along the last dim and is
+/// kept as a buffer, as PyTorch does.
+class BCEWithLogitsLoss : public Loss {
+ public:
+  explicit BCEWithLogitsLoss(std::string reduction = "mean", const Tensor& pos_weight = Tensor());
+  using Loss::forward;
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+
+ private:
+  Tensor pos_weight_;
+};
+
+/// input log-probabilities, target probabilities (log-probabilities when log_target).
+class KLDivLoss : public Loss {
+ public:
+  explicit KLDivLoss(std::string reduction = "mean", bool log_target = false);
+  using Loss::forward;
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+
+ private:
+  bool log_target_;
+};
+
+}  // namespace xg::nn

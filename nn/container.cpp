@@ -1,0 +1,72 @@
+/// Sequential, ModuleList and ModuleDict.
+#include "xgrad/nn/container.h"
+
+namespace xg::nn {
+
+namespace {
+std::shared_ptr<Module> checked_index(const std::vector<std::shared_ptr<Module>>& v, int64_t i, const char* what) {
+  const auto n = static_cast<int64_t>(v.size());
+  const int64_t j = i < 0 ? i + n : i;
+  if (j < 0 || j >= n) fail<IndexError>("{}: index {} is out of range for {} modules", what, i, n);
+  return v[static_cast<size_t>(j)];
+}
+}  // namespace
+
+Sequential::Sequential() : Module("Sequential") {}
+
+Sequential::Sequential(std::initializer_list<ModuleArg> modules) : Sequential() {
+  for (const ModuleArg& m : modules) add(m);
+}
+
+Sequential::Sequential(std::initializer_list<std::pair<std::string, ModuleArg>> named) : Sequential() {
+  for (const auto& [n, m] : named) add(n, m);
+}
+
+Sequential& Sequential::add(const ModuleArg& m) { return add(std::to_string(modules_.size()), m); }
+
+Sequential& Sequential::add(const std::string& name, const ModuleArg& m) {
+  register_module(name, m.ptr());
+  modules_.push_back(m.ptr());
+  return *this;
+}
+
+Tensor Sequential::forward(const Tensor& input) {
+  Tensor x = input;
+  for (const auto& m : modules_) x = (*m)(x);
+  return x;
+}
+
+std::shared_ptr<Module> Sequential::operator[](int64_t i) const { return checked_index(modules_, i, "Sequential"); }
+
+ModuleList::ModuleList() : Module("ModuleList") {}
+
+ModuleList::ModuleList(std::initializer_list<ModuleArg> modules) : ModuleList() {
+  for (const ModuleArg& m : modules) push_back(m);
+}
+
+ModuleList& ModuleList::push_back(const ModuleArg& m) {
+  register_module(std::to_string(modules_.size()), m.ptr());
+  modules_.push_back(m.ptr());
+  return *this;
+}
+
+std::shared_ptr<Module> ModuleList::operator[](int64_t i) const { return checked_index(modules_, i, "ModuleList"); }
+
+ModuleDict::ModuleDict() : Module("ModuleDict") {}
+
+ModuleDict::ModuleDict(std::initializer_list<std::pair<std::string, ModuleArg>> named) : ModuleDict() {
+  for (const auto& [n, m] : named) insert(n, m);
+}
+
+ModuleDict& ModuleDict::insert(const std::string& name, const ModuleArg& m) {
+  register_module(name, m.ptr());
+  modules_.insert(name, m.ptr());
+  return *this;
+}
+
+std::shared_ptr<Module> ModuleDict::operator[](const std::string& name) const {
+  if (const auto* m = modules_.find(name)) return *m;
+  fail<IndexError>("ModuleDict: no module named '{}'", name);
+}
+
+}  // namespace xg::nn

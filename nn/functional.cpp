@@ -1,0 +1,48 @@
+/// Functional forms that are not plain ops: dropout and weight penalties.
+#include "xgrad/nn/functional.h"
+
+#include "xgrad/ops/elementwise.h"
+#include "xgrad/ops/reduction.h"
+
+namespace xg::nn::functional {
+
+namespace {
+template <class T>
+void fill_mask(T* m, int64_t n, double keep, Generator& gen) {
+  const T scale = static_cast<T>(1.0 / keep);
+  for (int64_t i = 0; i < n; ++i) m[i] = gen.next_double() < keep ? scale : T(0);
+}
+}  // namespace
+
+Tensor dropout(const Tensor& input, double p, bool training, Generator* gen) {
+  if (!(p >= 0.0 && p <= 1.0)) fail<ValueError>("dropout: p must be in [0, 1], got {}", p);
+  if (!input.defined()) fail<ValueError>("dropout: undefined input");
+  if (!training || p == 0.0) return input;
+  if (!is_floating(input.dtype())) fail<DTypeError>("dropout: needs a floating input, got {}", dtype_name(input.dtype()));
+  if (p == 1.0) return input * zeros_like(input);
+  // The mask already holds 0 or 1/(1-p), so the op is one multiply whose gradient is the mask.
+  Tensor mask = empty(input.shape(), input.dtype());
+  Generator& g = gen ? *gen : default_generator();
+  if (input.dtype() == kFloat32) fill_mask(mask.data<float>(), mask.numel(), 1.0 - p, g);
+  else fill_mask(mask.data<double>(), mask.numel(), 1.0 - p, g);
+  return input * mask;
+}
+
+namespace {
+Tensor penalty(const std::vector<Tensor>& params, double factor, bool l1, const char* op) {
+  Tensor total;
+  for (const Tensor& p : params) {
+    if (!p.defined()) fail<ValueError>("{}: undefined tensor in the parameter list", op);
+    if (!is_floating(p.dtype())) fail<DTypeError>("{}: needs floating tensors, got {}", op, dtype_name(p.dtype()));
+    Tensor term = sum(l1 ? abs(p) : square(p));
+    total = total.defined() ? total + term : term;
+  }
+  if (!total.defined()) return scalar(0.0);
+  return total * factor;
+}
+}  // namespace
+
+Tensor l1_penalty(const std::vector<Tensor>& params, double factor) { return penalty(params, factor, true, "l1_penalty"); }
+Tensor l2_penalty(const std::vector<Tensor>& params, double factor) { return penalty(params, factor, false, "l2_penalty"); }
+
+}  // namespace xg::nn::functional

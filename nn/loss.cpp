@@ -1,0 +1,63 @@
+/// Loss modules over the ops of src/ops/loss.cpp.
+#include "xgrad/nn/loss.h"
+
+#include "xgrad/ops/loss.h"
+
+namespace xg::nn {
+
+Loss::Loss(const char* name, std::string reduction, bool allow_batchmean)
+    : Module(name), reduction_(std::move(reduction)) {
+  if (reduction_ != "mean" && reduction_ != "sum" && reduction_ != "none" &&
+      !(allow_batchmean && reduction_ == "batchmean"))
+    fail<ValueError>("{}: reduction must be \"mean\", \"sum\"{} or \"none\", got \"{}\"", name,
+                     allow_batchmean ? ", \"batchmean\"" : "", reduction_);
+}
+
+CrossEntropyLoss::CrossEntropyLoss(std::string reduction, double label_smoothing)
+    : Loss("CrossEntropyLoss", std::move(reduction)), label_smoothing_(label_smoothing) {
+  if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
+    fail<ValueError>("CrossEntropyLoss: label_smoothing must be in [0, 1], got {}", label_smoothing);
+}
+Tensor CrossEntropyLoss::forward(const Tensor& input, const Tensor& target) {
+  return cross_entropy(input, target, reduction_, label_smoothing_);
+}
+
+Tensor NLLLoss::forward(const Tensor& input, const Tensor& target) { return nll_loss(input, target, reduction_); }
+
+Tensor MSELoss::forward(const Tensor& input, const Tensor& target) { return mse_loss(input, target, reduction_); }
+
+Tensor L1Loss::forward(const Tensor& input, const Tensor& target) { return l1_loss(input, target, reduction_); }
+
+SmoothL1Loss::SmoothL1Loss(std::string reduction, double beta) : Loss("SmoothL1Loss", std::move(reduction)), beta_(beta) {
+  if (!(beta >= 0)) fail<ValueError>("SmoothL1Loss: beta must be >= 0, got {}", beta);
+}
+Tensor SmoothL1Loss::forward(const Tensor& input, const Tensor& target) {
+  return smooth_l1_loss(input, target, reduction_, beta_);
+}
+
+HuberLoss::HuberLoss(std::string reduction, double delta) : Loss("HuberLoss", std::move(reduction)), delta_(delta) {
+  if (!(delta > 0)) fail<ValueError>("HuberLoss: delta must be > 0, got {}", delta);
+}
+Tensor HuberLoss::forward(const Tensor& input, const Tensor& target) {
+  return huber_loss(input, target, reduction_, delta_);
+}
+
+Tensor BCELoss::forward(const Tensor& input, const Tensor& target) {
+  return binary_cross_entropy(input, target, reduction_);
+}
+
+BCEWithLogitsLoss::BCEWithLogitsLoss(std::string reduction, const Tensor& pos_weight)
+    : Loss("BCEWithLogitsLoss", std::move(reduction)) {
+  if (pos_weight.defined()) pos_weight_ = register_buffer("pos_weight", pos_weight);
+}
+Tensor BCEWithLogitsLoss::forward(const Tensor& input, const Tensor& target) {
+  return binary_cross_entropy_with_logits(input, target, reduction_, pos_weight_);
+}
+
+KLDivLoss::KLDivLoss(std::string reduction, bool log_target)
+    : Loss("KLDivLoss", std::move(reduction), /*allow_batchmean=*/true), log_target_(log_target) {}
+Tensor KLDivLoss::forward(const Tensor& input, const Tensor& target) {
+  return kl_div(input, target, reduction_, log_target_);
+}
+
+}  // namespace xg::nn
