@@ -277,8 +277,10 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
     if (!out.defined()) fail<AutogradError>("backward: output {} is undefined", i);
     Edge e = gradient_edge(out);
     if (!e.valid())
-      fail<AutogradError>("backward: output {} does not require grad and has no grad_fn (was it computed under "
-                          "NoGradGuard, or from tensors without requires_grad?)", i);
+      fail<AutogradError>(
+          "backward: output {} does not require grad and has no grad_fn (was it computed under "
+          "NoGradGuard, or from tensors without requires_grad?)",
+          i);
     Tensor g;
     if (!grad_outputs.empty() && grad_outputs[i].defined()) {
       g = grad_outputs[i];
@@ -288,8 +290,10 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
       if (g.dtype() != out.dtype()) g = g.to(out.dtype());
     } else {
       if (out.numel() != 1)
-        fail<AutogradError>("backward: a gradient can be created implicitly only for scalar outputs; output {} has "
-                            "shape {} (pass grad_output)", i, shape_str(out.shape()));
+        fail<AutogradError>(
+            "backward: a gradient can be created implicitly only for scalar outputs; output {} has "
+            "shape {} (pass grad_output)",
+            i, shape_str(out.shape()));
       g = ones(out.shape(), out.dtype());
     }
     roots.emplace_back(std::move(e), std::move(g));
@@ -302,8 +306,7 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
     captured.resize(inputs->size());
     for (size_t i = 0; i < inputs->size(); ++i) {
       const Tensor& in = (*inputs)[i];
-      if (!in.defined() || !in.requires_grad())
-        fail<AutogradError>("grad: input {} does not require grad", i);
+      if (!in.defined() || !in.requires_grad()) fail<AutogradError>("grad: input {} does not require grad", i);
       Edge e = gradient_edge(in);
       captures[e.fn.get()].emplace_back(e.input_nr, i);
     }
@@ -404,8 +407,10 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
       if (anomaly_mode_enabled())
         for (size_t i = 0; i < out.size(); ++i)
           if (out[i].defined() && has_nonfinite(out[i]))
-            fail<AutogradError>("anomaly mode: the backward of '{}' returned NaN or Inf in the gradient of its input "
-                                "{}.\n{}", node->name(), i, node->trace_.empty() ? std::string("(no forward trace)") : node->trace_);
+            fail<AutogradError>(
+                "anomaly mode: the backward of '{}' returned NaN or Inf in the gradient of its input "
+                "{}.\n{}",
+                node->name(), i, node->trace_.empty() ? std::string("(no forward trace)") : node->trace_);
     }
     for (size_t i = 0; i < node->next_edges_.size(); ++i) {
       const Edge& e = node->next_edges_[i];

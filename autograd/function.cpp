@@ -18,7 +18,8 @@ Tensor apply_function(const char* name, const std::vector<Tensor>& inputs,
                       const std::function<Tensor(FunctionContext&, const std::vector<Tensor>&)>& forward,
                       const std::function<std::vector<Tensor>(FunctionContext&, const Tensor&)>& backward) {
   auto ctx = std::make_shared<FunctionContext>();
-  for (const Tensor& t : inputs) ctx->needs_input_grad.push_back(t.defined() && t.requires_grad() && grad_mode_enabled());
+  for (const Tensor& t : inputs)
+    ctx->needs_input_grad.push_back(t.defined() && t.requires_grad() && grad_mode_enabled());
   Tensor out;
   {
     NoGradGuard ng;  // the forward's own ops are not recorded: the user's backward replaces them

@@ -34,8 +34,8 @@ double objective(const std::function<Tensor(const std::vector<Tensor>&)>& fn, co
 
 }  // namespace
 
-GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn, const std::vector<Tensor>& inputs,
-                          double eps, double atol, double rtol, bool raise) {
+GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
+                          const std::vector<Tensor>& inputs, double eps, double atol, double rtol, bool raise) {
   std::vector<Tensor> xs = to_double_leaves(inputs);
   Tensor out;
   {
@@ -62,7 +62,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
     Tensor x = wrt[k];
     double* p = x.data<double>();
     const std::vector<double> a = analytic[k].defined() ? analytic[k].to_vector<double>()
-                                                          : std::vector<double>(static_cast<size_t>(x.numel()), 0.0);
+                                                        : std::vector<double>(static_cast<size_t>(x.numel()), 0.0);
     for (int64_t i = 0; i < x.numel(); ++i) {
       const double orig = p[i];
       p[i] = orig + eps;
@@ -84,7 +84,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
       if (bad) res.ok = false;
     }
   }
-  if (!res.ok && raise) fail<AutogradError>("gradcheck failed: worst at {} (max abs error {:.3g})", res.worst, res.max_abs_error);
+  if (!res.ok && raise)
+    fail<AutogradError>("gradcheck failed: worst at {} (max abs error {:.3g})", res.worst, res.max_abs_error);
   return res;
 }
 

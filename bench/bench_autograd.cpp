@@ -15,8 +15,8 @@ constexpr int kSmallOps = 99;  // 33 × (mul, add, tanh)
 constexpr int kMatmuls = 20;
 
 void per_op(benchmark::State& st, int ops) {
-  st.counters["us_per_op"] = benchmark::Counter(static_cast<double>(ops) * 1e-6,
-                                                benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  st.counters["us_per_op"] = benchmark::Counter(
+      static_cast<double>(ops) * 1e-6, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 void BM_xgrad_small_chain(benchmark::State& st) {

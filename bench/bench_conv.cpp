@@ -28,8 +28,8 @@ Layer layer(int64_t i) { return i == 1 ? Layer{32, 3, 32, 32, false} : Layer{32,
 
 void set_flops(benchmark::State& state, const Layer& l, double passes) {
   const double macs = static_cast<double>(l.n * l.cout * l.hw * l.hw * l.cin * 9);
-  state.counters["FLOPS"] =
-      benchmark::Counter(2.0 * macs * passes, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  state.counters["FLOPS"] = benchmark::Counter(2.0 * macs * passes, benchmark::Counter::kIsIterationInvariantRate,
+                                               benchmark::Counter::kIs1000);
 }
 
 /// Args: layer (1 or 2), threads, backward (0: forward only, 1: forward + backward).

@@ -16,8 +16,8 @@ const char* const kNames[] = {"add", "mul", "relu", "exp", "add_"};
 int64_t arrays(Op op) { return op == kRelu || op == kExp ? 2 : 3; }
 
 void set_bytes(benchmark::State& st, Op op, int64_t n) {
-  st.counters["GB/s"] = benchmark::Counter(static_cast<double>(arrays(op) * n * 4), benchmark::Counter::kIsIterationInvariantRate,
-                                           benchmark::Counter::kIs1000);
+  st.counters["GB/s"] = benchmark::Counter(static_cast<double>(arrays(op) * n * 4),
+                                           benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
   st.SetLabel(kNames[op]);
 }
 
@@ -29,11 +29,21 @@ void BM_xgrad(benchmark::State& st) {
   for (auto _ : st) {
     xg::Tensor c;
     switch (op) {
-      case kAdd: c = xg::add(a, b); break;
-      case kMul: c = xg::mul(a, b); break;
-      case kRelu: c = xg::relu(a); break;
-      case kExp: c = xg::exp(a); break;
-      case kAddInPlace: a.add_(b); break;
+      case kAdd:
+        c = xg::add(a, b);
+        break;
+      case kMul:
+        c = xg::mul(a, b);
+        break;
+      case kRelu:
+        c = xg::relu(a);
+        break;
+      case kExp:
+        c = xg::exp(a);
+        break;
+      case kAddInPlace:
+        a.add_(b);
+        break;
     }
     benchmark::DoNotOptimize(c);
   }
@@ -50,11 +60,21 @@ void BM_torch(benchmark::State& st) {
   for (auto _ : st) {
     torch::Tensor c;
     switch (op) {
-      case kAdd: c = a + b; break;
-      case kMul: c = a * b; break;
-      case kRelu: c = torch::relu(a); break;
-      case kExp: c = torch::exp(a); break;
-      case kAddInPlace: a.add_(b); break;
+      case kAdd:
+        c = a + b;
+        break;
+      case kMul:
+        c = a * b;
+        break;
+      case kRelu:
+        c = torch::relu(a);
+        break;
+      case kExp:
+        c = torch::exp(a);
+        break;
+      case kAddInPlace:
+        a.add_(b);
+        break;
     }
     benchmark::DoNotOptimize(c);
   }

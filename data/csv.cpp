@@ -96,8 +96,8 @@ CSVDataset::CSVDataset(const std::filesystem::path& file, CSVOptions opts) {
   std::vector<std::string> names;
   if (header == CSVHeader::Counts) {
     if (first.size() < 2 || !parse_count(first[0], count_rows) || !parse_count(first[1], count_features))
-      fail<IOError>("CSVDataset: '{}' line {}: a counts header starts with the numbers of rows and features",
-                    fname, lines[0].number);
+      fail<IOError>("CSVDataset: '{}' line {}: a counts header starts with the numbers of rows and features", fname,
+                    lines[0].number);
     for (size_t k = 2; k < first.size(); ++k) header_classes.emplace_back(first[k]);
     data_begin = 1;
   } else if (header == CSVHeader::Names) {
@@ -107,8 +107,8 @@ CSVDataset::CSVDataset(const std::filesystem::path& file, CSVOptions opts) {
   if (data_begin >= lines.size()) fail<IOError>("CSVDataset: '{}' has a header but no data rows", fname);
 
   // ---- columns
-  const auto ncols = static_cast<int64_t>(header == CSVHeader::Counts ? count_features + 1
-                                                                       : static_cast<int64_t>(lines[data_begin].cells.size()));
+  const auto ncols = static_cast<int64_t>(
+      header == CSVHeader::Counts ? count_features + 1 : static_cast<int64_t>(lines[data_begin].cells.size()));
   if (ncols < 2) fail<IOError>("CSVDataset: '{}' needs at least one feature column and a label column", fname);
   if (!names.empty() && static_cast<int64_t>(names.size()) != ncols)
     fail<IOError>("CSVDataset: '{}': the header names {} columns but line {} has {}", fname, names.size(),
@@ -165,7 +165,8 @@ CSVDataset::CSVDataset(const std::filesystem::path& file, CSVOptions opts) {
     for (int64_t r = 0; r < n_; ++r) {
       double v = 0;
       if (!parse_double(label_cells[static_cast<size_t>(r)], v))
-        bad_cell(label_line(r), label_col, fmt::format("cannot parse label '{}' as a number", label_cells[static_cast<size_t>(r)]));
+        bad_cell(label_line(r), label_col,
+                 fmt::format("cannot parse label '{}' as a number", label_cells[static_cast<size_t>(r)]));
       td[r] = static_cast<float>(v);
     }
     return;

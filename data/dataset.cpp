@@ -74,7 +74,8 @@ Batch Subset::get_batch(const std::vector<int64_t>& indices) const {
   std::vector<int64_t> mapped(indices.size());
   const auto n = static_cast<int64_t>(indices_.size());
   for (size_t k = 0; k < indices.size(); ++k) {
-    if (indices[k] < 0 || indices[k] >= n) fail<IndexError>("Subset: index {} out of range for {} samples", indices[k], n);
+    if (indices[k] < 0 || indices[k] >= n)
+      fail<IndexError>("Subset: index {} out of range for {} samples", indices[k], n);
     mapped[k] = indices_[static_cast<size_t>(indices[k])];
   }
   return base_->get_batch(mapped);

@@ -108,8 +108,7 @@ Idx read_idx(const fs::path& file, int ndim, const char* what) {
   r.bytes = read_maybe_gzip(file);
   const auto& b = r.bytes;
   const uint32_t expected_magic = 0x0800u | static_cast<uint32_t>(ndim);
-  if (b.size() < 4)
-    fail<IOError>("'{}': truncated: {} bytes, too short for an IDX header", file.string(), b.size());
+  if (b.size() < 4) fail<IOError>("'{}': truncated: {} bytes, too short for an IDX header", file.string(), b.size());
   const uint32_t magic = uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | uint32_t(b[3]);
   if (magic != expected_magic)
     fail<IOError>("'{}': bad magic number 0x{:08x}, expected 0x{:08x} for an IDX {} file (unsigned bytes, {} dims)",
@@ -230,9 +229,9 @@ MNIST::MNIST(const fs::path& dir, Split split, ImageOptions opts, const char* na
 }
 
 FashionMNIST::FashionMNIST(const fs::path& dir, Split split, ImageOptions opts)
-    : MNIST(dir, split, opts, "FashionMNIST",
-            {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-             "Ankle boot"}) {}
+    : MNIST(
+          dir, split, opts, "FashionMNIST",
+          {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}) {}
 
 // ---------------------------------------------------------------- CIFAR-10
 
@@ -253,9 +252,10 @@ CIFAR10::CIFAR10(const fs::path& dir, Split split, ImageOptions opts) {
   for (const auto& f : files) {
     std::error_code ec;
     if (!fs::is_regular_file(f, ec))
-      fail<IOError>("CIFAR10: '{}' not found; the folder must hold the official binary batches data_batch_1.bin .. "
-                    "data_batch_5.bin and test_batch.bin (see find_dataset)",
-                    f.string());
+      fail<IOError>(
+          "CIFAR10: '{}' not found; the folder must hold the official binary batches data_batch_1.bin .. "
+          "data_batch_5.bin and test_batch.bin (see find_dataset)",
+          f.string());
     total += checked_file_size(f);
   }
   pixels_.reserve(total / kRecord * kImage);
@@ -263,9 +263,10 @@ CIFAR10::CIFAR10(const fs::path& dir, Split split, ImageOptions opts) {
   for (const auto& f : files) {
     const std::vector<uint8_t> bytes = read_maybe_gzip(f);
     if (bytes.empty() || bytes.size() % kRecord != 0)
-      fail<IOError>("CIFAR10: '{}' has {} bytes, not a whole number of {}-byte records (1 label byte + 3072 pixel "
-                    "bytes): truncated, or not a CIFAR-10 binary batch",
-                    f.string(), bytes.size(), kRecord);
+      fail<IOError>(
+          "CIFAR10: '{}' has {} bytes, not a whole number of {}-byte records (1 label byte + 3072 pixel "
+          "bytes): truncated, or not a CIFAR-10 binary batch",
+          f.string(), bytes.size(), kRecord);
     for (size_t r = 0; r < bytes.size() / kRecord; ++r) {
       const uint8_t* rec = bytes.data() + r * kRecord;
       if (rec[0] >= 10)

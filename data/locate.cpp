@@ -31,14 +31,19 @@ std::string canonical_name(const std::string& name) {
 
 const Spec& spec_for(const std::string& name) {
   static const std::vector<std::string> idx = {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte",
-                                               "t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte",
-                                               "train-images.idx3-ubyte", "t10k-images.idx3-ubyte"};
-  static const Spec mnist{"MNIST", {"mnist", "MNIST"}, idx,
-                          "download the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-                          "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) from http://yann.lecun.com/exdb/mnist/ "
-                          "(mirror: https://ossci-datasets.s3.amazonaws.com/mnist/) into <root>/mnist/",
-                          "train-images-idx3-ubyte[.gz] or t10k-images-idx3-ubyte[.gz]"};
-  static const Spec fashion{"Fashion-MNIST", {"fashion-mnist", "fashion_mnist", "FashionMNIST"}, idx,
+                                               "t10k-images-idx3-ubyte.gz",  "t10k-images-idx3-ubyte",
+                                               "train-images.idx3-ubyte",    "t10k-images.idx3-ubyte"};
+  static const Spec mnist{
+      "MNIST",
+      {"mnist", "MNIST"},
+      idx,
+      "download the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+      "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) from http://yann.lecun.com/exdb/mnist/ "
+      "(mirror: https://ossci-datasets.s3.amazonaws.com/mnist/) into <root>/mnist/",
+      "train-images-idx3-ubyte[.gz] or t10k-images-idx3-ubyte[.gz]"};
+  static const Spec fashion{"Fashion-MNIST",
+                            {"fashion-mnist", "fashion_mnist", "FashionMNIST"},
+                            idx,
                             "run `apt-get install dataset-fashion-mnist` (Debian; installs into "
                             "/usr/share/datasets/fashion-mnist/), or download the four .gz files from "
                             "https://github.com/zalandoresearch/fashion-mnist into <root>/fashion-mnist/",
@@ -50,7 +55,9 @@ const Spec& spec_for(const std::string& name) {
                           "unpack it into <root>/ (it creates cifar-10-batches-bin/ with data_batch_1.bin .. "
                           "data_batch_5.bin and test_batch.bin)",
                           "data_batch_1.bin or test_batch.bin"};
-  static const Spec iris{"iris", {"iris"}, {"iris.csv"},
+  static const Spec iris{"iris",
+                         {"iris"},
+                         {"iris.csv"},
                          "get Fisher's iris data from https://archive.ics.uci.edu/dataset/53/iris and save it as "
                          "<root>/iris/iris.csv (CSVDataset reads the UCI iris.data rows as they are)",
                          "iris.csv"};

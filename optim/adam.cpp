@@ -21,8 +21,12 @@ void validate_adam(const O& o, const char* optimizer) {
 
 template <class O>
 HParams adam_hparams(const O& o) {
-  return {{"lr", o.lr}, {"beta1", o.betas[0]}, {"beta2", o.betas[1]}, {"eps", o.eps},
-          {"weight_decay", o.weight_decay}, {"amsgrad", o.amsgrad ? 1.0 : 0.0}};
+  return {{"lr", o.lr},
+          {"beta1", o.betas[0]},
+          {"beta2", o.betas[1]},
+          {"eps", o.eps},
+          {"weight_decay", o.weight_decay},
+          {"amsgrad", o.amsgrad ? 1.0 : 0.0}};
 }
 
 template <class O>

@@ -10,8 +10,7 @@
 namespace xg::optim {
 
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type, bool error_if_nonfinite) {
-  if (!(norm_type > 0.0))
-    fail<ValueError>("clip_grad_norm_: norm_type must be > 0 or infinity, got {}", norm_type);
+  if (!(norm_type > 0.0)) fail<ValueError>("clip_grad_norm_: norm_type must be > 0 or infinity, got {}", norm_type);
   if (!(max_norm >= 0.0)) fail<ValueError>("clip_grad_norm_: max_norm must be >= 0, got {}", max_norm);
   NoGradGuard no_grad;
   std::vector<Tensor> grads;
@@ -31,9 +30,10 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
   }
   const double total = inf ? acc : (norm_type == 2.0 ? std::sqrt(acc) : std::pow(acc, 1.0 / norm_type));
   if (error_if_nonfinite && !std::isfinite(total))
-    fail<ValueError>("clip_grad_norm_: the total norm of order {} of the gradients is non-finite ({}), so it cannot be "
-                     "clipped; pass error_if_nonfinite = false to scale the gradients by it anyway",
-                     norm_type, total);
+    fail<ValueError>(
+        "clip_grad_norm_: the total norm of order {} of the gradients is non-finite ({}), so it cannot be "
+        "clipped; pass error_if_nonfinite = false to scale the gradients by it anyway",
+        norm_type, total);
   const double coef = max_norm / (total + 1e-6);
   // PyTorch multiplies by min(coef, 1) always; a factor of exactly 1 changes nothing, so skip it.
   if (std::isnan(coef) || coef < 1.0)

@@ -193,7 +193,10 @@ std::vector<double> CosineAnnealingLR::closed_form_lr() const {
 // ---------------------------------------------------------------- LinearLR
 
 LinearLR::LinearLR(Optimizer& opt, double start_factor, double end_factor, int64_t total_iters)
-    : EpochLRScheduler(opt, "LinearLR"), start_factor_(start_factor), end_factor_(end_factor), total_iters_(total_iters) {
+    : EpochLRScheduler(opt, "LinearLR"),
+      start_factor_(start_factor),
+      end_factor_(end_factor),
+      total_iters_(total_iters) {
   if (!(start_factor > 0.0 && start_factor <= 1.0))
     fail<ValueError>("LinearLR: start_factor must be in (0, 1], got {}", start_factor);
   if (!(end_factor >= 0.0 && end_factor <= 1.0))
@@ -254,11 +257,13 @@ OneCycleLR::OneCycleLR(Optimizer& opt, OneCycleLROptions options)
   }
   if (o_.cycle_momentum) {
     if (!opt.has_hparam(0, "momentum") && !opt.has_hparam(0, "beta1"))
-      fail<ValueError>("OneCycleLR: cycle_momentum needs an optimizer with momentum or betas; {} has neither "
-                       "(pass cycle_momentum = false)",
-                       opt.name());
+      fail<ValueError>(
+          "OneCycleLR: cycle_momentum needs an optimizer with momentum or betas; {} has neither "
+          "(pass cycle_momentum = false)",
+          opt.name());
     use_beta1_ = opt.has_hparam(0, "beta1");
-    for (size_t g = 0; g < opt.num_param_groups(); ++g) opt.set_hparam(g, use_beta1_ ? "beta1" : "momentum", o_.max_momentum);
+    for (size_t g = 0; g < opt.num_param_groups(); ++g)
+      opt.set_hparam(g, use_beta1_ ? "beta1" : "momentum", o_.max_momentum);
   }
   initial_step();
 }
@@ -270,7 +275,8 @@ double OneCycleLR::anneal(double from, double to, double pct) const {
 
 std::vector<double> OneCycleLR::get_lr() const {
   if (last_epoch_ > total_steps_)
-    fail<ValueError>("OneCycleLR: tried to step {} times; the schedule has total_steps = {}", last_epoch_, total_steps_);
+    fail<ValueError>("OneCycleLR: tried to step {} times; the schedule has total_steps = {}", last_epoch_,
+                     total_steps_);
   const double e = static_cast<double>(last_epoch_);
   const double initial = o_.max_lr / o_.div_factor;
   const double lr_at[3] = {initial, o_.max_lr, initial / o_.final_div_factor};

@@ -172,7 +172,8 @@ void Optimizer::load_state_dict(const OptimizerStateDict& sd) {
         extras[gi][k] = v;
     }
     for (const auto& [k, v] : own_hparams(gi))
-      if (!g.hparams.count(k)) fail<ValueError>("{}: loaded parameter group {} lacks hyper-parameter '{}'", name_, gi, k);
+      if (!g.hparams.count(k))
+        fail<ValueError>("{}: loaded parameter group {} lacks hyper-parameter '{}'", name_, gi, k);
     for (size_t i = 0; i < g.params.size(); ++i) {
       auto it = sd.state.find(g.params[i]);
       if (it == sd.state.end()) continue;

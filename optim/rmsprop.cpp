@@ -16,8 +16,12 @@ void RMSpropOptions::validate(const char* optimizer) const {
 }
 
 HParams RMSpropOptions::to_hparams() const {
-  return {{"lr", lr},           {"alpha", alpha},       {"eps", eps},
-          {"weight_decay", weight_decay}, {"momentum", momentum}, {"centered", centered ? 1.0 : 0.0}};
+  return {{"lr", lr},
+          {"alpha", alpha},
+          {"eps", eps},
+          {"weight_decay", weight_decay},
+          {"momentum", momentum},
+          {"centered", centered ? 1.0 : 0.0}};
 }
 
 void RMSpropOptions::from_hparams(const HParams& h, const char* optimizer) {

@@ -74,10 +74,14 @@ std::string read_file(const std::string& path) {
 
 const char* st_dtype(DType d) {
   switch (d) {
-    case DType::float32: return "F32";
-    case DType::float64: return "F64";
-    case DType::int64: return "I64";
-    case DType::boolean: return "BOOL";
+    case DType::float32:
+      return "F32";
+    case DType::float64:
+      return "F64";
+    case DType::int64:
+      return "I64";
+    case DType::boolean:
+      return "BOOL";
   }
   return "?";
 }
@@ -163,7 +167,8 @@ OptimizerStateDict OptimizerStateDict::load(const std::string& path) {
   const std::string bytes = read_file(path);
   if (bytes.size() < 8) fail<IOError>("'{}': too short for a safetensors file ({} bytes)", path, bytes.size());
   uint64_t n = 0;
-  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)])) << (8 * i);
   if (n > bytes.size() - 8) fail<IOError>("'{}': header length {} exceeds the file size {}", path, n, bytes.size());
   const size_t data_begin = 8 + static_cast<size_t>(n);
   OptimizerStateDict sd;

@@ -17,7 +17,10 @@ void SGDOptions::validate(const char* optimizer) const {
 }
 
 HParams SGDOptions::to_hparams() const {
-  return {{"lr", lr}, {"momentum", momentum}, {"dampening", dampening}, {"weight_decay", weight_decay},
+  return {{"lr", lr},
+          {"momentum", momentum},
+          {"dampening", dampening},
+          {"weight_decay", weight_decay},
           {"nesterov", nesterov ? 1.0 : 0.0}};
 }
 

@@ -189,8 +189,9 @@ struct GradcheckResult {
 };
 /// Compares analytic gradients of sum(fn(inputs) * random weights) with central finite differences
 /// in float64 (inputs are converted to float64). Throws AutogradError on failure unless raise is false.
-GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn, const std::vector<Tensor>& inputs,
-                          double eps = 1e-6, double atol = 1e-5, double rtol = 1e-3, bool raise = true);
+GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
+                          const std::vector<Tensor>& inputs, double eps = 1e-6, double atol = 1e-5, double rtol = 1e-3,
+                          bool raise = true);
 /// Checks second derivatives: gradcheck of the (create_graph) gradient function.
 GradcheckResult gradgradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
                               const std::vector<Tensor>& inputs, double eps = 1e-6, double atol = 1e-5,

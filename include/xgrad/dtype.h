@@ -14,20 +14,28 @@ inline constexpr DType kBool = DType::boolean;
 
 constexpr size_t element_size(DType d) {
   switch (d) {
-    case DType::float32: return 4;
-    case DType::float64: return 8;
-    case DType::int64: return 8;
-    case DType::boolean: return 1;
+    case DType::float32:
+      return 4;
+    case DType::float64:
+      return 8;
+    case DType::int64:
+      return 8;
+    case DType::boolean:
+      return 1;
   }
   return 0;
 }
 
 constexpr std::string_view dtype_name(DType d) {
   switch (d) {
-    case DType::float32: return "float32";
-    case DType::float64: return "float64";
-    case DType::int64: return "int64";
-    case DType::boolean: return "bool";
+    case DType::float32:
+      return "float32";
+    case DType::float64:
+      return "float64";
+    case DType::int64:
+      return "int64";
+    case DType::boolean:
+      return "bool";
   }
   return "?";
 }
@@ -35,14 +43,29 @@ constexpr std::string_view dtype_name(DType d) {
 constexpr bool is_floating(DType d) { return d == DType::float32 || d == DType::float64; }
 
 /// Result type of a binary op: bool < int64 < float32 < float64, as PyTorch promotes tensors.
-constexpr DType promote(DType a, DType b) { return static_cast<uint8_t>(a) < 2 || static_cast<uint8_t>(b) < 2
-    ? (a == DType::float64 || b == DType::float64 ? DType::float64 : DType::float32)
-    : (a == DType::int64 || b == DType::int64 ? DType::int64 : DType::boolean); }
+constexpr DType promote(DType a, DType b) {
+  return static_cast<uint8_t>(a) < 2 || static_cast<uint8_t>(b) < 2
+             ? (a == DType::float64 || b == DType::float64 ? DType::float64 : DType::float32)
+             : (a == DType::int64 || b == DType::int64 ? DType::int64 : DType::boolean);
+}
 
-template <class T> struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DType value = DType::float32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::float64; };
-template <> struct dtype_of<int64_t> { static constexpr DType value = DType::int64; };
-template <> struct dtype_of<bool> { static constexpr DType value = DType::boolean; };
+template <class T>
+struct dtype_of;
+template <>
+struct dtype_of<float> {
+  static constexpr DType value = DType::float32;
+};
+template <>
+struct dtype_of<double> {
+  static constexpr DType value = DType::float64;
+};
+template <>
+struct dtype_of<int64_t> {
+  static constexpr DType value = DType::int64;
+};
+template <>
+struct dtype_of<bool> {
+  static constexpr DType value = DType::boolean;
+};
 
 }  // namespace xg

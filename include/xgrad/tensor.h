@@ -90,16 +90,21 @@ class Tensor {
 
   // ---- raw access (for kernels, interop and tests)
   /// Pointer to the first element (storage + offset). T must match dtype().
-  template <class T> T* data() const;
+  template <class T>
+  T* data() const;
   void* raw_data() const;
   /// Element at a multi-index, converted to double (tests and debugging; slow).
   double at(std::initializer_list<int64_t> idx) const;
   double at(const Shape& idx) const;
   /// The value of a one-element tensor.
   double item() const;
-  template <class T> T item() const { return static_cast<T>(item()); }
+  template <class T>
+  T item() const {
+    return static_cast<T>(item());
+  }
   /// Copies the elements out in row-major order, converted to T.
-  template <class T> std::vector<T> to_vector() const;
+  template <class T>
+  std::vector<T> to_vector() const;
 
   // ---- conversion and copies
   Tensor to(DType d) const;

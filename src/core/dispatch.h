@@ -10,10 +10,14 @@ namespace xg::core {
 template <class F>
 decltype(auto) dispatch_all(DType d, F&& f) {
   switch (d) {
-    case DType::float32: return f.template operator()<float>();
-    case DType::float64: return f.template operator()<double>();
-    case DType::int64: return f.template operator()<int64_t>();
-    case DType::boolean: return f.template operator()<bool>();
+    case DType::float32:
+      return f.template operator()<float>();
+    case DType::float64:
+      return f.template operator()<double>();
+    case DType::int64:
+      return f.template operator()<int64_t>();
+    case DType::boolean:
+      return f.template operator()<bool>();
   }
   fail<DTypeError>("unknown dtype");
 }
@@ -22,9 +26,12 @@ decltype(auto) dispatch_all(DType d, F&& f) {
 template <class F>
 decltype(auto) dispatch_float(DType d, const char* op, F&& f) {
   switch (d) {
-    case DType::float32: return f.template operator()<float>();
-    case DType::float64: return f.template operator()<double>();
-    default: fail<DTypeError>("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(d));
+    case DType::float32:
+      return f.template operator()<float>();
+    case DType::float64:
+      return f.template operator()<double>();
+    default:
+      fail<DTypeError>("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(d));
   }
 }
 
@@ -32,10 +39,14 @@ decltype(auto) dispatch_float(DType d, const char* op, F&& f) {
 template <class F>
 decltype(auto) dispatch_numeric(DType d, const char* op, F&& f) {
   switch (d) {
-    case DType::float32: return f.template operator()<float>();
-    case DType::float64: return f.template operator()<double>();
-    case DType::int64: return f.template operator()<int64_t>();
-    default: fail<DTypeError>("{}: expected a numeric tensor, got {}", op, dtype_name(d));
+    case DType::float32:
+      return f.template operator()<float>();
+    case DType::float64:
+      return f.template operator()<double>();
+    case DType::int64:
+      return f.template operator()<int64_t>();
+    default:
+      fail<DTypeError>("{}: expected a numeric tensor, got {}", op, dtype_name(d));
   }
 }
 

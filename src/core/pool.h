@@ -5,8 +5,8 @@
 /// wait in an unbounded-but-capped per-thread list for the next op.
 #include <cstddef>
 #include <cstdlib>
-#include <new>
 #include <memory>
+#include <new>
 #include <vector>
 
 namespace xg::core {

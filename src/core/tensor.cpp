@@ -1,5 +1,5 @@
-#include "core/pool.h"
 #include "xgrad/tensor.h"
+#include "core/pool.h"
 
 #include <algorithm>
 #include <cmath>
@@ -73,8 +73,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     const int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     const int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
     if (da != db && da != 1 && db != 1)
-      fail<ShapeError>("{}: shapes {} and {} cannot be broadcast (dim {}: {} vs {})", op, shape_str(a), shape_str(b),
-                       i, da, db);
+      fail<ShapeError>("{}: shapes {} and {} cannot be broadcast (dim {}: {} vs {})", op, shape_str(a), shape_str(b), i,
+                       da, db);
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -129,15 +129,16 @@ double Tensor::at(const Shape& idx) const {
       fail<IndexError>("at: index {} out of range for dim {} of size {}", idx[d], d, shape()[d]);
     off += i * strides()[d];
   }
-  return core::dispatch_all(dtype(), [&]<class T>() {
-    return static_cast<double>(static_cast<const T*>(raw_data())[off]);
-  });
+  return core::dispatch_all(dtype(),
+                            [&]<class T>() { return static_cast<double>(static_cast<const T*>(raw_data())[off]); });
 }
 double Tensor::at(std::initializer_list<int64_t> idx) const { return at(Shape(idx)); }
 
 double Tensor::item() const {
-  if (numel() != 1) fail<ValueError>("item: tensor of shape {} has {} elements, expected 1", shape_str(shape()), numel());
-  return core::dispatch_all(dtype(), [&]<class T>() { return static_cast<double>(*static_cast<const T*>(raw_data())); });
+  if (numel() != 1)
+    fail<ValueError>("item: tensor of shape {} has {} elements, expected 1", shape_str(shape()), numel());
+  return core::dispatch_all(dtype(),
+                            [&]<class T>() { return static_cast<double>(*static_cast<const T*>(raw_data())); });
 }
 
 template <class T>
@@ -249,7 +250,8 @@ Tensor tensor(std::initializer_list<double> v, const Shape& shape, DType dtype) 
   return core::dispatch_all(dtype, [&]<class T>() { return from_values<T>(v, shape); });
 }
 
-Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strides, std::function<void(void*)> deleter) {
+Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strides,
+                 std::function<void(void*)> deleter) {
   if (!data && shape_numel(shape) > 0) fail<ValueError>("from_blob: null data for shape {}", shape_str(shape));
   Shape st = strides.empty() ? contiguous_strides(shape) : strides;
   if (st.size() != shape.size())
@@ -260,7 +262,8 @@ Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strid
     extent += (shape[i] - 1) * st[i];
   }
   auto impl = core::make_pooled<TensorImpl>();
-  impl->storage_ = core::make_pooled<Storage>(data, static_cast<size_t>(extent) * element_size(dtype), std::move(deleter));
+  impl->storage_ =
+      core::make_pooled<Storage>(data, static_cast<size_t>(extent) * element_size(dtype), std::move(deleter));
   impl->shape_ = shape;
   impl->strides_ = st;
   impl->numel_ = shape_numel(shape);
@@ -316,7 +319,8 @@ Tensor randperm(int64_t n, Generator* gen) {
   std::lock_guard<std::mutex> lock(rng_mutex());
   Generator& g = gen ? *gen : default_generator();
   int64_t* p = t.data<int64_t>();
-  for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[static_cast<int64_t>(g.next_u64() % static_cast<uint64_t>(i + 1))]);
+  for (int64_t i = n - 1; i > 0; --i)
+    std::swap(p[i], p[static_cast<int64_t>(g.next_u64() % static_cast<uint64_t>(i + 1))]);
   return t;
 }
 
@@ -350,8 +354,9 @@ Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 Tensor& Tensor::requires_grad_(bool on) {
   auto& i = checked();
   if (i.grad_fn_)
-    fail<AutogradError>("requires_grad_: only leaf tensors can be set; this tensor is the result of '{}' (use detach())",
-                        i.grad_fn_->name());
+    fail<AutogradError>(
+        "requires_grad_: only leaf tensors can be set; this tensor is the result of '{}' (use detach())",
+        i.grad_fn_->name());
   if (on && !is_floating(i.dtype_))
     fail<DTypeError>("requires_grad_: only floating tensors can require gradients, got {}", dtype_name(i.dtype_));
   i.requires_grad_ = on;
@@ -365,7 +370,8 @@ Tensor Tensor::grad() const {
 
 void Tensor::set_grad(const Tensor& g) {
   if (g.defined() && g.shape() != shape())
-    fail<ShapeError>("set_grad: gradient of shape {} for a tensor of shape {}", shape_str(g.shape()), shape_str(shape()));
+    fail<ShapeError>("set_grad: gradient of shape {} for a tensor of shape {}", shape_str(g.shape()),
+                     shape_str(shape()));
   checked().grad_ = g.impl_ptr();
 }
 
@@ -473,14 +479,17 @@ std::string Tensor::to_string() const {
         i = n - 3;
       }
       rec(d + 1, off + i * stride, indent + 1);
-      if (i + 1 < n) out += d + 1 == s.size() ? ", " : fmt::format(",{}{:{}}", std::string(s.size() - d - 1, '\n'), "", indent + 1);
+      if (i + 1 < n)
+        out += d + 1 == s.size() ? ", " : fmt::format(",{}{:{}}", std::string(s.size() - d - 1, '\n'), "", indent + 1);
     }
     out += "]";
   };
   rec(0, 0, 7);
   out += fmt::format(", shape={}, dtype={}", shape_str(s), dtype_name(dtype()));
-  if (grad_fn()) out += fmt::format(", grad_fn=<{}>", grad_fn()->name());
-  else if (requires_grad()) out += ", requires_grad=True";
+  if (grad_fn())
+    out += fmt::format(", grad_fn=<{}>", grad_fn()->name());
+  else if (requires_grad())
+    out += ", requires_grad=True";
   out += ")";
   return out;
 }

@@ -79,8 +79,12 @@ inline void gather_row_fixed(const T* __restrict src, T* __restrict dst, int64_t
 template <typename T>
 inline void gather_row(const T* __restrict src, int64_t s, T* __restrict dst, int64_t n) noexcept {
   switch (s) {
-    case 1: copy_row(src, dst, n); return;
-    case 2: gather_row_fixed<2>(src, dst, n); return;
+    case 1:
+      copy_row(src, dst, n);
+      return;
+    case 2:
+      gather_row_fixed<2>(src, dst, n);
+      return;
     default:
       for (int64_t i = 0; i < n; ++i) dst[i] = src[i * s];
   }
@@ -90,7 +94,9 @@ template <typename T>
 inline void scatter_add_row(const T* __restrict src, int64_t s, T* __restrict dst, int64_t n) noexcept {
   // Distinct i map to distinct dst slots (s >= 1), so no intra-row conflicts.
   switch (s) {
-    case 1: add_row(src, dst, n); return;
+    case 1:
+      add_row(src, dst, n);
+      return;
     case 2:
       for (int64_t i = 0; i < n; ++i) dst[i * 2] += src[i];
       return;
@@ -113,8 +119,7 @@ void im2col(const T* img, const Conv2dGeom& g, T* col) {
   const int64_t plane_in = g.h * g.w, plane_out = oh * ow;
 
   // 1x1 kernel, stride 1, no padding: the column matrix *is* the image.
-  if (g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
-      oh == g.h && ow == g.w) {
+  if (g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && oh == g.h && ow == g.w) {
     std::memcpy(col, img, static_cast<std::size_t>(g.c * plane_in) * sizeof(T));
     return;
   }
@@ -167,8 +172,7 @@ void col2im(const T* col, const Conv2dGeom& g, T* img) {
   if (oh <= 0 || ow <= 0) return;
   const int64_t plane_in = g.h * g.w, plane_out = oh * ow;
 
-  if (g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
-      oh == g.h && ow == g.w) {
+  if (g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && oh == g.h && ow == g.w) {
     add_row(col, img, g.c * plane_in);
     return;
   }

@@ -26,11 +26,10 @@ struct Conv2dGeom {
 };
 
 /// Builds a geometry with oh/ow filled in by conv_out_size.
-constexpr Conv2dGeom make_conv2d_geom(int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
-                                      int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
-                                      int64_t dw) noexcept {
-  return Conv2dGeom{c,  h,  w,  kh, kw, sh, sw, ph, pw, dh, dw,
-                    conv_out_size(h, kh, sh, ph, dh), conv_out_size(w, kw, sw, pw, dw)};
+constexpr Conv2dGeom make_conv2d_geom(int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                      int64_t ph, int64_t pw, int64_t dh, int64_t dw) noexcept {
+  return Conv2dGeom{
+      c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, conv_out_size(h, kh, sh, ph, dh), conv_out_size(w, kw, sw, pw, dw)};
 }
 
 /// Unfolds one image img[c, h, w] into col[c*kh*kw, oh*ow] (row index

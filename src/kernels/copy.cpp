@@ -17,7 +17,8 @@ void copy(const Tensor& src, const Tensor& dst) {
   core::dispatch_all(dst.dtype(), [&]<class D>() {
     core::dispatch_all(src.dtype(), [&]<class S>() {
       parallel_rows<2>(l, {static_cast<char*>(dst.raw_data()), static_cast<char*>(src.raw_data())},
-                       {sizeof(D), sizeof(S)}, kElementwiseGrain, [](const std::array<char*, 2>& p, int64_t n, const std::array<int64_t, 2>& st) {
+                       {sizeof(D), sizeof(S)}, kElementwiseGrain,
+                       [](const std::array<char*, 2>& p, int64_t n, const std::array<int64_t, 2>& st) {
                          D* o = reinterpret_cast<D*>(p[0]);
                          const S* s = reinterpret_cast<const S*>(p[1]);
                          if (st[0] == 1 && st[1] == 1) {

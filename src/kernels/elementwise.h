@@ -47,8 +47,8 @@ void map_unary(const Tensor& in, const Tensor& out, Op op) {
 /// out = op(a, b) with a and b broadcast to out's shape.
 template <class T, class U = T, class Op>
 void map_binary(const Tensor& a, const Tensor& b, const Tensor& out, Op op) {
-  const Loop<3> l = make_loop<3>(out.shape(), {out.strides(), broadcast_strides(a, out.shape()),
-                                               broadcast_strides(b, out.shape())});
+  const Loop<3> l =
+      make_loop<3>(out.shape(), {out.strides(), broadcast_strides(a, out.shape()), broadcast_strides(b, out.shape())});
   parallel_rows<3>(
       l, {static_cast<char*>(out.raw_data()), static_cast<char*>(a.raw_data()), static_cast<char*>(b.raw_data())},
       {sizeof(U), sizeof(T), sizeof(T)}, kElementwiseGrain,
@@ -80,7 +80,8 @@ void map_binary(const Tensor& a, const Tensor& b, const Tensor& out, Op op) {
 template <class C, class T, class Op>
 void map_ternary(const Tensor& c, const Tensor& a, const Tensor& b, const Tensor& out, Op op) {
   const Shape& s = out.shape();
-  const Loop<4> l = make_loop<4>(s, {out.strides(), broadcast_strides(c, s), broadcast_strides(a, s), broadcast_strides(b, s)});
+  const Loop<4> l =
+      make_loop<4>(s, {out.strides(), broadcast_strides(c, s), broadcast_strides(a, s), broadcast_strides(b, s)});
   parallel_rows<4>(l,
                    {static_cast<char*>(out.raw_data()), static_cast<char*>(c.raw_data()),
                     static_cast<char*>(a.raw_data()), static_cast<char*>(b.raw_data())},

@@ -25,7 +25,8 @@ struct Loop {
 template <int N>
 Loop<N> make_loop(const Shape& shape, const std::array<Shape, N>& strides) {
   Loop<N> l;
-  if (shape.size() > kMaxDims) fail<ShapeError>("tensors of more than {} dims are not supported (got {})", kMaxDims, shape.size());
+  if (shape.size() > kMaxDims)
+    fail<ShapeError>("tensors of more than {} dims are not supported (got {})", kMaxDims, shape.size());
   // Drop size-1 dims, then merge dim i into i+1 when each operand's stride allows.
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == 1) continue;
@@ -100,8 +101,8 @@ void for_each_row(const Loop<N>& l, const std::array<char*, N>& base, const std:
 
 /// Parallel version over the whole loop.
 template <int N, class F>
-void parallel_rows(const Loop<N>& l, const std::array<char*, N>& base, const std::array<size_t, N>& esize, int64_t grain,
-                   F&& f) {
+void parallel_rows(const Loop<N>& l, const std::array<char*, N>& base, const std::array<size_t, N>& esize,
+                   int64_t grain, F&& f) {
   parallel_for(0, l.numel, grain, [&](int64_t b, int64_t e) { for_each_row<N>(l, base, esize, b, e, f); });
 }
 

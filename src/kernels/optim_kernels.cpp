@@ -158,8 +158,10 @@ double block_sum(const T* x, int64_t n, double order) {
       acc.store_aligned(lanes);
       for (int64_t l = 0; l < W; ++l) {
         const double v = lanes[l];
-        if constexpr (K == NormKind::kInf) s = (v > s || std::isnan(v)) ? v : s;
-        else s += v;
+        if constexpr (K == NormKind::kInf)
+          s = (v > s || std::isnan(v)) ? v : s;
+        else
+          s += v;
       }
     }
     for (; i < n; ++i) {
@@ -193,19 +195,27 @@ double blocked_sum(const T* x, int64_t n, double order) {
 template <class T>
 void sgd_update(T* p, const T* g, T* buf, int64_t n, const SgdCoeffs& c) {
   const bool mom = c.momentum != 0.0, decay = c.weight_decay != 0.0;
-  if (mom && decay) sgd_impl<T, true, true>(p, g, buf, n, c);
-  else if (mom) sgd_impl<T, true, false>(p, g, buf, n, c);
-  else if (decay) sgd_impl<T, false, true>(p, g, buf, n, c);
-  else sgd_impl<T, false, false>(p, g, buf, n, c);
+  if (mom && decay)
+    sgd_impl<T, true, true>(p, g, buf, n, c);
+  else if (mom)
+    sgd_impl<T, true, false>(p, g, buf, n, c);
+  else if (decay)
+    sgd_impl<T, false, true>(p, g, buf, n, c);
+  else
+    sgd_impl<T, false, false>(p, g, buf, n, c);
 }
 
 template <class T>
 void adam_update(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamCoeffs& c) {
   const bool decay = c.weight_decay != 0.0;
-  if (vmax && decay) adam_impl<T, true, true>(p, g, m, v, vmax, n, c);
-  else if (vmax) adam_impl<T, true, false>(p, g, m, v, vmax, n, c);
-  else if (decay) adam_impl<T, false, true>(p, g, m, v, vmax, n, c);
-  else adam_impl<T, false, false>(p, g, m, v, vmax, n, c);
+  if (vmax && decay)
+    adam_impl<T, true, true>(p, g, m, v, vmax, n, c);
+  else if (vmax)
+    adam_impl<T, true, false>(p, g, m, v, vmax, n, c);
+  else if (decay)
+    adam_impl<T, false, true>(p, g, m, v, vmax, n, c);
+  else
+    adam_impl<T, false, false>(p, g, m, v, vmax, n, c);
 }
 
 template <class T>
@@ -213,19 +223,27 @@ void rmsprop_update(T* p, const T* g, T* sq, T* ga, T* buf, int64_t n, const Rms
   const bool centered = ga != nullptr, mom = buf != nullptr, decay = c.weight_decay != 0.0;
   // Eight variants of one body: dispatch the three flags to compile-time constants.
   auto run = [&]<bool C, bool M>() {
-    if (decay) rmsprop_impl<T, C, M, true>(p, g, sq, ga, buf, n, c);
-    else rmsprop_impl<T, C, M, false>(p, g, sq, ga, buf, n, c);
+    if (decay)
+      rmsprop_impl<T, C, M, true>(p, g, sq, ga, buf, n, c);
+    else
+      rmsprop_impl<T, C, M, false>(p, g, sq, ga, buf, n, c);
   };
-  if (centered && mom) run.template operator()<true, true>();
-  else if (centered) run.template operator()<true, false>();
-  else if (mom) run.template operator()<false, true>();
-  else run.template operator()<false, false>();
+  if (centered && mom)
+    run.template operator()<true, true>();
+  else if (centered)
+    run.template operator()<true, false>();
+  else if (mom)
+    run.template operator()<false, true>();
+  else
+    run.template operator()<false, false>();
 }
 
 template <class T>
 void adagrad_update(T* p, const T* g, T* sum, int64_t n, const AdagradCoeffs& c) {
-  if (c.weight_decay != 0.0) adagrad_impl<T, true>(p, g, sum, n, c);
-  else adagrad_impl<T, false>(p, g, sum, n, c);
+  if (c.weight_decay != 0.0)
+    adagrad_impl<T, true>(p, g, sum, n, c);
+  else
+    adagrad_impl<T, false>(p, g, sum, n, c);
 }
 
 template <class T>
@@ -236,11 +254,11 @@ double abs_pow_sum(const T* x, int64_t n, double order) {
   return blocked_sum<T, NormKind::kPow>(x, n, order);
 }
 
-#define XG_OPTIM_INSTANTIATE(T)                                                                   \
-  template void sgd_update<T>(T*, const T*, T*, int64_t, const SgdCoeffs&);                       \
-  template void adam_update<T>(T*, const T*, T*, T*, T*, int64_t, const AdamCoeffs&);             \
-  template void rmsprop_update<T>(T*, const T*, T*, T*, T*, int64_t, const RmspropCoeffs&);       \
-  template void adagrad_update<T>(T*, const T*, T*, int64_t, const AdagradCoeffs&);               \
+#define XG_OPTIM_INSTANTIATE(T)                                                             \
+  template void sgd_update<T>(T*, const T*, T*, int64_t, const SgdCoeffs&);                 \
+  template void adam_update<T>(T*, const T*, T*, T*, T*, int64_t, const AdamCoeffs&);       \
+  template void rmsprop_update<T>(T*, const T*, T*, T*, T*, int64_t, const RmspropCoeffs&); \
+  template void adagrad_update<T>(T*, const T*, T*, int64_t, const AdagradCoeffs&);         \
   template double abs_pow_sum<T>(const T*, int64_t, double);
 XG_OPTIM_INSTANTIATE(float)
 XG_OPTIM_INSTANTIATE(double)

@@ -16,10 +16,10 @@ void sgd_update(T* p, const T* g, T* buf, int64_t n, const SgdCoeffs& c);
 
 struct AdamCoeffs {
   double beta1, beta2, eps;
-  double weight_decay;   ///< L2 term added to the gradient (Adam)
-  double decay_factor;   ///< p *= decay_factor first (AdamW: 1 - lr·wd; Adam: 1)
-  double step_size;      ///< lr / (1 - beta1^k)
-  double bc2_sqrt;       ///< sqrt(1 - beta2^k)
+  double weight_decay;  ///< L2 term added to the gradient (Adam)
+  double decay_factor;  ///< p *= decay_factor first (AdamW: 1 - lr·wd; Adam: 1)
+  double step_size;     ///< lr / (1 - beta1^k)
+  double bc2_sqrt;      ///< sqrt(1 - beta2^k)
 };
 /// vmax is null without amsgrad.
 template <class T>

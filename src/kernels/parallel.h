@@ -24,7 +24,7 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
   }
   const int64_t chunks = std::min<int64_t>(nt, (n + grain - 1) / grain);
   const int64_t per = (n + chunks - 1) / chunks;
-#pragma omp parallel num_threads(static_cast<int>(chunks))
+#pragma omp parallel num_threads(static_cast <int>(chunks))
   {
     // The runtime may grant fewer threads than asked: each thread takes every nth chunk.
     const int64_t granted = omp_get_num_threads();

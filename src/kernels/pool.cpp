@@ -46,17 +46,14 @@ inline int64_t avg_extent(int64_t o, int64_t k, int64_t s, int64_t p, int64_t n,
   return include_pad ? padded_end - start : std::max<int64_t>(win.hi - win.lo, 0);
 }
 
-inline int64_t adaptive_start(int64_t o, int64_t n_out, int64_t n_in) noexcept {
-  return (o * n_in) / n_out;
-}
+inline int64_t adaptive_start(int64_t o, int64_t n_out, int64_t n_in) noexcept { return (o * n_in) / n_out; }
 inline int64_t adaptive_end(int64_t o, int64_t n_out, int64_t n_in) noexcept {
   return ((o + 1) * n_in + n_out - 1) / n_out;
 }
 
 template <typename T>
-void max_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, int64_t kw,
-                    int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow,
-                    T* __restrict out, int64_t* __restrict argmax) {
+void max_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                    int64_t ph, int64_t pw, int64_t oh, int64_t ow, T* __restrict out, int64_t* __restrict argmax) {
   constexpr T neg_inf = -std::numeric_limits<T>::infinity();
   for (int64_t oy = 0; oy < oh; ++oy) {
     const Window wy = pool_window(oy, kh, sh, ph, h);
@@ -86,9 +83,8 @@ void max_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, in
 }
 
 template <typename T>
-void avg_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, int64_t kw,
-                    int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow,
-                    bool include_pad, T* __restrict out) {
+void avg_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                    int64_t ph, int64_t pw, int64_t oh, int64_t ow, bool include_pad, T* __restrict out) {
   for (int64_t oy = 0; oy < oh; ++oy) {
     Window wy{};
     const int64_t ny = avg_extent(oy, kh, sh, ph, h, include_pad, wy);
@@ -109,9 +105,9 @@ void avg_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, in
 }
 
 template <typename T>
-void avg_pool_plane_backward(const T* __restrict gout, int64_t h, int64_t w, int64_t kh,
-                             int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
-                             int64_t oh, int64_t ow, bool include_pad, T* __restrict gin) {
+void avg_pool_plane_backward(const T* __restrict gout, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh,
+                             int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow, bool include_pad,
+                             T* __restrict gin) {
   std::fill(gin, gin + h * w, T(0));
   for (int64_t oy = 0; oy < oh; ++oy) {
     Window wy{};
@@ -131,8 +127,7 @@ void avg_pool_plane_backward(const T* __restrict gout, int64_t h, int64_t w, int
 }
 
 template <typename T>
-void adaptive_plane(const T* __restrict in, int64_t h, int64_t w, int64_t oh, int64_t ow,
-                    T* __restrict out) {
+void adaptive_plane(const T* __restrict in, int64_t h, int64_t w, int64_t oh, int64_t ow, T* __restrict out) {
   for (int64_t oy = 0; oy < oh; ++oy) {
     const int64_t y0 = adaptive_start(oy, oh, h), y1 = adaptive_end(oy, oh, h);
     for (int64_t ox = 0; ox < ow; ++ox) {
@@ -148,8 +143,8 @@ void adaptive_plane(const T* __restrict in, int64_t h, int64_t w, int64_t oh, in
 }
 
 template <typename T>
-void adaptive_plane_backward(const T* __restrict gout, int64_t h, int64_t w, int64_t oh,
-                             int64_t ow, T* __restrict gin) {
+void adaptive_plane_backward(const T* __restrict gout, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                             T* __restrict gin) {
   std::fill(gin, gin + h * w, T(0));
   for (int64_t oy = 0; oy < oh; ++oy) {
     const int64_t y0 = adaptive_start(oy, oh, h), y1 = adaptive_end(oy, oh, h);
@@ -174,19 +169,17 @@ inline int64_t adaptive_taps(int64_t h, int64_t w, int64_t oh, int64_t ow) noexc
 }  // namespace
 
 template <typename T>
-void max_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw,
-                        int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow,
-                        T* out, int64_t* argmax) {
+void max_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                        int64_t ph, int64_t pw, int64_t oh, int64_t ow, T* out, int64_t* argmax) {
   if (nc <= 0 || oh <= 0 || ow <= 0) return;
   for_each_plane(nc, oh * ow * kh * kw, [&](int64_t p) {
-    max_pool_plane(in + p * h * w, h, w, kh, kw, sh, sw, ph, pw, oh, ow, out + p * oh * ow,
-                   argmax + p * oh * ow);
+    max_pool_plane(in + p * h * w, h, w, kh, kw, sh, sw, ph, pw, oh, ow, out + p * oh * ow, argmax + p * oh * ow);
   });
 }
 
 template <typename T>
-void max_pool2d_backward(const T* grad_out, const int64_t* argmax, int64_t nc, int64_t h,
-                         int64_t w, int64_t oh, int64_t ow, T* grad_in) {
+void max_pool2d_backward(const T* grad_out, const int64_t* argmax, int64_t nc, int64_t h, int64_t w, int64_t oh,
+                         int64_t ow, T* grad_in) {
   if (nc <= 0) return;
   for_each_plane(nc, h * w + oh * ow, [&](int64_t p) {
     T* __restrict gin = grad_in + p * h * w;
@@ -199,39 +192,35 @@ void max_pool2d_backward(const T* grad_out, const int64_t* argmax, int64_t nc, i
 }
 
 template <typename T>
-void avg_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw,
-                        int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow,
-                        bool count_include_pad, T* out) {
+void avg_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                        int64_t ph, int64_t pw, int64_t oh, int64_t ow, bool count_include_pad, T* out) {
   if (nc <= 0 || oh <= 0 || ow <= 0) return;
   for_each_plane(nc, oh * ow * kh * kw, [&](int64_t p) {
-    avg_pool_plane(in + p * h * w, h, w, kh, kw, sh, sw, ph, pw, oh, ow, count_include_pad,
-                   out + p * oh * ow);
+    avg_pool_plane(in + p * h * w, h, w, kh, kw, sh, sw, ph, pw, oh, ow, count_include_pad, out + p * oh * ow);
   });
 }
 
 template <typename T>
-void avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int64_t w, int64_t kh,
-                         int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh,
-                         int64_t ow, bool count_include_pad, T* grad_in) {
+void avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh,
+                         int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow, bool count_include_pad,
+                         T* grad_in) {
   if (nc <= 0) return;
   for_each_plane(nc, h * w + std::max<int64_t>(oh * ow, 0) * kh * kw, [&](int64_t p) {
-    avg_pool_plane_backward(grad_out + p * oh * ow, h, w, kh, kw, sh, sw, ph, pw, oh, ow,
-                            count_include_pad, grad_in + p * h * w);
+    avg_pool_plane_backward(grad_out + p * oh * ow, h, w, kh, kw, sh, sw, ph, pw, oh, ow, count_include_pad,
+                            grad_in + p * h * w);
   });
 }
 
 template <typename T>
-void adaptive_avg_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t oh,
-                                 int64_t ow, T* out) {
+void adaptive_avg_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t oh, int64_t ow, T* out) {
   if (nc <= 0 || oh <= 0 || ow <= 0) return;
-  for_each_plane(nc, adaptive_taps(h, w, oh, ow), [&](int64_t p) {
-    adaptive_plane(in + p * h * w, h, w, oh, ow, out + p * oh * ow);
-  });
+  for_each_plane(nc, adaptive_taps(h, w, oh, ow),
+                 [&](int64_t p) { adaptive_plane(in + p * h * w, h, w, oh, ow, out + p * oh * ow); });
 }
 
 template <typename T>
-void adaptive_avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int64_t w,
-                                  int64_t oh, int64_t ow, T* grad_in) {
+void adaptive_avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                                  T* grad_in) {
   if (nc <= 0) return;
   if (oh <= 0 || ow <= 0) {
     std::fill(grad_in, grad_in + nc * h * w, T(0));
@@ -242,22 +231,16 @@ void adaptive_avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int6
   });
 }
 
-#define XG_POOL_INSTANTIATE(T)                                                                   \
-  template void max_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t,    \
-                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T*, \
-                                      int64_t*);                                                \
-  template void max_pool2d_backward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t,     \
-                                       int64_t, int64_t, T*);                                   \
-  template void avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t,    \
-                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,     \
-                                      bool, T*);                                                \
-  template void avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t,   \
-                                       int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
-                                       bool, T*);                                               \
-  template void adaptive_avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t,    \
-                                               int64_t, T*);                                    \
-  template void adaptive_avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t,   \
-                                                int64_t, T*);
+#define XG_POOL_INSTANTIATE(T)                                                                                     \
+  template void max_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,     \
+                                      int64_t, int64_t, int64_t, int64_t, T*, int64_t*);                           \
+  template void max_pool2d_backward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, int64_t, int64_t, T*); \
+  template void avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,     \
+                                      int64_t, int64_t, int64_t, int64_t, bool, T*);                               \
+  template void avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
+                                       int64_t, int64_t, int64_t, int64_t, bool, T*);                              \
+  template void adaptive_avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, T*);         \
+  template void adaptive_avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, T*);
 XG_POOL_INSTANTIATE(float)
 XG_POOL_INSTANTIATE(double)
 #undef XG_POOL_INSTANTIATE

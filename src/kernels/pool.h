@@ -21,57 +21,49 @@ constexpr int64_t pool_out_size(int64_t in, int64_t k, int64_t s, int64_t p) noe
 /// padding exceeds half the kernel, which PyTorch rejects) yields -inf and
 /// argmax -1, which the backward skips.
 template <typename T>
-void max_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw,
-                        int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow,
-                        T* out, int64_t* argmax);
+void max_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                        int64_t ph, int64_t pw, int64_t oh, int64_t ow, T* out, int64_t* argmax);
 
 /// grad_in[nc, h, w] = 0, then grad_in[argmax] += grad_out for every output
 /// (outputs with argmax < 0 are skipped).
 template <typename T>
-void max_pool2d_backward(const T* grad_out, const int64_t* argmax, int64_t nc, int64_t h,
-                         int64_t w, int64_t oh, int64_t ow, T* grad_in);
+void max_pool2d_backward(const T* grad_out, const int64_t* argmax, int64_t nc, int64_t h, int64_t w, int64_t oh,
+                         int64_t ow, T* grad_in);
 
 /// Average pooling. The divisor is the window clipped to the padded extent
 /// [-p, n+p) when count_include_pad, else the number of in-bounds elements.
 /// A window with no in-bounds element outputs 0.
 template <typename T>
-void avg_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw,
-                        int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow,
-                        bool count_include_pad, T* out);
+void avg_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                        int64_t ph, int64_t pw, int64_t oh, int64_t ow, bool count_include_pad, T* out);
 
 /// grad_in[nc, h, w] = 0, then each grad_out / divisor is added to its window.
 template <typename T>
-void avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int64_t w, int64_t kh,
-                         int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t oh,
-                         int64_t ow, bool count_include_pad, T* grad_in);
+void avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh,
+                         int64_t sw, int64_t ph, int64_t pw, int64_t oh, int64_t ow, bool count_include_pad,
+                         T* grad_in);
 
 /// Adaptive average pooling: output row i averages input rows
 /// floor(i*h/oh) .. ceil((i+1)*h/oh)-1 (columns likewise). oh/ow may exceed h/w.
 template <typename T>
-void adaptive_avg_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t oh,
-                                 int64_t ow, T* out);
+void adaptive_avg_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t oh, int64_t ow, T* out);
 
 /// grad_in[nc, h, w] = 0, then each grad_out / window size is added to its window.
 template <typename T>
-void adaptive_avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int64_t w,
-                                  int64_t oh, int64_t ow, T* grad_in);
+void adaptive_avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                                  T* grad_in);
 
-#define XG_POOL_EXTERN(T)                                                                        \
-  extern template void max_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t,      \
-                                             int64_t, int64_t, int64_t, int64_t, int64_t,       \
-                                             int64_t, int64_t, T*, int64_t*);                   \
-  extern template void max_pool2d_backward<T>(const T*, const int64_t*, int64_t, int64_t,       \
-                                              int64_t, int64_t, int64_t, T*);                   \
-  extern template void avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t,      \
-                                             int64_t, int64_t, int64_t, int64_t, int64_t,       \
-                                             int64_t, int64_t, bool, T*);                       \
-  extern template void avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t,     \
-                                              int64_t, int64_t, int64_t, int64_t, int64_t,      \
-                                              int64_t, int64_t, bool, T*);                      \
-  extern template void adaptive_avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t,     \
-                                                      int64_t, int64_t, T*);                    \
-  extern template void adaptive_avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t,    \
-                                                       int64_t, int64_t, T*);
+#define XG_POOL_EXTERN(T)                                                                                              \
+  extern template void max_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,  \
+                                             int64_t, int64_t, int64_t, int64_t, T*, int64_t*);                        \
+  extern template void max_pool2d_backward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, int64_t, int64_t,   \
+                                              T*);                                                                     \
+  extern template void avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,  \
+                                             int64_t, int64_t, int64_t, int64_t, bool, T*);                            \
+  extern template void avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
+                                              int64_t, int64_t, int64_t, int64_t, bool, T*);                           \
+  extern template void adaptive_avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, T*);      \
+  extern template void adaptive_avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, T*);
 XG_POOL_EXTERN(float)
 XG_POOL_EXTERN(double)
 #undef XG_POOL_EXTERN

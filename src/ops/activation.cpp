@@ -40,7 +40,8 @@ Tensor fused_grad(const Tensor& g, const Tensor& s, const char* op, F f) {
 }
 
 struct ReluF {
-  template <class V> V operator()(V x) const {
+  template <class V>
+  V operator()(V x) const {
     if constexpr (is_scalar_v<V>)
       return x > V(0) ? x : (x != x ? x : V(0));
     else
@@ -48,7 +49,8 @@ struct ReluF {
   }
 };
 struct ReluGradF {  // (g, out)
-  template <class V> V operator()(V g, V y) const {
+  template <class V>
+  V operator()(V g, V y) const {
     if constexpr (is_scalar_v<V>)
       return y > V(0) ? g : V(0);
     else
@@ -56,20 +58,33 @@ struct ReluGradF {  // (g, out)
   }
 };
 struct SigmoidF {
-  template <class V> V operator()(V x) const { return V(1) / (V(1) + xsimd::exp(-x)); }
+  template <class V>
+  V operator()(V x) const {
+    return V(1) / (V(1) + xsimd::exp(-x));
+  }
 };
 struct SigmoidGradF {  // (g, y)
-  template <class V> V operator()(V g, V y) const { return g * y * (V(1) - y); }
+  template <class V>
+  V operator()(V g, V y) const {
+    return g * y * (V(1) - y);
+  }
 };
 struct TanhF {
-  template <class V> V operator()(V x) const { return xsimd::tanh(x); }
+  template <class V>
+  V operator()(V x) const {
+    return xsimd::tanh(x);
+  }
 };
 struct TanhGradF {  // (g, y)
-  template <class V> V operator()(V g, V y) const { return g * (V(1) - y * y); }
+  template <class V>
+  V operator()(V g, V y) const {
+    return g * (V(1) - y * y);
+  }
 };
 struct LeakyF {
   double slope;
-  template <class V> V operator()(V x) const {
+  template <class V>
+  V operator()(V x) const {
     if constexpr (is_scalar_v<V>)
       return x > V(0) ? x : x * static_cast<V>(slope);
     else
@@ -77,19 +92,22 @@ struct LeakyF {
   }
 };
 struct GeluF {
-  template <class V> V operator()(V x) const {
+  template <class V>
+  V operator()(V x) const {
     return V(0.5) * x * (V(1) + xsimd::erf(x * V(0.70710678118654752440)));
   }
 };
 struct GeluTanhF {
-  template <class V> V operator()(V x) const {
+  template <class V>
+  V operator()(V x) const {
     const V k = V(0.79788456080286535588);  // sqrt(2/pi)
     return V(0.5) * x * (V(1) + xsimd::tanh(k * (x + V(0.044715) * x * x * x)));
   }
 };
 struct SoftplusF {
   double beta, threshold;
-  template <class V> V operator()(V x) const {
+  template <class V>
+  V operator()(V x) const {
     using T = kernels::elem_t<V>;
     const V b(static_cast<T>(beta));
     const V bx = b * x;
@@ -103,7 +121,8 @@ struct SoftplusF {
 };
 struct EluF {
   double alpha;
-  template <class V> V operator()(V x) const {
+  template <class V>
+  V operator()(V x) const {
     using T = kernels::elem_t<V>;
     const V e = V(static_cast<T>(alpha)) * xsimd::expm1(x);
     if constexpr (is_scalar_v<V>)
@@ -113,7 +132,10 @@ struct EluF {
   }
 };
 struct SiluF {
-  template <class V> V operator()(V x) const { return x / (V(1) + xsimd::exp(-x)); }
+  template <class V>
+  V operator()(V x) const {
+    return x / (V(1) + xsimd::exp(-x));
+  }
 };
 
 }  // namespace

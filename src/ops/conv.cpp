@@ -32,12 +32,12 @@ struct ConvSpec {
   int64_t co = 0, oh = 0, ow = 0;      ///< conv2d output
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
 
-  int64_t cg() const { return c / groups; }         ///< input channels per group
-  int64_t cog() const { return co / groups; }       ///< output channels per group
-  int64_t kg() const { return cg() * kh * kw; }     ///< column rows per group
-  int64_t k() const { return c * kh * kw; }         ///< column rows of one image
-  int64_t p() const { return oh * ow; }             ///< output positions of one image
-  int64_t in_plane() const { return c * h * w; }    ///< elements of one input image
+  int64_t cg() const { return c / groups; }       ///< input channels per group
+  int64_t cog() const { return co / groups; }     ///< output channels per group
+  int64_t kg() const { return cg() * kh * kw; }   ///< column rows per group
+  int64_t k() const { return c * kh * kw; }       ///< column rows of one image
+  int64_t p() const { return oh * ow; }           ///< output positions of one image
+  int64_t in_plane() const { return c * h * w; }  ///< elements of one input image
   int64_t out_plane() const { return co * oh * ow; }
   /// Multiply-adds of one image's GEMMs (the same for all three primitives).
   double macs() const { return static_cast<double>(co) * static_cast<double>(kg()) * static_cast<double>(p()); }
@@ -64,8 +64,8 @@ template <class T, class F>
 void for_images(int64_t n, double macs_per_image, int64_t scratch_elems, F&& body) {
   if (n <= 0) return;
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const bool split = nt > 1 && n >= nt && (n % nt == 0 || n >= 4 * nt) &&
-                     macs_per_image * static_cast<double>(n) >= kMinParallelMacs;
+  const bool split =
+      nt > 1 && n >= nt && (n % nt == 0 || n >= 4 * nt) && macs_per_image * static_cast<double>(n) >= kMinParallelMacs;
   const int slots = split ? nt : 1;
   // One allocation up front (no allocation, hence no exception, inside the parallel region).
   const Tensor buf = empty({std::max<int64_t>(1, slots * scratch_elems)}, dtype_of<T>::value);
@@ -111,8 +111,8 @@ void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* 
       beta = T(1);
     }
     for (int64_t g = 0; g < s.groups; ++g)
-      kernels::gemm(false, false, cog, p, kk, T(1), wk + g * cog * kk, kk, cm + g * kg * p, p, beta,
-                    yi + g * cog * p, p);
+      kernels::gemm(false, false, cog, p, kk, T(1), wk + g * cog * kk, kk, cm + g * kg * p, p, beta, yi + g * cog * p,
+                    p);
   });
 }
 
@@ -135,8 +135,8 @@ void conv_adjoint(const ConvSpec& s, const T* y, const T* wt, const T* bias, T* 
     T* cm = direct ? xi : col;
     const T beta = direct && bias != nullptr ? T(1) : T(0);
     for (int64_t g = 0; g < s.groups; ++g)
-      kernels::gemm(true, false, kg, p, cog, T(1), wt + g * cog * kg, kg, yi + g * cog * p, p, beta,
-                    cm + g * kg * p, p);
+      kernels::gemm(true, false, kg, p, cog, T(1), wt + g * cog * kg, kg, yi + g * cog * p, p, beta, cm + g * kg * p,
+                    p);
     if (!direct) kernels::col2im(col, geom, xi);
   });
 }
@@ -274,8 +274,7 @@ void check_tensors(const char* op, const Tensor& x, const Tensor& w, const Tenso
                      dtype_name(x.dtype()), dtype_name(w.dtype()), bias.defined() ? dtype_name(bias.dtype()) : "none");
   if (x.dim() != 3 && x.dim() != 4)
     fail<ShapeError>("{}: expected a 3-D (C,H,W) or 4-D (N,C,H,W) input, got shape {}", op, shape_str(x.shape()));
-  if (w.dim() != 4)
-    fail<ShapeError>("{}: expected a 4-D weight, got shape {}", op, shape_str(w.shape()));
+  if (w.dim() != 4) fail<ShapeError>("{}: expected a 4-D weight, got shape {}", op, shape_str(w.shape()));
 }
 
 /// Runs a 4-D op on a 3-D input by adding and removing a batch dim of 1.
@@ -287,8 +286,8 @@ Tensor batched(const Tensor& x, F&& f) {
 
 }  // namespace
 
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
-              Pair dilation, int64_t groups) {
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
+              int64_t groups) {
   constexpr const char* op = "conv2d";
   check_tensors(op, input, weight, bias);
   check_pair(op, "stride", stride, 1);
@@ -300,9 +299,10 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Pai
   const int64_t c = xs[xs.size() - 3], h = xs[xs.size() - 2], wd = xs[xs.size() - 1];
   const int64_t co = ws[0];
   if (c % groups != 0 || co % groups != 0)
-    fail<ShapeError>("conv2d: groups = {} must divide both the input channels ({}) and the output channels ({}); "
-                     "input shape {}, weight shape {}",
-                     groups, c, co, shape_str(xs), shape_str(ws));
+    fail<ShapeError>(
+        "conv2d: groups = {} must divide both the input channels ({}) and the output channels ({}); "
+        "input shape {}, weight shape {}",
+        groups, c, co, shape_str(xs), shape_str(ws));
   if (ws[1] * groups != c)
     fail<ShapeError>("conv2d: input of shape {} has {} channels, but weight of shape {} with groups = {} expects {}",
                      shape_str(xs), c, shape_str(ws), groups, ws[1] * groups);
@@ -319,9 +319,10 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Pai
   s.ow = kernels::conv_out_size(wd, s.kw, s.sw, s.pw, s.dw);
   // Tested on the padded extent itself: conv_out_size truncates a negative numerator towards zero.
   if (s.kh < 1 || s.kw < 1 || h + 2 * s.ph < s.dh * (s.kh - 1) + 1 || wd + 2 * s.pw < s.dw * (s.kw - 1) + 1)
-    fail<ShapeError>("conv2d: kernel {}x{} (dilation [{}, {}]) is larger than the padded input {}x{} "
-                     "(input shape {}, padding [{}, {}])",
-                     s.kh, s.kw, s.dh, s.dw, h + 2 * s.ph, wd + 2 * s.pw, shape_str(xs), s.ph, s.pw);
+    fail<ShapeError>(
+        "conv2d: kernel {}x{} (dilation [{}, {}]) is larger than the padded input {}x{} "
+        "(input shape {}, padding [{}, {}])",
+        s.kh, s.kw, s.dh, s.dw, h + 2 * s.ph, wd + 2 * s.pw, shape_str(xs), s.ph, s.pw);
   return batched(input, [&](const Tensor& x4) { return conv_op(x4, weight, bias, s); });
 }
 
@@ -336,9 +337,10 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
   if (groups < 1) fail<ValueError>("conv_transpose2d: groups must be positive, got {}", groups);
   for (int d = 0; d < 2; ++d)
     if (output_padding[d] >= stride[d] && output_padding[d] >= dilation[d])
-      fail<ValueError>("conv_transpose2d: output_padding [{}, {}] must be smaller than either stride [{}, {}] or "
-                       "dilation [{}, {}]",
-                       output_padding[0], output_padding[1], stride[0], stride[1], dilation[0], dilation[1]);
+      fail<ValueError>(
+          "conv_transpose2d: output_padding [{}, {}] must be smaller than either stride [{}, {}] or "
+          "dilation [{}, {}]",
+          output_padding[0], output_padding[1], stride[0], stride[1], dilation[0], dilation[1]);
   const Shape& xs = input.shape();
   const Shape& ws = weight.shape();
   const int64_t cin = xs[xs.size() - 3], h = xs[xs.size() - 2], wd = xs[xs.size() - 1];
@@ -346,14 +348,16 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
     fail<ShapeError>("conv_transpose2d: groups = {} must divide the input channels ({}); input shape {}", groups, cin,
                      shape_str(xs));
   if (ws[0] != cin)
-    fail<ShapeError>("conv_transpose2d: input of shape {} has {} channels, but weight of shape {} expects {} "
-                     "(weight layout is [C_in, C_out/groups, kH, kW])",
-                     shape_str(xs), cin, shape_str(ws), ws[0]);
+    fail<ShapeError>(
+        "conv_transpose2d: input of shape {} has {} channels, but weight of shape {} expects {} "
+        "(weight layout is [C_in, C_out/groups, kH, kW])",
+        shape_str(xs), cin, shape_str(ws), ws[0]);
   const int64_t cout = ws[1] * groups;
   if (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != cout))
-    fail<ShapeError>("conv_transpose2d: bias of shape {} does not match weight of shape {} with groups = {} "
-                     "(expected [{}])",
-                     shape_str(bias.shape()), shape_str(ws), groups, cout);
+    fail<ShapeError>(
+        "conv_transpose2d: bias of shape {} does not match weight of shape {} with groups = {} "
+        "(expected [{}])",
+        shape_str(bias.shape()), shape_str(ws), groups, cout);
   // The conv2d this transposes maps [N, cout, hout, wout] back to the input [N, cin, h, w].
   ConvSpec s;
   s.n = xs.size() == 4 ? xs[0] : 1;
@@ -364,9 +368,10 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
   s.h = (h - 1) * s.sh - 2 * s.ph + s.dh * (s.kh - 1) + output_padding[0] + 1;
   s.w = (wd - 1) * s.sw - 2 * s.pw + s.dw * (s.kw - 1) + output_padding[1] + 1;
   if (s.kh < 1 || s.kw < 1 || h < 1 || wd < 1 || s.h < 1 || s.w < 1)
-    fail<ShapeError>("conv_transpose2d: input of shape {} with weight of shape {}, stride [{}, {}], padding [{}, {}] "
-                     "gives a non-positive output size {}x{}",
-                     shape_str(xs), shape_str(ws), s.sh, s.sw, s.ph, s.pw, s.h, s.w);
+    fail<ShapeError>(
+        "conv_transpose2d: input of shape {} with weight of shape {}, stride [{}, {}], padding [{}, {}] "
+        "gives a non-positive output size {}x{}",
+        shape_str(xs), shape_str(ws), s.sh, s.sw, s.ph, s.pw, s.h, s.w);
   return batched(input, [&](const Tensor& x4) { return adjoint_op(x4, weight, bias, s); });
 }
 

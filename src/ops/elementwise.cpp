@@ -23,17 +23,27 @@ constexpr bool is_scalar_v = std::is_arithmetic_v<V>;
 // ---------------------------------------------------------------- functors
 
 struct AddF {
-  template <class V> V operator()(V a, V b) const { return a + b; }
+  template <class V>
+  V operator()(V a, V b) const {
+    return a + b;
+  }
 };
 struct SubF {
-  template <class V> V operator()(V a, V b) const { return a - b; }
+  template <class V>
+  V operator()(V a, V b) const {
+    return a - b;
+  }
 };
 struct MulF {
-  template <class V> V operator()(V a, V b) const { return a * b; }
+  template <class V>
+  V operator()(V a, V b) const {
+    return a * b;
+  }
 };
 /// Floating operands only: div() and div_() never send integers here (true division).
 struct DivF {
-  template <class V> V operator()(V a, V b) const {
+  template <class V>
+  V operator()(V a, V b) const {
     if constexpr (std::is_integral_v<V>)
       return b == 0 ? V(0) : a / b;  // unreachable; instantiated by the in-place dispatch
     else
@@ -42,7 +52,8 @@ struct DivF {
 };
 /// max/min propagate NaN, as PyTorch's maximum/minimum.
 struct MaxF {
-  template <class V> V operator()(V a, V b) const {
+  template <class V>
+  V operator()(V a, V b) const {
     if constexpr (is_scalar_v<V>) {
       if constexpr (std::is_floating_point_v<V>)
         if (a != a || b != b) return a + b;
@@ -53,7 +64,8 @@ struct MaxF {
   }
 };
 struct MinF {
-  template <class V> V operator()(V a, V b) const {
+  template <class V>
+  V operator()(V a, V b) const {
     if constexpr (is_scalar_v<V>) {
       if constexpr (std::is_floating_point_v<V>)
         if (a != a || b != b) return a + b;
@@ -80,7 +92,8 @@ V pow_lanes(const V& x, const V& y) {
 }
 
 struct PowF {
-  template <class V> V operator()(V a, V b) const {
+  template <class V>
+  V operator()(V a, V b) const {
     if constexpr (std::is_same_v<V, int64_t>) {
       return static_cast<int64_t>(std::pow(static_cast<double>(a), static_cast<double>(b)));
     } else {
@@ -150,8 +163,9 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward(a, b, "mul", MulF{});
   if (auto n = autograd::record("mul", {&a, &b}, {&out})) {
     // Each side's gradient needs only the other side: save just what a needed gradient uses.
-    n->fn_ = [sa = n->needs_grad(1) ? SavedTensor(a) : SavedTensor(), sb = n->needs_grad(0) ? SavedTensor(b) : SavedTensor(),
-              shape_a = a.shape(), shape_b = b.shape()](const Grads& g, const Node& self) -> Grads {
+    n->fn_ = [sa = n->needs_grad(1) ? SavedTensor(a) : SavedTensor(),
+              sb = n->needs_grad(0) ? SavedTensor(b) : SavedTensor(), shape_a = a.shape(),
+              shape_b = b.shape()](const Grads& g, const Node& self) -> Grads {
       return {self.needs_grad(0) ? autograd::sum_to(mul(g[0], sb.unpack("mul")), shape_a) : Tensor(),
               self.needs_grad(1) ? autograd::sum_to(mul(g[0], sa.unpack("mul")), shape_b) : Tensor()};
     };
@@ -163,8 +177,9 @@ Tensor div(const Tensor& a, const Tensor& b) {
   check_defined(a, "div", "input");
   check_defined(b, "div", "other");
   // True division, as PyTorch: integer and bool operands divide as float32 (7 / 2 = 3.5).
-  Tensor out = is_floating(promote(a.dtype(), b.dtype())) ? binary_forward(a, b, "div", DivF{})
-                                                           : binary_forward(a.to(kFloat32), b.to(kFloat32), "div", DivF{});
+  Tensor out = is_floating(promote(a.dtype(), b.dtype()))
+                   ? binary_forward(a, b, "div", DivF{})
+                   : binary_forward(a.to(kFloat32), b.to(kFloat32), "div", DivF{});
   if (auto n = autograd::record("div", {&a, &b}, {&out}))
     n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b)](const Grads& g, const Node& self) -> Grads {
       const Tensor bv = sb.unpack("div");
@@ -210,10 +225,12 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 Tensor pow(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward(a, b, "pow", PowF{});
   if (auto n = autograd::record("pow", {&a, &b}, {&out}))
-    n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b), so = SavedTensor(out)](const Grads& g, const Node& self) -> Grads {
+    n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b), so = SavedTensor(out)](const Grads& g,
+                                                                               const Node& self) -> Grads {
       const Tensor av = sa.unpack("pow"), bv = sb.unpack("pow");
       Tensor ga, gb;
-      if (self.needs_grad(0)) ga = autograd::sum_to(mul(g[0], mul(bv, pow(av, sub(bv, scalar_like(bv, 1.0))))), av.shape());
+      if (self.needs_grad(0))
+        ga = autograd::sum_to(mul(g[0], mul(bv, pow(av, sub(bv, scalar_like(bv, 1.0))))), av.shape());
       if (self.needs_grad(1)) gb = autograd::sum_to(mul(g[0], mul(so.unpack("pow"), log(av))), bv.shape());
       return {ga, gb};
     };
@@ -223,7 +240,8 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 namespace {
 struct PowScalarF {
   double e;
-  template <class V> V operator()(V x) const {
+  template <class V>
+  V operator()(V x) const {
     using T = kernels::elem_t<V>;
     const T et = static_cast<T>(e);
     if (e == 2.0) return x * x;
@@ -250,25 +268,44 @@ Tensor pow(const Tensor& x, double e) {
 
 namespace {
 struct NegF {
-  template <class V> V operator()(V x) const { return -x; }
+  template <class V>
+  V operator()(V x) const {
+    return -x;
+  }
 };
 struct ExpF {
-  template <class V> V operator()(V x) const { return xsimd::exp(x); }
+  template <class V>
+  V operator()(V x) const {
+    return xsimd::exp(x);
+  }
 };
 struct LogF {
-  template <class V> V operator()(V x) const { return xsimd::log(x); }
+  template <class V>
+  V operator()(V x) const {
+    return xsimd::log(x);
+  }
 };
 struct SqrtF {
-  template <class V> V operator()(V x) const { return xsimd::sqrt(x); }
+  template <class V>
+  V operator()(V x) const {
+    return xsimd::sqrt(x);
+  }
 };
 struct RsqrtF {
-  template <class V> V operator()(V x) const { return V(1) / xsimd::sqrt(x); }
+  template <class V>
+  V operator()(V x) const {
+    return V(1) / xsimd::sqrt(x);
+  }
 };
 struct AbsF {
-  template <class V> V operator()(V x) const { return xsimd::abs(x); }
+  template <class V>
+  V operator()(V x) const {
+    return xsimd::abs(x);
+  }
 };
 struct SignF {
-  template <class V> V operator()(V x) const {
+  template <class V>
+  V operator()(V x) const {
     if constexpr (is_scalar_v<V>)
       return x > 0 ? V(1) : (x < 0 ? V(-1) : (x == 0 ? V(0) : x));
     else
@@ -276,19 +313,34 @@ struct SignF {
   }
 };
 struct SquareF {
-  template <class V> V operator()(V x) const { return x * x; }
+  template <class V>
+  V operator()(V x) const {
+    return x * x;
+  }
 };
 struct RecipF {
-  template <class V> V operator()(V x) const { return V(1) / x; }
+  template <class V>
+  V operator()(V x) const {
+    return V(1) / x;
+  }
 };
 struct SinF {
-  template <class V> V operator()(V x) const { return xsimd::sin(x); }
+  template <class V>
+  V operator()(V x) const {
+    return xsimd::sin(x);
+  }
 };
 struct CosF {
-  template <class V> V operator()(V x) const { return xsimd::cos(x); }
+  template <class V>
+  V operator()(V x) const {
+    return xsimd::cos(x);
+  }
 };
 struct ErfF {
-  template <class V> V operator()(V x) const { return xsimd::erf(x); }
+  template <class V>
+  V operator()(V x) const {
+    return xsimd::erf(x);
+  }
 };
 }  // namespace
 
@@ -349,7 +401,9 @@ Tensor abs(const Tensor& x) {
     out = unary_forward(x, "abs", AbsF{});
   }
   if (auto n = autograd::record("abs", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads { return {mul(g[0], sign(sx.unpack("abs")))}; };
+    n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads {
+      return {mul(g[0], sign(sx.unpack("abs")))};
+    };
   return out;
 }
 
@@ -410,7 +464,8 @@ Tensor erf(const Tensor& x) {
 namespace {
 struct ClampF {
   double lo, hi;
-  template <class V> V operator()(V x) const {
+  template <class V>
+  V operator()(V x) const {
     using T = kernels::elem_t<V>;
     if constexpr (is_scalar_v<V>) {
       if (x != x) return x;
@@ -428,7 +483,8 @@ struct ClampF {
 }  // namespace
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
-  if (!std::isnan(lo) && !std::isnan(hi) && lo > hi) fail<ValueError>("clamp: min ({}) is greater than max ({})", lo, hi);
+  if (!std::isnan(lo) && !std::isnan(hi) && lo > hi)
+    fail<ValueError>("clamp: min ({}) is greater than max ({})", lo, hi);
   Tensor out = unary_forward(x, "clamp", ClampF{lo, hi});
   if (auto n = autograd::record("clamp", {&x}, {&out}))
     n->fn_ = [sx = SavedTensor(x), lo, hi](const Grads& g, const Node&) -> Grads {
@@ -447,7 +503,8 @@ Tensor where(const Tensor& cond, const Tensor& a0, const Tensor& b0) {
   check_defined(cond, "where", "condition");
   check_defined(a0, "where", "input");
   check_defined(b0, "where", "other");
-  if (cond.dtype() != kBool) fail<DTypeError>("where: condition must be a bool tensor, got {}", dtype_name(cond.dtype()));
+  if (cond.dtype() != kBool)
+    fail<DTypeError>("where: condition must be a bool tensor, got {}", dtype_name(cond.dtype()));
   const DType dt = promote(a0.dtype(), b0.dtype());
   const Tensor a = as_dtype(a0, dt), b = as_dtype(b0, dt);
   const Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
@@ -467,12 +524,24 @@ Tensor where(const Tensor& cond, const Tensor& a0, const Tensor& b0) {
 
 // ---------------------------------------------------------------- comparisons (no gradient)
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare(a, b, "eq", [](auto x, auto y) { return x == y; }); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare(a, b, "ne", [](auto x, auto y) { return x != y; }); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare(a, b, "lt", [](auto x, auto y) { return x < y; }); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare(a, b, "le", [](auto x, auto y) { return x <= y; }); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare(a, b, "gt", [](auto x, auto y) { return x > y; }); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, "ge", [](auto x, auto y) { return x >= y; }); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "eq", [](auto x, auto y) { return x == y; });
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "ne", [](auto x, auto y) { return x != y; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "lt", [](auto x, auto y) { return x < y; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "le", [](auto x, auto y) { return x <= y; });
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "gt", [](auto x, auto y) { return x > y; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "ge", [](auto x, auto y) { return x >= y; });
+}
 
 Tensor logical_not(const Tensor& x) {
   check_defined(x, "logical_not", "input");
@@ -485,7 +554,10 @@ Tensor isnan(const Tensor& x) {
   Tensor out = empty(x.shape(), kBool);
   core::dispatch_all(x.dtype(), [&]<class T>() {
     kernels::map_unary<T, bool>(x, out, [](T v) {
-      if constexpr (std::is_floating_point_v<T>) return std::isnan(v); else return false;
+      if constexpr (std::is_floating_point_v<T>)
+        return std::isnan(v);
+      else
+        return false;
     });
   });
   return out;
@@ -495,7 +567,10 @@ Tensor isfinite(const Tensor& x) {
   Tensor out = empty(x.shape(), kBool);
   core::dispatch_all(x.dtype(), [&]<class T>() {
     kernels::map_unary<T, bool>(x, out, [](T v) {
-      if constexpr (std::is_floating_point_v<T>) return std::isfinite(v); else return true;
+      if constexpr (std::is_floating_point_v<T>)
+        return std::isfinite(v);
+      else
+        return true;
     });
   });
   return out;
@@ -553,8 +628,10 @@ namespace {
 void check_inplace(const Tensor& t, const char* op) {
   check_defined(t, op, "self");
   if (autograd::grad_mode_enabled() && t.is_leaf() && t.requires_grad())
-    fail<AutogradError>("{}: a leaf tensor that requires grad is used in an in-place operation (use NoGradGuard, "
-                        "or detach() it)", op);
+    fail<AutogradError>(
+        "{}: a leaf tensor that requires grad is used in an in-place operation (use NoGradGuard, "
+        "or detach() it)",
+        op);
 }
 
 /// t takes over value's history after an in-place write recorded as an out-of-place op.
@@ -565,7 +642,8 @@ void rebase_history(Tensor& t, const Tensor& value) {
 }
 
 template <class F>
-Tensor& inplace_binary(Tensor& t, const Tensor& o, const char* op, F f, Tensor (*out_of_place)(const Tensor&, const Tensor&)) {
+Tensor& inplace_binary(Tensor& t, const Tensor& o, const char* op, F f,
+                       Tensor (*out_of_place)(const Tensor&, const Tensor&)) {
   check_inplace(t, op);
   check_defined(o, op, "other");
   if (broadcast_shapes(t.shape(), o.shape(), op) != t.shape())

@@ -36,16 +36,16 @@ Tensor gather_rows(const Tensor& w, const std::shared_ptr<const Lookup>& lk, boo
   const size_t row_bytes = static_cast<size_t>(D) * element_size(w.dtype());
   const char* src = static_cast<const char*>(wc.raw_data());
   char* dst = static_cast<char*>(out.raw_data());
-  kernels::parallel_for(0, n, std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(D, 1)),
-                        [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const int64_t r = lk->idx[static_cast<size_t>(i)];
-      if (zero_pad && r == lk->pad)
-        std::memset(dst + static_cast<size_t>(i) * row_bytes, 0, row_bytes);
-      else
-        std::memcpy(dst + static_cast<size_t>(i) * row_bytes, src + static_cast<size_t>(r) * row_bytes, row_bytes);
-    }
-  });
+  kernels::parallel_for(
+      0, n, std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(D, 1)), [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const int64_t r = lk->idx[static_cast<size_t>(i)];
+          if (zero_pad && r == lk->pad)
+            std::memset(dst + static_cast<size_t>(i) * row_bytes, 0, row_bytes);
+          else
+            std::memcpy(dst + static_cast<size_t>(i) * row_bytes, src + static_cast<size_t>(r) * row_bytes, row_bytes);
+        }
+      });
   if (auto node = autograd::record("embedding", {&w}, {&out}))
     node->fn_ = [lk](const Grads& g, const Node&) -> Grads { return {scatter_rows(g[0], lk)}; };
   return out;
@@ -63,14 +63,14 @@ Tensor scatter_rows(const Tensor& g, const std::shared_ptr<const Lookup>& lk) {
     T* op = out.data<T>();
     kernels::parallel_for(0, D, std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(n, 1)),
                           [&](int64_t cb, int64_t ce) {
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t r = lk->idx[static_cast<size_t>(i)];
-        if (r == lk->pad) continue;
-        const T* src = gp + i * D;
-        T* dst = op + r * D;
-        for (int64_t c = cb; c < ce; ++c) dst[c] += src[c];
-      }
-    });
+                            for (int64_t i = 0; i < n; ++i) {
+                              const int64_t r = lk->idx[static_cast<size_t>(i)];
+                              if (r == lk->pad) continue;
+                              const T* src = gp + i * D;
+                              T* dst = op + r * D;
+                              for (int64_t c = cb; c < ce; ++c) dst[c] += src[c];
+                            }
+                          });
   });
   if (auto node = autograd::record("embedding_backward", {&g}, {&out}))
     node->fn_ = [lk](const Grads& gg, const Node&) -> Grads { return {gather_rows(gg[0], lk, true)}; };
@@ -82,9 +82,9 @@ Tensor scatter_rows(const Tensor& g, const std::shared_ptr<const Lookup>& lk) {
 Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_t> padding_idx) {
   check_defined(input, "embedding", "input");
   check_defined(weight, "embedding", "weight");
-  if (input.dtype() != kInt64)
-    fail<DTypeError>("embedding: indices must be int64, got {}", dtype_name(input.dtype()));
-  if (weight.dim() != 2) fail<ShapeError>("embedding: weight must be [num_embeddings, dim], got {}", shape_str(weight.shape()));
+  if (input.dtype() != kInt64) fail<DTypeError>("embedding: indices must be int64, got {}", dtype_name(input.dtype()));
+  if (weight.dim() != 2)
+    fail<ShapeError>("embedding: weight must be [num_embeddings, dim], got {}", shape_str(weight.shape()));
   if (!is_floating(weight.dtype()))
     fail<DTypeError>("embedding: weight must be float32 or float64, got {}", dtype_name(weight.dtype()));
   const int64_t V = weight.shape()[0];

@@ -33,15 +33,19 @@ Reduction parse_reduction(const std::string& r, const char* op, bool allow_batch
 
 Tensor reduce(const Tensor& l, Reduction r) {
   switch (r) {
-    case Reduction::none: return l;
-    case Reduction::mean: return mean(l);
-    default: return sum(l);
+    case Reduction::none:
+      return l;
+    case Reduction::mean:
+      return mean(l);
+    default:
+      return sum(l);
   }
 }
 
 void check_float_input(const Tensor& x, const char* op) {
   check_defined(x, op, "input");
-  if (!is_floating(x.dtype())) fail<DTypeError>("{}: input must be float32 or float64, got {}", op, dtype_name(x.dtype()));
+  if (!is_floating(x.dtype()))
+    fail<DTypeError>("{}: input must be float32 or float64, got {}", op, dtype_name(x.dtype()));
 }
 
 /// Checks a pointwise loss's target against its input and brings it to the input's dtype.
@@ -58,8 +62,7 @@ Tensor pointwise_target(const Tensor& x, const Tensor& t, const char* op) {
 /// Validates class-index targets for an [N, C] input and returns them as a vector.
 std::vector<int64_t> class_targets(const Tensor& x, const Tensor& t, const char* op) {
   if (t.dtype() != kInt64) fail<DTypeError>("{}: class-index target must be int64, got {}", op, dtype_name(t.dtype()));
-  if (x.dim() != 2)
-    fail<ShapeError>("{}: expected input of shape [N, C] (or [C]), got {}", op, shape_str(x.shape()));
+  if (x.dim() != 2) fail<ShapeError>("{}: expected input of shape [N, C] (or [C]), got {}", op, shape_str(x.shape()));
   const int64_t N = x.shape()[0], C = x.shape()[1];
   if (t.shape() != Shape{N})
     fail<ShapeError>("{}: target of shape {} does not match input of shape {} (expected [{}])", op,
@@ -132,17 +135,18 @@ template <class T>
 void ce_forward(const T* x, const int64_t* t, int64_t N, int64_t C, double eps, T* lse, T* loss) {
   kernels::parallel_for(0, N, std::max<int64_t>(1, kernels::kElementwiseGrain / (4 * std::max<int64_t>(C, 1))),
                         [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const T* xr = x + i * C;
-      T m, sx;
-      row_max_sum(xr, C, m, sx);
-      if (!std::isfinite(m)) m = std::isnan(m) ? m : T(0);
-      const T l = m + std::log(row_sum_exp(xr, C, m));
-      lse[i] = l;
-      const T nll = l - xr[t[i]];
-      loss[i] = eps == 0 ? nll : static_cast<T>((1 - eps) * nll + eps * (l - sx / static_cast<T>(C)));
-    }
-  });
+                          for (int64_t i = b; i < e; ++i) {
+                            const T* xr = x + i * C;
+                            T m, sx;
+                            row_max_sum(xr, C, m, sx);
+                            if (!std::isfinite(m)) m = std::isnan(m) ? m : T(0);
+                            const T l = m + std::log(row_sum_exp(xr, C, m));
+                            lse[i] = l;
+                            const T nll = l - xr[t[i]];
+                            loss[i] =
+                                eps == 0 ? nll : static_cast<T>((1 - eps) * nll + eps * (l - sx / static_cast<T>(C)));
+                          }
+                        });
 }
 
 /// Backward: dx = (exp(x - lse) - (1-ε)·onehot - ε/C)·scale_i in one pass per row.
@@ -153,18 +157,18 @@ void ce_backward(const T* x, const int64_t* t, const T* lse, const T* scale, boo
   constexpr int64_t W = static_cast<int64_t>(B::size);
   kernels::parallel_for(0, N, std::max<int64_t>(1, kernels::kElementwiseGrain / (4 * std::max<int64_t>(C, 1))),
                         [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const T* xr = x + i * C;
-      T* dr = dx + i * C;
-      const T s = per_row ? scale[i] : scale[0];
-      const T l = lse[i], off = static_cast<T>(eps / static_cast<double>(C));
-      int64_t k = 0;
-      for (; k + W <= C; k += W)
-        ((xsimd::exp(B::load_unaligned(xr + k) - B(l)) - B(off)) * B(s)).store_unaligned(dr + k);
-      for (; k < C; ++k) dr[k] = (std::exp(xr[k] - l) - off) * s;
-      dr[t[i]] -= static_cast<T>(1 - eps) * s;
-    }
-  });
+                          for (int64_t i = b; i < e; ++i) {
+                            const T* xr = x + i * C;
+                            T* dr = dx + i * C;
+                            const T s = per_row ? scale[i] : scale[0];
+                            const T l = lse[i], off = static_cast<T>(eps / static_cast<double>(C));
+                            int64_t k = 0;
+                            for (; k + W <= C; k += W)
+                              ((xsimd::exp(B::load_unaligned(xr + k) - B(l)) - B(off)) * B(s)).store_unaligned(dr + k);
+                            for (; k < C; ++k) dr[k] = (std::exp(xr[k] - l) - off) * s;
+                            dr[t[i]] -= static_cast<T>(1 - eps) * s;
+                          }
+                        });
 }
 
 Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction red, double eps) {
@@ -188,7 +192,8 @@ Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction 
     }
   });
   if (auto node = autograd::record(op, {&input}, {&out}))
-    node->fn_ = [sx = SavedTensor(input), tv = std::move(tv), lse, red, eps, N, C](const Grads& g, const Node&) -> Grads {
+    node->fn_ = [sx = SavedTensor(input), tv = std::move(tv), lse, red, eps, N, C](const Grads& g,
+                                                                                   const Node&) -> Grads {
       const Tensor xs = sx.unpack("cross_entropy");
       if (!autograd::grad_mode_enabled()) {
         const Tensor xc = xs.contiguous(), gc = g[0].contiguous();
@@ -230,7 +235,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::strin
     const int64_t cdim = input.dim() == 1 ? 0 : 1;
     const double C = static_cast<double>(input.shape()[static_cast<size_t>(cdim)]);
     Tensor q = as_dtype(target, input.dtype());
-    if (label_smoothing > 0) q = add(mul(q, scalar_like(input, 1.0 - label_smoothing)), scalar_like(input, label_smoothing / C));
+    if (label_smoothing > 0)
+      q = add(mul(q, scalar_like(input, 1.0 - label_smoothing)), scalar_like(input, label_smoothing / C));
     return reduce(neg(sum(mul(q, log_softmax(input, cdim)), {cdim})), red);
   }
   if (input.dim() == 1) {
@@ -270,7 +276,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const std::string& re
       total += lp[i];
     }
   });
-  Tensor out = red == Reduction::none ? loss : scalar(red == Reduction::mean ? total / static_cast<double>(N) : total, dt);
+  Tensor out =
+      red == Reduction::none ? loss : scalar(red == Reduction::mean ? total / static_cast<double>(N) : total, dt);
   if (auto node = autograd::record(op, {&input}, {&out}))
     node->fn_ = [tv = std::move(tv), red, N, C, dt](const Grads& g, const Node&) -> Grads {
       // d l_i / d x[i, t_i] = -1: a constant one-hot times the (differentiable) upstream scale.

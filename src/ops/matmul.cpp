@@ -71,8 +71,8 @@ Tensor mm(const Tensor& a, const Tensor& b) {
                      shape_str(b.shape()));
   Tensor out = mm_forward(a, b);
   if (auto n = autograd::record("mm", {&a, &b}, {&out}))
-    n->fn_ = [sa = n->needs_grad(1) ? SavedTensor(a) : SavedTensor(), sb = n->needs_grad(0) ? SavedTensor(b) : SavedTensor()](
-                 const Grads& g, const Node& self) -> Grads {
+    n->fn_ = [sa = n->needs_grad(1) ? SavedTensor(a) : SavedTensor(),
+              sb = n->needs_grad(0) ? SavedTensor(b) : SavedTensor()](const Grads& g, const Node& self) -> Grads {
       return {self.needs_grad(0) ? mm(g[0], sb.unpack("mm").t()) : Tensor(),
               self.needs_grad(1) ? mm(sa.unpack("mm").t(), g[0]) : Tensor()};
     };
@@ -110,10 +110,13 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 Tensor matmul(const Tensor& a, const Tensor& b) {
   check_float_pair(a, b, "matmul");
   const int64_t da = a.dim(), db = b.dim();
-  if (da == 0 || db == 0) fail<ShapeError>("matmul: both arguments need at least 1 dim, got shapes {} and {}", shape_str(a.shape()), shape_str(b.shape()));
+  if (da == 0 || db == 0)
+    fail<ShapeError>("matmul: both arguments need at least 1 dim, got shapes {} and {}", shape_str(a.shape()),
+                     shape_str(b.shape()));
   auto mismatch = [&] {
     fail<ShapeError>("matmul: shapes {} and {} cannot be multiplied (inner dims {} and {})", shape_str(a.shape()),
-                     shape_str(b.shape()), a.shape().back(), db == 1 ? b.shape()[0] : b.shape()[static_cast<size_t>(db - 2)]);
+                     shape_str(b.shape()), a.shape().back(),
+                     db == 1 ? b.shape()[0] : b.shape()[static_cast<size_t>(db - 2)]);
   };
   if (a.shape().back() != (db == 1 ? b.shape()[0] : b.shape()[static_cast<size_t>(db - 2)])) mismatch();
   if (da == 1 && db == 1) return reshape(mm(unsqueeze(a, 0), unsqueeze(b, 1)), {});
@@ -166,8 +169,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
                static_cast<const T*>(wt.raw_data()), beta);
   });
   if (auto n = autograd::record("linear", {&x, &w, &bias}, {&out}))
-    n->fn_ = [sx = n->needs_grad(1) ? SavedTensor(x) : SavedTensor(), sw = n->needs_grad(0) ? SavedTensor(w) : SavedTensor(),
-              in](const Grads& g, const Node& self) -> Grads {
+    n->fn_ = [sx = n->needs_grad(1) ? SavedTensor(x) : SavedTensor(),
+              sw = n->needs_grad(0) ? SavedTensor(w) : SavedTensor(), in](const Grads& g, const Node& self) -> Grads {
       const Tensor g2 = reshape(g[0], {-1, g[0].shape().back()});
       Grads r(3);
       if (self.needs_grad(0)) {

@@ -177,7 +177,9 @@ void bn_backward_kernel(const T* x, const T* g, T* dx, double* dw, double* db, i
   });
 }
 
-Tensor to_tensor(const std::vector<double>& v, DType d) { return from_vector(v, {static_cast<int64_t>(v.size())}).to(d); }
+Tensor to_tensor(const std::vector<double>& v, DType d) {
+  return from_vector(v, {static_cast<int64_t>(v.size())}).to(d);
+}
 
 }  // namespace
 
@@ -220,7 +222,9 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     scale[c] = invstd[c] * w[c];
     shift[c] = b[c];
   }
-  core::dispatch_float(dt, op, [&]<class T>() { bn_apply<T>(xin.data<T>(), out.data<T>(), N, C, S, mean.data(), scale.data(), shift.data()); });
+  core::dispatch_float(dt, op, [&]<class T>() {
+    bn_apply<T>(xin.data<T>(), out.data<T>(), N, C, S, mean.data(), scale.data(), shift.data());
+  });
 
   if (training && running_mean.defined()) {
     // The buffers are state, not part of the graph: update them in place, unbiased variance.
@@ -242,8 +246,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     if (!training) {
       // Affine in x with constant statistics: every gradient is a short composition.
       const Tensor inv_t = to_tensor(invstd, dt), mean_t = to_tensor(mean, dt);
-      node->fn_ = [sx = SavedTensor(input), sw = SavedTensor(weight), inv_t, mean_t, dims, r](const Grads& g,
-                                                                                         const Node& self) -> Grads {
+      node->fn_ = [sx = SavedTensor(input), sw = SavedTensor(weight), inv_t, mean_t, dims, r](
+                      const Grads& g, const Node& self) -> Grads {
         const Tensor inv = channel_view(inv_t, r);
         Tensor gx, gw, gb;
         if (self.needs_grad(0)) gx = mul(g[0], sw.defined() ? mul(inv, channel_view(sw.unpack("batch_norm"), r)) : inv);
@@ -384,8 +388,8 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
   Tensor out = empty(xs, dt);
   Tensor mean_t = empty({M}, dt), rstd_t = empty({M}, dt);
   core::dispatch_float(dt, op, [&]<class T>() {
-    ln_forward<T>(xin.data<T>(), out.data<T>(), w.defined() ? w.data<T>() : nullptr, b.defined() ? b.data<T>() : nullptr,
-                  M, K, eps, mean_t.data<T>(), rstd_t.data<T>());
+    ln_forward<T>(xin.data<T>(), out.data<T>(), w.defined() ? w.data<T>() : nullptr,
+                  b.defined() ? b.data<T>() : nullptr, M, K, eps, mean_t.data<T>(), rstd_t.data<T>());
   });
   if (auto node = autograd::record(op, {&input, &weight, &bias}, {&out})) {
     Shape dims;

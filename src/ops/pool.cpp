@@ -46,7 +46,8 @@ Tensor max_gather_op(const Tensor& t, const Tensor& argmax, const PoolSpec& s) {
   core::dispatch_float(t.dtype(), "max_pool2d", [&]<class T>() {
     const T* src = tc.data<T>();
     T* dst = out.data<T>();
-    kernels::parallel_for(0, s.planes(), std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(out_plane, 1)),
+    kernels::parallel_for(0, s.planes(),
+                          std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(out_plane, 1)),
                           [&](int64_t b, int64_t e) {
                             for (int64_t p = b; p < e; ++p)
                               for (int64_t o = 0; o < out_plane; ++o) {
@@ -65,8 +66,7 @@ Tensor max_scatter_op(const Tensor& g, const Tensor& argmax, const PoolSpec& s) 
   Tensor out = empty(s.in_shape(), g.dtype());
   const Tensor gc = raw(g);
   core::dispatch_float(g.dtype(), "max_pool2d_backward", [&]<class T>() {
-    kernels::max_pool2d_backward(gc.data<T>(), argmax.data<int64_t>(), s.planes(), s.h, s.w, s.oh, s.ow,
-                                 out.data<T>());
+    kernels::max_pool2d_backward(gc.data<T>(), argmax.data<int64_t>(), s.planes(), s.h, s.w, s.oh, s.ow, out.data<T>());
   });
   if (auto n = autograd::record("max_pool2d_backward", {&g}, {&out}))
     n->fn_ = [argmax, s](const Grads& gg, const Node&) -> Grads { return {max_gather_op(gg[0], argmax, s)}; };
@@ -117,8 +117,8 @@ Tensor avg_backward_op(const Tensor& g, const PoolSpec& s) {
     if (adaptive)
       kernels::adaptive_avg_pool2d_backward(gc.data<T>(), s.planes(), s.h, s.w, s.oh, s.ow, out.data<T>());
     else
-      kernels::avg_pool2d_backward(gc.data<T>(), s.planes(), s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh,
-                                   s.ow, s.include_pad, out.data<T>());
+      kernels::avg_pool2d_backward(gc.data<T>(), s.planes(), s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow,
+                                   s.include_pad, out.data<T>());
   });
   if (auto n = autograd::record(name, {&g}, {&out}))
     n->fn_ = [s](const Grads& gg, const Node&) -> Grads { return {avg_forward_op(gg[0], s)}; };
@@ -144,9 +144,10 @@ PoolSpec window_spec(const char* op, const Tensor& x, Pair kernel, Pair stride, 
   if (stride[0] < 1 || stride[1] < 1)
     fail<ValueError>("{}: stride must be positive, got [{}, {}]", op, stride[0], stride[1]);
   if (padding[0] < 0 || padding[1] < 0 || padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2)
-    fail<ValueError>("{}: padding must be between 0 and half the kernel size, got padding [{}, {}] for kernel_size "
-                     "[{}, {}]",
-                     op, padding[0], padding[1], kernel[0], kernel[1]);
+    fail<ValueError>(
+        "{}: padding must be between 0 and half the kernel size, got padding [{}, {}] for kernel_size "
+        "[{}, {}]",
+        op, padding[0], padding[1], kernel[0], kernel[1]);
   const Shape& xs = x.shape();
   PoolSpec s;
   s.n = xs.size() == 4 ? xs[0] : 1;
@@ -156,8 +157,9 @@ PoolSpec window_spec(const char* op, const Tensor& x, Pair kernel, Pair stride, 
   s.ow = kernels::pool_out_size(s.w, s.kw, s.sw, s.pw);
   // Tested on the padded extent itself: pool_out_size truncates a negative numerator towards zero.
   if (s.h + 2 * s.ph < s.kh || s.w + 2 * s.pw < s.kw)
-    fail<ShapeError>("{}: kernel_size [{}, {}] with padding [{}, {}] does not fit input of shape {} (output size {}x{})",
-                     op, s.kh, s.kw, s.ph, s.pw, shape_str(xs), s.oh, s.ow);
+    fail<ShapeError>(
+        "{}: kernel_size [{}, {}] with padding [{}, {}] does not fit input of shape {} (output size {}x{})", op, s.kh,
+        s.kw, s.ph, s.pw, shape_str(xs), s.oh, s.ow);
   return s;
 }
 
@@ -186,8 +188,7 @@ Tensor avg_pool2d(const Tensor& input, Pair kernel_size, Pair stride, Pair paddi
 Tensor adaptive_avg_pool2d(const Tensor& input, Pair output_size) {
   check_input("adaptive_avg_pool2d", input);
   if (output_size[0] < 1 || output_size[1] < 1)
-    fail<ValueError>("adaptive_avg_pool2d: output_size must be positive, got [{}, {}]", output_size[0],
-                     output_size[1]);
+    fail<ValueError>("adaptive_avg_pool2d: output_size must be positive, got [{}, {}]", output_size[0], output_size[1]);
   const Shape& xs = input.shape();
   if (xs[xs.size() - 2] < 1 || xs[xs.size() - 1] < 1)
     fail<ShapeError>("adaptive_avg_pool2d: input of shape {} has an empty spatial dim", shape_str(xs));

@@ -22,11 +22,11 @@ constexpr int64_t kChunk = 8192;
 
 /// How a reduction walks its input: kept dims (one per output element) and reduced dims.
 struct Plan {
-  Shape out_shape;      ///< with keepdim
-  Shape out_shape_nk;   ///< without reduced dims (keepdim=false)
+  Shape out_shape;     ///< with keepdim
+  Shape out_shape_nk;  ///< without reduced dims (keepdim=false)
   Shape kept_shape, kept_strides;
   Shape red_shape, red_strides;
-  Shape red_dims;       ///< reduced dim indices (for keepdim sums in backward)
+  Shape red_dims;  ///< reduced dim indices (for keepdim sums in backward)
   int64_t outputs = 1, reduced = 1;
 };
 
@@ -38,7 +38,8 @@ Plan make_plan(const Tensor& x, const Shape& dims, const char* op) {
     if (nd > 0 && red[static_cast<size_t>(w)] && !dims.empty()) {
       // duplicates are an error, as in PyTorch
       for (size_t i = 0, c = 0; i < dims.size(); ++i)
-        if (wrap_dim(dims[i], nd, op) == w && ++c > 1) fail<ValueError>("{}: dim {} appears more than once in the list", op, w);
+        if (wrap_dim(dims[i], nd, op) == w && ++c > 1)
+          fail<ValueError>("{}: dim {} appears more than once in the list", op, w);
     }
     if (nd > 0) red[static_cast<size_t>(w)] = true;
   }
@@ -81,7 +82,8 @@ void reduce_chunks(const Tensor& x, const Plan& p, A init, Run run, Comb comb, A
   std::vector<A> partial(static_cast<size_t>(p.outputs * nchunks), init);
   const T* base = static_cast<const T*>(x.raw_data());
   const int64_t work = p.outputs * nchunks;
-  const int64_t grain = std::max<int64_t>(1, kernels::kElementwiseGrain / std::min<int64_t>(std::max<int64_t>(p.reduced, 1), kChunk));
+  const int64_t grain =
+      std::max<int64_t>(1, kernels::kElementwiseGrain / std::min<int64_t>(std::max<int64_t>(p.reduced, 1), kChunk));
   kernels::parallel_for(0, work, grain, [&](int64_t b, int64_t e) {
     for (int64_t w = b; w < e; ++w) {
       const int64_t o = w / nchunks, c = w % nchunks;
@@ -142,23 +144,26 @@ Tensor sum_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
       const T* base = static_cast<const T*>(x.raw_data());
       const int64_t C = p.outputs;
       constexpr int64_t kBlock = 512;
-      kernels::parallel_for(0, (C + kBlock - 1) / kBlock, std::max<int64_t>(1, kernels::kElementwiseGrain / (p.reduced * kBlock)),
-                            [&](int64_t b, int64_t e) {
-                              for (int64_t blk = b; blk < e; ++blk) {
-                                const int64_t j0 = blk * kBlock, j1 = std::min(C, j0 + kBlock);
-                                std::fill(o + j0, o + j1, T(0));
-                                kernels::for_each_row<1>(rl, {const_cast<char*>(reinterpret_cast<const char*>(base))}, {sizeof(T)}, 0,
-                                                         p.reduced, [&](const std::array<char*, 1>& q, int64_t n, const std::array<int64_t, 1>& st) {
-                                                           const T* r = reinterpret_cast<const T*>(q[0]);
-                                                           for (int64_t k = 0; k < n; ++k)
-                                                             for (int64_t j = j0; j < j1; ++j) o[j] += r[k * st[0] + j];
-                                                         });
-                              }
-                            });
+      kernels::parallel_for(
+          0, (C + kBlock - 1) / kBlock, std::max<int64_t>(1, kernels::kElementwiseGrain / (p.reduced * kBlock)),
+          [&](int64_t b, int64_t e) {
+            for (int64_t blk = b; blk < e; ++blk) {
+              const int64_t j0 = blk * kBlock, j1 = std::min(C, j0 + kBlock);
+              std::fill(o + j0, o + j1, T(0));
+              kernels::for_each_row<1>(rl, {const_cast<char*>(reinterpret_cast<const char*>(base))}, {sizeof(T)}, 0,
+                                       p.reduced,
+                                       [&](const std::array<char*, 1>& q, int64_t n, const std::array<int64_t, 1>& st) {
+                                         const T* r = reinterpret_cast<const T*>(q[0]);
+                                         for (int64_t k = 0; k < n; ++k)
+                                           for (int64_t j = j0; j < j1; ++j) o[j] += r[k * st[0] + j];
+                                       });
+            }
+          });
       return;
     }
-    reduce_chunks<T, T>(x, p, T(0), [](const T* q, int64_t n, int64_t st) { return sum_run<T>(q, n, st); },
-                        [](T a, T b) { return a + b; }, o);
+    reduce_chunks<T, T>(
+        x, p, T(0), [](const T* q, int64_t n, int64_t st) { return sum_run<T>(q, n, st); },
+        [](T a, T b) { return a + b; }, o);
   });
   return out;
 }
@@ -169,7 +174,8 @@ Tensor unreduce(const Tensor& g, const Plan& p, bool keepdim) { return keepdim ?
 template <bool IsMax>
 Tensor extreme_forward(const Tensor& x, const Shape& dims, bool keepdim, const char* op) {
   const Plan p = make_plan(x, dims, op);
-  if (p.reduced == 0) fail<ValueError>("{}: cannot reduce over a dimension of size 0 (input shape {})", op, shape_str(x.shape()));
+  if (p.reduced == 0)
+    fail<ValueError>("{}: cannot reduce over a dimension of size 0 (input shape {})", op, shape_str(x.shape()));
   Tensor out = plan_output(p, keepdim, x.dtype());
   if (p.outputs == 0) return out;
   core::dispatch_numeric(x.dtype(), op, [&]<class T>() {
@@ -184,13 +190,14 @@ Tensor extreme_forward(const Tensor& x, const Shape& dims, bool keepdim, const c
       return better(b, a) ? b : a;
     };
     const T init = IsMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
-    reduce_chunks<T, T>(x, p, init,
-                        [&](const T* q, int64_t n, int64_t st) {
-                          T acc = init;
-                          for (int64_t i = 0; i < n; ++i) acc = comb(acc, q[i * st]);
-                          return acc;
-                        },
-                        comb, out.data<T>());
+    reduce_chunks<T, T>(
+        x, p, init,
+        [&](const T* q, int64_t n, int64_t st) {
+          T acc = init;
+          for (int64_t i = 0; i < n; ++i) acc = comb(acc, q[i * st]);
+          return acc;
+        },
+        comb, out.data<T>());
   });
   return out;
 }
@@ -219,29 +226,32 @@ Tensor arg_extreme(const Tensor& x0, std::optional<int64_t> dim, bool keepdim, c
   const Tensor x = dim ? x0 : reshape(x0.contiguous(), {x0.numel()});
   const Shape dims = dim ? Shape{*dim} : Shape{0};
   const Plan p = make_plan(x, dims, op);
-  if (p.reduced == 0) fail<ValueError>("{}: cannot take the {} of an empty dimension (input shape {})", op, IsMax ? "argmax" : "argmin", shape_str(x0.shape()));
+  if (p.reduced == 0)
+    fail<ValueError>("{}: cannot take the {} of an empty dimension (input shape {})", op, IsMax ? "argmax" : "argmin",
+                     shape_str(x0.shape()));
   Tensor out = dim ? plan_output(p, keepdim, kInt64) : empty({}, kInt64);
   int64_t* o = out.data<int64_t>();
   core::dispatch_numeric(x.dtype(), op, [&]<class T>() {
     const T* base = static_cast<const T*>(x.raw_data());
     const int64_t st = p.red_strides.empty() ? 1 : p.red_strides[0];
-    kernels::parallel_for(0, p.outputs, std::max<int64_t>(1, kernels::kElementwiseGrain / p.reduced), [&](int64_t b, int64_t e) {
-      for (int64_t j = b; j < e; ++j) {
-        const T* q = base + kept_offset(p, j);
-        int64_t best = 0;
-        T bv = q[0];
-        for (int64_t i = 1; i < p.reduced; ++i) {
-          const T v = q[i * st];
-          bool take = IsMax ? v > bv : v < bv;
-          if constexpr (std::is_floating_point_v<T>) take = take || (v != v && bv == bv);
-          if (take) {
-            bv = v;
-            best = i;
-          }
-        }
-        o[j] = best;
-      }
-    });
+    kernels::parallel_for(0, p.outputs, std::max<int64_t>(1, kernels::kElementwiseGrain / p.reduced),
+                          [&](int64_t b, int64_t e) {
+                            for (int64_t j = b; j < e; ++j) {
+                              const T* q = base + kept_offset(p, j);
+                              int64_t best = 0;
+                              T bv = q[0];
+                              for (int64_t i = 1; i < p.reduced; ++i) {
+                                const T v = q[i * st];
+                                bool take = IsMax ? v > bv : v < bv;
+                                if constexpr (std::is_floating_point_v<T>) take = take || (v != v && bv == bv);
+                                if (take) {
+                                  bv = v;
+                                  best = i;
+                                }
+                              }
+                              o[j] = best;
+                            }
+                          });
   });
   return out;
 }
@@ -290,7 +300,9 @@ Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
   return div(sum(mul(d, d), dims, keepdim), scalar_like(x, denom));
 }
 
-Tensor std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) { return sqrt(var(x, dims, unbiased, keepdim)); }
+Tensor std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
+  return sqrt(var(x, dims, unbiased, keepdim));
+}
 
 Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
   check_defined(x, "logsumexp", "input");

@@ -23,8 +23,8 @@ int64_t check_weights(const char* op, int64_t G, int64_t I, const Tensor& w_ih, 
     fail<ShapeError>("{}: weight_hh must be [{}·H, H], got {}", op, G, shape_str(w_hh.shape()));
   const int64_t H = w_hh.shape()[1];
   if (w_ih.shape() != Shape{G * H, I})
-    fail<ShapeError>("{}: weight_ih of shape {} does not match input size {} and hidden size {} (expected [{}, {}])", op,
-                     shape_str(w_ih.shape()), I, H, G * H, I);
+    fail<ShapeError>("{}: weight_ih of shape {} does not match input size {} and hidden size {} (expected [{}, {}])",
+                     op, shape_str(w_ih.shape()), I, H, G * H, I);
   for (auto [b, name] : {std::pair{&b_ih, "bias_ih"}, {&b_hh, "bias_hh"}})
     if (b->defined() && b->shape() != Shape{G * H})
       fail<ShapeError>("{}: {} of shape {} does not match hidden size {} (expected [{}])", op, name,
@@ -83,11 +83,13 @@ struct CellShape {
   int64_t N, H;
   bool unbatched;
 };
-CellShape check_cell(const char* op, int64_t G, const Tensor& input, std::initializer_list<std::pair<const Tensor*, const char*>> states,
-                     const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
+CellShape check_cell(const char* op, int64_t G, const Tensor& input,
+                     std::initializer_list<std::pair<const Tensor*, const char*>> states, const Tensor& w_ih,
+                     const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
   check_defined(input, op, "input");
   if (input.dim() != 1 && input.dim() != 2)
-    fail<ShapeError>("{}: expected input of shape [N, input_size] or [input_size], got {}", op, shape_str(input.shape()));
+    fail<ShapeError>("{}: expected input of shape [N, input_size] or [input_size], got {}", op,
+                     shape_str(input.shape()));
   const bool unbatched = input.dim() == 1;
   const int64_t N = unbatched ? 1 : input.shape()[0];
   const int64_t H = check_weights(op, G, input.shape().back(), w_ih, w_hh, b_ih, b_hh);
@@ -103,8 +105,9 @@ Tensor unbatch(const Tensor& t, bool unbatched) { return unbatched ? squeeze(t, 
 struct SeqShape {
   int64_t N, T, H, tdim;
 };
-SeqShape check_sequence(const char* op, int64_t G, const Tensor& input, std::initializer_list<std::pair<const Tensor*, const char*>> states,
-                        const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, bool batch_first) {
+SeqShape check_sequence(const char* op, int64_t G, const Tensor& input,
+                        std::initializer_list<std::pair<const Tensor*, const char*>> states, const Tensor& w_ih,
+                        const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, bool batch_first) {
   check_defined(input, op, "input");
   if (input.dim() != 3)
     fail<ShapeError>("{}: expected input of shape {} with 3 dims, got {}", op,
@@ -184,8 +187,8 @@ std::tuple<Tensor, Tensor> gru(const Tensor& input, const Tensor& h0, const Tens
 }
 
 std::tuple<Tensor, Tensor> rnn(const Tensor& input, const Tensor& h0, const Tensor& w_ih, const Tensor& w_hh,
-                               const Tensor& b_ih, const Tensor& b_hh, const std::string& nonlinearity, bool batch_first,
-                               bool reverse) {
+                               const Tensor& b_ih, const Tensor& b_hh, const std::string& nonlinearity,
+                               bool batch_first, bool reverse) {
   const bool use_relu = parse_nonlinearity(nonlinearity, "rnn");
   const SeqShape sh = check_sequence("rnn", 1, input, {{&h0, "h0"}}, w_ih, w_hh, b_ih, b_hh, batch_first);
   Tensor h = first_layer(h0);

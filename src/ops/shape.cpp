@@ -1,7 +1,7 @@
 /// Shape ops: views that share storage (reshape, permute, slice, expand, …) and the copies cat and
 /// stack, each with its backward (the adjoint: scatter back, or sum over expanded dims).
-#include "core/pool.h"
 #include "xgrad/ops/shape.h"
+#include "core/pool.h"
 
 #include <algorithm>
 #include <numeric>
@@ -44,10 +44,12 @@ Shape infer_shape(const Shape& shape, int64_t numel, const char* op, const Shape
   }
   if (infer >= 0) {
     if (known == 0 || numel % known != 0)
-      fail<ShapeError>("{}: shape {} is invalid for input of shape {} ({} elements)", op, shape_str(shape), shape_str(from), numel);
+      fail<ShapeError>("{}: shape {} is invalid for input of shape {} ({} elements)", op, shape_str(shape),
+                       shape_str(from), numel);
     s[static_cast<size_t>(infer)] = numel / known;
   } else if (known != numel) {
-    fail<ShapeError>("{}: shape {} is invalid for input of shape {} ({} elements)", op, shape_str(shape), shape_str(from), numel);
+    fail<ShapeError>("{}: shape {} is invalid for input of shape {} ({} elements)", op, shape_str(shape),
+                     shape_str(from), numel);
   }
   return s;
 }
@@ -62,8 +64,8 @@ std::optional<Shape> view_strides(const Shape& os, const Shape& ost, const Shape
   int64_t tensor_numel = 1, view_numel = 1;
   for (int64_t d = static_cast<int64_t>(os.size()) - 1; d >= 0; --d) {
     tensor_numel *= os[static_cast<size_t>(d)];
-    if (d == 0 || (os[static_cast<size_t>(d - 1)] != 1 &&
-                   ost[static_cast<size_t>(d - 1)] != tensor_numel * chunk_base)) {
+    if (d == 0 ||
+        (os[static_cast<size_t>(d - 1)] != 1 && ost[static_cast<size_t>(d - 1)] != tensor_numel * chunk_base)) {
       while (view_d >= 0 && (view_numel < tensor_numel || ns[static_cast<size_t>(view_d)] == 1)) {
         nst[static_cast<size_t>(view_d)] = view_numel * chunk_base;
         view_numel *= ns[static_cast<size_t>(view_d)];
@@ -118,9 +120,12 @@ Tensor view(const Tensor& x, const Shape& shape) {
   const Shape s = infer_shape(shape, x.numel(), "view", x.shape());
   auto st = view_strides(x.shape(), x.strides(), s);
   if (!st)
-    fail<ShapeError>("view: cannot view a tensor of shape {} and strides {} as {} without copying (use reshape, or "
-                     "call contiguous() first)", shape_str(x.shape()), shape_str(x.strides()), shape_str(s));
-  return record_view("view", x, make_view(x, s, *st, x.offset()), [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+    fail<ShapeError>(
+        "view: cannot view a tensor of shape {} and strides {} as {} without copying (use reshape, or "
+        "call contiguous() first)",
+        shape_str(x.shape()), shape_str(x.strides()), shape_str(s));
+  return record_view("view", x, make_view(x, s, *st, x.offset()),
+                     [in = x.shape()](const Tensor& g) { return reshape(g, in); });
 }
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
@@ -149,7 +154,8 @@ Tensor permute(const Tensor& x, const Shape& dims) {
   check_defined(x, "permute", "input");
   const int64_t nd = x.dim();
   if (static_cast<int64_t>(dims.size()) != nd)
-    fail<ShapeError>("permute: {} dims given for a tensor of {} dims (shape {})", dims.size(), nd, shape_str(x.shape()));
+    fail<ShapeError>("permute: {} dims given for a tensor of {} dims (shape {})", dims.size(), nd,
+                     shape_str(x.shape()));
   Shape s(dims.size()), st(dims.size()), inv(dims.size());
   std::vector<bool> seen(dims.size(), false);
   for (size_t i = 0; i < dims.size(); ++i) {
@@ -165,12 +171,14 @@ Tensor permute(const Tensor& x, const Shape& dims) {
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
   check_defined(x, "transpose", "input");
-  if (x.dim() == 0) return record_view("transpose", x, make_view(x, {}, {}, x.offset()), [](const Tensor& g) { return g; });
+  if (x.dim() == 0)
+    return record_view("transpose", x, make_view(x, {}, {}, x.offset()), [](const Tensor& g) { return g; });
   const int64_t a = wrap_dim(d0, x.dim(), "transpose"), b = wrap_dim(d1, x.dim(), "transpose");
   Shape s = x.shape(), st = x.strides();
   std::swap(s[static_cast<size_t>(a)], s[static_cast<size_t>(b)]);
   std::swap(st[static_cast<size_t>(a)], st[static_cast<size_t>(b)]);
-  return record_view("transpose", x, make_view(x, s, st, x.offset()), [a, b](const Tensor& g) { return transpose(g, a, b); });
+  return record_view("transpose", x, make_view(x, s, st, x.offset()),
+                     [a, b](const Tensor& g) { return transpose(g, a, b); });
 }
 
 // ---------------------------------------------------------------- narrow, slice, select
@@ -190,8 +198,9 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   s[static_cast<size_t>(d)] = len;
   const int64_t off = x.offset() + start * st[static_cast<size_t>(d)];
   st[static_cast<size_t>(d)] *= step;
-  return record_view("slice", x, make_view(x, s, st, off),
-                     [in = x.shape(), d, start, step](const Tensor& g) { return slice_backward(g, in, d, start, step); });
+  return record_view("slice", x, make_view(x, s, st, off), [in = x.shape(), d, start, step](const Tensor& g) {
+    return slice_backward(g, in, d, start, step);
+  });
 }
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
@@ -212,7 +221,8 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
   const int64_t d = wrap_dim(dim, x.dim(), "select");
   const int64_t n = x.shape()[static_cast<size_t>(d)];
   if (index < -n || index >= n)
-    fail<IndexError>("select: index {} is out of range for dim {} of size {} (shape {})", index, d, n, shape_str(x.shape()));
+    fail<IndexError>("select: index {} is out of range for dim {} of size {} (shape {})", index, d, n,
+                     shape_str(x.shape()));
   if (index < 0) index += n;
   return squeeze(slice(x, d, index, index + 1, 1), d);
 }
@@ -227,7 +237,8 @@ Tensor squeeze(const Tensor& x) {
       s.push_back(x.shape()[static_cast<size_t>(i)]);
       st.push_back(x.strides()[static_cast<size_t>(i)]);
     }
-  return record_view("squeeze", x, make_view(x, s, st, x.offset()), [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+  return record_view("squeeze", x, make_view(x, s, st, x.offset()),
+                     [in = x.shape()](const Tensor& g) { return reshape(g, in); });
 }
 
 Tensor squeeze(const Tensor& x, int64_t dim) {
@@ -242,7 +253,8 @@ Tensor squeeze(const Tensor& x, int64_t dim) {
     s.erase(s.begin() + d);
     st.erase(st.begin() + d);
   }
-  return record_view("squeeze", x, make_view(x, s, st, x.offset()), [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+  return record_view("squeeze", x, make_view(x, s, st, x.offset()),
+                     [in = x.shape()](const Tensor& g) { return reshape(g, in); });
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t dim) {
@@ -252,7 +264,8 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
   const int64_t stride = d < x.dim() ? st[static_cast<size_t>(d)] * s[static_cast<size_t>(d)] : 1;
   s.insert(s.begin() + d, 1);
   st.insert(st.begin() + d, stride);
-  return record_view("unsqueeze", x, make_view(x, s, st, x.offset()), [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+  return record_view("unsqueeze", x, make_view(x, s, st, x.offset()),
+                     [in = x.shape()](const Tensor& g) { return reshape(g, in); });
 }
 
 Tensor expand(const Tensor& x, const Shape& size) {
@@ -265,7 +278,8 @@ Tensor expand(const Tensor& x, const Shape& size) {
   for (int64_t i = 0; i < nd; ++i) {
     const auto ui = static_cast<size_t>(i);
     if (i < lead) {
-      if (size[ui] < 0) fail<ShapeError>("expand: -1 is not allowed for a new leading dim (target {})", shape_str(size));
+      if (size[ui] < 0)
+        fail<ShapeError>("expand: -1 is not allowed for a new leading dim (target {})", shape_str(size));
       s[ui] = size[ui];
       st[ui] = 0;
       continue;
@@ -274,8 +288,8 @@ Tensor expand(const Tensor& x, const Shape& size) {
     const int64_t want = size[ui] == -1 ? have : size[ui];
     if (want < 0) fail<ShapeError>("expand: invalid size {} in target {}", size[ui], shape_str(size));
     if (have != want && have != 1)
-      fail<ShapeError>("expand: the input shape {} cannot be expanded to {} (dim {}: {} is not 1)", shape_str(x.shape()),
-                       shape_str(size), i, have);
+      fail<ShapeError>("expand: the input shape {} cannot be expanded to {} (dim {}: {} is not 1)",
+                       shape_str(x.shape()), shape_str(size), i, have);
     s[ui] = want;
     st[ui] = have == want ? x.strides()[static_cast<size_t>(i - lead)] : 0;
   }
@@ -389,7 +403,8 @@ Tensor index_select_impl(const Tensor& x, int64_t d, const Tensor& index) {
   for (int64_t i = 0; i < idx.numel(); ++i) {
     int64_t k = ip[i] < 0 ? ip[i] + n : ip[i];
     if (k < 0 || k >= n) fail<IndexError>("index_select: index {} is out of range for dim {} of size {}", ip[i], d, n);
-    kernels::copy(slice(x.detach(), d, k, k + 1), make_view(out, os, out.strides(), i * out.strides()[static_cast<size_t>(d)]));
+    kernels::copy(slice(x.detach(), d, k, k + 1),
+                  make_view(out, os, out.strides(), i * out.strides()[static_cast<size_t>(d)]));
   }
   return out;
 }
@@ -414,12 +429,15 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   check_defined(x, "index_select", "input");
   check_defined(index, "index_select", "index");
   if (index.dtype() != kInt64) fail<DTypeError>("index_select: index must be int64, got {}", dtype_name(index.dtype()));
-  if (index.dim() > 1) fail<ShapeError>("index_select: index must be 0-d or 1-d, got shape {}", shape_str(index.shape()));
+  if (index.dim() > 1)
+    fail<ShapeError>("index_select: index must be 0-d or 1-d, got shape {}", shape_str(index.shape()));
   if (x.dim() == 0) fail<IndexError>("index_select: cannot index a 0-d tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "index_select");
   Tensor out = index_select_impl(x, d, index);
   if (auto n = autograd::record("index_select", {&x}, {&out}))
-    n->fn_ = [d, index, in = x.shape()](const Grads& g, const Node&) -> Grads { return {index_add_zeros(g[0], in, d, index)}; };
+    n->fn_ = [d, index, in = x.shape()](const Grads& g, const Node&) -> Grads {
+      return {index_add_zeros(g[0], in, d, index)};
+    };
   return out;
 }
 

@@ -271,9 +271,9 @@ TEST(Autograd, GradcheckCatchesAWrongGradient) {
       return {g * ctx.saved_tensors("Wrong")[0] * 3.0};  // should be 2x
     }
   };
-  auto r = autograd::gradcheck([](const std::vector<Tensor>& in) { return autograd::Function<Wrong>(in); },
-                               {from_vector(std::vector<double>{0.5, 1.5}, {2}).requires_grad_()}, 1e-6, 1e-5, 1e-3,
-                               false);
+  auto r =
+      autograd::gradcheck([](const std::vector<Tensor>& in) { return autograd::Function<Wrong>(in); },
+                          {from_vector(std::vector<double>{0.5, 1.5}, {2}).requires_grad_()}, 1e-6, 1e-5, 1e-3, false);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.worst.find("input 0"), std::string::npos);
   EXPECT_THROW(autograd::gradcheck([](const std::vector<Tensor>& in) { return autograd::Function<Wrong>(in); },
@@ -282,10 +282,10 @@ TEST(Autograd, GradcheckCatchesAWrongGradient) {
 }
 
 TEST(Autograd, GradgradcheckComposite) {
-  auto r = autograd::gradgradcheck(
-      [](const std::vector<Tensor>& in) { return tanh(in[0] * in[1]) + exp(in[0]) * in[1]; },
-      {from_vector(std::vector<double>{0.3, -0.4, 0.9}, {3}).requires_grad_(),
-       from_vector(std::vector<double>{1.1, 0.2, -0.7}, {3}).requires_grad_()});
+  auto r =
+      autograd::gradgradcheck([](const std::vector<Tensor>& in) { return tanh(in[0] * in[1]) + exp(in[0]) * in[1]; },
+                              {from_vector(std::vector<double>{0.3, -0.4, 0.9}, {3}).requires_grad_(),
+                               from_vector(std::vector<double>{1.1, 0.2, -0.7}, {3}).requires_grad_()});
   EXPECT_TRUE(r.ok) << r.worst;
 }
 

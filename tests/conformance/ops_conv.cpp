@@ -14,14 +14,16 @@ Tensor optional_input(const Inputs& in, const char* name) {
 }
 
 const Register reg{
-    {"conv2d", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"conv2d",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {conv2d(in.at("input"), in.at("weight"), optional_input(in, "bias"), pair_attr(a, "stride"),
                       pair_attr(a, "padding"), pair_attr(a, "dilation"), a.at("groups").get<int64_t>())};
      }},
-    {"conv_transpose2d", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"conv_transpose2d",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {conv_transpose2d(in.at("input"), in.at("weight"), optional_input(in, "bias"), pair_attr(a, "stride"),
-                                pair_attr(a, "padding"), pair_attr(a, "output_padding"),
-                                a.at("groups").get<int64_t>(), pair_attr(a, "dilation"))};
+                                pair_attr(a, "padding"), pair_attr(a, "output_padding"), a.at("groups").get<int64_t>(),
+                                pair_attr(a, "dilation"))};
      }},
 };
 

@@ -32,21 +32,42 @@ const Register reg{
     {"log", unary<log>()},
     {"sqrt", unary<sqrt>()},
     {"abs", unary<abs>()},
-    {"pow", [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {pow(in.at("input"), a.at("exponent").get<double>())}; }},
-    {"clamp", [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {clamp(in.at("input"), opt(a, "min"), opt(a, "max"))}; }},
-    {"where", [](const Inputs& in, const json&) -> std::vector<Tensor> { return {where(in.at("condition"), in.at("input"), in.at("other"))}; }},
+    {"pow",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {pow(in.at("input"), a.at("exponent").get<double>())};
+     }},
+    {"clamp",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {clamp(in.at("input"), opt(a, "min"), opt(a, "max"))};
+     }},
+    {"where",
+     [](const Inputs& in, const json&) -> std::vector<Tensor> {
+       return {where(in.at("condition"), in.at("input"), in.at("other"))};
+     }},
     // activation
     {"relu", unary<relu>()},
     {"sigmoid", unary<sigmoid>()},
     {"tanh", unary<tanh>()},
     {"silu", unary<silu>()},
-    {"leaky_relu", [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {leaky_relu(in.at("input"), a.at("negative_slope"))}; }},
-    {"gelu", [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {gelu(in.at("input"), a.at("approximate"))}; }},
-    {"softplus", [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {softplus(in.at("input"), a.at("beta"), a.at("threshold"))}; }},
-    {"elu", [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {elu(in.at("input"), a.at("alpha"))}; }},
+    {"leaky_relu",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {leaky_relu(in.at("input"), a.at("negative_slope"))};
+     }},
+    {"gelu",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {gelu(in.at("input"), a.at("approximate"))};
+     }},
+    {"softplus",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {softplus(in.at("input"), a.at("beta"), a.at("threshold"))};
+     }},
+    {"elu",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {elu(in.at("input"), a.at("alpha"))}; }},
     // softmax
-    {"softmax", [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {softmax(in.at("input"), a.at("dim"))}; }},
-    {"log_softmax", [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {log_softmax(in.at("input"), a.at("dim"))}; }},
+    {"softmax",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {softmax(in.at("input"), a.at("dim"))}; }},
+    {"log_softmax",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {log_softmax(in.at("input"), a.at("dim"))}; }},
 };
 
 }  // namespace

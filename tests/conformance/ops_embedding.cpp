@@ -6,9 +6,11 @@ namespace xg::conformance {
 namespace {
 
 const Register reg{
-    {"embedding", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"embedding",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        const json& p = a.at("padding_idx");
-       return {embedding(in.at("input"), in.at("weight"), p.is_null() ? std::nullopt : std::optional<int64_t>(p.get<int64_t>()))};
+       return {embedding(in.at("input"), in.at("weight"),
+                         p.is_null() ? std::nullopt : std::optional<int64_t>(p.get<int64_t>()))};
      }},
 };
 

@@ -13,25 +13,30 @@ OpFn simple() {
 }
 
 const Register reg{
-    {"cross_entropy", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"cross_entropy",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {cross_entropy(in.at("input"), in.at("target"), a.at("reduction"), a.value("label_smoothing", 0.0))};
      }},
     {"nll_loss", simple<nll_loss>()},
     {"mse_loss", simple<mse_loss>()},
     {"l1_loss", simple<l1_loss>()},
     {"binary_cross_entropy", simple<binary_cross_entropy>()},
-    {"smooth_l1_loss", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"smooth_l1_loss",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {smooth_l1_loss(in.at("input"), in.at("target"), a.at("reduction"), a.value("beta", 1.0))};
      }},
-    {"huber_loss", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"huber_loss",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {huber_loss(in.at("input"), in.at("target"), a.at("reduction"), a.value("delta", 1.0))};
      }},
-    {"binary_cross_entropy_with_logits", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"binary_cross_entropy_with_logits",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        auto pw = in.find("pos_weight");
        return {binary_cross_entropy_with_logits(in.at("input"), in.at("target"), a.at("reduction"),
                                                 pw == in.end() ? Tensor() : pw->second)};
      }},
-    {"kl_div", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"kl_div",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {kl_div(in.at("input"), in.at("target"), a.at("reduction"), a.value("log_target", false))};
      }},
 };

@@ -7,8 +7,10 @@ namespace {
 const Register reg{
     {"mm", [](const Inputs& in, const json&) -> std::vector<Tensor> { return {mm(in.at("input"), in.at("mat2"))}; }},
     {"bmm", [](const Inputs& in, const json&) -> std::vector<Tensor> { return {bmm(in.at("input"), in.at("mat2"))}; }},
-    {"matmul", [](const Inputs& in, const json&) -> std::vector<Tensor> { return {matmul(in.at("input"), in.at("other"))}; }},
-    {"linear", [](const Inputs& in, const json&) -> std::vector<Tensor> {
+    {"matmul",
+     [](const Inputs& in, const json&) -> std::vector<Tensor> { return {matmul(in.at("input"), in.at("other"))}; }},
+    {"linear",
+     [](const Inputs& in, const json&) -> std::vector<Tensor> {
        auto b = in.find("bias");
        return {linear(in.at("input"), in.at("weight"), b == in.end() ? Tensor() : b->second)};
      }},

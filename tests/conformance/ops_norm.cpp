@@ -12,13 +12,15 @@ Tensor opt(const Inputs& in, const char* name) {
 
 const Register reg{
     // The running buffers are updated in place; the fixture compares them as extra outputs.
-    {"batch_norm", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"batch_norm",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        const Tensor rm = opt(in, "running_mean"), rv = opt(in, "running_var");
        Tensor y = batch_norm(in.at("input"), rm, rv, opt(in, "weight"), opt(in, "bias"), a.at("training"),
                              a.at("momentum"), a.at("eps"));
        return {y, rm, rv};
      }},
-    {"layer_norm", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"layer_norm",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {layer_norm(in.at("input"), a.at("normalized_shape").get<Shape>(), opt(in, "weight"), opt(in, "bias"),
                           a.at("eps"))};
      }},

@@ -36,11 +36,12 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& kind, std::vector<T
                                                             .momentum = h.at("momentum"),
                                                             .centered = h.at("centered")});
   if (kind == "Adagrad")
-    return std::make_unique<Adagrad>(params, AdagradOptions{.lr = h.at("lr"),
-                                                            .lr_decay = h.at("lr_decay"),
-                                                            .weight_decay = h.at("weight_decay"),
-                                                            .initial_accumulator_value = h.at("initial_accumulator_value"),
-                                                            .eps = h.at("eps")});
+    return std::make_unique<Adagrad>(params,
+                                     AdagradOptions{.lr = h.at("lr"),
+                                                    .lr_decay = h.at("lr_decay"),
+                                                    .weight_decay = h.at("weight_decay"),
+                                                    .initial_accumulator_value = h.at("initial_accumulator_value"),
+                                                    .eps = h.at("eps")});
   fail<ValueError>("no optimizer named {}", kind);
 }
 
@@ -70,7 +71,8 @@ std::unique_ptr<EpochLRScheduler> make_epoch_scheduler(const std::string& kind, 
   if (kind == "CosineAnnealingLR")
     return std::make_unique<CosineAnnealingLR>(opt, h.at("T_max").get<int64_t>(), h.at("eta_min"));
   if (kind == "LinearLR")
-    return std::make_unique<LinearLR>(opt, h.at("start_factor"), h.at("end_factor"), h.at("total_iters").get<int64_t>());
+    return std::make_unique<LinearLR>(opt, h.at("start_factor"), h.at("end_factor"),
+                                      h.at("total_iters").get<int64_t>());
   if (kind == "OneCycleLR")
     return std::make_unique<OneCycleLR>(opt, OneCycleLROptions{.max_lr = h.at("max_lr"),
                                                                .total_steps = h.at("total_steps"),
@@ -91,15 +93,15 @@ CaseResult run_scheduler(const json& c) {
   std::unique_ptr<EpochLRScheduler> sched;
   std::unique_ptr<ReduceLROnPlateau> plateau;
   if (kind == "ReduceLROnPlateau")
-    plateau = std::make_unique<ReduceLROnPlateau>(
-        opt, ReduceLROnPlateauOptions{.mode = h.at("mode"),
-                                      .factor = h.at("factor"),
-                                      .patience = h.at("patience"),
-                                      .threshold = h.at("threshold"),
-                                      .threshold_mode = h.at("threshold_mode"),
-                                      .cooldown = h.at("cooldown"),
-                                      .min_lr = {h.at("min_lr").get<double>()},
-                                      .eps = h.at("eps")});
+    plateau =
+        std::make_unique<ReduceLROnPlateau>(opt, ReduceLROnPlateauOptions{.mode = h.at("mode"),
+                                                                          .factor = h.at("factor"),
+                                                                          .patience = h.at("patience"),
+                                                                          .threshold = h.at("threshold"),
+                                                                          .threshold_mode = h.at("threshold_mode"),
+                                                                          .cooldown = h.at("cooldown"),
+                                                                          .min_lr = {h.at("min_lr").get<double>()},
+                                                                          .eps = h.at("eps")});
   else
     sched = make_epoch_scheduler(kind, opt, h);
   const json& expected = c.at("expected_lrs");
@@ -116,22 +118,21 @@ CaseResult run_scheduler(const json& c) {
   return {};
 }
 
-const Register reg{
-    {
-        {"SGD", run_optimizer},
-        {"Adam", run_optimizer},
-        {"AdamW", run_optimizer},
-        {"RMSprop", run_optimizer},
-        {"Adagrad", run_optimizer},
-        {"StepLR", run_scheduler},
-        {"MultiStepLR", run_scheduler},
-        {"ExponentialLR", run_scheduler},
-        {"CosineAnnealingLR", run_scheduler},
-        {"LinearLR", run_scheduler},
-        {"OneCycleLR", run_scheduler},
-        {"ReduceLROnPlateau", run_scheduler},
-    },
-    0};
+const Register reg{{
+                       {"SGD", run_optimizer},
+                       {"Adam", run_optimizer},
+                       {"AdamW", run_optimizer},
+                       {"RMSprop", run_optimizer},
+                       {"Adagrad", run_optimizer},
+                       {"StepLR", run_scheduler},
+                       {"MultiStepLR", run_scheduler},
+                       {"ExponentialLR", run_scheduler},
+                       {"CosineAnnealingLR", run_scheduler},
+                       {"LinearLR", run_scheduler},
+                       {"OneCycleLR", run_scheduler},
+                       {"ReduceLROnPlateau", run_scheduler},
+                   },
+                   0};
 
 }  // namespace
 }  // namespace xg::conformance

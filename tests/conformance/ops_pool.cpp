@@ -18,16 +18,20 @@ void check_unsupported(const char* op, const json& a) {
 }
 
 const Register reg{
-    {"max_pool2d", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"max_pool2d",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        check_unsupported("max_pool2d", a);
-       return {max_pool2d(in.at("input"), pair_attr(a, "kernel_size"), pair_attr(a, "stride"), pair_attr(a, "padding"))};
+       return {
+           max_pool2d(in.at("input"), pair_attr(a, "kernel_size"), pair_attr(a, "stride"), pair_attr(a, "padding"))};
      }},
-    {"avg_pool2d", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"avg_pool2d",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        check_unsupported("avg_pool2d", a);
        return {avg_pool2d(in.at("input"), pair_attr(a, "kernel_size"), pair_attr(a, "stride"), pair_attr(a, "padding"),
                           a.at("count_include_pad").get<bool>())};
      }},
-    {"adaptive_avg_pool2d", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"adaptive_avg_pool2d",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {adaptive_avg_pool2d(in.at("input"), pair_attr(a, "output_size"))};
      }},
 };

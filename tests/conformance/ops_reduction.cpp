@@ -28,7 +28,8 @@ const Register reg{
     {"amax", reduce<amax>()},
     {"amin", reduce<amin>()},
     {"logsumexp", reduce<logsumexp>()},
-    {"var", [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+    {"var",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {var(in.at("input"), dims_attr(a.at("dim")), a.at("unbiased"), a.value("keepdim", false))};
      }},
     {"argmax", arg<true>()},

@@ -19,7 +19,8 @@ std::map<std::string, CaseFn>& case_registry() {
 
 Tensor parse_tensor(const json& j, DType default_dtype) {
   Shape shape = j.at("shape").get<Shape>();
-  const std::string dt = j.contains("dtype") ? j.at("dtype").get<std::string>() : std::string(dtype_name(default_dtype));
+  const std::string dt =
+      j.contains("dtype") ? j.at("dtype").get<std::string>() : std::string(dtype_name(default_dtype));
   const json& data = j.at("data");
   if (dt == "int64") return from_vector(data.get<std::vector<int64_t>>(), shape);
   if (dt == "bool") return from_vector(data.get<std::vector<bool>>(), shape);
@@ -107,7 +108,8 @@ std::string run_op_case(const json& c, const OpFn& fn) {
   for (size_t i = 0; i < leaves.size(); ++i) {
     const json& eg = c.at("grads").at(leaf_names[i]);
     Tensor gi_t = g[i].defined() ? g[i] : zeros(leaves[i].shape(), leaves[i].dtype());
-    if (auto err = compare(gi_t, eg, rtol, atol); !err.empty()) return fmt::format("grad of '{}': {}", leaf_names[i], err);
+    if (auto err = compare(gi_t, eg, rtol, atol); !err.empty())
+      return fmt::format("grad of '{}': {}", leaf_names[i], err);
   }
   return "";
 }
@@ -164,14 +166,18 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--require-all") require_all = true;
-    else if (a == "-v" || a == "--verbose") verbose = true;
+    if (a == "--require-all")
+      require_all = true;
+    else if (a == "-v" || a == "--verbose")
+      verbose = true;
     else if (a == "--help" || a == "-h") {
-      fmt::print("usage: xgrad_conformance [--require-all] [-v] FIXTURE.json...\n"
-                 "Runs PyTorch reference cases through xgrad. --require-all counts skipped cases as failures.\n"
-                 "Exits 77 (skip) when a fixture file is missing, 1 on any failure.\n");
+      fmt::print(
+          "usage: xgrad_conformance [--require-all] [-v] FIXTURE.json...\n"
+          "Runs PyTorch reference cases through xgrad. --require-all counts skipped cases as failures.\n"
+          "Exits 77 (skip) when a fixture file is missing, 1 on any failure.\n");
       return 0;
-    } else files.push_back(a);
+    } else
+      files.push_back(a);
   }
   if (files.empty()) {
     fmt::print(stderr, "xgrad_conformance: no fixture files given (see --help)\n");

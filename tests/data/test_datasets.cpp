@@ -82,9 +82,7 @@ struct TinyMnist {
       labels.push_back(static_cast<uint8_t>(i % 10));
     }
   }
-  Bytes images_file() const {
-    return idx_bytes(0x803, {uint32_t(n), uint32_t(h), uint32_t(w)}, pixels);
-  }
+  Bytes images_file() const { return idx_bytes(0x803, {uint32_t(n), uint32_t(h), uint32_t(w)}, pixels); }
   Bytes labels_file() const { return idx_bytes(0x801, {uint32_t(n)}, labels); }
   /// Train split raw, test split gzip-compressed: both code paths in one folder.
   void write(const fs::path& dir) const {
@@ -124,7 +122,8 @@ TEST(DataMNIST, LoadsRawAndGzipSplits) {
     EXPECT_EQ(b.targets.to_vector<int64_t>(), (std::vector<int64_t>{3, 0}));
     const auto v = b.inputs.to_vector<float>();
     for (int k = 0; k < 12; ++k) {
-      EXPECT_FLOAT_EQ(v[static_cast<size_t>(k)], static_cast<float>(m.pixels[static_cast<size_t>(3 * 12 + k)]) / 255.0f);
+      EXPECT_FLOAT_EQ(v[static_cast<size_t>(k)],
+                      static_cast<float>(m.pixels[static_cast<size_t>(3 * 12 + k)]) / 255.0f);
       EXPECT_FLOAT_EQ(v[static_cast<size_t>(12 + k)], static_cast<float>(m.pixels[static_cast<size_t>(k)]) / 255.0f);
     }
   }
@@ -344,8 +343,7 @@ TEST(DataCSV, IrisCountsHeader) {
 
 TEST(DataCSV, NamesHeaderStringLabelsAndRegression) {
   TempDir t;
-  auto f = write_text(t.path, "named.csv",
-                      "\"sepal length\", label, width\n1.5, cat, 2\n-2, dog, 3e1\n+0.5, cat, 4\n");
+  auto f = write_text(t.path, "named.csv", "\"sepal length\", label, width\n1.5, cat, 2\n-2, dog, 3e1\n+0.5, cat, 4\n");
   CSVDataset ds(f, {.label_name = "label"});
   EXPECT_EQ(ds.feature_names(), (std::vector<std::string>{"sepal length", "width"}));
   EXPECT_EQ(ds.class_names(), (std::vector<std::string>{"cat", "dog"}));
@@ -382,10 +380,14 @@ TEST(DataCSV, BadCellsNameRowAndColumn) {
   TempDir t;
   expect_io_error([&] { CSVDataset(write_text(t.path, "a.csv", "a,b,label\n1,2,0\n3,x4,1\n")); },
                   {"a.csv", "line 3, column 2", "('b')", "'x4'"});
-  expect_io_error([&] { CSVDataset(write_text(t.path, "b.csv", "1,2,0\n3,,1\n")); }, {"b.csv", "line 2, column 2", "empty cell"});
-  expect_io_error([&] { CSVDataset(write_text(t.path, "c.csv", "1,2,0\n3,4\n")); }, {"c.csv", "line 2 has 2 columns, expected 3"});
-  expect_io_error([&] { CSVDataset(write_text(t.path, "d.csv", "1,2,0\n3,4,1.5\n")); }, {"d.csv", "line 2, column 3", "'1.5'"});
-  expect_io_error([&] { CSVDataset(write_text(t.path, "e.csv", "1,2,0\n3,4,-1\n")); }, {"e.csv", "not a non-negative integer"});
+  expect_io_error([&] { CSVDataset(write_text(t.path, "b.csv", "1,2,0\n3,,1\n")); },
+                  {"b.csv", "line 2, column 2", "empty cell"});
+  expect_io_error([&] { CSVDataset(write_text(t.path, "c.csv", "1,2,0\n3,4\n")); },
+                  {"c.csv", "line 2 has 2 columns, expected 3"});
+  expect_io_error([&] { CSVDataset(write_text(t.path, "d.csv", "1,2,0\n3,4,1.5\n")); },
+                  {"d.csv", "line 2, column 3", "'1.5'"});
+  expect_io_error([&] { CSVDataset(write_text(t.path, "e.csv", "1,2,0\n3,4,-1\n")); },
+                  {"e.csv", "not a non-negative integer"});
   expect_io_error([&] { CSVDataset(write_text(t.path, "f.csv", "\n  \n")); }, {"f.csv", "empty"});
   expect_io_error([&] { CSVDataset(write_text(t.path, "g.csv", "a,b\n")); }, {"g.csv", "no data rows"});
   expect_io_error([&] { CSVDataset(t.path / "missing.csv"); }, {"missing.csv", "not found"});

@@ -14,8 +14,7 @@ using namespace xg::data;
 namespace {
 
 std::shared_ptr<TensorDataset> range_dataset(int64_t n) {
-  return std::make_shared<TensorDataset>(arange(0.0, static_cast<double>(n), 1.0, kFloat32).reshape({n, 1}),
-                                         arange(n));
+  return std::make_shared<TensorDataset>(arange(0.0, static_cast<double>(n), 1.0, kFloat32).reshape({n, 1}), arange(n));
 }
 
 /// Every batch's targets, in order, for one epoch.
@@ -62,15 +61,15 @@ TEST(DataLoader, BatchesInOrderAndDropLast) {
   auto ds = range_dataset(10);
   DataLoader loader(ds, {.batch_size = 3});
   EXPECT_EQ(loader.size(), 4);
-  EXPECT_EQ(epoch_targets(loader),
-            (std::vector<std::vector<int64_t>>{{0, 1, 2}, {3, 4, 5}, {6, 7, 8}, {9}}));
+  EXPECT_EQ(epoch_targets(loader), (std::vector<std::vector<int64_t>>{{0, 1, 2}, {3, 4, 5}, {6, 7, 8}, {9}}));
   DataLoader dropping(ds, {.batch_size = 3, .drop_last = true});
   EXPECT_EQ(dropping.size(), 3);
   EXPECT_EQ(epoch_targets(dropping).size(), 3u);
   DataLoader exact(range_dataset(6), {.batch_size = 3, .drop_last = true});
   EXPECT_EQ(epoch_targets(exact).size(), 2u);
   // Inputs travel with their targets.
-  for (auto& b : loader) EXPECT_EQ(b.inputs.reshape({-1}).to(kInt64).to_vector<int64_t>(), b.targets.to_vector<int64_t>());
+  for (auto& b : loader)
+    EXPECT_EQ(b.inputs.reshape({-1}).to(kInt64).to_vector<int64_t>(), b.targets.to_vector<int64_t>());
   DataLoader empty_loader(range_dataset(0), {.batch_size = 4});
   EXPECT_EQ(empty_loader.size(), 0);
   EXPECT_TRUE(epoch_targets(empty_loader).empty());
@@ -186,7 +185,7 @@ TEST(DataLoader, TransformIsSeededPerEpochAndBatch) {
   EXPECT_EQ(noise(b), a0);
   EXPECT_NE(a0, a1);
   EXPECT_EQ(std::set<double>(a0.begin(), a0.end()).size(), 3u);  // a different stream per batch
-  EXPECT_FALSE(grad_mode_seen);  // batches are prepared without recording autograd
+  EXPECT_FALSE(grad_mode_seen);                                  // batches are prepared without recording autograd
   opts.prefetch = 0;
   DataLoader sync(ds, opts);
   EXPECT_EQ(noise(sync), a0);  // the same numbers with or without the thread

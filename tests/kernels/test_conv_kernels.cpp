@@ -19,10 +19,10 @@ using xg::kernels::make_conv2d_geom;
 
 std::string describe(const Conv2dGeom& g) {
   return "c=" + std::to_string(g.c) + " h=" + std::to_string(g.h) + " w=" + std::to_string(g.w) +
-         " k=" + std::to_string(g.kh) + "x" + std::to_string(g.kw) + " s=" + std::to_string(g.sh) +
-         "," + std::to_string(g.sw) + " p=" + std::to_string(g.ph) + "," + std::to_string(g.pw) +
-         " d=" + std::to_string(g.dh) + "," + std::to_string(g.dw) + " out=" +
-         std::to_string(g.oh) + "x" + std::to_string(g.ow);
+         " k=" + std::to_string(g.kh) + "x" + std::to_string(g.kw) + " s=" + std::to_string(g.sh) + "," +
+         std::to_string(g.sw) + " p=" + std::to_string(g.ph) + "," + std::to_string(g.pw) +
+         " d=" + std::to_string(g.dh) + "," + std::to_string(g.dw) + " out=" + std::to_string(g.oh) + "x" +
+         std::to_string(g.ow);
 }
 
 /// Direct definition of the column matrix, element by element.
@@ -78,33 +78,31 @@ std::vector<double> random_reals(size_t n, std::mt19937& rng) {
 /// Hand-picked geometries covering each code path (fast paths, SIMD tails,
 /// all-padding rows, stride gathers, dilation, degenerate images).
 std::vector<Conv2dGeom> named_geoms() {
-  auto mk = [](int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-               int64_t ph, int64_t pw, int64_t dh, int64_t dw) {
-    return make_conv2d_geom(c, h, w, kh, kw, sh, sw, ph, pw, dh, dw);
-  };
+  auto mk = [](int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+               int64_t dh, int64_t dw) { return make_conv2d_geom(c, h, w, kh, kw, sh, sw, ph, pw, dh, dw); };
   return {
-      mk(3, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1),     // classic 3x3 same
-      mk(2, 8, 9, 3, 3, 2, 2, 1, 1, 1, 1),     // stride 2 with padding
-      mk(2, 9, 8, 3, 3, 1, 1, 2, 2, 2, 2),     // dilation 2
-      mk(4, 5, 6, 1, 1, 1, 1, 0, 0, 1, 1),     // 1x1 copy fast path
-      mk(4, 5, 6, 1, 1, 1, 1, 0, 0, 3, 2),     // 1x1 with (irrelevant) dilation
-      mk(3, 6, 5, 1, 1, 2, 2, 0, 0, 1, 1),     // 1x1 stride 2
-      mk(2, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1),     // 1x1 with padding
-      mk(2, 7, 10, 2, 5, 1, 1, 0, 2, 1, 1),    // rectangular kernel
-      mk(2, 11, 9, 3, 2, 3, 1, 2, 0, 1, 2),    // asymmetric stride/pad/dilation
-      mk(2, 12, 13, 3, 3, 1, 2, 0, 1, 2, 1),   // asymmetric the other way
-      mk(3, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1),     // 1x1 image
-      mk(2, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1),     // 1x1 image, 3x3 kernel padded
-      mk(1, 5, 5, 5, 5, 1, 1, 0, 0, 1, 1),     // kernel covers image -> 1x1 output
-      mk(2, 6, 40, 3, 3, 1, 1, 1, 1, 1, 1),    // rows longer than one SIMD vector
-      mk(1, 3, 70, 1, 3, 1, 1, 0, 0, 1, 1),    // long rows, kh = 1
-      mk(2, 10, 37, 3, 3, 2, 2, 1, 1, 1, 1),   // stride-2 gather on long rows
-      mk(1, 4, 4, 3, 3, 1, 1, 4, 4, 1, 1),     // padding wider than the kernel
-      mk(2, 6, 33, 3, 1, 1, 1, 1, 0, 1, 1),    // full-width contiguous block path
-      mk(1, 6, 20, 2, 1, 2, 1, 0, 0, 1, 1),    // full-width rows but stride-2 rows
-      mk(2, 13, 17, 4, 4, 4, 4, 1, 2, 1, 1),   // stride 4
-      mk(2, 9, 31, 2, 7, 3, 3, 3, 3, 2, 3),    // stride 3, big dilation
-      mk(1, 2, 3, 2, 3, 1, 1, 0, 0, 1, 1),     // kernel == image
+      mk(3, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1),    // classic 3x3 same
+      mk(2, 8, 9, 3, 3, 2, 2, 1, 1, 1, 1),    // stride 2 with padding
+      mk(2, 9, 8, 3, 3, 1, 1, 2, 2, 2, 2),    // dilation 2
+      mk(4, 5, 6, 1, 1, 1, 1, 0, 0, 1, 1),    // 1x1 copy fast path
+      mk(4, 5, 6, 1, 1, 1, 1, 0, 0, 3, 2),    // 1x1 with (irrelevant) dilation
+      mk(3, 6, 5, 1, 1, 2, 2, 0, 0, 1, 1),    // 1x1 stride 2
+      mk(2, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1),    // 1x1 with padding
+      mk(2, 7, 10, 2, 5, 1, 1, 0, 2, 1, 1),   // rectangular kernel
+      mk(2, 11, 9, 3, 2, 3, 1, 2, 0, 1, 2),   // asymmetric stride/pad/dilation
+      mk(2, 12, 13, 3, 3, 1, 2, 0, 1, 2, 1),  // asymmetric the other way
+      mk(3, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1),    // 1x1 image
+      mk(2, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1),    // 1x1 image, 3x3 kernel padded
+      mk(1, 5, 5, 5, 5, 1, 1, 0, 0, 1, 1),    // kernel covers image -> 1x1 output
+      mk(2, 6, 40, 3, 3, 1, 1, 1, 1, 1, 1),   // rows longer than one SIMD vector
+      mk(1, 3, 70, 1, 3, 1, 1, 0, 0, 1, 1),   // long rows, kh = 1
+      mk(2, 10, 37, 3, 3, 2, 2, 1, 1, 1, 1),  // stride-2 gather on long rows
+      mk(1, 4, 4, 3, 3, 1, 1, 4, 4, 1, 1),    // padding wider than the kernel
+      mk(2, 6, 33, 3, 1, 1, 1, 1, 0, 1, 1),   // full-width contiguous block path
+      mk(1, 6, 20, 2, 1, 2, 1, 0, 0, 1, 1),   // full-width rows but stride-2 rows
+      mk(2, 13, 17, 4, 4, 4, 4, 1, 2, 1, 1),  // stride 4
+      mk(2, 9, 31, 2, 7, 3, 3, 3, 3, 2, 3),   // stride 3, big dilation
+      mk(1, 2, 3, 2, 3, 1, 1, 0, 0, 1, 1),    // kernel == image
   };
 }
 
@@ -117,8 +115,7 @@ void check_im2col(const Conv2dGeom& g, std::mt19937& rng) {
   // Poison the output so a skipped element shows up.
   std::vector<T> got(want.size(), std::numeric_limits<T>::quiet_NaN());
   im2col(img.data(), g, got.data());
-  for (size_t i = 0; i < want.size(); ++i)
-    ASSERT_EQ(got[i], want[i]) << describe(g) << " at " << i;
+  for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << describe(g) << " at " << i;
 }
 
 template <typename T>
@@ -129,8 +126,7 @@ void check_col2im(const Conv2dGeom& g, std::mt19937& rng) {
   auto got = want;
   naive_col2im(col, g, want);
   col2im(col.data(), g, got.data());
-  for (size_t i = 0; i < want.size(); ++i)
-    ASSERT_EQ(got[i], want[i]) << describe(g) << " at " << i;
+  for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << describe(g) << " at " << i;
 }
 
 TEST(ConvKernels, OutSize) {

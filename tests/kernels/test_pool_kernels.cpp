@@ -24,23 +24,23 @@ struct PoolGeom {
 
 std::string describe(const PoolGeom& g) {
   return "nc=" + std::to_string(g.nc) + " h=" + std::to_string(g.h) + " w=" + std::to_string(g.w) +
-         " k=" + std::to_string(g.kh) + "x" + std::to_string(g.kw) + " s=" + std::to_string(g.sh) +
-         "," + std::to_string(g.sw) + " p=" + std::to_string(g.ph) + "," + std::to_string(g.pw);
+         " k=" + std::to_string(g.kh) + "x" + std::to_string(g.kw) + " s=" + std::to_string(g.sh) + "," +
+         std::to_string(g.sw) + " p=" + std::to_string(g.ph) + "," + std::to_string(g.pw);
 }
 
 /// Padding is at most half the kernel (PyTorch's constraint), so no window is empty.
 std::vector<PoolGeom> pool_geoms() {
   return {
-      {3, 8, 8, 2, 2, 2, 2, 0, 0},      // classic non-overlapping
-      {2, 9, 9, 3, 3, 2, 2, 1, 1},      // overlapping with padding (ResNet stem)
-      {2, 7, 10, 3, 3, 1, 1, 1, 1},     // stride 1, heavy overlap
-      {2, 6, 11, 2, 4, 1, 3, 1, 2},     // rectangular, asymmetric stride/pad
-      {1, 5, 5, 5, 5, 1, 1, 0, 0},      // global window
-      {2, 1, 1, 1, 1, 1, 1, 0, 0},      // 1x1 image
-      {2, 1, 1, 3, 3, 1, 1, 1, 1},      // 1x1 image, padded 3x3
-      {2, 13, 7, 4, 3, 3, 2, 2, 1},     // non-divisible sizes
-      {1, 4, 4, 2, 2, 3, 3, 1, 1},      // stride larger than kernel
-      {64, 20, 20, 3, 3, 1, 1, 1, 1},   // large enough to take the OpenMP path
+      {3, 8, 8, 2, 2, 2, 2, 0, 0},     // classic non-overlapping
+      {2, 9, 9, 3, 3, 2, 2, 1, 1},     // overlapping with padding (ResNet stem)
+      {2, 7, 10, 3, 3, 1, 1, 1, 1},    // stride 1, heavy overlap
+      {2, 6, 11, 2, 4, 1, 3, 1, 2},    // rectangular, asymmetric stride/pad
+      {1, 5, 5, 5, 5, 1, 1, 0, 0},     // global window
+      {2, 1, 1, 1, 1, 1, 1, 0, 0},     // 1x1 image
+      {2, 1, 1, 3, 3, 1, 1, 1, 1},     // 1x1 image, padded 3x3
+      {2, 13, 7, 4, 3, 3, 2, 2, 1},    // non-divisible sizes
+      {1, 4, 4, 2, 2, 3, 3, 1, 1},     // stride larger than kernel
+      {64, 20, 20, 3, 3, 1, 1, 1, 1},  // large enough to take the OpenMP path
   };
 }
 
@@ -66,8 +66,7 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
 
 /// Walks the padded window in row-major order; padding never wins.
 template <typename T>
-void naive_max(const std::vector<T>& in, const PoolGeom& g, std::vector<T>& out,
-               std::vector<int64_t>& arg) {
+void naive_max(const std::vector<T>& in, const PoolGeom& g, std::vector<T>& out, std::vector<int64_t>& arg) {
   const int64_t oh = g.oh(), ow = g.ow();
   out.assign(g.out_size(), T(0));
   arg.assign(g.out_size(), -7);
@@ -118,8 +117,8 @@ std::vector<T> naive_avg(const std::vector<T>& in, const PoolGeom& g, bool inclu
   return out;
 }
 
-std::vector<double> naive_adaptive(const std::vector<double>& in, int64_t nc, int64_t h, int64_t w,
-                                   int64_t oh, int64_t ow) {
+std::vector<double> naive_adaptive(const std::vector<double>& in, int64_t nc, int64_t h, int64_t w, int64_t oh,
+                                   int64_t ow) {
   std::vector<double> out(static_cast<size_t>(nc * oh * ow));
   for (int64_t p = 0; p < nc; ++p)
     for (int64_t oy = 0; oy < oh; ++oy)
@@ -146,8 +145,8 @@ void check_max_forward(const PoolGeom& g, std::mt19937& rng) {
   naive_max(in, g, want, want_arg);
   std::vector<T> got(g.out_size(), T(123));
   std::vector<int64_t> got_arg(g.out_size(), -7);
-  max_pool2d_forward(in.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(),
-                     got.data(), got_arg.data());
+  max_pool2d_forward(in.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), got.data(),
+                     got_arg.data());
   EXPECT_EQ(got, want) << describe(g);
   EXPECT_EQ(got_arg, want_arg) << describe(g);
 }
@@ -174,8 +173,8 @@ TEST(PoolKernels, MaxTiesPickFirstAndPaddingNeverWins) {
   std::vector<float> in(g.in_size(), -2.0f);
   std::vector<float> out(g.out_size());
   std::vector<int64_t> arg(g.out_size());
-  max_pool2d_forward(in.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(),
-                     out.data(), arg.data());
+  max_pool2d_forward(in.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), out.data(),
+                     arg.data());
   for (int64_t oy = 0; oy < g.oh(); ++oy)
     for (int64_t ox = 0; ox < g.ow(); ++ox) {
       const int64_t y0 = std::max<int64_t>(oy * g.sh - g.ph, 0);
@@ -188,15 +187,15 @@ TEST(PoolKernels, MaxTiesPickFirstAndPaddingNeverWins) {
 TEST(PoolKernels, MaxNanPropagates) {
   const PoolGeom g{1, 4, 4, 2, 2, 2, 2, 0, 0};
   std::vector<double> in(g.in_size(), 0.0);
-  in[5] = std::numeric_limits<double>::quiet_NaN();   // window (0,0): rows 0-1, cols 0-1
-  in[4] = 100.0;                                        // larger value after... (row 1, col 0)
+  in[5] = std::numeric_limits<double>::quiet_NaN();  // window (0,0): rows 0-1, cols 0-1
+  in[4] = 100.0;                                     // larger value after... (row 1, col 0)
   in[0] = 50.0;
   in[10] = std::numeric_limits<double>::quiet_NaN();  // window (1,1)
-  in[15] = 1e300;                                       // bigger value later in same window
+  in[15] = 1e300;                                     // bigger value later in same window
   std::vector<double> out(g.out_size());
   std::vector<int64_t> arg(g.out_size());
-  max_pool2d_forward(in.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(),
-                     out.data(), arg.data());
+  max_pool2d_forward(in.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), out.data(),
+                     arg.data());
   EXPECT_TRUE(std::isnan(out[0]));
   EXPECT_EQ(arg[0], 5);
   EXPECT_EQ(out[1], 0.0);
@@ -208,14 +207,14 @@ TEST(PoolKernels, MaxNanPropagates) {
 TEST(PoolKernels, MaxBackwardFiniteDifferences) {
   std::mt19937 rng(11);
   for (const auto& g : pool_geoms()) {
-    if (g.in_size() > 2000) continue;  // finite differences are O(n^2)
+    if (g.in_size() > 2000) continue;         // finite differences are O(n^2)
     auto x = random_reals(g.in_size(), rng);  // distinct with probability 1: no ties
     const auto gy = random_reals(g.out_size(), rng);
     std::vector<double> y(g.out_size());
     std::vector<int64_t> arg(g.out_size());
     auto fwd = [&](const std::vector<double>& xx) {
-      max_pool2d_forward(xx.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(),
-                         g.ow(), y.data(), arg.data());
+      max_pool2d_forward(xx.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), y.data(),
+                         arg.data());
       return dot(y, gy);
     };
     fwd(x);
@@ -241,8 +240,8 @@ TEST(PoolKernels, MaxBackwardMatchesScatter) {
     const auto gy = cast<float>(random_reals(g.out_size(), rng));
     std::vector<float> y(g.out_size());
     std::vector<int64_t> arg(g.out_size());
-    max_pool2d_forward(x.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(),
-                       y.data(), arg.data());
+    max_pool2d_forward(x.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), y.data(),
+                       arg.data());
     // Adjoint of the (fixed-argmax) gather, in double.
     std::vector<double> want(g.in_size(), 0.0);
     const int64_t hw = g.h * g.w, ohw = g.oh() * g.ow();
@@ -252,8 +251,7 @@ TEST(PoolKernels, MaxBackwardMatchesScatter) {
             gy[static_cast<size_t>(p * ohw + o)];
     std::vector<float> got(g.in_size(), 5.0f);
     max_pool2d_backward(gy.data(), arg.data(), g.nc, g.h, g.w, g.oh(), g.ow(), got.data());
-    for (size_t i = 0; i < want.size(); ++i)
-      ASSERT_NEAR(got[i], want[i], 1e-5) << describe(g) << " at " << i;
+    for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5) << describe(g) << " at " << i;
   }
 }
 
@@ -266,15 +264,15 @@ TEST(PoolKernels, AvgForwardMatchesNaiveBothPadModes) {
       const auto xd = random_reals(g.in_size(), rng);
       const auto want = naive_avg(xd, g, include_pad);
       std::vector<double> got(g.out_size(), 123.0);
-      avg_pool2d_forward(xd.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(),
-                         g.ow(), include_pad, got.data());
+      avg_pool2d_forward(xd.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), include_pad,
+                         got.data());
       for (size_t i = 0; i < want.size(); ++i)
         ASSERT_NEAR(got[i], want[i], 1e-14) << describe(g) << " pad=" << include_pad << " at " << i;
 
       const auto xf = cast<float>(xd);
       std::vector<float> gotf(g.out_size(), 123.0f);
-      avg_pool2d_forward(xf.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(),
-                         g.ow(), include_pad, gotf.data());
+      avg_pool2d_forward(xf.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), include_pad,
+                         gotf.data());
       const auto wantf = naive_avg(xf, g, include_pad);
       for (size_t i = 0; i < wantf.size(); ++i)
         ASSERT_NEAR(gotf[i], wantf[i], 1e-6) << describe(g) << " pad=" << include_pad << " at " << i;
@@ -314,17 +312,17 @@ TEST(PoolKernels, AvgBackwardIsAdjoint) {
       const auto x = random_reals(g.in_size(), rng);
       const auto gy = random_reals(g.out_size(), rng);
       std::vector<double> y(g.out_size());
-      avg_pool2d_forward(x.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(),
-                         g.ow(), include_pad, y.data());
+      avg_pool2d_forward(x.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), include_pad,
+                         y.data());
       std::vector<double> gx(g.in_size(), 42.0);
-      avg_pool2d_backward(gy.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(),
-                          g.ow(), include_pad, gx.data());
+      avg_pool2d_backward(gy.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), include_pad,
+                          gx.data());
       EXPECT_NEAR(dot(y, gy), dot(x, gx), 1e-11) << describe(g) << " pad=" << include_pad;
       // Float instantiation agrees with double.
       const auto gyf = cast<float>(gy);
       std::vector<float> gxf(g.in_size(), 42.0f);
-      avg_pool2d_backward(gyf.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(),
-                          g.ow(), include_pad, gxf.data());
+      avg_pool2d_backward(gyf.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), include_pad,
+                          gxf.data());
       for (size_t i = 0; i < gx.size(); ++i) ASSERT_NEAR(gxf[i], gx[i], 1e-5);
     }
 }
@@ -337,14 +335,13 @@ struct AdaptiveCase {
 
 std::vector<AdaptiveCase> adaptive_cases() {
   return {
-      {2, 8, 8, 4, 4},     // divisible
-      {2, 7, 9, 3, 4},     // non-divisible, overlapping windows
-      {2, 5, 5, 1, 1},     // global average
-      {2, 3, 4, 7, 9},     // output larger than input
-      {1, 1, 1, 3, 2},     // 1x1 input broadcast up
-      {3, 10, 6, 10, 6},   // identity size
-      {2, 13, 11, 5, 7},
-      {64, 14, 14, 7, 7},  // large enough for the OpenMP path
+      {2, 8, 8, 4, 4},                        // divisible
+      {2, 7, 9, 3, 4},                        // non-divisible, overlapping windows
+      {2, 5, 5, 1, 1},                        // global average
+      {2, 3, 4, 7, 9},                        // output larger than input
+      {1, 1, 1, 3, 2},                        // 1x1 input broadcast up
+      {3, 10, 6, 10, 6},                      // identity size
+      {2, 13, 11, 5, 7}, {64, 14, 14, 7, 7},  // large enough for the OpenMP path
   };
 }
 

@@ -136,14 +136,23 @@ TEST(Conv2d, BadArgumentsNameOpAndShapes) {
   const Tensor x = zeros({2, 4, 6, 6}), w = zeros({6, 2, 3, 3});
   expect_error<ShapeError>([&] { conv2d(x, zeros({6, 3, 3, 3})); }, {"conv2d", "[2, 4, 6, 6]", "[6, 3, 3, 3]"});
   expect_error<ShapeError>([&] { conv2d(x, w, Tensor(), {1, 1}, {0, 0}, {1, 1}, 3); }, {"conv2d", "groups = 3"});
-  expect_error<ShapeError>([&] { conv2d(x, zeros({5, 2, 3, 3}), Tensor(), {1, 1}, {0, 0}, {1, 1}, 2); },
-                           {"conv2d", "groups = 2", "output channels (5)"});
+  expect_error<ShapeError>(
+      [&] {
+        conv2d(x, zeros({5, 2, 3, 3}), Tensor(), {1, 1}, {0, 0}, {1, 1}, 2);
+      },
+      {"conv2d", "groups = 2", "output channels (5)"});
   expect_error<ShapeError>([&] { conv2d(x, zeros({6, 4, 7, 7})); }, {"conv2d", "larger than the padded input"});
-  expect_error<ShapeError>([&] { conv2d(x, zeros({6, 4, 3, 3}), Tensor(), {1, 1}, {0, 0}, {4, 4}); },
-                           {"conv2d", "dilation"});
+  expect_error<ShapeError>(
+      [&] {
+        conv2d(x, zeros({6, 4, 3, 3}), Tensor(), {1, 1}, {0, 0}, {4, 4});
+      },
+      {"conv2d", "dilation"});
   // A stride larger than the overshoot must not round the output size up to 1.
-  expect_error<ShapeError>([&] { conv2d(zeros({1, 1, 2, 2}), zeros({1, 1, 5, 1}), Tensor(), {4, 1}); },
-                           {"conv2d", "larger than the padded input"});
+  expect_error<ShapeError>(
+      [&] {
+        conv2d(zeros({1, 1, 2, 2}), zeros({1, 1, 5, 1}), Tensor(), {4, 1});
+      },
+      {"conv2d", "larger than the padded input"});
   expect_error<ValueError>([&] { conv2d(x, w, Tensor(), {0, 1}, {0, 0}, {1, 1}, 2); }, {"conv2d", "stride"});
   expect_error<ValueError>([&] { conv2d(x, w, Tensor(), {1, 1}, {-1, 0}, {1, 1}, 2); }, {"conv2d", "padding"});
   expect_error<ValueError>([&] { conv2d(x, w, Tensor(), {1, 1}, {0, 0}, {1, 0}, 2); }, {"conv2d", "dilation"});
@@ -152,8 +161,11 @@ TEST(Conv2d, BadArgumentsNameOpAndShapes) {
   expect_error<ShapeError>([&] { conv2d(zeros({4, 6}), w); }, {"conv2d", "[4, 6]"});
   expect_error<ShapeError>([&] { conv2d(x, zeros({6, 4, 3})); }, {"conv2d", "4-D weight"});
   expect_error<DTypeError>([&] { conv2d(x, zeros({6, 4, 3, 3}, kFloat64)); }, {"conv2d", "float32", "float64"});
-  expect_error<DTypeError>([&] { conv2d(zeros({1, 1, 3, 3}, kInt64), zeros({1, 1, 1, 1}, kInt64)); },
-                           {"conv2d", "int64"});
+  expect_error<DTypeError>(
+      [&] {
+        conv2d(zeros({1, 1, 3, 3}, kInt64), zeros({1, 1, 1, 1}, kInt64));
+      },
+      {"conv2d", "int64"});
 }
 
 // ---- conv_transpose2d
@@ -167,8 +179,8 @@ struct TCfg {
 };
 
 /// Scatter definition: full[n, o, y·s + i·d, x·s + j·d] += in[n,c,y,x]·w[c,o',i,j], crop by padding.
-std::vector<double> naive_conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const TCfg& f,
-                                           int64_t oh, int64_t ow) {
+std::vector<double> naive_conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const TCfg& f, int64_t oh,
+                                           int64_t ow) {
   const int64_t cg = f.cin / f.groups, cog = f.cout / f.groups;
   std::vector<double> out(static_cast<size_t>(f.n * f.cout * oh * ow), 0.0);
   auto at = [&](int64_t n, int64_t o, int64_t y, int64_t xx) -> double& {
@@ -220,8 +232,10 @@ TEST(ConvTranspose2d, MatchesScatterDefinition) {
   for (const TCfg& f : tconfigs()) {
     const auto in = tconv_inputs(f, 61);
     const Tensor y = run_tconv(in, f);
-    const int64_t oh = (f.h - 1) * f.stride[0] - 2 * f.padding[0] + f.dilation[0] * (f.kh - 1) + f.output_padding[0] + 1;
-    const int64_t ow = (f.w - 1) * f.stride[1] - 2 * f.padding[1] + f.dilation[1] * (f.kw - 1) + f.output_padding[1] + 1;
+    const int64_t oh =
+        (f.h - 1) * f.stride[0] - 2 * f.padding[0] + f.dilation[0] * (f.kh - 1) + f.output_padding[0] + 1;
+    const int64_t ow =
+        (f.w - 1) * f.stride[1] - 2 * f.padding[1] + f.dilation[1] * (f.kw - 1) + f.output_padding[1] + 1;
     SCOPED_TRACE(shape_str(y.shape()));
     testing::expect_values(y, {f.n, f.cout, oh, ow},
                            naive_conv_transpose2d(in[0], in[1], f.bias ? in[2] : Tensor(), f, oh, ow), 1e-12, 1e-12);
@@ -250,18 +264,36 @@ TEST(ConvTranspose2d, IsTheInputAdjointOfConv2d) {
 
 TEST(ConvTranspose2d, BadArgumentsNameOpAndShapes) {
   const Tensor x = zeros({2, 4, 5, 5});
-  expect_error<ShapeError>([&] { conv_transpose2d(x, zeros({3, 2, 3, 3})); },
-                           {"conv_transpose2d", "[2, 4, 5, 5]", "[3, 2, 3, 3]"});
-  expect_error<ShapeError>([&] { conv_transpose2d(x, zeros({4, 2, 3, 3}), Tensor(), {1, 1}, {0, 0}, {0, 0}, 3); },
-                           {"conv_transpose2d", "groups = 3"});
-  expect_error<ValueError>([&] { conv_transpose2d(x, zeros({4, 2, 3, 3}), Tensor(), {2, 2}, {0, 0}, {2, 0}); },
-                           {"conv_transpose2d", "output_padding"});
-  expect_error<ShapeError>([&] { conv_transpose2d(x, zeros({4, 2, 3, 3}), Tensor(), {1, 1}, {4, 4}); },
-                           {"conv_transpose2d", "non-positive output size"});
-  expect_error<ShapeError>([&] { conv_transpose2d(x, zeros({4, 2, 3, 3}), zeros({3})); },
-                           {"conv_transpose2d", "bias", "[3]"});
-  expect_error<ValueError>([&] { conv_transpose2d(x, zeros({4, 2, 3, 3}), Tensor(), {1, -1}); },
-                           {"conv_transpose2d", "stride"});
+  expect_error<ShapeError>(
+      [&] {
+        conv_transpose2d(x, zeros({3, 2, 3, 3}));
+      },
+      {"conv_transpose2d", "[2, 4, 5, 5]", "[3, 2, 3, 3]"});
+  expect_error<ShapeError>(
+      [&] {
+        conv_transpose2d(x, zeros({4, 2, 3, 3}), Tensor(), {1, 1}, {0, 0}, {0, 0}, 3);
+      },
+      {"conv_transpose2d", "groups = 3"});
+  expect_error<ValueError>(
+      [&] {
+        conv_transpose2d(x, zeros({4, 2, 3, 3}), Tensor(), {2, 2}, {0, 0}, {2, 0});
+      },
+      {"conv_transpose2d", "output_padding"});
+  expect_error<ShapeError>(
+      [&] {
+        conv_transpose2d(x, zeros({4, 2, 3, 3}), Tensor(), {1, 1}, {4, 4});
+      },
+      {"conv_transpose2d", "non-positive output size"});
+  expect_error<ShapeError>(
+      [&] {
+        conv_transpose2d(x, zeros({4, 2, 3, 3}), zeros({3}));
+      },
+      {"conv_transpose2d", "bias", "[3]"});
+  expect_error<ValueError>(
+      [&] {
+        conv_transpose2d(x, zeros({4, 2, 3, 3}), Tensor(), {1, -1});
+      },
+      {"conv_transpose2d", "stride"});
 }
 
 // ---- threads

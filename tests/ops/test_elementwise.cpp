@@ -54,9 +54,11 @@ TEST(Elementwise, PowScalar) {
   // float32 on a SIMD-sized input (32 elements) takes the vector path.
   const Tensor v = arange(1, 33, 1, kFloat32);
   const auto p = pow(v, 1.5).to_vector<double>();
-  for (int i = 0; i < 32; ++i) EXPECT_NEAR(p[static_cast<size_t>(i)], std::pow(i + 1.0, 1.5), 1e-5 * std::pow(i + 1.0, 1.5));
+  for (int i = 0; i < 32; ++i)
+    EXPECT_NEAR(p[static_cast<size_t>(i)], std::pow(i + 1.0, 1.5), 1e-5 * std::pow(i + 1.0, 1.5));
   const auto q = pow(v, f64({2.5}, {}).to(kFloat32)).to_vector<double>();
-  for (int i = 0; i < 32; ++i) EXPECT_NEAR(q[static_cast<size_t>(i)], std::pow(i + 1.0, 2.5), 1e-5 * std::pow(i + 1.0, 2.5));
+  for (int i = 0; i < 32; ++i)
+    EXPECT_NEAR(q[static_cast<size_t>(i)], std::pow(i + 1.0, 2.5), 1e-5 * std::pow(i + 1.0, 2.5));
 }
 
 TEST(Elementwise, UnaryValues) {
@@ -123,8 +125,11 @@ TEST(Elementwise, Where) {
   Tensor w = where(c, i64({1, 2, 3}, {3}), f64({0.5, 0.5, 0.5}, {3}));
   EXPECT_EQ(w.dtype(), kFloat64);
   expect_values(w, {3}, {1, 0.5, 3});
-  expect_error<DTypeError>([&] { where(f64({1, 0, 1}, {3}), f64({1, 2, 3}, {3}), f64({0, 0, 0}, {3})); },
-                           {"where", "bool"});
+  expect_error<DTypeError>(
+      [&] {
+        where(f64({1, 0, 1}, {3}), f64({1, 2, 3}, {3}), f64({0, 0, 0}, {3}));
+      },
+      {"where", "bool"});
   expect_error<ShapeError>([&] { where(c, f64({1, 2}, {2}), f64({0}, {1})); }, {"where", "[3]", "[2]"});
 }
 
@@ -259,12 +264,13 @@ TEST(Elementwise, NonContiguousMatchesContiguous) {
   const Tensor base = rnd({6, 8}, 11);
   const Tensor other = rnd({8, 6}, 12);
   // transposed, sliced with a step, and expanded operands
-  const Tensor tr = other.t();                              // [6,8] transposed view
-  const Tensor sl = rnd({12, 8}, 13).slice(0, 1, 12, 2);    // [6,8] rows 1,3,..,11
-  const Tensor ex = rnd({6, 1}, 14).expand({6, 8});         // stride-0 columns
-  const Tensor sl2 = rnd({6, 16}, 15).slice(1, 0, 16, 2);   // [6,8] every other column
+  const Tensor tr = other.t();                             // [6,8] transposed view
+  const Tensor sl = rnd({12, 8}, 13).slice(0, 1, 12, 2);   // [6,8] rows 1,3,..,11
+  const Tensor ex = rnd({6, 1}, 14).expand({6, 8});        // stride-0 columns
+  const Tensor sl2 = rnd({6, 16}, 15).slice(1, 0, 16, 2);  // [6,8] every other column
   using Bin = Tensor (*)(const Tensor&, const Tensor&);
-  for (Bin op : std::vector<Bin>{&xg::add, &xg::sub, &xg::mul, &xg::div, &xg::maximum, &xg::minimum, &xg::eq, &xg::lt, &xg::ge}) {
+  for (Bin op : std::vector<Bin>{&xg::add, &xg::sub, &xg::mul, &xg::div, &xg::maximum, &xg::minimum, &xg::eq, &xg::lt,
+                                 &xg::ge}) {
     for (const Tensor& v : {tr, sl, ex, sl2}) {
       ASSERT_FALSE(v.is_contiguous());
       EXPECT_TRUE(equal(op(base, v), op(base, v.contiguous())));
@@ -287,7 +293,8 @@ TEST(Elementwise, NonContiguousMatchesContiguous) {
   }
   // positive inputs for log/sqrt
   const Tensor pos = rnd({8, 6}, 16, kFloat32, 0.5, 3).t();
-  for (Un op : std::vector<Un>{&xg::sqrt, &xg::rsqrt, &xg::reciprocal}) EXPECT_TRUE(equal(op(pos), op(pos.contiguous())));
+  for (Un op : std::vector<Un>{&xg::sqrt, &xg::rsqrt, &xg::reciprocal})
+    EXPECT_TRUE(equal(op(pos), op(pos.contiguous())));
   EXPECT_TRUE(allclose(log(pos), log(pos.contiguous()), 1e-6, 1e-7));
 }
 
@@ -467,7 +474,8 @@ TEST(ElementwiseInplace, InplaceOnNonLeafIsDifferentiable) {
 
 TEST(ElementwiseGrad, BinaryOps) {
   const Tensor a = leaf({2, 3}, 1), b = leaf_away_from_zero({2, 3}, 2);
-  for (auto op : std::vector<Tensor (*)(const Tensor&, const Tensor&)>{&xg::add, &xg::sub, &xg::mul, &xg::div, &xg::maximum, &xg::minimum})
+  for (auto op : std::vector<Tensor (*)(const Tensor&, const Tensor&)>{&xg::add, &xg::sub, &xg::mul, &xg::div,
+                                                                       &xg::maximum, &xg::minimum})
     expect_gradcheck([op](const std::vector<Tensor>& x) { return op(x[0], x[1]); }, {a, b});
   expect_gradcheck([](const std::vector<Tensor>& x) { return pow(x[0], x[1]); },
                    {leaf({2, 3}, 3, 0.5, 2.0), leaf({2, 3}, 4, -1.5, 2.5)});
@@ -478,7 +486,8 @@ TEST(ElementwiseGrad, BroadcastInputs) {
   const Tensor col = leaf({3, 1}, 5), row = leaf_away_from_zero({1, 4}, 6);
   const Tensor s = leaf_away_from_zero({}, 7), m = leaf({2, 3}, 8);
   const Tensor v = leaf_away_from_zero({4}, 9), t3 = leaf({2, 3, 4}, 10);
-  for (auto op : std::vector<Tensor (*)(const Tensor&, const Tensor&)>{&xg::add, &xg::sub, &xg::mul, &xg::div, &xg::maximum, &xg::minimum}) {
+  for (auto op : std::vector<Tensor (*)(const Tensor&, const Tensor&)>{&xg::add, &xg::sub, &xg::mul, &xg::div,
+                                                                       &xg::maximum, &xg::minimum}) {
     expect_gradcheck([op](const std::vector<Tensor>& x) { return op(x[0], x[1]); }, {col, row});
     expect_gradcheck([op](const std::vector<Tensor>& x) { return op(x[1], x[0]); }, {s, m});
     expect_gradcheck([op](const std::vector<Tensor>& x) { return op(x[1], x[0]); }, {v, t3});
@@ -492,7 +501,8 @@ TEST(ElementwiseGrad, BroadcastInputs) {
 TEST(ElementwiseGrad, NonContiguousInputs) {
   // The op sees a transposed view and a stepped slice of the leaves.
   const Tensor a = leaf({4, 3}, 13), b = leaf_away_from_zero({3, 8}, 14);
-  for (auto op : std::vector<Tensor (*)(const Tensor&, const Tensor&)>{&xg::add, &xg::sub, &xg::mul, &xg::div, &xg::maximum, &xg::minimum})
+  for (auto op : std::vector<Tensor (*)(const Tensor&, const Tensor&)>{&xg::add, &xg::sub, &xg::mul, &xg::div,
+                                                                       &xg::maximum, &xg::minimum})
     expect_gradcheck([op](const std::vector<Tensor>& x) { return op(x[0].t(), x[1].slice(1, 0, 8, 2)); }, {a, b});
   expect_gradcheck([](const std::vector<Tensor>& x) { return exp(x[0].t()) * x[0].t(); }, {a});
   expect_gradcheck([](const std::vector<Tensor>& x) { return pow(x[0].slice(1, 1, 8, 2), 3.0); }, {b});
@@ -524,7 +534,8 @@ TEST(ElementwiseGrad, UnaryOps) {
 
 TEST(ElementwiseGrad, ScalarOperators) {
   const Tensor x = leaf_away_from_zero({2, 2}, 18);
-  expect_gradcheck([](const std::vector<Tensor>& v) { return (v[0] + 1.5) * 2.0 - 3.0 / v[0] + (1.0 - v[0]) / 4.0; }, {x});
+  expect_gradcheck([](const std::vector<Tensor>& v) { return (v[0] + 1.5) * 2.0 - 3.0 / v[0] + (1.0 - v[0]) / 4.0; },
+                   {x});
   expect_gradcheck([](const std::vector<Tensor>& v) { return -v[0] * v[0]; }, {x});
 }
 
@@ -550,7 +561,8 @@ TEST(ElementwiseGrad, SecondOrder) {
   expect_gradgradcheck([](const std::vector<Tensor>& v) { return log(v[0]); }, {pos});
   expect_gradgradcheck([](const std::vector<Tensor>& v) { return pow(v[0], 3.0); }, {a});
   expect_gradgradcheck([](const std::vector<Tensor>& v) { return pow(v[0], v[1]); }, {pos, a});
-  expect_gradgradcheck([](const std::vector<Tensor>& v) { return mul(v[0], v[1]); }, {leaf({3, 1}, 24), leaf({1, 2}, 25)});
+  expect_gradgradcheck([](const std::vector<Tensor>& v) { return mul(v[0], v[1]); },
+                       {leaf({3, 1}, 24), leaf({1, 2}, 25)});
 }
 
 TEST(ElementwiseGrad, HarnessCatchesAWrongGradient) {

@@ -9,7 +9,8 @@ using namespace xg::testing;
 
 TEST(Embedding, GathersRowsForAnyIndexShape) {
   const Tensor w = f64({0, 1, 10, 11, 20, 21, 30, 31}, {4, 2});
-  expect_values(embedding(i64({3, 0, 3, 1, 2, 2}, {2, 3}), w), {2, 3, 2}, {30, 31, 0, 1, 30, 31, 10, 11, 20, 21, 20, 21});
+  expect_values(embedding(i64({3, 0, 3, 1, 2, 2}, {2, 3}), w), {2, 3, 2},
+                {30, 31, 0, 1, 30, 31, 10, 11, 20, 21, 20, 21});
   expect_values(embedding(i64({2}, {}), w), {2}, {20, 21});  // 0-d index
   EXPECT_EQ(embedding(i64({}, {0}), w).shape(), (Shape{0, 2}));
   // the padding row's stored values are returned by the functional form

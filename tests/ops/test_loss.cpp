@@ -144,8 +144,11 @@ TEST(CrossEntropy, Errors) {
   expect_error<ShapeError>([&] { cross_entropy(x, zeros({4, 4})); }, {"cross_entropy", "[4, 4]"});
   expect_error<ShapeError>([&] { cross_entropy(zeros({2, 3, 4}), i64({0, 1}, {2})); }, {"cross_entropy"});
   expect_error<ValueError>([&] { cross_entropy(x, i64({0, 1, 1, 1}, {4}), "mean", 1.5); }, {"label_smoothing"});
-  expect_error<DTypeError>([&] { cross_entropy(x, from_vector(std::vector<bool>{true, false, true, true}, {4})); },
-                           {"cross_entropy", "int64"});
+  expect_error<DTypeError>(
+      [&] {
+        cross_entropy(x, from_vector(std::vector<bool>{true, false, true, true}, {4}));
+      },
+      {"cross_entropy", "int64"});
 }
 
 TEST(NllLoss, ValuesGradcheckAndErrors) {
@@ -174,9 +177,11 @@ TEST(RegressionLosses, Values) {
   expect_values(mse_loss(x, t, "none"), {2, 2}, {0.25, 0.0625, 9, 0.01}, 1e-12);
   expect_values(mse_loss(x, t), {}, {(0.25 + 0.0625 + 9 + 0.01) / 4}, 1e-12);
   expect_values(l1_loss(x, t, "sum"), {}, {0.5 + 0.25 + 3 + 0.1}, 1e-12);
-  expect_values(smooth_l1_loss(x, t, "none", 0.4), {2, 2}, {0.5 - 0.2, 0.5 * 0.0625 / 0.4, 3 - 0.2, 0.5 * 0.01 / 0.4}, 1e-12);
+  expect_values(smooth_l1_loss(x, t, "none", 0.4), {2, 2}, {0.5 - 0.2, 0.5 * 0.0625 / 0.4, 3 - 0.2, 0.5 * 0.01 / 0.4},
+                1e-12);
   expect_values(smooth_l1_loss(x, t, "none", 0.0), {2, 2}, {0.5, 0.25, 3, 0.1}, 1e-12);  // beta 0: L1
-  expect_values(huber_loss(x, t, "none", 0.4), {2, 2}, {0.4 * (0.5 - 0.2), 0.5 * 0.0625, 0.4 * (3 - 0.2), 0.005}, 1e-12);
+  expect_values(huber_loss(x, t, "none", 0.4), {2, 2}, {0.4 * (0.5 - 0.2), 0.5 * 0.0625, 0.4 * (3 - 0.2), 0.005},
+                1e-12);
   expect_values(huber_loss(x, t, "mean", 2.0), {}, {(0.125 + 0.03125 + 2 * (3 - 1) + 0.005) / 4}, 1e-12);
 }
 
@@ -212,7 +217,8 @@ TEST(BinaryCrossEntropyWithLogits, ValuesAndStability) {
     const double s = 1 / (1 + std::exp(-xv));
     return -(pw * tv * std::log(s) + (1 - tv) * std::log(1 - s));
   };
-  expect_values(binary_cross_entropy_with_logits(x, t, "none"), {3}, {ref(-2, 0, 1), ref(0.5, 1, 1), ref(3, 0.25, 1)}, 1e-12);
+  expect_values(binary_cross_entropy_with_logits(x, t, "none"), {3}, {ref(-2, 0, 1), ref(0.5, 1, 1), ref(3, 0.25, 1)},
+                1e-12);
   // pos_weight broadcast along the last dim
   const Tensor x2 = f64({-2, 0.5, 3, 1, -1, 0.25}, {2, 3}), t2 = f64({0, 1, 0.25, 1, 0.5, 0}, {2, 3});
   const Tensor pw = f64({2, 0.5, 3}, {3});
@@ -225,8 +231,11 @@ TEST(BinaryCrossEntropyWithLogits, ValuesAndStability) {
   Tensor xb = f32({100, -100}, {2}).requires_grad_();
   binary_cross_entropy_with_logits(xb, f32({0, 1}, {2}), "sum").backward();
   expect_values(xb.grad(), {2}, {1, -1}, 1e-6);
-  expect_error<ShapeError>([&] { binary_cross_entropy_with_logits(x2, t2, "none", f64({1, 2}, {2})); },
-                           {"binary_cross_entropy_with_logits", "pos_weight", "[2]"});
+  expect_error<ShapeError>(
+      [&] {
+        binary_cross_entropy_with_logits(x2, t2, "none", f64({1, 2}, {2}));
+      },
+      {"binary_cross_entropy_with_logits", "pos_weight", "[2]"});
 }
 
 TEST(BinaryCrossEntropyWithLogits, Gradcheck) {
@@ -235,10 +244,11 @@ TEST(BinaryCrossEntropyWithLogits, Gradcheck) {
   const Tensor t = rand({4, 3}, kFloat64, &g), pw = rand({3}, kFloat64, &g) + 0.5;
   for (const auto& r : kReductions) {
     expect_gradcheck([&](const std::vector<Tensor>& in) { return binary_cross_entropy_with_logits(in[0], t, r); }, {x});
-    expect_gradcheck([&](const std::vector<Tensor>& in) { return binary_cross_entropy_with_logits(in[0], t, r, pw); }, {x});
+    expect_gradcheck([&](const std::vector<Tensor>& in) { return binary_cross_entropy_with_logits(in[0], t, r, pw); },
+                     {x});
   }
-  expect_gradgradcheck([&](const std::vector<Tensor>& in) { return binary_cross_entropy_with_logits(in[0], t, "mean", pw); },
-                       {x});
+  expect_gradgradcheck(
+      [&](const std::vector<Tensor>& in) { return binary_cross_entropy_with_logits(in[0], t, "mean", pw); }, {x});
 }
 
 TEST(BinaryCrossEntropy, ValuesClampGradcheckAndErrors) {
@@ -258,8 +268,10 @@ TEST(BinaryCrossEntropy, ValuesClampGradcheckAndErrors) {
     expect_gradcheck([&](const std::vector<Tensor>& in) { return binary_cross_entropy(in[0], tl, r); }, {xl});
   const Tensor tg = tl.detach().requires_grad_();
   expect_gradcheck([](const std::vector<Tensor>& in) { return binary_cross_entropy(in[0], in[1]); }, {xl, tg});
-  expect_gradgradcheck([](const std::vector<Tensor>& in) { return binary_cross_entropy(in[0], in[1], "sum"); }, {xl, tg});
-  expect_error<ValueError>([] { binary_cross_entropy(f64({1.5}, {1}), f64({1}, {1})); }, {"binary_cross_entropy", "1.5"});
+  expect_gradgradcheck([](const std::vector<Tensor>& in) { return binary_cross_entropy(in[0], in[1], "sum"); },
+                       {xl, tg});
+  expect_error<ValueError>([] { binary_cross_entropy(f64({1.5}, {1}), f64({1}, {1})); },
+                           {"binary_cross_entropy", "1.5"});
   expect_error<ShapeError>([] { binary_cross_entropy(f64({0.5}, {1}), f64({1, 0}, {2})); }, {"binary_cross_entropy"});
 }
 

@@ -36,7 +36,8 @@ void expect_close_to(const Tensor& got, const Tensor& want, double tol) {
 TEST(Matmul, MmAllTransposeCombos) {
   for (DType dt : {kFloat32, kFloat64}) {
     const double tol = dt == kFloat32 ? 1e-5 : 1e-12;
-    for (auto [n, k, m] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{5, 7, 3}, {33, 65, 17}, {1, 9, 1}, {64, 1, 8}}) {
+    for (auto [n, k, m] :
+         std::vector<std::tuple<int64_t, int64_t, int64_t>>{{5, 7, 3}, {33, 65, 17}, {1, 9, 1}, {64, 1, 8}}) {
       const Tensor a = rnd({n, k}, 1, dt), at = rnd({k, n}, 2, dt).t();
       const Tensor b = rnd({k, m}, 3, dt), bt = rnd({m, k}, 4, dt).t();
       for (const Tensor& x : {a, at})
@@ -53,10 +54,10 @@ TEST(Matmul, NonContiguousOperands) {
   const Tensor big = rnd({12, 20}, 5);
   // stepped in both dims (no unit stride at all), offset slices, expanded rows
   const Tensor a = big.slice(0, 1, 12, 2).slice(1, 0, 20, 3);  // [6,7]
-  const Tensor b = rnd({14, 9}, 6).slice(0, 0, 14, 2);          // [7,9], row stride 18
-  const Tensor c = rnd({1, 7}, 7).expand({5, 7});               // stride-0 rows
-  const Tensor d = rnd({7, 1}, 8).expand({7, 4});               // stride-0 columns
-  const Tensor e = big.narrow(1, 3, 7).narrow(0, 2, 6);         // offset window
+  const Tensor b = rnd({14, 9}, 6).slice(0, 0, 14, 2);         // [7,9], row stride 18
+  const Tensor c = rnd({1, 7}, 7).expand({5, 7});              // stride-0 rows
+  const Tensor d = rnd({7, 1}, 8).expand({7, 4});              // stride-0 columns
+  const Tensor e = big.narrow(1, 3, 7).narrow(0, 2, 6);        // offset window
   for (const Tensor& x : {a, c, e})
     for (const Tensor& y : {b, d, b.t().contiguous().t()}) expect_close_to(mm(x, y), naive_mm(x, y), 1e-5);
   // matmul and linear on the same operands

@@ -98,39 +98,60 @@ TEST(BatchNorm, GradcheckTrainAndEval) {
   const Tensor x = leaf({4, 3, 2, 2}, 1), w = leaf({3}, 2), b = leaf({3}, 3);
   const Tensor rm = zeros({3}, kFloat64), rv = ones({3}, kFloat64);
   for (bool training : {true, false}) {
-    expect_gradcheck([&](const std::vector<Tensor>& in) { return batch_norm(in[0], rm, rv, in[1], in[2], training, 0.1, 1e-3); },
-                     {x, w, b});
-    expect_gradcheck([&](const std::vector<Tensor>& in) { return batch_norm(in[0], rm, rv, Tensor(), Tensor(), training); },
-                     {x});
+    expect_gradcheck(
+        [&](const std::vector<Tensor>& in) { return batch_norm(in[0], rm, rv, in[1], in[2], training, 0.1, 1e-3); },
+        {x, w, b});
+    expect_gradcheck(
+        [&](const std::vector<Tensor>& in) { return batch_norm(in[0], rm, rv, Tensor(), Tensor(), training); }, {x});
   }
   // 2-D input, weight only
   const Tensor x2 = leaf({5, 3}, 4);
-  expect_gradcheck([&](const std::vector<Tensor>& in) { return batch_norm(in[0], rm, rv, in[1], Tensor(), true, 0.1, 0.5); },
-                   {x2, w});
+  expect_gradcheck(
+      [&](const std::vector<Tensor>& in) { return batch_norm(in[0], rm, rv, in[1], Tensor(), true, 0.1, 0.5); },
+      {x2, w});
 }
 
 TEST(BatchNorm, DoubleBackwardThroughBatchStatistics) {
   const Tensor x = leaf({4, 2, 3}, 11), w = leaf({2}, 12), b = leaf({2}, 13);
-  const Fn f = [](const std::vector<Tensor>& in) { return batch_norm(in[0], Tensor(), Tensor(), in[1], in[2], true, 0.1, 1e-3); };
+  const Fn f = [](const std::vector<Tensor>& in) {
+    return batch_norm(in[0], Tensor(), Tensor(), in[1], in[2], true, 0.1, 1e-3);
+  };
   // (bias is left out of the second-derivative checks: its gradient does not depend on any input)
   expect_gradgradcheck([&](const std::vector<Tensor>& in) { return f({in[0], in[1], b}); }, {x, w});
   expect_paths_agree(f, {x, w, b}, 5);
   const Tensor rm = zeros({2}, kFloat64), rv = ones({2}, kFloat64);
-  expect_gradgradcheck([&](const std::vector<Tensor>& in) { return batch_norm(in[0], rm, rv, in[1], b, false); }, {x, w});
+  expect_gradgradcheck([&](const std::vector<Tensor>& in) { return batch_norm(in[0], rm, rv, in[1], b, false); },
+                       {x, w});
 }
 
 TEST(BatchNorm, Errors) {
   const Tensor rm = zeros({3}), rv = ones({3});
   expect_error<ShapeError>([&] { batch_norm(zeros({3}), rm, rv, Tensor(), Tensor(), true); }, {"batch_norm", "[3]"});
-  expect_error<ShapeError>([&] { batch_norm(zeros({4, 3}), rm, rv, zeros({4}), Tensor(), true); },
-                           {"batch_norm", "weight", "[4]", "[3]"});
-  expect_error<ShapeError>([&] { batch_norm(zeros({4, 2}), rm, rv, Tensor(), Tensor(), true); }, {"running_mean", "[3]"});
-  expect_error<ValueError>([&] { batch_norm(zeros({1, 3}), rm, rv, Tensor(), Tensor(), true); },
-                           {"batch_norm", "more than 1 value per channel"});
-  expect_error<ValueError>([&] { batch_norm(zeros({4, 3}), Tensor(), Tensor(), Tensor(), Tensor(), false); },
-                           {"batch_norm", "running"});
-  expect_error<DTypeError>([&] { batch_norm(zeros({4, 3}), rm, rv, zeros({3}, kFloat64), Tensor(), true); },
-                           {"batch_norm", "weight"});
+  expect_error<ShapeError>(
+      [&] {
+        batch_norm(zeros({4, 3}), rm, rv, zeros({4}), Tensor(), true);
+      },
+      {"batch_norm", "weight", "[4]", "[3]"});
+  expect_error<ShapeError>(
+      [&] {
+        batch_norm(zeros({4, 2}), rm, rv, Tensor(), Tensor(), true);
+      },
+      {"running_mean", "[3]"});
+  expect_error<ValueError>(
+      [&] {
+        batch_norm(zeros({1, 3}), rm, rv, Tensor(), Tensor(), true);
+      },
+      {"batch_norm", "more than 1 value per channel"});
+  expect_error<ValueError>(
+      [&] {
+        batch_norm(zeros({4, 3}), Tensor(), Tensor(), Tensor(), Tensor(), false);
+      },
+      {"batch_norm", "running"});
+  expect_error<DTypeError>(
+      [&] {
+        batch_norm(zeros({4, 3}), rm, rv, zeros({3}, kFloat64), Tensor(), true);
+      },
+      {"batch_norm", "weight"});
 }
 
 TEST(BatchNorm, ThreadCountDoesNotChangeResults) {
@@ -186,7 +207,11 @@ TEST(LayerNorm, Errors) {
   expect_error<ShapeError>([] { layer_norm(zeros({2, 3}), {4}); }, {"layer_norm", "[4]", "[2, 3]"});
   expect_error<ShapeError>([] { layer_norm(zeros({3}), {2, 3}); }, {"layer_norm"});
   expect_error<ShapeError>([] { layer_norm(zeros({2, 3}), {3}, zeros({2})); }, {"layer_norm", "weight"});
-  expect_error<DTypeError>([] { layer_norm(zeros({2, 3}), {3}, Tensor(), zeros({3}, kFloat64)); }, {"layer_norm", "bias"});
+  expect_error<DTypeError>(
+      [] {
+        layer_norm(zeros({2, 3}), {3}, Tensor(), zeros({3}, kFloat64));
+      },
+      {"layer_norm", "bias"});
   EXPECT_THROW(layer_norm(Tensor(), {3}), ValueError);
 }
 

@@ -55,8 +55,8 @@ std::vector<double> naive_pool(const Tensor& x, const Win& f, bool max) {
 
 const std::vector<Win>& windows() {
   static const std::vector<Win> w{
-      {{2, 2}, {2, 2}, {0, 0}},       {{3, 3}, {2, 2}, {1, 1}},        {{3, 3}, {2, 2}, {1, 1}, false},
-      {{2, 3}, {1, 2}, {1, 1}},       {{3, 2}, {1, 2}, {1, 1}, false}, {{3, 3}, {1, 1}, {0, 0}},
+      {{2, 2}, {2, 2}, {0, 0}},        {{3, 3}, {2, 2}, {1, 1}},        {{3, 3}, {2, 2}, {1, 1}, false},
+      {{2, 3}, {1, 2}, {1, 1}},        {{3, 2}, {1, 2}, {1, 1}, false}, {{3, 3}, {1, 1}, {0, 0}},
       {{3, 5}, {2, 3}, {1, 2}, false}, {{1, 1}, {2, 3}, {0, 0}},
   };
   return w;
@@ -89,8 +89,11 @@ TEST(Pool2d, UnbatchedInput) {
   EXPECT_TRUE(bitwise_equal(m, squeeze(run_max(unsqueeze(x, 0), f), 0)));
   EXPECT_TRUE(bitwise_equal(a, squeeze(run_avg(unsqueeze(x, 0), f), 0)));
   EXPECT_TRUE(bitwise_equal(d, squeeze(adaptive_avg_pool2d(unsqueeze(x, 0), {3, 4}), 0)));
-  expect_gradcheck([](const std::vector<Tensor>& v) { return max_pool2d(v[0], {3, 3}, {2, 1}, {1, 1}); },
-                   {leaf({3, 7, 6}, 4)});
+  expect_gradcheck(
+      [](const std::vector<Tensor>& v) {
+        return max_pool2d(v[0], {3, 3}, {2, 1}, {1, 1});
+      },
+      {leaf({3, 7, 6}, 4)});
 }
 
 TEST(Pool2d, Gradcheck) {
@@ -106,8 +109,11 @@ TEST(Pool2d, Gradgradcheck) {
   const Win f{{3, 3}, {2, 1}, {1, 1}, false};
   expect_gradgradcheck([f](const std::vector<Tensor>& v) { return square(run_max(v[0], f)); }, {leaf({1, 2, 5, 6}, 7)});
   expect_gradgradcheck([f](const std::vector<Tensor>& v) { return square(run_avg(v[0], f)); }, {leaf({1, 2, 5, 6}, 8)});
-  expect_gradgradcheck([](const std::vector<Tensor>& v) { return square(adaptive_avg_pool2d(v[0], {3, 2})); },
-                       {leaf({1, 2, 7, 5}, 10)});
+  expect_gradgradcheck(
+      [](const std::vector<Tensor>& v) {
+        return square(adaptive_avg_pool2d(v[0], {3, 2}));
+      },
+      {leaf({1, 2, 7, 5}, 10)});
 }
 
 TEST(MaxPool2d, GradientAccumulatesWhereWindowsOverlap) {
@@ -169,8 +175,11 @@ TEST(Pool2d, BadArgumentsNameOpAndShapes) {
   expect_error<ShapeError>([&] { avg_pool2d(zeros({6, 6}), {2, 2}); }, {"avg_pool2d", "[6, 6]"});
   expect_error<DTypeError>([&] { max_pool2d(zeros({1, 1, 4, 4}, kInt64), {2, 2}); }, {"max_pool2d", "int64"});
   expect_error<ValueError>([&] { adaptive_avg_pool2d(x, {0, 2}); }, {"adaptive_avg_pool2d", "output_size"});
-  expect_error<ShapeError>([&] { adaptive_avg_pool2d(zeros({2, 3, 0, 4}), {2, 2}); },
-                           {"adaptive_avg_pool2d", "[2, 3, 0, 4]"});
+  expect_error<ShapeError>(
+      [&] {
+        adaptive_avg_pool2d(zeros({2, 3, 0, 4}), {2, 2});
+      },
+      {"adaptive_avg_pool2d", "[2, 3, 0, 4]"});
 }
 
 TEST(Pool2d, ThreadCountDoesNotChangeResults) {

@@ -147,9 +147,9 @@ TEST(Reduction, BitwiseIdenticalForOneAndTwoThreads) {
   const Tensor m = randn({1000, 1000}, kFloat32, &g);
   const Tensor mt = m.t();
   auto run = [&] {
-    return std::vector<Tensor>{sum(big),         mean(big),        sum(m, {0}),  sum(m, {1}),      mean(m, {0}),
-                               mean(m, {1}),     sum(mt, {0}),     sum(m),       amax(m, {0}),     var(m, {1}),
-                               amin(mt, {1}),    sum(big.reshape({100, 100000}), {1})};
+    return std::vector<Tensor>{sum(big),     mean(big),    sum(m, {0}),   sum(m, {1}),
+                               mean(m, {0}), mean(m, {1}), sum(mt, {0}),  sum(m),
+                               amax(m, {0}), var(m, {1}),  amin(mt, {1}), sum(big.reshape({100, 100000}), {1})};
   };
   std::vector<Tensor> one, two;
   {

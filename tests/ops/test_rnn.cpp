@@ -48,7 +48,8 @@ TEST(RnnCells, LstmMatchesReferenceMaths) {
     for (int64_t j = 0; j < H; ++j) {
       auto gate = [&](int64_t q) {
         const int64_t r = q * H + j;
-        return dot_row(xv, n, I, wi, r) + bi[static_cast<size_t>(r)] + dot_row(hv, n, H, wh, r) + bh[static_cast<size_t>(r)];
+        return dot_row(xv, n, I, wi, r) + bi[static_cast<size_t>(r)] + dot_row(hv, n, H, wh, r) +
+               bh[static_cast<size_t>(r)];
       };
       const double cn = sig(gate(1)) * cv[static_cast<size_t>(n * H + j)] + sig(gate(0)) * std::tanh(gate(2));
       ec.push_back(cn);
@@ -83,8 +84,10 @@ TEST(RnnCells, GruAndRnnMatchReferenceMaths) {
   const Tensor z = zeros({N, H}, kFloat64);
   expect_values(gru_cell(x, Tensor(), w.w_ih, w.w_hh, w.b_ih, w.b_hh), {N, H},
                 gru_cell(x, z, w.w_ih, w.w_hh, w.b_ih, w.b_hh).to_vector<double>(), 1e-14);
-  expect_values(gru_cell(x, Tensor(), w.w_ih, w.w_hh), {N, H}, gru_cell(x, z, w.w_ih, w.w_hh).to_vector<double>(), 1e-14);
-  expect_values(rnn_cell(x, Tensor(), v.w_ih, v.w_hh), {N, H}, rnn_cell(x, z, v.w_ih, v.w_hh).to_vector<double>(), 1e-14);
+  expect_values(gru_cell(x, Tensor(), w.w_ih, w.w_hh), {N, H}, gru_cell(x, z, w.w_ih, w.w_hh).to_vector<double>(),
+                1e-14);
+  expect_values(rnn_cell(x, Tensor(), v.w_ih, v.w_hh), {N, H}, rnn_cell(x, z, v.w_ih, v.w_hh).to_vector<double>(),
+                1e-14);
   const Weights l = weights(4, I, H, 400);
   auto [ha, ca] = lstm_cell(x, Tensor(), Tensor(), l.w_ih, l.w_hh, l.b_ih, l.b_hh);
   auto [hb, cb] = lstm_cell(x, z, z, l.w_ih, l.w_hh, l.b_ih, l.b_hh);
@@ -188,16 +191,41 @@ TEST(RnnSequences, Gradcheck) {
 
 TEST(RnnCells, Errors) {
   const Tensor x = zeros({2, 3});
-  expect_error<ShapeError>([&] { lstm_cell(x, Tensor(), Tensor(), zeros({8, 4}), zeros({8, 2})); },
-                           {"lstm_cell", "weight_ih", "[8, 4]", "[8, 3]"});
-  expect_error<ShapeError>([&] { lstm_cell(x, Tensor(), Tensor(), zeros({8, 3}), zeros({6, 2})); },
-                           {"lstm_cell", "weight_hh", "[6, 2]"});
-  expect_error<ShapeError>([&] { gru_cell(x, zeros({3, 2}), zeros({6, 3}), zeros({6, 2})); }, {"gru_cell", "hx", "[3, 2]", "[2, 2]"});
-  expect_error<ShapeError>([&] { gru_cell(x, Tensor(), zeros({6, 3}), zeros({6, 2}), zeros({5})); }, {"gru_cell", "bias_ih", "[5]"});
-  expect_error<ValueError>([&] { rnn_cell(x, Tensor(), zeros({2, 3}), zeros({2, 2}), Tensor(), Tensor(), "sigmoid"); },
-                           {"rnn_cell", "sigmoid"});
+  expect_error<ShapeError>(
+      [&] {
+        lstm_cell(x, Tensor(), Tensor(), zeros({8, 4}), zeros({8, 2}));
+      },
+      {"lstm_cell", "weight_ih", "[8, 4]", "[8, 3]"});
+  expect_error<ShapeError>(
+      [&] {
+        lstm_cell(x, Tensor(), Tensor(), zeros({8, 3}), zeros({6, 2}));
+      },
+      {"lstm_cell", "weight_hh", "[6, 2]"});
+  expect_error<ShapeError>(
+      [&] {
+        gru_cell(x, zeros({3, 2}), zeros({6, 3}), zeros({6, 2}));
+      },
+      {"gru_cell", "hx", "[3, 2]", "[2, 2]"});
+  expect_error<ShapeError>(
+      [&] {
+        gru_cell(x, Tensor(), zeros({6, 3}), zeros({6, 2}), zeros({5}));
+      },
+      {"gru_cell", "bias_ih", "[5]"});
+  expect_error<ValueError>(
+      [&] {
+        rnn_cell(x, Tensor(), zeros({2, 3}), zeros({2, 2}), Tensor(), Tensor(), "sigmoid");
+      },
+      {"rnn_cell", "sigmoid"});
   expect_error<ShapeError>([&] { rnn_cell(zeros({1, 2, 3}), Tensor(), zeros({2, 3}), zeros({2, 2})); }, {"rnn_cell"});
   expect_error<ShapeError>([&] { lstm(x, Tensor(), Tensor(), zeros({8, 3}), zeros({8, 2})); }, {"lstm", "3 dims"});
-  expect_error<ShapeError>([&] { gru(zeros({2, 4, 3}), zeros({2, 2}), zeros({6, 3}), zeros({6, 2})); }, {"gru", "h0", "[1, 2, 2]"});
-  expect_error<ValueError>([&] { rnn(zeros({2, 0, 3}), Tensor(), zeros({2, 3}), zeros({2, 2})); }, {"rnn", "no time steps"});
+  expect_error<ShapeError>(
+      [&] {
+        gru(zeros({2, 4, 3}), zeros({2, 2}), zeros({6, 3}), zeros({6, 2}));
+      },
+      {"gru", "h0", "[1, 2, 2]"});
+  expect_error<ValueError>(
+      [&] {
+        rnn(zeros({2, 0, 3}), Tensor(), zeros({2, 3}), zeros({2, 2}));
+      },
+      {"rnn", "no time steps"});
 }

@@ -63,8 +63,8 @@ TEST(Shape, FlattenPermuteTranspose) {
   EXPECT_EQ(x.flatten(-2, -1).shape(), (Shape{2, 12}));
   EXPECT_EQ(flatten(scalar(1)).shape(), (Shape{1}));
   // x.transpose(0, 2)[k, j, i] = 12 i + 4 j + k, flattened over (j, i)
-  expect_values(flatten(x.transpose(0, 2), 1), {4, 6}, {0, 12, 4, 16, 8, 20, 1, 13, 5, 17, 9, 21, 2, 14, 6, 18, 10, 22,
-                                                        3, 15, 7, 19, 11, 23});
+  expect_values(flatten(x.transpose(0, 2), 1), {4, 6},
+                {0, 12, 4, 16, 8, 20, 1, 13, 5, 17, 9, 21, 2, 14, 6, 18, 10, 22, 3, 15, 7, 19, 11, 23});
   EXPECT_THROW(flatten(x, 2, 1), IndexError);
   Tensor p = permute(x, {2, 0, 1});
   EXPECT_EQ(p.shape(), (Shape{4, 2, 3}));
@@ -229,11 +229,17 @@ TEST(Shape, IndexSelect) {
 TEST(ShapeGrad, Views) {
   const Tensor x = leaf({2, 3, 4}, 71);
   const std::vector<Fn> fns = {
-      [](const std::vector<Tensor>& v) { return reshape(v[0], {6, 4}); },
+      [](const std::vector<Tensor>& v) {
+        return reshape(v[0], {6, 4});
+      },
       [](const std::vector<Tensor>& v) { return reshape(v[0].transpose(0, 2), {-1}); },  // copy path
-      [](const std::vector<Tensor>& v) { return view(v[0], {4, 6}); },
+      [](const std::vector<Tensor>& v) {
+        return view(v[0], {4, 6});
+      },
       [](const std::vector<Tensor>& v) { return flatten(v[0], 1); },
-      [](const std::vector<Tensor>& v) { return permute(v[0], {2, 0, 1}); },
+      [](const std::vector<Tensor>& v) {
+        return permute(v[0], {2, 0, 1});
+      },
       [](const std::vector<Tensor>& v) { return transpose(v[0], 0, -1); },
       [](const std::vector<Tensor>& v) { return narrow(v[0], 2, 1, 2); },
       [](const std::vector<Tensor>& v) { return slice(v[0], 2, 0, 4, 3); },
@@ -242,13 +248,23 @@ TEST(ShapeGrad, Views) {
       [](const std::vector<Tensor>& v) { return squeeze(unsqueeze(v[0], 1)); },
       [](const std::vector<Tensor>& v) { return squeeze(narrow(v[0], 0, 1, 1), 0); },
       [](const std::vector<Tensor>& v) { return unsqueeze(v[0], -1); },
-      [](const std::vector<Tensor>& v) { return expand(narrow(v[0], 1, 0, 1), {3, 2, 5, 4}); },
-      [](const std::vector<Tensor>& v) { return broadcast_to(v[0], {2, 2, 3, 4}); },
-      [](const std::vector<Tensor>& v) { return contiguous(v[0].permute({1, 2, 0})); },
+      [](const std::vector<Tensor>& v) {
+        return expand(narrow(v[0], 1, 0, 1), {3, 2, 5, 4});
+      },
+      [](const std::vector<Tensor>& v) {
+        return broadcast_to(v[0], {2, 2, 3, 4});
+      },
+      [](const std::vector<Tensor>& v) {
+        return contiguous(v[0].permute({1, 2, 0}));
+      },
       [](const std::vector<Tensor>& v) { return split(v[0], 2, 2)[1]; },
       [](const std::vector<Tensor>& v) { return chunk(v[0], 2, 1)[0]; },
-      [](const std::vector<Tensor>& v) { return index_select(v[0], 1, i64({2, 0, 2, 2}, {4})); },  // repeats add up
-      [](const std::vector<Tensor>& v) { return index_select(v[0].transpose(0, 2), 0, i64({-1, 1}, {2})); },
+      [](const std::vector<Tensor>& v) {
+        return index_select(v[0], 1, i64({2, 0, 2, 2}, {4}));
+      },  // repeats add up
+      [](const std::vector<Tensor>& v) {
+        return index_select(v[0].transpose(0, 2), 0, i64({-1, 1}, {2}));
+      },
   };
   for (size_t i = 0; i < fns.size(); ++i) {
     SCOPED_TRACE(i);
@@ -275,8 +291,11 @@ TEST(ShapeGrad, CatStackMultipleInputs) {
 TEST(ShapeGrad, SecondOrder) {
   const Tensor x = leaf({3, 4}, 75);
   expect_gradgradcheck([](const std::vector<Tensor>& v) { return square(slice(v[0], 1, 0, 4, 2)); }, {x});
-  expect_gradgradcheck([](const std::vector<Tensor>& v) { return square(index_select(v[0], 0, i64({2, 2, 0}, {3}))); },
-                       {x});
+  expect_gradgradcheck(
+      [](const std::vector<Tensor>& v) {
+        return square(index_select(v[0], 0, i64({2, 2, 0}, {3})));
+      },
+      {x});
   expect_gradgradcheck([](const std::vector<Tensor>& v) { return square(expand(select(v[0], 1, 0), {2, 3})); }, {x});
   expect_gradgradcheck([](const std::vector<Tensor>& v) { return square(cat({v[0], v[0].t().reshape({3, 4})})); }, {x});
 }

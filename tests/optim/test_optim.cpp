@@ -33,8 +33,8 @@ struct Ref {
     ++k;
     const size_t n = p.size();
     auto hp = [&](const char* name) { return h.count(name) ? h.at(name) : 0.0; };
-    const double lr = hp("lr"), wd = hp("weight_decay"), mom = hp("momentum"), damp = hp("dampening"),
-                 b1 = hp("beta1"), b2 = hp("beta2"), eps = hp("eps"), alpha = hp("alpha"), lr_decay = hp("lr_decay");
+    const double lr = hp("lr"), wd = hp("weight_decay"), mom = hp("momentum"), damp = hp("dampening"), b1 = hp("beta1"),
+                 b2 = hp("beta2"), eps = hp("eps"), alpha = hp("alpha"), lr_decay = hp("lr_decay");
     const bool nesterov = hp("nesterov") != 0, amsgrad = hp("amsgrad") != 0, centered = hp("centered") != 0;
     if (a.empty()) {
       a.assign(n, hp("initial_accumulator_value"));
@@ -51,8 +51,10 @@ struct Ref {
         }
         p[i] -= lr * g;
       } else if (kind == "Adam" || kind == "AdamW") {
-        if (kind == "AdamW") p[i] *= 1 - lr * wd;
-        else if (wd != 0) g += wd * p[i];
+        if (kind == "AdamW")
+          p[i] *= 1 - lr * wd;
+        else if (wd != 0)
+          g += wd * p[i];
         a[i] = b1 * a[i] + (1 - b1) * g;
         b[i] = b2 * b[i] + (1 - b2) * g * g;
         double v = b[i];
@@ -97,7 +99,8 @@ std::vector<Config> configs() {
       {"SGD_plain", [](auto p) { return std::make_unique<SGD>(p, SGDOptions{.lr = 0.1}); }},
       {"SGD_momentum_dampening_wd",
        [](auto p) {
-         return std::make_unique<SGD>(p, SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.3, .weight_decay = 0.01});
+         return std::make_unique<SGD>(p,
+                                      SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.3, .weight_decay = 0.01});
        }},
       {"SGD_nesterov",
        [](auto p) { return std::make_unique<SGD>(p, SGDOptions{.lr = 0.05, .momentum = 0.8, .nesterov = true}); }},
@@ -109,12 +112,15 @@ std::vector<Config> configs() {
        }},
       {"AdamW_default", [](auto p) { return std::make_unique<AdamW>(p, AdamWOptions{.lr = 0.01}); }},
       {"AdamW_amsgrad",
-       [](auto p) { return std::make_unique<AdamW>(p, AdamWOptions{.lr = 0.02, .weight_decay = 0.1, .amsgrad = true}); }},
+       [](auto p) {
+         return std::make_unique<AdamW>(p, AdamWOptions{.lr = 0.02, .weight_decay = 0.1, .amsgrad = true});
+       }},
       {"RMSprop_default", [](auto p) { return std::make_unique<RMSprop>(p, RMSpropOptions{.lr = 0.01}); }},
       {"RMSprop_centered_momentum_wd",
        [](auto p) {
          return std::make_unique<RMSprop>(
-             p, RMSpropOptions{.lr = 0.01, .alpha = 0.9, .eps = 1e-2, .weight_decay = 0.01, .momentum = 0.9, .centered = true});
+             p, RMSpropOptions{
+                    .lr = 0.01, .alpha = 0.9, .eps = 1e-2, .weight_decay = 0.01, .momentum = 0.9, .centered = true});
        }},
       {"RMSprop_centered", [](auto p) { return std::make_unique<RMSprop>(p, RMSpropOptions{.centered = true}); }},
       {"Adagrad_default", [](auto p) { return std::make_unique<Adagrad>(p, AdagradOptions{.lr = 0.1}); }},
@@ -383,7 +389,8 @@ void expect_value_error(F f, const std::vector<std::string>& words) {
     f();
     ADD_FAILURE() << "no error";
   } catch (const ValueError& e) {
-    for (const auto& w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what() << " lacks " << w;
+    for (const auto& w : words)
+      EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what() << " lacks " << w;
   }
 }
 
@@ -412,7 +419,13 @@ TEST(Optim, BadHyperParameters) {
   ok.options(0).lr = -3;
   p.set_grad(ones({2}));
   expect_value_error([&] { ok.step(); }, {"SGD", "-3"});
-  expect_value_error([&] { Adam opt({p}); opt.set_hparam(0, "beta2", 2.0); opt.step(); }, {"Adam", "beta", "2"});
+  expect_value_error(
+      [&] {
+        Adam opt({p});
+        opt.set_hparam(0, "beta2", 2.0);
+        opt.step();
+      },
+      {"Adam", "beta", "2"});
 }
 
 TEST(Optim, BadParameters) {

@@ -32,7 +32,8 @@ std::vector<double> lrs(Optimizer& opt, S& s, int n) {
 
 void expect_near(const std::vector<double>& got, const std::vector<double>& want) {
   ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-12 * (1 + std::abs(want[i]))) << "epoch " << i;
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], 1e-12 * (1 + std::abs(want[i]))) << "epoch " << i;
 }
 
 struct Fixture {
@@ -72,7 +73,8 @@ TEST(Scheduler, ClosedForms) {
 
 TEST(Scheduler, GroupsScaleFromTheirOwnBaseLr) {
   Tensor a = zeros({1}).requires_grad_(), b = zeros({1}).requires_grad_();
-  SGD opt({ParamGroup<SGDOptions>{{a}}, ParamGroup{std::vector<Tensor>{b}, SGDOptions{.lr = 0.5}}}, SGDOptions{.lr = 2.0});
+  SGD opt({ParamGroup<SGDOptions>{{a}}, ParamGroup{std::vector<Tensor>{b}, SGDOptions{.lr = 0.5}}},
+          SGDOptions{.lr = 2.0});
   StepLR s(opt, 1, 0.5);
   s.step();
   EXPECT_DOUBLE_EQ(opt.lr(0), 1.0);
@@ -86,7 +88,9 @@ TEST(Scheduler, OneCycleWithMomentum) {
   Fixture f;
   OneCycleLR s(f.opt, OneCycleLROptions{.max_lr = 1.0, .total_steps = 10, .pct_start = 0.3});
   // Phases: up over [0, 2], down over [2, 9]; momentum the other way between 0.95 and 0.85.
-  auto cosine = [](double from, double to, double pct) { return to + (from - to) / 2 * (std::cos(std::numbers::pi * pct) + 1); };
+  auto cosine = [](double from, double to, double pct) {
+    return to + (from - to) / 2 * (std::cos(std::numbers::pi * pct) + 1);
+  };
   const double initial = 1.0 / 25, min_lr = initial / 1e4;
   for (int e = 0; e <= 10; ++e) {
     const double lr = e <= 2 ? cosine(initial, 1.0, e / 2.0) : cosine(1.0, min_lr, (e - 2) / 7.0);
@@ -202,15 +206,20 @@ std::vector<double> run(const Make& make, int n, int split) {
 TEST(Scheduler, StateRoundTripContinuesExactly) {
   const std::vector<std::pair<std::string, Make>> makers = {
       {"StepLR", [](Optimizer& o) { return std::make_shared<StepLR>(o, 2, 0.5); }},
-      {"MultiStepLR", [](Optimizer& o) { return std::make_shared<MultiStepLR>(o, std::vector<int64_t>{1, 4}, 0.5); }},
+      {"MultiStepLR",
+       [](Optimizer& o) {
+         return std::make_shared<MultiStepLR>(o, std::vector<int64_t>{1, 4}, 0.5);
+       }},
       {"Cosine", [](Optimizer& o) { return std::make_shared<CosineAnnealingLR>(o, 3, 0.01); }},
       {"LinearLR", [](Optimizer& o) { return std::make_shared<LinearLR>(o, 0.2, 1.0, 5); }},
-      {"OneCycle", [](Optimizer& o) { return std::make_shared<OneCycleLR>(o, OneCycleLROptions{.max_lr = 1, .total_steps = 12}); }},
+      {"OneCycle",
+       [](Optimizer& o) { return std::make_shared<OneCycleLR>(o, OneCycleLROptions{.max_lr = 1, .total_steps = 12}); }},
       {"Sequential",
        [](Optimizer& o) {
          return std::make_shared<SequentialLR>(
-             o, std::vector<std::shared_ptr<EpochLRScheduler>>{std::make_shared<LinearLR>(o, 0.1, 1.0, 3),
-                                                               std::make_shared<CosineAnnealingLR>(o, 5)},
+             o,
+             std::vector<std::shared_ptr<EpochLRScheduler>>{std::make_shared<LinearLR>(o, 0.1, 1.0, 3),
+                                                            std::make_shared<CosineAnnealingLR>(o, 5)},
              std::vector<int64_t>{3});
        }},
       {"Chained",
@@ -229,7 +238,8 @@ TEST(Scheduler, PlateauStateRoundTrip) {
   auto run_plateau = [](int split) {
     Tensor p = zeros({1}).requires_grad_();
     auto opt = std::make_unique<SGD>(std::vector<Tensor>{p}, SGDOptions{.lr = 1.0});
-    const ReduceLROnPlateauOptions o{.mode = "max", .factor = 0.5, .patience = 1, .threshold_mode = "abs", .cooldown = 1};
+    const ReduceLROnPlateauOptions o{
+        .mode = "max", .factor = 0.5, .patience = 1, .threshold_mode = "abs", .cooldown = 1};
     auto s = std::make_unique<ReduceLROnPlateau>(*opt, o);
     const std::vector<double> metrics = {1, 2, 2, 2, 2, 3, 3, 3, 3, 3};
     std::vector<double> out;

@@ -1,8 +1,8 @@
 #pragma once
 /// DataLoader: batches of a Dataset, optionally shuffled (seeded) and transformed, prepared on a
 /// background thread while the caller trains on the previous batch.
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <iterator>
 #include <memory>

@@ -20,8 +20,7 @@ Tensor from_xarray(xt::xarray<T>&& a) {
   auto holder = new xt::xarray<T>(std::move(a));
   Shape shape(holder->shape().begin(), holder->shape().end());
   Shape strides(holder->strides().begin(), holder->strides().end());
-  return from_blob(holder->data(), shape, dtype_of<T>::value, strides,
-                   [holder](void*) { delete holder; });
+  return from_blob(holder->data(), shape, dtype_of<T>::value, strides, [holder](void*) { delete holder; });
 }
 
 /// Wraps memory an xarray still owns, without copying: the array must outlive the tensor.

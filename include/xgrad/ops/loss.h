@@ -16,8 +16,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& re
 Tensor l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean");
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
                       double beta = 1.0);
-Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
-                  double delta = 1.0);
+Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean", double delta = 1.0);
 /// Stable for large |x|; pos_weight [C] broadcasts along the last dim (optional).
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         const std::string& reduction = "mean", const Tensor& pos_weight = Tensor());

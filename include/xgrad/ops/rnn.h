@@ -25,8 +25,8 @@ Tensor rnn_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const
 
 /// Returns (output, h_n, c_n).
 std::tuple<Tensor, Tensor, Tensor> lstm(const Tensor& input, const Tensor& h0, const Tensor& c0, const Tensor& w_ih,
-                                        const Tensor& w_hh, const Tensor& b_ih = Tensor(), const Tensor& b_hh = Tensor(),
-                                        bool batch_first = true, bool reverse = false);
+                                        const Tensor& w_hh, const Tensor& b_ih = Tensor(),
+                                        const Tensor& b_hh = Tensor(), bool batch_first = true, bool reverse = false);
 /// Returns (output, h_n).
 std::tuple<Tensor, Tensor> gru(const Tensor& input, const Tensor& h0, const Tensor& w_ih, const Tensor& w_hh,
                                const Tensor& b_ih = Tensor(), const Tensor& b_hh = Tensor(), bool batch_first = true,

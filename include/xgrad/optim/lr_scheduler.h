@@ -165,8 +165,8 @@ struct OneCycleLROptions {
   bool cycle_momentum = true;
   double base_momentum = 0.85;
   double max_momentum = 0.95;
-  double div_factor = 25.0;           ///< initial lr = max_lr / div_factor
-  double final_div_factor = 1e4;      ///< min lr = initial lr / final_div_factor
+  double div_factor = 25.0;       ///< initial lr = max_lr / div_factor
+  double final_div_factor = 1e4;  ///< min lr = initial lr / final_div_factor
   bool three_phase = false;
 };
 
@@ -183,7 +183,7 @@ class OneCycleLR : public EpochLRScheduler {
  private:
   struct Phase {
     double end_step;
-    double start_lr, end_lr;              ///< multiples of initial lr, max lr, min lr
+    double start_lr, end_lr;  ///< multiples of initial lr, max lr, min lr
     double start_momentum, end_momentum;
   };
   double anneal(double from, double to, double pct) const;
@@ -224,9 +224,9 @@ class ChainedScheduler : public LRScheduler {
 };
 
 struct ReduceLROnPlateauOptions {
-  std::string mode = "min";            ///< "min": lower metric is better; "max": higher
-  double factor = 0.1;                 ///< new lr = lr · factor (< 1)
-  int64_t patience = 10;               ///< bad epochs tolerated before reducing
+  std::string mode = "min";  ///< "min": lower metric is better; "max": higher
+  double factor = 0.1;       ///< new lr = lr · factor (< 1)
+  int64_t patience = 10;     ///< bad epochs tolerated before reducing
   double threshold = 1e-4;
   std::string threshold_mode = "rel";  ///< "rel" or "abs"
   int64_t cooldown = 0;                ///< epochs to wait after a reduction

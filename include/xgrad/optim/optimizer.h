@@ -21,8 +21,8 @@ using HParams = std::map<std::string, double>;
 
 /// What an optimizer remembers about one parameter between steps.
 struct ParamState {
-  int64_t step = 0;                        ///< updates applied to this parameter so far
-  std::map<std::string, Tensor> buffers;   ///< exp_avg, momentum_buffer, … (parameter-shaped)
+  int64_t step = 0;                       ///< updates applied to this parameter so far
+  std::map<std::string, Tensor> buffers;  ///< exp_avg, momentum_buffer, … (parameter-shaped)
 };
 
 /// One group of a state dict: its hyper-parameters and its parameters' indices into `state`.
