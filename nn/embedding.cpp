@@ -10,8 +10,7 @@ namespace xg::nn {
 namespace {
 std::optional<int64_t> normalize_padding(std::optional<int64_t> p, int64_t n) {
   if (!p) return p;
-  if (*p < -n || *p >= n)
-    fail<IndexError>("Embedding: padding_idx {} is out of range for {} embeddings", *p, n);
+  if (*p < -n || *p >= n) fail<IndexError>("Embedding: padding_idx {} is out of range for {} embeddings", *p, n);
   return *p < 0 ? *p + n : *p;
 }
 }  // namespace

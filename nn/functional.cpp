@@ -18,13 +18,16 @@ Tensor dropout(const Tensor& input, double p, bool training, Generator* gen) {
   if (!(p >= 0.0 && p <= 1.0)) fail<ValueError>("dropout: p must be in [0, 1], got {}", p);
   if (!input.defined()) fail<ValueError>("dropout: undefined input");
   if (!training || p == 0.0) return input;
-  if (!is_floating(input.dtype())) fail<DTypeError>("dropout: needs a floating input, got {}", dtype_name(input.dtype()));
+  if (!is_floating(input.dtype()))
+    fail<DTypeError>("dropout: needs a floating input, got {}", dtype_name(input.dtype()));
   if (p == 1.0) return input * zeros_like(input);
   // The mask already holds 0 or 1/(1-p), so the op is one multiply whose gradient is the mask.
   Tensor mask = empty(input.shape(), input.dtype());
   Generator& g = gen ? *gen : default_generator();
-  if (input.dtype() == kFloat32) fill_mask(mask.data<float>(), mask.numel(), 1.0 - p, g);
-  else fill_mask(mask.data<double>(), mask.numel(), 1.0 - p, g);
+  if (input.dtype() == kFloat32)
+    fill_mask(mask.data<float>(), mask.numel(), 1.0 - p, g);
+  else
+    fill_mask(mask.data<double>(), mask.numel(), 1.0 - p, g);
   return input * mask;
 }
 
@@ -42,7 +45,11 @@ Tensor penalty(const std::vector<Tensor>& params, double factor, bool l1, const 
 }
 }  // namespace
 
-Tensor l1_penalty(const std::vector<Tensor>& params, double factor) { return penalty(params, factor, true, "l1_penalty"); }
-Tensor l2_penalty(const std::vector<Tensor>& params, double factor) { return penalty(params, factor, false, "l2_penalty"); }
+Tensor l1_penalty(const std::vector<Tensor>& params, double factor) {
+  return penalty(params, factor, true, "l1_penalty");
+}
+Tensor l2_penalty(const std::vector<Tensor>& params, double factor) {
+  return penalty(params, factor, false, "l2_penalty");
+}
 
 }  // namespace xg::nn::functional

@@ -32,9 +32,9 @@ int64_t fan(const Tensor& t, const std::string& mode, const char* op) {
 }  // namespace
 
 double calculate_gain(const std::string& nonlinearity, double param) {
-  if (nonlinearity == "linear" || nonlinearity == "conv1d" || nonlinearity == "conv2d" ||
-      nonlinearity == "conv3d" || nonlinearity == "conv_transpose1d" || nonlinearity == "conv_transpose2d" ||
-      nonlinearity == "conv_transpose3d" || nonlinearity == "sigmoid")
+  if (nonlinearity == "linear" || nonlinearity == "conv1d" || nonlinearity == "conv2d" || nonlinearity == "conv3d" ||
+      nonlinearity == "conv_transpose1d" || nonlinearity == "conv_transpose2d" || nonlinearity == "conv_transpose3d" ||
+      nonlinearity == "sigmoid")
     return 1.0;
   if (nonlinearity == "tanh") return 5.0 / 3.0;
   if (nonlinearity == "relu") return std::sqrt(2.0);
@@ -133,8 +133,7 @@ Tensor orthogonal_(Tensor t, double gain, Generator* gen) {
   }
   std::vector<double> out(static_cast<size_t>(rows * cols));
   for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      out[static_cast<size_t>(i * cols + j)] = gain * (wide ? col(j, i) : col(i, j));
+    for (int64_t j = 0; j < cols; ++j) out[static_cast<size_t>(i * cols + j)] = gain * (wide ? col(j, i) : col(i, j));
   return fill_from(t, from_vector(out, t.shape()).to(t.dtype()));
 }
 

@@ -33,7 +33,8 @@ void Linear::reset_parameters() {
 
 Tensor Linear::forward(const Tensor& input) {
   if (input.dim() == 0 || input.size(-1) != in_features_)
-    fail<ShapeError>("Linear: input of shape {} does not end in in_features={}", shape_str(input.shape()), in_features_);
+    fail<ShapeError>("Linear: input of shape {} does not end in in_features={}", shape_str(input.shape()),
+                     in_features_);
   return linear(input, weight_, bias_);
 }
 

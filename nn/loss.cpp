@@ -28,7 +28,8 @@ Tensor MSELoss::forward(const Tensor& input, const Tensor& target) { return mse_
 
 Tensor L1Loss::forward(const Tensor& input, const Tensor& target) { return l1_loss(input, target, reduction_); }
 
-SmoothL1Loss::SmoothL1Loss(std::string reduction, double beta) : Loss("SmoothL1Loss", std::move(reduction)), beta_(beta) {
+SmoothL1Loss::SmoothL1Loss(std::string reduction, double beta)
+    : Loss("SmoothL1Loss", std::move(reduction)), beta_(beta) {
   if (!(beta >= 0)) fail<ValueError>("SmoothL1Loss: beta must be >= 0, got {}", beta);
 }
 Tensor SmoothL1Loss::forward(const Tensor& input, const Tensor& target) {

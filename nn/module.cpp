@@ -281,8 +281,8 @@ LoadResult Module::load_state_dict(const StateDict& dict, bool strict) {
       problems.push_back(fmt::format("'{}': shape {} in the module but {} in the dict", key, shape_str(dst.shape()),
                                      shape_str(src->shape())));
     } else if (src->dtype() != dst.dtype()) {
-      problems.push_back(fmt::format("'{}': dtype {} in the module but {} in the dict", key,
-                                     dtype_name(dst.dtype()), dtype_name(src->dtype())));
+      problems.push_back(fmt::format("'{}': dtype {} in the module but {} in the dict", key, dtype_name(dst.dtype()),
+                                     dtype_name(src->dtype())));
     }
   }
   for (const auto& [key, t] : dict)
@@ -312,6 +312,8 @@ void Module::save(const std::string& path, const std::map<std::string, std::stri
   save_safetensors(state_dict(), path, metadata);
 }
 
-LoadResult Module::load(const std::string& path, bool strict) { return load_state_dict(load_safetensors(path), strict); }
+LoadResult Module::load(const std::string& path, bool strict) {
+  return load_state_dict(load_safetensors(path), strict);
+}
 
 }  // namespace xg::nn

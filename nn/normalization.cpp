@@ -96,7 +96,8 @@ LayerNorm::LayerNorm(Shape normalized_shape, double eps, bool elementwise_affine
     : Module("LayerNorm"), normalized_shape_(std::move(normalized_shape)), eps_(eps) {
   if (normalized_shape_.empty()) fail<ValueError>("LayerNorm: normalized_shape must not be empty");
   for (int64_t d : normalized_shape_)
-    if (d <= 0) fail<ValueError>("LayerNorm: normalized_shape {} has a non-positive size", shape_str(normalized_shape_));
+    if (d <= 0)
+      fail<ValueError>("LayerNorm: normalized_shape {} has a non-positive size", shape_str(normalized_shape_));
   if (!(eps > 0)) fail<ValueError>("LayerNorm: eps must be positive, got {}", eps);
   if (elementwise_affine) {
     weight_ = register_parameter("weight", ones(normalized_shape_));

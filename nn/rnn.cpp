@@ -20,13 +20,15 @@ void init_uniform_hidden(const std::vector<Tensor>& ps, int64_t hidden_size) {
 
 // ------------------------------------------------------------------ stacked layers
 
-RNNBase::RNNBase(const char* name, Kind kind, RNNOptions options) : Module(name), kind_(kind), options_(std::move(options)) {
+RNNBase::RNNBase(const char* name, Kind kind, RNNOptions options)
+    : Module(name), kind_(kind), options_(std::move(options)) {
   const RNNOptions& o = options_;
   if (o.input_size <= 0 || o.hidden_size <= 0)
     fail<ValueError>("{}: input_size and hidden_size must be positive, got {} and {}", name, o.input_size,
                      o.hidden_size);
   if (o.num_layers <= 0) fail<ValueError>("{}: num_layers must be positive, got {}", name, o.num_layers);
-  if (!(o.dropout >= 0.0 && o.dropout <= 1.0)) fail<ValueError>("{}: dropout must be in [0, 1], got {}", name, o.dropout);
+  if (!(o.dropout >= 0.0 && o.dropout <= 1.0))
+    fail<ValueError>("{}: dropout must be in [0, 1], got {}", name, o.dropout);
   if (kind == Kind::rnn) {
     if (o.nonlinearity != "tanh" && o.nonlinearity != "relu")
       fail<ValueError>("RNN: nonlinearity must be \"tanh\" or \"relu\", got \"{}\"", o.nonlinearity);

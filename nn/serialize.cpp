@@ -35,10 +35,14 @@ constexpr int kMaxDepth = 16;
 
 const char* st_name(DType d) {
   switch (d) {
-    case DType::float32: return "F32";
-    case DType::float64: return "F64";
-    case DType::int64: return "I64";
-    case DType::boolean: return "BOOL";
+    case DType::float32:
+      return "F32";
+    case DType::float64:
+      return "F64";
+    case DType::int64:
+      return "I64";
+    case DType::boolean:
+      return "BOOL";
   }
   return "?";
 }
@@ -61,9 +65,12 @@ int json_depth(const std::string& s) {
   bool in_str = false, esc = false;
   for (char ch : s) {
     if (in_str) {
-      if (esc) esc = false;
-      else if (ch == '\\') esc = true;
-      else if (ch == '"') in_str = false;
+      if (esc)
+        esc = false;
+      else if (ch == '\\')
+        esc = true;
+      else if (ch == '"')
+        in_str = false;
     } else if (ch == '"') {
       in_str = true;
     } else if (ch == '{' || ch == '[') {
@@ -119,9 +126,9 @@ Entry parse_entry(const std::string& path, const std::string& name, const ojson&
   if (e.end < e.begin)
     io_fail(path, fmt::format("tensor '{}': data_offsets [{}, {}] end before they begin", name, e.begin, e.end));
   if (e.end - e.begin != nbytes)
-    io_fail(path, fmt::format("tensor '{}': data_offsets [{}, {}] hold {} bytes, but dtype {} and shape {} need {}",
-                              name, e.begin, e.end, e.end - e.begin, jd.get<std::string>(), shape_str(e.shape),
-                              nbytes));
+    io_fail(path,
+            fmt::format("tensor '{}': data_offsets [{}, {}] hold {} bytes, but dtype {} and shape {} need {}", name,
+                        e.begin, e.end, e.end - e.begin, jd.get<std::string>(), shape_str(e.shape), nbytes));
   return e;
 }
 
@@ -207,7 +214,8 @@ SafetensorsFile read_safetensors(const std::string& path) {
   if (!in) io_fail(path, "cannot read the header length");
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(len[i]) << (8 * i);
-  if (n > kMaxHeader) io_fail(path, fmt::format("header length {} is larger than the limit of {} bytes", n, kMaxHeader));
+  if (n > kMaxHeader)
+    io_fail(path, fmt::format("header length {} is larger than the limit of {} bytes", n, kMaxHeader));
   if (n > file_size - 8)
     io_fail(path, fmt::format("truncated: header length {} but only {} bytes follow", n, file_size - 8));
   std::string text(n, '\0');
@@ -242,8 +250,9 @@ SafetensorsFile read_safetensors(const std::string& path) {
     if (e.end > data_size)
       io_fail(path, fmt::format("tensor '{}': data_offsets [{}, {}] go past the end of the {}-byte data section{}",
                                 e.name, e.begin, e.end, data_size, " (truncated file?)"));
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
   uint64_t pos = 0;
   const Entry* prev = nullptr;
   for (const Entry& e : entries) {
@@ -251,14 +260,14 @@ SafetensorsFile read_safetensors(const std::string& path) {
       io_fail(path, fmt::format("tensor '{}': data_offsets [{}, {}] overlap those of '{}' (which end at {})", e.name,
                                 e.begin, e.end, prev->name, pos));
     if (e.begin > pos)
-      io_fail(path, fmt::format("tensor '{}': data_offsets begin at {}, leaving a gap after byte {}", e.name, e.begin,
-                                pos));
+      io_fail(path,
+              fmt::format("tensor '{}': data_offsets begin at {}, leaving a gap after byte {}", e.name, e.begin, pos));
     pos = e.end;
     prev = &e;
   }
   if (pos != data_size)
-    io_fail(path, fmt::format("{} bytes of data after the last tensor are not described by the header",
-                              data_size - pos));
+    io_fail(path,
+            fmt::format("{} bytes of data after the last tensor are not described by the header", data_size - pos));
 
   for (const Entry& e : entries) {
     Tensor t = empty(e.shape, e.dtype);

@@ -40,10 +40,9 @@ std::string summary(Module& model, const Shape& input_shape, DType dtype) {
     Restore restore;
     for (const auto& [n, m] : mods) {
       restore.modes.emplace_back(m, m->is_training());
-      restore.handles.push_back(m->register_forward_hook(
-          [&shapes](Module& mod, const Tensor&, const Tensor& out) {
-            if (out.defined()) shapes[&mod] = out.shape();
-          }));
+      restore.handles.push_back(m->register_forward_hook([&shapes](Module& mod, const Tensor&, const Tensor& out) {
+        if (out.defined()) shapes[&mod] = out.shape();
+      }));
     }
     model.eval();
     NoGradGuard ng;

@@ -41,8 +41,8 @@ void check_module_grads(nn::Module& m, const Tensor& input, double atol = 1e-5, 
   for (size_t k = 0; k < wrt.size(); ++k) {
     ASSERT_TRUE(wrt[k].is_contiguous());
     double* p = wrt[k].data<double>();
-    const std::vector<double> a = g[k].defined() ? g[k].to_vector<double>()
-                                                 : std::vector<double>(static_cast<size_t>(wrt[k].numel()), 0.0);
+    const std::vector<double> a =
+        g[k].defined() ? g[k].to_vector<double>() : std::vector<double>(static_cast<size_t>(wrt[k].numel()), 0.0);
     for (int64_t i = 0; i < wrt[k].numel(); ++i) {
       const double orig = p[i];
       p[i] = orig + eps;
@@ -175,9 +175,9 @@ TEST(NnLayers, ActivationsMatchOpsAndGradcheck) {
   EXPECT_THROW(nn::GELU("fast"), ValueError);
 
   std::vector<std::shared_ptr<nn::Module>> acts = {
-      std::make_shared<nn::ReLU>(),     std::make_shared<nn::LeakyReLU>(0.1), std::make_shared<nn::Sigmoid>(),
-      std::make_shared<nn::Tanh>(),     std::make_shared<nn::GELU>(),         std::make_shared<nn::SiLU>(),
-      std::make_shared<nn::ELU>(),      std::make_shared<nn::Softplus>(),     std::make_shared<nn::Softmax>(1),
+      std::make_shared<nn::ReLU>(),       std::make_shared<nn::LeakyReLU>(0.1), std::make_shared<nn::Sigmoid>(),
+      std::make_shared<nn::Tanh>(),       std::make_shared<nn::GELU>(),         std::make_shared<nn::SiLU>(),
+      std::make_shared<nn::ELU>(),        std::make_shared<nn::Softplus>(),     std::make_shared<nn::Softmax>(1),
       std::make_shared<nn::LogSoftmax>(1)};
   for (const auto& a : acts) check_module_grads(*a, randn({2, 3}));
 }
@@ -190,8 +190,10 @@ TEST(NnLayers, DropoutTrainEvalAndSeeding) {
   const std::vector<float> v = y.to_vector<float>();
   int64_t zeros_count = 0;
   for (float e : v) {
-    if (e == 0.0f) ++zeros_count;
-    else EXPECT_FLOAT_EQ(e, 1.0f / 0.75f);  // inverted dropout: survivors scaled by 1/(1-p)
+    if (e == 0.0f)
+      ++zeros_count;
+    else
+      EXPECT_FLOAT_EQ(e, 1.0f / 0.75f);  // inverted dropout: survivors scaled by 1/(1-p)
   }
   EXPECT_NEAR(static_cast<double>(zeros_count) / 10000.0, 0.25, 0.02);
   manual_seed(11);
@@ -230,7 +232,8 @@ TEST(NnLayers, BatchNormRunningStatsAndEval) {
   manual_seed(7);
   nn::BatchNorm1d bn(3);
   EXPECT_EQ(bn.named_parameters().keys(), (std::vector<std::string>{"weight", "bias"}));
-  EXPECT_EQ(bn.named_buffers().keys(), (std::vector<std::string>{"running_mean", "running_var", "num_batches_tracked"}));
+  EXPECT_EQ(bn.named_buffers().keys(),
+            (std::vector<std::string>{"running_mean", "running_var", "num_batches_tracked"}));
   Tensor x = randn({8, 3}) * 2.0 + 1.0;
   Tensor y = bn(x);
   const Tensor m = mean(x, {0});
@@ -304,7 +307,7 @@ TEST(NnLayers, EmbeddingPaddingRowAndGradcheck) {
   EXPECT_EQ(emb(scalar(3, kInt64)).shape(), (Shape{4}));
   y.sum().backward();
   EXPECT_EQ(sum(abs(emb.weight().grad().select(0, 5))).item(), 0.0);  // and it takes no gradient
-  EXPECT_EQ(emb.weight().grad().at({0, 1}), 2.0);                      // index 0 appears twice
+  EXPECT_EQ(emb.weight().grad().at({0, 1}), 2.0);                     // index 0 appears twice
   EXPECT_THROW(nn::Embedding(3, 2, 3), IndexError);
   EXPECT_EQ(emb.to_string(), "Embedding(6, 4, padding_idx=5)");
 
@@ -336,12 +339,12 @@ Tensor unroll(const Tensor& x, bool reverse, Step&& step) {
 TEST(NnLayers, LSTMMatchesCellsStackedAndBidirectional) {
   manual_seed(10);
   nn::LSTM lstm({.input_size = 3, .hidden_size = 4, .num_layers = 2, .bidirectional = true});
-  EXPECT_EQ(lstm.named_parameters().keys(),
-            (std::vector<std::string>{
-                "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse",
-                "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse", "weight_ih_l1", "weight_hh_l1",
-                "bias_ih_l1", "bias_hh_l1", "weight_ih_l1_reverse", "weight_hh_l1_reverse", "bias_ih_l1_reverse",
-                "bias_hh_l1_reverse"}));
+  EXPECT_EQ(
+      lstm.named_parameters().keys(),
+      (std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse",
+                                "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse", "weight_ih_l1",
+                                "weight_hh_l1", "bias_ih_l1", "bias_hh_l1", "weight_ih_l1_reverse",
+                                "weight_hh_l1_reverse", "bias_ih_l1_reverse", "bias_hh_l1_reverse"}));
   auto P = lstm.named_parameters();
   EXPECT_EQ(P["weight_ih_l0"].shape(), (Shape{16, 3}));
   EXPECT_EQ(P["weight_ih_l1"].shape(), (Shape{16, 8}));
@@ -363,7 +366,8 @@ TEST(NnLayers, LSTMMatchesCellsStackedAndBidirectional) {
       const int64_t k = 2 * l + d;
       Tensor h = h0[k], c = c0[k];
       Tensor o = unroll(layer_in, d == 1, [&](const Tensor& xt) {
-        std::tie(h, c) = lstm_cell(xt, h, c, P["weight_ih" + s], P["weight_hh" + s], P["bias_ih" + s], P["bias_hh" + s]);
+        std::tie(h, c) =
+            lstm_cell(xt, h, c, P["weight_ih" + s], P["weight_hh" + s], P["bias_ih" + s], P["bias_hh" + s]);
         return h;
       });
       EXPECT_TRUE(allclose(h_n[k], h, 1e-5, 1e-6)) << s;
@@ -435,8 +439,7 @@ TEST(NnLayers, GRUAndRNNMatchCells) {
 TEST(NnLayers, CellsMatchOps) {
   manual_seed(13);
   nn::LSTMCell lc(3, 4);
-  EXPECT_EQ(lc.named_parameters().keys(),
-            (std::vector<std::string>{"weight_ih", "weight_hh", "bias_ih", "bias_hh"}));
+  EXPECT_EQ(lc.named_parameters().keys(), (std::vector<std::string>{"weight_ih", "weight_hh", "bias_ih", "bias_hh"}));
   EXPECT_EQ(lc.weight_ih().shape(), (Shape{16, 3}));
   Tensor x = randn({2, 3}), h = randn({2, 4}), c = randn({2, 4});
   auto [h1, c1] = lc.forward(x, h, c);
@@ -448,7 +451,8 @@ TEST(NnLayers, CellsMatchOps) {
   EXPECT_EQ(gc.parameters().size(), 2u);
   EXPECT_TRUE(equal(gc.forward(x, h), gru_cell(x, h, gc.weight_ih(), gc.weight_hh())));
   nn::RNNCell rc2(3, 4, true, "relu");
-  EXPECT_TRUE(equal(rc2.forward(x, h), rnn_cell(x, h, rc2.weight_ih(), rc2.weight_hh(), rc2.bias_ih(), rc2.bias_hh(), "relu")));
+  EXPECT_TRUE(
+      equal(rc2.forward(x, h), rnn_cell(x, h, rc2.weight_ih(), rc2.weight_hh(), rc2.bias_ih(), rc2.bias_hh(), "relu")));
   EXPECT_EQ(rc2.weight_hh().shape(), (Shape{4, 4}));
 }
 
@@ -475,7 +479,8 @@ TEST(NnLayers, LossModulesMatchFunctional) {
   Tensor p = sigmoid(randn({4, 3})), t = rand({4, 3});
   EXPECT_TRUE(equal(nn::CrossEntropyLoss()(logits, labels), cross_entropy(logits, labels)));
   EXPECT_TRUE(equal(nn::CrossEntropyLoss("sum", 0.1)(logits, labels), cross_entropy(logits, labels, "sum", 0.1)));
-  EXPECT_TRUE(equal(nn::NLLLoss("none")(log_softmax(logits, 1), labels), nll_loss(log_softmax(logits, 1), labels, "none")));
+  EXPECT_TRUE(
+      equal(nn::NLLLoss("none")(log_softmax(logits, 1), labels), nll_loss(log_softmax(logits, 1), labels, "none")));
   EXPECT_TRUE(equal(nn::MSELoss()(a, b), mse_loss(a, b)));
   EXPECT_TRUE(equal(nn::L1Loss("sum")(a, b), l1_loss(a, b, "sum")));
   EXPECT_TRUE(equal(nn::SmoothL1Loss("mean", 0.5)(a, b), smooth_l1_loss(a, b, "mean", 0.5)));

@@ -41,9 +41,8 @@ TEST(NnModule, RegistrationOrderAndDottedNames) {
                                       "block.fc.bias", "head.weight"}));
   EXPECT_EQ(net.named_buffers().keys(), (std::vector<std::string>{"block.steps"}));
   EXPECT_EQ(net.named_children().keys(), (std::vector<std::string>{"features", "block", "head"}));
-  EXPECT_EQ(net.named_modules().keys(),
-            (std::vector<std::string>{"", "features", "features.0", "features.1", "block", "block.fc", "block.drop",
-                                      "head"}));
+  EXPECT_EQ(net.named_modules().keys(), (std::vector<std::string>{"", "features", "features.0", "features.1", "block",
+                                                                  "block.fc", "block.drop", "head"}));
   EXPECT_EQ(net.parameters(/*recurse=*/false).size(), 0u);
   EXPECT_EQ(net.block->parameters(false).size(), 1u);
   EXPECT_EQ(net.num_parameters(), 3 * 4 + 4 + 4 + 4 * 4 + 4 + 4 * 2);
@@ -136,10 +135,9 @@ TEST(NnModule, ForwardHooksSeeActivationsAndCanBeRemoved) {
     log.push_back("post " + m.name());
     relu_out = out;
   });
-  auto h_root = model->register_forward_hook(
-      [&](nn::Module& m, const Tensor& in, const Tensor& out) {
-        log.push_back(fmt::format("{} {} -> {}", m.name(), shape_str(in.shape()), shape_str(out.shape())));
-      });
+  auto h_root = model->register_forward_hook([&](nn::Module& m, const Tensor& in, const Tensor& out) {
+    log.push_back(fmt::format("{} {} -> {}", m.name(), shape_str(in.shape()), shape_str(out.shape())));
+  });
   Tensor x = randn({4, 3});
   Tensor y = (*model)(x);
   EXPECT_EQ(log, (std::vector<std::string>{"pre ReLU [4, 5]", "post ReLU", "Sequential [4, 3] -> [4, 2]"}));

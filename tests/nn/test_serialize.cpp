@@ -181,7 +181,8 @@ TEST(NnSerialize, SaveLoadModuleAndFileLayout) {
   // The bytes follow the format: LE length, space-padded JSON, contiguous data in order.
   const std::string bytes = read_bytes(path);
   uint64_t n = 0;
-  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)])) << (8 * i);
   EXPECT_EQ((8 + n) % 8, 0u);
   const auto header = nlohmann::json::parse(bytes.substr(8, n));
   EXPECT_EQ(header["__metadata__"]["epoch"], "3");
@@ -249,8 +250,8 @@ TEST(NnSerialize, ReadsAFileFromAnotherWriter) {
   EXPECT_EQ(f.tensors["d.x"].dim(), 0);
   EXPECT_EQ(f.tensors["d.x"].item(), 0.125);
   // Unpadded headers are valid too.
-  write_bytes(path, st_file(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", raw(std::vector<float>{9}),
-                            false));
+  write_bytes(path,
+              st_file(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", raw(std::vector<float>{9}), false));
   EXPECT_EQ(nn::load_safetensors(path)["x"].item(), 9.0);
   // A PyTorch-named Linear loads into a Linear.
   write_bytes(path, st_file(R"({"weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},)"

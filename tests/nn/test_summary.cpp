@@ -24,21 +24,21 @@ TEST(NnSummary, ExactTable) {
   const Tensor rm = bn->running_mean().clone();
   const std::string s = nn::summary(*model, {2, 4});
   EXPECT_EQ(s,
-      "Model: Tiny\n"
-      "_________________________________________________________________\n"
-      "Layer (type)                  Output Shape             Param #\n"
-      "=================================================================\n"
-      "body (Sequential)             [2, 8]                   0\n"
-      "body.0 (Linear)               [2, 8]                   40\n"
-      "body.1 (ReLU)                 [2, 8]                   0\n"
-      "body.2 (BatchNorm1d)          [2, 8]                   16\n"
-      "head (Linear)                 [2, 3]                   27\n"
-      "unused (Tanh)                 -                        0\n"
-      "=================================================================\n"
-      "Total params: 83\n"
-      "Trainable params: 56\n"
-      "Non-trainable params: 27\n"
-      "_________________________________________________________________\n");
+            "Model: Tiny\n"
+            "_________________________________________________________________\n"
+            "Layer (type)                  Output Shape             Param #\n"
+            "=================================================================\n"
+            "body (Sequential)             [2, 8]                   0\n"
+            "body.0 (Linear)               [2, 8]                   40\n"
+            "body.1 (ReLU)                 [2, 8]                   0\n"
+            "body.2 (BatchNorm1d)          [2, 8]                   16\n"
+            "head (Linear)                 [2, 3]                   27\n"
+            "unused (Tanh)                 -                        0\n"
+            "=================================================================\n"
+            "Total params: 83\n"
+            "Trainable params: 56\n"
+            "Non-trainable params: 27\n"
+            "_________________________________________________________________\n");
   // The dummy forward ran in eval mode: statistics untouched, modes and hooks restored.
   EXPECT_TRUE(equal(bn->running_mean(), rm));
   EXPECT_EQ(bn->num_batches_tracked().item(), 0.0);

@@ -63,7 +63,8 @@ class ELU : public Module {
 
 class Softplus : public Module {
  public:
-  explicit Softplus(double beta = 1.0, double threshold = 20.0) : Module("Softplus"), beta_(beta), threshold_(threshold) {}
+  explicit Softplus(double beta = 1.0, double threshold = 20.0)
+      : Module("Softplus"), beta_(beta), threshold_(threshold) {}
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
 

@@ -26,11 +26,11 @@ namespace xg::nn {
 class ModuleArg {
  public:
   template <class M>
-    requires std::is_base_of_v<Module, M>
-  ModuleArg(std::shared_ptr<M> m) : ptr_(std::move(m)) {}  // NOLINT(google-explicit-constructor)
+  requires std::is_base_of_v<Module, M> ModuleArg(std::shared_ptr<M> m)
+      : ptr_(std::move(m)) {}  // NOLINT(google-explicit-constructor)
   template <class M>
-    requires(std::is_base_of_v<Module, std::remove_cvref_t<M>> && !std::is_lvalue_reference_v<M>)
-  ModuleArg(M&& m)  // NOLINT(google-explicit-constructor)
+  requires(std::is_base_of_v<Module, std::remove_cvref_t<M>> && !std::is_lvalue_reference_v<M>)
+      ModuleArg(M&& m)  // NOLINT(google-explicit-constructor)
       : ptr_(std::make_shared<std::remove_cvref_t<M>>(std::move(m))) {}
   const std::shared_ptr<Module>& ptr() const { return ptr_; }
 
@@ -46,9 +46,10 @@ class Sequential : public Module {
   /// Named children: Sequential({{"fc", nn::Linear(4, 8)}, {"act", nn::ReLU()}}).
   Sequential(std::initializer_list<std::pair<std::string, ModuleArg>> named);
   template <class... Ms>
-    requires(sizeof...(Ms) > 0 && (std::is_constructible_v<ModuleArg, Ms&&> && ...) &&
-             !(sizeof...(Ms) == 1 && (std::is_same_v<std::remove_cvref_t<Ms>, Sequential> && ...)))
-  explicit Sequential(Ms&&... ms) : Sequential() {
+  requires(sizeof...(Ms) > 0 && (std::is_constructible_v<ModuleArg, Ms&&> && ...) &&
+           !(sizeof...(Ms) == 1 &&
+             (std::is_same_v<std::remove_cvref_t<Ms>, Sequential> && ...))) explicit Sequential(Ms&&... ms)
+      : Sequential() {
     (add(ModuleArg(std::forward<Ms>(ms))), ...);
   }
 
@@ -109,7 +110,8 @@ class ModuleDict : public Module {
   template <class M>
   std::shared_ptr<M> at(const std::string& name) const {
     auto p = std::dynamic_pointer_cast<M>((*this)[name]);
-    if (!p) fail<ValueError>("ModuleDict::at('{}'): the module is a {}, not the type asked for", name, (*this)[name]->name());
+    if (!p)
+      fail<ValueError>("ModuleDict::at('{}'): the module is a {}, not the type asked for", name, (*this)[name]->name());
     return p;
   }
   std::vector<std::string> keys() const { return modules_.keys(); }
