@@ -20,7 +20,7 @@ echo "== tests (release)"
 
 if [[ "${XGRAD_SKIP_SANITIZE:-0}" != "1" ]]; then
   echo "== sanitizer build (ASan + UBSan + LSan)"
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g1" -DXGRAD_WERROR=ON \
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DXGRAD_WERROR=ON \
     -DXGRAD_SANITIZE=ON \
     -DXGRAD_BUILD_EXAMPLES=OFF >/dev/null
   cmake --build build-asan -j"$jobs"
