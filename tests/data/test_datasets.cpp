@@ -290,7 +290,7 @@ TEST(DataCIFAR10, MalformedBatches) {
     TempDir t;
     write_cifar(t.path, {1, 1, 1, 1, 1}, 2);
     Bytes b = read_file(t.path / "test_batch.bin");
-    b.resize(b.size() - 100);
+    b.erase(b.end() - 100, b.end());  // (resize would trip GCC -Warray-bounds under ASan)
     write_file(t.path / "test_batch.bin", b);
     expect_io_error([&] { CIFAR10(t.path, Split::Test); }, {"test_batch.bin", "3073-byte records", "6046 bytes"});
   }
