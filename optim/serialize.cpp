@@ -12,10 +12,12 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "xgrad/io/safetensors.h"
 #include "xgrad/optim/lr_scheduler.h"
 #include "xgrad/optim/optimizer.h"
 
@@ -40,58 +42,6 @@ double to_number(const json& j, const std::string& path) {
     if (s == "-inf") return -std::numeric_limits<double>::infinity();
   }
   fail<IOError>("'{}': expected a number, got {}", path, j.dump());
-}
-
-/// Writes bytes to path through path.tmp and a rename, so readers never see a partial file.
-void write_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail<IOError>("cannot open '{}' for writing", tmp);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    f.flush();
-    if (!f) {
-      f.close();
-      std::remove(tmp.c_str());
-      fail<IOError>("writing '{}' failed (disk full?)", tmp);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    fail<IOError>("cannot rename '{}' to '{}': {}", tmp, path, ec.message());
-  }
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail<IOError>("cannot open '{}' for reading", path);
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) fail<IOError>("reading '{}' failed", path);
-  return bytes;
-}
-
-const char* st_dtype(DType d) {
-  switch (d) {
-    case DType::float32:
-      return "F32";
-    case DType::float64:
-      return "F64";
-    case DType::int64:
-      return "I64";
-    case DType::boolean:
-      return "BOOL";
-  }
-  return "?";
-}
-
-DType from_st_dtype(const std::string& s, const std::string& path) {
-  if (s == "F32") return kFloat32;
-  if (s == "F64") return kFloat64;
-  if (s == "I64") return kInt64;
-  if (s == "BOOL") return kBool;
-  fail<IOError>("'{}': unsupported tensor dtype '{}'", path, s);
 }
 
 json scheduler_to_json(const SchedulerState& s) {
@@ -135,46 +85,30 @@ void OptimizerStateDict::save(const std::string& path) const {
     meta["param_groups"].push_back(jg);
   }
   meta["state"] = json::object();
-  json header = json::object();
-  std::string data;
+  io::NamedTensors tensors;
   for (const auto& [index, ps] : state) {
     json js;
     js["step"] = ps.step;
     js["buffers"] = json::array();
     for (const auto& [name, t] : ps.buffers) {
       if (!t.defined()) fail<ValueError>("optimizer save: state '{}' of parameter {} is undefined", name, index);
-      const Tensor c = t.contiguous();
-      const size_t begin = data.size();
-      data.append(static_cast<const char*>(c.raw_data()), c.nbytes());
-      header[fmt::format("state.{}.{}", index, name)] = {
-          {"dtype", st_dtype(c.dtype())}, {"shape", c.shape()}, {"data_offsets", {begin, data.size()}}};
+      tensors.emplace_back(fmt::format("state.{}.{}", index, name), t);
       js["buffers"].push_back(name);
     }
     meta["state"][std::to_string(index)] = js;
   }
-  header["__metadata__"] = {{"xgrad.optimizer", meta.dump()}};
-  std::string h = header.dump();
-  h.append((8 - h.size() % 8) % 8, ' ');  // safetensors pads the header so the data stays aligned
-  std::string bytes(8, '\0');
-  uint64_t n = h.size();
-  for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
-  bytes += h;
-  bytes += data;
-  write_atomically(path, bytes);
+  io::write_safetensors(tensors, path, {{"xgrad.optimizer", meta.dump()}});
 }
 
 OptimizerStateDict OptimizerStateDict::load(const std::string& path) {
-  const std::string bytes = read_file(path);
-  if (bytes.size() < 8) fail<IOError>("'{}': too short for a safetensors file ({} bytes)", path, bytes.size());
-  uint64_t n = 0;
-  for (int i = 0; i < 8; ++i)
-    n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)])) << (8 * i);
-  if (n > bytes.size() - 8) fail<IOError>("'{}': header length {} exceeds the file size {}", path, n, bytes.size());
-  const size_t data_begin = 8 + static_cast<size_t>(n);
+  const io::SafetensorsContents file = io::read_safetensors(path);
+  auto it = file.metadata.find("xgrad.optimizer");
+  if (it == file.metadata.end())
+    fail<IOError>("'{}': not an xgrad optimizer state file (no xgrad.optimizer metadata)", path);
+  std::map<std::string, Tensor> tensors(file.tensors.begin(), file.tensors.end());
   OptimizerStateDict sd;
   try {
-    const json header = json::parse(bytes.begin() + 8, bytes.begin() + static_cast<std::ptrdiff_t>(data_begin));
-    const json meta = json::parse(header.at("__metadata__").at("xgrad.optimizer").get<std::string>());
+    const json meta = json::parse(it->second);
     if (meta.at("format") != "xgrad.optimizer/1")
       fail<IOError>("'{}': unknown optimizer state format {}", path, meta.at("format").dump());
     sd.optimizer = meta.at("optimizer").get<std::string>();
@@ -190,15 +124,10 @@ OptimizerStateDict OptimizerStateDict::load(const std::string& path) {
       ps.step = js.at("step").get<int64_t>();
       for (const auto& name : js.at("buffers")) {
         const std::string tname = fmt::format("state.{}.{}", index, name.get<std::string>());
-        const json& jt = header.at(tname);
-        const DType dt = from_st_dtype(jt.at("dtype").get<std::string>(), path);
-        const Shape shape = jt.at("shape").get<Shape>();
-        const auto off = jt.at("data_offsets").get<std::vector<uint64_t>>();
-        Tensor t = empty(shape, dt);
-        if (off.size() != 2 || off[0] > off[1] || off[1] > bytes.size() - data_begin || off[1] - off[0] != t.nbytes())
-          fail<IOError>("'{}': tensor '{}' has bad data offsets for shape {}", path, tname, shape_str(shape));
-        std::memcpy(t.raw_data(), bytes.data() + data_begin + off[0], t.nbytes());
-        ps.buffers.emplace(name.get<std::string>(), t);
+        auto t = tensors.find(tname);
+        if (t == tensors.end())
+          fail<IOError>("'{}': optimizer state names tensor '{}', which the file lacks", path, tname);
+        ps.buffers.emplace(name.get<std::string>(), t->second);
       }
       sd.state.emplace(index, std::move(ps));
     }
@@ -213,11 +142,15 @@ OptimizerStateDict OptimizerStateDict::load(const std::string& path) {
 void SchedulerState::save(const std::string& path) const {
   json j = scheduler_to_json(*this);
   j["format"] = "xgrad.scheduler/1";
-  write_atomically(path, j.dump(1));
+  const std::string text = j.dump(1);
+  io::write_file_atomically(path,
+                            [&](std::FILE* f) { return std::fwrite(text.data(), 1, text.size(), f) == text.size(); });
 }
 
 SchedulerState SchedulerState::load(const std::string& path) {
-  const std::string bytes = read_file(path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail<IOError>("cannot open '{}' for reading", path);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   try {
     const json j = json::parse(bytes);
     if (j.at("format") != "xgrad.scheduler/1")

@@ -1,0 +1,44 @@
+#pragma once
+/// The safetensors file format (https://github.com/huggingface/safetensors), shared by model
+/// checkpoints (nn) and optimizer states (optim), and the atomic file write both rely on:
+///
+///   8 bytes   N, the header length, unsigned little-endian
+///   N bytes   JSON header {name: {"dtype": "F32"|"F64"|"I64"|"BOOL", "shape": [...],
+///             "data_offsets": [begin, end]}, "__metadata__": {str: str} (optional)},
+///             padded with spaces to a multiple of 8
+///   rest      the raw little-endian tensor data; offsets are relative to it, and the tensors
+///             tile it contiguously with no gap or overlap
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "xgrad/tensor.h"
+
+namespace xg::io {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+using Metadata = std::map<std::string, std::string>;
+
+/// Writes path through a uniquely named temporary file in the same directory, flushed to disk
+/// and renamed over path, so a crash or error never leaves a half-written file (the temporary
+/// is removed on failure). `write` returns false on an I/O error. Errors are xg::IOError.
+void write_file_atomically(const std::string& path, const std::function<bool(std::FILE*)>& write);
+
+/// Writes the tensors (in order) and the metadata to path, atomically.
+void write_safetensors(const NamedTensors& tensors, const std::string& path, const Metadata& metadata = {});
+
+struct SafetensorsContents {
+  NamedTensors tensors;  ///< in the order of their data in the file
+  Metadata metadata;
+};
+
+/// Reads and validates a whole safetensors file. Anything wrong (truncated file, bad header length,
+/// invalid JSON, unknown dtype, offsets out of range, overlapping or leaving gaps, a size that
+/// disagrees with dtype and shape, a bool byte other than 0 or 1) is an xg::IOError naming the
+/// file and the problem.
+SafetensorsContents read_safetensors(const std::string& path);
+
+}  // namespace xg::io

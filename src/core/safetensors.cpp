@@ -1,0 +1,294 @@
+/// safetensors reading and writing, and the atomic file write. The reader trusts nothing in the
+/// file: every length, offset, dtype and shape is checked before a byte of tensor data is read.
+#include "xgrad/io/safetensors.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+namespace xg::io {
+
+// Tensor data is written and read as raw memory; the format is little-endian.
+static_assert(std::endian::native == std::endian::little, "safetensors I/O assumes a little-endian host");
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+/// Headers larger than this are rejected (the reference implementation's limit), so a corrupt
+/// length never makes us allocate gigabytes.
+constexpr uint64_t kMaxHeader = 100'000'000;
+/// A valid header nests 3 levels deep; anything much deeper is corrupt (and is refused before the
+/// JSON parser sees it).
+constexpr int kMaxDepth = 16;
+
+const char* st_name(DType d) {
+  switch (d) {
+    case DType::float32:
+      return "F32";
+    case DType::float64:
+      return "F64";
+    case DType::int64:
+      return "I64";
+    case DType::boolean:
+      return "BOOL";
+  }
+  return "?";
+}
+
+std::optional<DType> st_dtype(const std::string& s) {
+  if (s == "F32") return kFloat32;
+  if (s == "F64") return kFloat64;
+  if (s == "I64") return kInt64;
+  if (s == "BOOL") return kBool;
+  return std::nullopt;
+}
+
+[[noreturn]] void io_fail(const std::string& path, const std::string& what) {
+  throw IOError(fmt::format("safetensors file '{}': {}", path, what));
+}
+
+/// Maximum nesting depth of a JSON text, ignoring brackets inside strings.
+int json_depth(const std::string& s) {
+  int depth = 0, max_depth = 0;
+  bool in_str = false, esc = false;
+  for (char ch : s) {
+    if (in_str) {
+      if (esc)
+        esc = false;
+      else if (ch == '\\')
+        esc = true;
+      else if (ch == '"')
+        in_str = false;
+    } else if (ch == '"') {
+      in_str = true;
+    } else if (ch == '{' || ch == '[') {
+      max_depth = std::max(max_depth, ++depth);
+      if (max_depth > kMaxDepth) return max_depth;
+    } else if (ch == '}' || ch == ']') {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
+struct Entry {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  uint64_t begin, end;
+};
+
+uint64_t as_offset(const std::string& path, const std::string& name, const ojson& v, const char* what) {
+  if (!v.is_number_unsigned()) io_fail(path, fmt::format("tensor '{}': {} must be a non-negative integer", name, what));
+  return v.get<uint64_t>();
+}
+
+Entry parse_entry(const std::string& path, const std::string& name, const ojson& v) {
+  if (!v.is_object()) io_fail(path, fmt::format("tensor '{}': header entry is not a JSON object", name));
+  for (const char* key : {"dtype", "shape", "data_offsets"})
+    if (!v.contains(key)) io_fail(path, fmt::format("tensor '{}': header entry has no \"{}\"", name, key));
+  const ojson& jd = v["dtype"];
+  if (!jd.is_string()) io_fail(path, fmt::format("tensor '{}': \"dtype\" is not a string", name));
+  const auto dt = st_dtype(jd.get<std::string>());
+  if (!dt)
+    io_fail(path, fmt::format("tensor '{}': unsupported dtype '{}' (xgrad reads F32, F64, I64 and BOOL)", name,
+                              jd.get<std::string>()));
+  const ojson& js = v["shape"];
+  if (!js.is_array()) io_fail(path, fmt::format("tensor '{}': \"shape\" is not an array", name));
+  Entry e{name, *dt, {}, 0, 0};
+  uint64_t numel = 1;
+  for (const ojson& d : js) {
+    const uint64_t n = as_offset(path, name, d, "each shape entry");
+    if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) || __builtin_mul_overflow(numel, n, &numel))
+      io_fail(path, fmt::format("tensor '{}': shape is too large", name));
+    e.shape.push_back(static_cast<int64_t>(n));
+  }
+  uint64_t nbytes = 0;
+  if (__builtin_mul_overflow(numel, static_cast<uint64_t>(element_size(*dt)), &nbytes))
+    io_fail(path, fmt::format("tensor '{}': shape is too large", name));
+  const ojson& jo = v["data_offsets"];
+  if (!jo.is_array() || jo.size() != 2)
+    io_fail(path, fmt::format("tensor '{}': \"data_offsets\" must be an array [begin, end]", name));
+  e.begin = as_offset(path, name, jo[0], "data_offsets begin");
+  e.end = as_offset(path, name, jo[1], "data_offsets end");
+  if (e.end < e.begin)
+    io_fail(path, fmt::format("tensor '{}': data_offsets [{}, {}] end before they begin", name, e.begin, e.end));
+  if (e.end - e.begin != nbytes)
+    io_fail(path,
+            fmt::format("tensor '{}': data_offsets [{}, {}] hold {} bytes, but dtype {} and shape {} need {}", name,
+                        e.begin, e.end, e.end - e.begin, jd.get<std::string>(), shape_str(e.shape), nbytes));
+  return e;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ writing
+
+void write_file_atomically(const std::string& path, const std::function<bool(std::FILE*)>& write) {
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp = fmt::format("{}.tmp-{}-{}", path, ::getpid(), counter++);
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) fail<IOError>("cannot write '{}': {}", path, fmt::format("cannot create temporary file '{}': {}", tmp, std::strerror(errno)));
+  auto abandon = [&](const std::string& what) {
+    const int err = errno;
+    if (f) std::fclose(f);
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    fail<IOError>("cannot write '{}': {}", path, fmt::format("{}: {}", what, err ? std::strerror(err) : "unknown error"));
+  };
+  errno = 0;
+  if (!write(f)) abandon("writing the file failed");
+  if (std::fflush(f) != 0 || ::fsync(::fileno(f)) != 0) abandon("flushing the file failed");
+  const int rc = std::fclose(f);
+  f = nullptr;
+  if (rc != 0) abandon("closing the file failed");
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    const std::string why = ec.message();
+    std::filesystem::remove(tmp, ec);
+    fail<IOError>("cannot write '{}': {}", path, fmt::format("cannot move the temporary file into place: {}", why));
+  }
+}
+
+void write_safetensors(const NamedTensors& tensors, const std::string& path, const Metadata& metadata) {
+  ojson header = ojson::object();
+  if (!metadata.empty()) {
+    ojson meta = ojson::object();
+    for (const auto& [k, v] : metadata) meta[k] = v;
+    header["__metadata__"] = std::move(meta);
+  }
+  std::vector<Tensor> data;
+  uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    if (name == "__metadata__") io_fail(path, "a tensor cannot be named \"__metadata__\"");
+    if (!t.defined()) io_fail(path, fmt::format("tensor '{}' is undefined", name));
+    if (header.contains(name)) io_fail(path, fmt::format("tensor name '{}' appears twice", name));
+    Tensor c = t.detach().contiguous();
+    const uint64_t nbytes = c.nbytes();
+    header[name] = {{"dtype", st_name(c.dtype())}, {"shape", c.shape()}, {"data_offsets", {offset, offset + nbytes}}};
+    offset += nbytes;
+    data.push_back(std::move(c));
+  }
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::json::exception& e) {
+    io_fail(path, fmt::format("cannot encode the header (names and metadata must be UTF-8): {}", e.what()));
+  }
+  // Pad so that the data section starts 8-byte aligned (8 + N is a multiple of 8).
+  text.append((8 - text.size() % 8) % 8, ' ');
+  const uint64_t n = text.size();
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
+  write_file_atomically(path, [&](std::FILE* f) {
+    if (std::fwrite(len, 1, 8, f) != 8 || std::fwrite(text.data(), 1, text.size(), f) != text.size()) return false;
+    for (const Tensor& c : data)
+      if (c.nbytes() && std::fwrite(c.raw_data(), 1, c.nbytes(), f) != c.nbytes()) return false;
+    return true;
+  });
+}
+
+// ------------------------------------------------------------------ reading
+
+SafetensorsContents read_safetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) io_fail(path, fmt::format("cannot open: {}", std::strerror(errno)));
+  in.seekg(0, std::ios::end);
+  const auto end_pos = in.tellg();
+  if (end_pos < 0) io_fail(path, "cannot determine the file size");
+  const uint64_t file_size = static_cast<uint64_t>(end_pos);
+  in.seekg(0);
+  if (file_size < 8)
+    io_fail(path, fmt::format("truncated: {} bytes, too short for the 8-byte header length", file_size));
+  unsigned char len[8];
+  in.read(reinterpret_cast<char*>(len), 8);
+  if (!in) io_fail(path, "cannot read the header length");
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(len[i]) << (8 * i);
+  if (n > kMaxHeader)
+    io_fail(path, fmt::format("header length {} is larger than the limit of {} bytes", n, kMaxHeader));
+  if (n > file_size - 8)
+    io_fail(path, fmt::format("truncated: header length {} but only {} bytes follow", n, file_size - 8));
+  std::string text(n, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(n));
+  if (!in) io_fail(path, "cannot read the header");
+  if (json_depth(text) > kMaxDepth) io_fail(path, "invalid JSON header: nested too deeply");
+
+  ojson header;
+  try {
+    header = ojson::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    io_fail(path, fmt::format("invalid JSON header: {}", e.what()));
+  }
+  if (!header.is_object()) io_fail(path, "the JSON header is not an object");
+
+  SafetensorsContents out;
+  std::vector<Entry> entries;
+  for (const auto& [key, v] : header.items()) {
+    if (key == "__metadata__") {
+      if (!v.is_object()) io_fail(path, "\"__metadata__\" is not an object");
+      for (const auto& [mk, mv] : v.items()) {
+        if (!mv.is_string()) io_fail(path, fmt::format("metadata value of '{}' is not a string", mk));
+        out.metadata[mk] = mv.get<std::string>();
+      }
+      continue;
+    }
+    entries.push_back(parse_entry(path, key, v));
+  }
+
+  const uint64_t data_size = file_size - 8 - n;
+  for (const Entry& e : entries)
+    if (e.end > data_size)
+      io_fail(path, fmt::format("tensor '{}': data_offsets [{}, {}] go past the end of the {}-byte data section{}",
+                                e.name, e.begin, e.end, data_size, " (truncated file?)"));
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t pos = 0;
+  const Entry* prev = nullptr;
+  for (const Entry& e : entries) {
+    if (e.begin < pos)
+      io_fail(path, fmt::format("tensor '{}': data_offsets [{}, {}] overlap those of '{}' (which end at {})", e.name,
+                                e.begin, e.end, prev->name, pos));
+    if (e.begin > pos)
+      io_fail(path,
+              fmt::format("tensor '{}': data_offsets begin at {}, leaving a gap after byte {}", e.name, e.begin, pos));
+    pos = e.end;
+    prev = &e;
+  }
+  if (pos != data_size)
+    io_fail(path,
+            fmt::format("{} bytes of data after the last tensor are not described by the header", data_size - pos));
+
+  for (const Entry& e : entries) {
+    Tensor t = empty(e.shape, e.dtype);
+    const uint64_t nbytes = e.end - e.begin;
+    if (nbytes) {
+      in.seekg(static_cast<std::streamoff>(8 + n + e.begin));
+      in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(nbytes));
+      if (!in) io_fail(path, fmt::format("tensor '{}': cannot read its {} bytes", e.name, nbytes));
+      if (e.dtype == kBool) {
+        const auto* b = static_cast<const unsigned char*>(t.raw_data());
+        for (uint64_t i = 0; i < nbytes; ++i)
+          if (b[i] > 1) io_fail(path, fmt::format("tensor '{}': BOOL byte {} is {}, not 0 or 1", e.name, i, b[i]));
+      }
+    }
+    out.tensors.emplace_back(e.name, std::move(t));
+  }
+  return out;
+}
+
+}  // namespace xg::io
