@@ -140,13 +140,16 @@ void write_file_atomically(const std::string& path, const std::function<bool(std
   static std::atomic<uint64_t> counter{0};
   const std::string tmp = fmt::format("{}.tmp-{}-{}", path, ::getpid(), counter++);
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail<IOError>("cannot write '{}': {}", path, fmt::format("cannot create temporary file '{}': {}", tmp, std::strerror(errno)));
+  if (!f)
+    fail<IOError>("cannot write '{}': {}", path,
+                  fmt::format("cannot create temporary file '{}': {}", tmp, std::strerror(errno)));
   auto abandon = [&](const std::string& what) {
     const int err = errno;
     if (f) std::fclose(f);
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
-    fail<IOError>("cannot write '{}': {}", path, fmt::format("{}: {}", what, err ? std::strerror(err) : "unknown error"));
+    fail<IOError>("cannot write '{}': {}", path,
+                  fmt::format("{}: {}", what, err ? std::strerror(err) : "unknown error"));
   };
   errno = 0;
   if (!write(f)) abandon("writing the file failed");
