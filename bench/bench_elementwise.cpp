@@ -1,5 +1,6 @@
 /// Elementwise throughput: add, mul, relu and exp on 1M and 16M float32 elements at 1 and 2 threads,
-/// out of place (a fresh result each call) and add in place, for xgrad and LibTorch in one binary.
+/// out of place (a fresh result each call) and add in place, for xgrad and LibTorch in one binary,
+/// plus LibTorch's add into a preallocated output.
 /// Reported as GB/s of memory touched (inputs read + output written).
 #include <benchmark/benchmark.h>
 
@@ -82,6 +83,23 @@ void BM_torch(benchmark::State& st) {
 }
 #endif
 
+#ifdef XGRAD_BENCH_HAVE_TORCH
+/// LibTorch's add into a preallocated output: the speed an out-of-place add reaches when the
+/// allocation costs nothing (the "42 GB/s into a preallocated output").
+void BM_torch_add_out(benchmark::State& st) {
+  const int64_t n = st.range(1);
+  at::set_num_threads(static_cast<int>(st.range(2)));
+  torch::NoGradGuard ng;
+  torch::Tensor a = torch::randn({n}), b = torch::randn({n}), c = torch::empty({n});
+  for (auto _ : st) {
+    torch::add_out(c, a, b);
+    benchmark::DoNotOptimize(c);
+  }
+  set_bytes(st, kAdd, n);
+  st.SetLabel("add_out");
+}
+#endif
+
 void args(benchmark::internal::Benchmark* b) {
   for (int op = kAdd; op <= kAddInPlace; ++op)
     for (int64_t n : {1 << 20, 1 << 24})
@@ -94,5 +112,10 @@ void args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_xgrad)->Apply(args);
 #ifdef XGRAD_BENCH_HAVE_TORCH
 BENCHMARK(BM_torch)->Apply(args);
+BENCHMARK(BM_torch_add_out)->Apply([](benchmark::internal::Benchmark* b) {
+  for (int64_t n : {1 << 20, 1 << 24})
+    for (int t : {1, 2}) b->Args({kAdd, n, t});
+  b->ArgNames({"op", "n", "threads"})->UseRealTime();
+});
 #endif
 BENCHMARK_MAIN();

@@ -390,6 +390,28 @@ TEST(Elementwise, LargeTensorsMatchSmallPath) {
   EXPECT_TRUE(equal(mul(x, bias), xb));
 }
 
+TEST(Elementwise, StreamedOutputsMatchSmallPath) {
+  // Outputs past 16 MiB are written with non-temporal stores; inputs start at odd offsets so the
+  // vector loads are unaligned while the fresh outputs are not.
+  const Tensor xs = rnd({4'500'001}, 24), ys = rnd({4'500'003}, 25);
+  const Tensor x = xs.narrow(0, 1, 4'500'000), y = ys.narrow(0, 3, 4'500'000);
+  const Tensor sum_xy = add(x, y), exp_x = exp(x), relu_x = relu(x), sq = x * 3.0;
+  const Tensor xd = x.to(kFloat64), yd = y.to(kFloat64);  // 36 MB of float64
+  const Tensor sum_d = sub(xd, yd);
+  for (int64_t start : {int64_t{0}, int64_t{17}, int64_t{2'250'000}, int64_t{4'499'000}}) {
+    const Tensor xr = x.narrow(0, start, 1000), yr = y.narrow(0, start, 1000);
+    EXPECT_TRUE(equal(sum_xy.narrow(0, start, 1000), add(xr, yr)));
+    EXPECT_TRUE(allclose(exp_x.narrow(0, start, 1000), exp(xr), 1e-6, 0));
+    EXPECT_TRUE(equal(relu_x.narrow(0, start, 1000), relu(xr)));
+    EXPECT_TRUE(equal(sq.narrow(0, start, 1000), xr * 3.0));
+    EXPECT_TRUE(equal(sum_d.narrow(0, start, 1000), sub(xd.narrow(0, start, 1000), yd.narrow(0, start, 1000))));
+  }
+  // In place (the output is an input: cached stores) gives the same bits.
+  Tensor z = x.clone();
+  z.add_(y);
+  EXPECT_TRUE(equal(z, sum_xy));
+}
+
 // ---------------------------------------------------------------- in-place ops
 
 TEST(ElementwiseInplace, ValuesAndBroadcast) {
