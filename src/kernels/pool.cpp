@@ -82,6 +82,32 @@ void max_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, in
   }
 }
 
+/// max_pool_plane for the common K×K window with stride K and no padding, where every window lies
+/// inside the plane: fixed trip counts the compiler unrolls, no clipping. Same tie and NaN rules.
+template <int K, typename T>
+void max_pool_plane_fixed(const T* __restrict in, int64_t w, int64_t oh, int64_t ow, T* __restrict out,
+                          int64_t* __restrict argmax) {
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    const int64_t y0 = oy * K;
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      const int64_t x0 = ox * K;
+      T best = in[y0 * w + x0];
+      int64_t best_idx = y0 * w + x0;
+      for (int dy = 0; dy < K; ++dy) {
+        for (int dx = dy == 0 ? 1 : 0; dx < K; ++dx) {
+          const int64_t i = (y0 + dy) * w + x0 + dx;
+          const T v = in[i];
+          const bool take = (v > best) | (v != v);
+          best = take ? v : best;
+          best_idx = take ? i : best_idx;
+        }
+      }
+      out[oy * ow + ox] = best;
+      argmax[oy * ow + ox] = best_idx;
+    }
+  }
+}
+
 template <typename T>
 void avg_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                     int64_t ph, int64_t pw, int64_t oh, int64_t ow, bool include_pad, T* __restrict out) {
@@ -172,8 +198,17 @@ template <typename T>
 void max_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                         int64_t ph, int64_t pw, int64_t oh, int64_t ow, T* out, int64_t* argmax) {
   if (nc <= 0 || oh <= 0 || ow <= 0) return;
+  const bool tiles = kh == kw && sh == kh && sw == kw && ph == 0 && pw == 0 && oh * kh <= h && ow * kw <= w;
   for_each_plane(nc, oh * ow * kh * kw, [&](int64_t p) {
-    max_pool_plane(in + p * h * w, h, w, kh, kw, sh, sw, ph, pw, oh, ow, out + p * oh * ow, argmax + p * oh * ow);
+    const T* src = in + p * h * w;
+    T* dst = out + p * oh * ow;
+    int64_t* arg = argmax + p * oh * ow;
+    if (tiles && kh == 2)
+      max_pool_plane_fixed<2>(src, w, oh, ow, dst, arg);
+    else if (tiles && kh == 3)
+      max_pool_plane_fixed<3>(src, w, oh, ow, dst, arg);
+    else
+      max_pool_plane(src, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dst, arg);
   });
 }
 

@@ -166,6 +166,25 @@ TEST(PoolKernels, MaxForwardMatchesNaive) {
   }
 }
 
+TEST(PoolKernels, MaxTiledFastPathsMatchNaiveWithTies) {
+  // K×K windows with stride K and no padding take unrolled paths (K = 2, 3); odd plane sizes leave
+  // rows and columns uncovered. Inputs from {0, 1, 2} (ReLU-like) make ties the common case.
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> pick(0, 2);
+  for (const PoolGeom& g : {PoolGeom{5, 26, 26, 2, 2, 2, 2, 0, 0}, PoolGeom{3, 9, 11, 2, 2, 2, 2, 0, 0},
+                            PoolGeom{2, 12, 13, 3, 3, 3, 3, 0, 0}, PoolGeom{40, 16, 16, 2, 2, 2, 2, 0, 0}}) {
+    std::vector<float> in(g.in_size());
+    for (float& v : in) v = static_cast<float>(pick(rng));
+    std::vector<float> want, got(g.out_size());
+    std::vector<int64_t> want_arg, got_arg(g.out_size());
+    naive_max(in, g, want, want_arg);
+    max_pool2d_forward(in.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), got.data(),
+                       got_arg.data());
+    EXPECT_EQ(got, want) << describe(g);
+    EXPECT_EQ(got_arg, want_arg) << describe(g);
+  }
+}
+
 TEST(PoolKernels, MaxTiesPickFirstAndPaddingNeverWins) {
   // All-equal negative input: padding (-inf) must lose and the first
   // in-bounds element of each window must win.
