@@ -142,7 +142,7 @@ inline void write_history(const xg::train::History& h, const std::string& path) 
 
 /// The machine-readable last line of every example.
 inline void print_result(double accuracy, double loss, int64_t epochs, double seconds) {
-  std::cout << fmt::format("result: test_accuracy={:.4f} test_loss={:.4f} epochs={} train_seconds={:.1f}", accuracy,
+  std::cout << fmt::format("result: test_accuracy={:.4f} test_loss={:.4f} epochs={} train_seconds={:.2f}", accuracy,
                            loss, epochs, seconds)
             << std::endl;
 }
