@@ -1,5 +1,5 @@
 // A small convolutional network on MNIST with compile / fit / evaluate:
-// Conv2D 32 3×3 ReLU → MaxPool 2×2 → Flatten → Dense 10, Adam with the learning rate halved each
+// Conv2D 32 3×3 ReLU → MaxPool 2×2 → Flatten → Dense 10, Adam with the learning rate cut to 0.3× each
 // epoch (a LearningRateScheduler callback), 3 epochs.
 //
 //   mnist_cnn --epochs 3 --save cnn.safetensors
@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
     cxxopts::Options opts("mnist_cnn", "Train a small CNN on MNIST (or Fashion-MNIST) with Model::fit");
     example::Args a;
     a.epochs = 3;
-    a.lr = 3e-3;
+    a.lr = 7e-3;
     example::add_common_options(opts, a);
     opts.add_options()("dataset", "mnist or fashion (default: MNIST, or Fashion-MNIST when only that is found)",
                        cxxopts::value<std::string>()->default_value(""))(
