@@ -10,14 +10,26 @@ class Generator {
  public:
   explicit Generator(uint64_t seed = 5489);
   void manual_seed(uint64_t seed);
-  uint64_t next_u64();
+  /// xoshiro256**; inline because dropout masks and the random factories draw one per element.
+  uint64_t next_u64() {
+    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
   /// Uniform in [0, 1) with 53 random bits.
-  double next_double();
+  double next_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
   /// Standard normal (Box-Muller, caching the second value).
   double next_normal();
   uint64_t seed() const { return seed_; }
 
  private:
+  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   uint64_t s_[4];
   uint64_t seed_;
   bool has_spare_ = false;

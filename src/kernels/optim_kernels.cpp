@@ -65,7 +65,9 @@ template <class T, bool kAmsgrad, bool kDecay>
 void adam_impl(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamCoeffs& c) {
   const T b1 = static_cast<T>(c.beta1), b1c = static_cast<T>(1.0 - c.beta1), b2 = static_cast<T>(c.beta2),
           b2c = static_cast<T>(1.0 - c.beta2), eps = static_cast<T>(c.eps), wd = static_cast<T>(c.weight_decay),
-          keep = static_cast<T>(c.decay_factor), step = static_cast<T>(c.step_size), bc2 = static_cast<T>(c.bc2_sqrt);
+          keep = static_cast<T>(c.decay_factor), step = static_cast<T>(c.step_size);
+  // One division per element instead of two (divides are the loop's bottleneck; results move by an ulp).
+  const T inv_bc2 = static_cast<T>(1.0 / c.bc2_sqrt);
   const bool decoupled = c.decay_factor != 1.0;
   fused_loop<T>(n, [&]<class V>(int64_t i) {
     V pv = load<V>(p, i);
@@ -80,7 +82,7 @@ void adam_impl(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamCoeff
       vv = xsimd::max(load<V>(vmax, i), vv);
       store(vmax, i, vv);
     }
-    const V denom = xsimd::sqrt(vv) / V(bc2) + V(eps);
+    const V denom = xsimd::sqrt(vv) * V(inv_bc2) + V(eps);
     store(p, i, V(pv - V(step) * (mv / denom)));
   });
 }
