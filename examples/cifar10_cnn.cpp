@@ -1,13 +1,16 @@
 // A two-block CNN on CIFAR-10 with compile / fit / evaluate:
 // Conv 32 3×3 same ReLU → MaxPool → Conv 64 3×3 same ReLU → MaxPool → Flatten → Dense 512 ReLU →
 // Dense 10, Adam. Inputs are normalised per channel; --augment adds random crops (4 pixels of
-// padding) and horizontal flips, made on the loader's background thread. A tenth of the training
-// images is held out: without augmentation the learning rate halves when their loss stops
-// improving (with it, it follows a cosine to zero), and training stops, keeping the best epoch's
-// weights, when their accuracy has not improved for --patience epochs: without augmentation this
-// model overfits CIFAR-10 within a few epochs.
+// padding) and horizontal flips, made on the loader's background thread.
 //
-//   cifar10_cnn --epochs 15 --augment --save cifar.safetensors
+// Without augmentation this model overfits CIFAR-10 within a few epochs, so a tenth of the
+// training images is held out: the learning rate halves when their loss stops improving, and
+// training stops, keeping the best epoch's weights, when their accuracy has not improved for
+// --patience epochs. With augmentation it does not overfit in 30 epochs: it trains on all 50,000
+// images with a cosine schedule to zero.
+//
+//   cifar10_cnn --epochs 15
+//   cifar10_cnn --epochs 30 --augment --save cifar.safetensors
 #include <cmath>
 #include <memory>
 #include <numbers>
@@ -28,8 +31,10 @@ int main(int argc, char** argv) {
     a.batch_size = 64;
     example::add_common_options(opts, a);
     opts.add_options()("augment", "Random crop (padding 4) and horizontal flip of training images")(
-        "validation-split", "Fraction of the training samples held out for per-epoch validation (0: none)",
-        cxxopts::value<double>()->default_value("0.1"))(
+        "validation-split",
+        "Fraction of the training samples held out for per-epoch validation (0: none; default: 0.1, or 0 "
+        "with --augment)",
+        cxxopts::value<double>()->default_value("-1"))(
         "patience", "Epochs without a better validation accuracy before stopping early (0: never stop)",
         cxxopts::value<int64_t>()->default_value("4"))("optimizer", "adam or sgd (momentum 0.9, Nesterov)",
                                                        cxxopts::value<std::string>()->default_value("adam"))(
@@ -74,7 +79,8 @@ int main(int argc, char** argv) {
       throw ValueError(fmt::format("cifar10_cnn: --optimizer must be adam or sgd (got '{}')", opt_name));
     model.compile(opt, "sparse_categorical_crossentropy", {"accuracy"});
 
-    const double validation_split = r["validation-split"].as<double>();
+    double validation_split = r["validation-split"].as<double>();
+    if (validation_split == -1) validation_split = augment ? 0.0 : 0.1;  // unset: the default
     const int64_t patience = r["patience"].as<int64_t>();
     std::string schedule = r["schedule"].as<std::string>();
     if (schedule.empty()) schedule = augment ? "cosine" : "plateau";
