@@ -1,16 +1,23 @@
 /// Functional forms that are not plain ops: dropout and weight penalties.
 #include "xgrad/nn/functional.h"
 
+#include <cmath>
+#include <cstdint>
+
 #include "xgrad/ops/elementwise.h"
 #include "xgrad/ops/reduction.h"
 
 namespace xg::nn::functional {
 
 namespace {
+/// m[i] = 1/keep with probability keep, else 0. Compares the draw's 53 bits with keep·2^53 as
+/// integers: the same outcome as next_double() < keep (scaling by 2^53 is exact), without the
+/// conversion in the per-element loop.
 template <class T>
 void fill_mask(T* m, int64_t n, double keep, Generator& gen) {
   const T scale = static_cast<T>(1.0 / keep);
-  for (int64_t i = 0; i < n; ++i) m[i] = gen.next_double() < keep ? scale : T(0);
+  const auto below = static_cast<uint64_t>(std::ceil(std::ldexp(keep, 53)));
+  for (int64_t i = 0; i < n; ++i) m[i] = (gen.next_u64() >> 11) < below ? scale : T(0);
 }
 }  // namespace
 
