@@ -84,10 +84,10 @@ void check_gemm(bool ta, bool tb, shape s, T alpha, T beta, int64_t pad, bool na
     for (int64_t j = s.n; j < c.ld; ++j) ASSERT_TRUE(std::isnan(c.at(i, j))) << "wrote C padding";
 }
 
-const std::vector<shape> kShapes = {{1, 1, 1},      {7, 13, 5},     {33, 65, 17},  {257, 129, 300},
-                                    {14, 32, 256},  {15, 33, 257},  {13, 31, 1},   {1, 100, 50},
-                                    {100, 1, 50},   {32, 128, 784}, {32, 10, 128}, {784, 128, 32},
-                                    {32, 784, 128}, {64, 64, 64},   {29, 95, 513}, {300, 70, 9}};
+const std::vector<shape> kShapes = {{1, 1, 1},     {7, 13, 5},     {33, 65, 17},   {257, 129, 300}, {14, 32, 256},
+                                    {15, 33, 257}, {13, 31, 1},    {1, 100, 50},   {100, 1, 50},    {32, 128, 784},
+                                    {32, 10, 128}, {784, 128, 32}, {32, 784, 128}, {64, 64, 64},    {29, 95, 513},
+                                    {300, 70, 9},  {22, 33, 17},   {148, 45, 300}, {288, 256, 65},  {6, 40, 3}};
 
 template <class T>
 void check_all_shapes(T alpha, T beta, int64_t pad, bool nan_c) {
@@ -159,8 +159,8 @@ TEST(Gemm, EmptyOutputIsNoOp) {
 template <class T>
 void check_thread_invariance() {
   thread_count_guard guard;
-  const std::vector<shape> shapes = {{257, 129, 300}, {511, 513, 257}, {32, 784, 128}, {784, 128, 32},
-                                     {1000, 30, 700}, {30, 1000, 700}, {97, 2000, 3}};
+  const std::vector<shape> shapes = {{257, 129, 300}, {511, 513, 257}, {32, 784, 128},  {784, 128, 32}, {1000, 30, 700},
+                                     {30, 1000, 700}, {97, 2000, 3},   {148, 200, 300}, {64, 4096, 64}};
   uint32_t seed = 100;
   for (shape const& s : shapes) {
     for (int t = 0; t < 4; ++t) {
@@ -189,3 +189,32 @@ void check_thread_invariance() {
 TEST(Gemm, FloatBitwiseIdenticalAcrossThreadCounts) { check_thread_invariance<float>(); }
 
 TEST(Gemm, DoubleBitwiseIdenticalAcrossThreadCounts) { check_thread_invariance<double>(); }
+
+/// Each row of C must come out the same whatever tile computes it: a row of a 64-row product (four 14-row tiles
+/// and an 8-row tail) must equal that row computed alone (a one-row problem, another kernel).
+template <class T>
+void check_rows_independent_of_tiling() {
+  uint32_t seed = 300;
+  for (shape const s : std::vector<shape>{{64, 70, 300}, {22, 33, 17}, {148, 40, 520}}) {
+    for (int t = 0; t < 2; ++t) {
+      bool const ta = t == 1;
+      std::mt19937 rng(seed++);
+      strided<T> a(ta ? s.k : s.m, ta ? s.m : s.k, 1, rng);
+      strided<T> b(s.k, s.n, 0, rng);
+      strided<T> c(s.m, s.n, 0, rng);
+      xg::kernels::gemm(ta, false, s.m, s.n, s.k, T(1), a.data.data(), a.ld, b.data.data(), b.ld, T(0), c.data.data(),
+                        c.ld);
+      std::vector<T> row(static_cast<std::size_t>(s.n));
+      for (int64_t i = 0; i < s.m; ++i) {
+        const T* ai = ta ? &a.at(0, i) : &a.at(i, 0);
+        xg::kernels::gemm(ta, false, 1, s.n, s.k, T(1), ai, a.ld, b.data.data(), b.ld, T(0), row.data(), s.n);
+        ASSERT_EQ(0, std::memcmp(row.data(), &c.at(i, 0), row.size() * sizeof(T)))
+            << "row " << i << " of m=" << s.m << " n=" << s.n << " k=" << s.k << " ta=" << ta;
+      }
+    }
+  }
+}
+
+TEST(Gemm, FloatRowsIndependentOfTiling) { check_rows_independent_of_tiling<float>(); }
+
+TEST(Gemm, DoubleRowsIndependentOfTiling) { check_rows_independent_of_tiling<double>(); }
