@@ -13,16 +13,24 @@ Loss::Loss(const char* name, std::string reduction, bool allow_batchmean)
                      allow_batchmean ? ", \"batchmean\"" : "", reduction_);
 }
 
-CrossEntropyLoss::CrossEntropyLoss(std::string reduction, double label_smoothing)
-    : Loss("CrossEntropyLoss", std::move(reduction)), label_smoothing_(label_smoothing) {
+CrossEntropyLoss::CrossEntropyLoss(std::string reduction, double label_smoothing, const Tensor& weight,
+                                   int64_t ignore_index)
+    : Loss("CrossEntropyLoss", std::move(reduction)), label_smoothing_(label_smoothing), ignore_index_(ignore_index) {
   if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
     fail<ValueError>("CrossEntropyLoss: label_smoothing must be in [0, 1], got {}", label_smoothing);
+  if (weight.defined()) weight_ = register_buffer("weight", weight);
 }
 Tensor CrossEntropyLoss::forward(const Tensor& input, const Tensor& target) {
-  return cross_entropy(input, target, reduction_, label_smoothing_);
+  return cross_entropy(input, target, reduction_, label_smoothing_, weight_, ignore_index_);
 }
 
-Tensor NLLLoss::forward(const Tensor& input, const Tensor& target) { return nll_loss(input, target, reduction_); }
+NLLLoss::NLLLoss(std::string reduction, const Tensor& weight, int64_t ignore_index)
+    : Loss("NLLLoss", std::move(reduction)), ignore_index_(ignore_index) {
+  if (weight.defined()) weight_ = register_buffer("weight", weight);
+}
+Tensor NLLLoss::forward(const Tensor& input, const Tensor& target) {
+  return nll_loss(input, target, reduction_, weight_, ignore_index_);
+}
 
 Tensor MSELoss::forward(const Tensor& input, const Tensor& target) { return mse_loss(input, target, reduction_); }
 

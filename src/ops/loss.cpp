@@ -59,8 +59,9 @@ Tensor pointwise_target(const Tensor& x, const Tensor& t, const char* op) {
   return as_dtype(t, x.dtype());
 }
 
-/// Validates class-index targets for an [N, C] input and returns them as a vector.
-std::vector<int64_t> class_targets(const Tensor& x, const Tensor& t, const char* op) {
+/// Validates class-index targets for an [N, C] input and returns them as a vector. A target equal to
+/// ignore_index is allowed whatever its value (PyTorch's default is -100).
+std::vector<int64_t> class_targets(const Tensor& x, const Tensor& t, const char* op, int64_t ignore_index) {
   if (t.dtype() != kInt64) fail<DTypeError>("{}: class-index target must be int64, got {}", op, dtype_name(t.dtype()));
   if (x.dim() != 2) fail<ShapeError>("{}: expected input of shape [N, C] (or [C]), got {}", op, shape_str(x.shape()));
   const int64_t N = x.shape()[0], C = x.shape()[1];
@@ -69,23 +70,61 @@ std::vector<int64_t> class_targets(const Tensor& x, const Tensor& t, const char*
                      shape_str(t.shape()), shape_str(x.shape()), N);
   std::vector<int64_t> tv = t.to_vector<int64_t>();
   for (size_t i = 0; i < tv.size(); ++i)
-    if (tv[i] < 0 || tv[i] >= C)
-      fail<IndexError>("{}: target {} is out of bounds for {} classes (sample {})", op, tv[i], C, i);
+    if ((tv[i] < 0 || tv[i] >= C) && tv[i] != ignore_index)
+      fail<IndexError>("{}: target {} is out of bounds for {} classes (sample {}; ignore_index is {})", op, tv[i], C, i,
+                       ignore_index);
   return tv;
 }
 
-/// Per-sample gradient scale of a loss reduced over N rows: g/N (mean), g (sum) or g[i] (none),
-/// as a tensor broadcasting against [N, C].
-Tensor row_scale(const Tensor& g, Reduction r, int64_t N) {
-  if (r == Reduction::none) return unsqueeze(g, 1);
-  return r == Reduction::mean ? div(g, scalar_like(g, static_cast<double>(N))) : g;
+/// Checks a class-weight vector against C classes and returns it as doubles (empty when undefined). Weights
+/// are constants: no gradient flows into them, as in PyTorch.
+std::vector<double> class_weights(const Tensor& w, int64_t C, const char* op) {
+  if (!w.defined()) return {};
+  if (!is_floating(w.dtype())) fail<DTypeError>("{}: weight must be a float tensor, got {}", op, dtype_name(w.dtype()));
+  if (w.shape() != Shape{C})
+    fail<ShapeError>("{}: weight of shape {} does not match {} classes (expected [{}])", op, shape_str(w.shape()), C,
+                     C);
+  return w.to(kFloat64).to_vector<double>();
 }
 
-/// The smoothed one-hot target (1-ε)·[c == t] + ε/C as an [N, C] constant.
-Tensor smoothed_onehot(const std::vector<int64_t>& t, int64_t C, double eps, DType dt) {
+/// The weight of each sample's class (1 without weights), 0 for ignored samples.
+std::vector<double> sample_weights(const std::vector<int64_t>& t, const std::vector<double>& w, int64_t ignore_index) {
+  std::vector<double> sw(t.size());
+  for (size_t i = 0; i < t.size(); ++i)
+    sw[i] = t[i] == ignore_index ? 0.0 : (w.empty() ? 1.0 : w[static_cast<size_t>(t[i])]);
+  return sw;
+}
+
+/// The divisor of a "mean": the summed sample weights (the count of samples not ignored, without weights).
+/// All ignored gives 0, hence NaN, as in PyTorch.
+double weight_total(const std::vector<double>& sw) {
+  double d = 0;
+  for (double v : sw) d += v;
+  return d;
+}
+
+/// Per-sample gradient scale of a loss reduced over N rows: g/denom (mean), g (sum) or g[i] (none),
+/// as a tensor broadcasting against [N, C].
+Tensor row_scale(const Tensor& g, Reduction r, double denom) {
+  if (r == Reduction::none) return unsqueeze(g, 1);
+  return r == Reduction::mean ? div(g, scalar_like(g, denom)) : g;
+}
+
+/// The constant part of the cross-entropy gradient, q[i, c] = (1-ε)·sw_i·[c == t_i] + ε/C·w_c (w_c = 1
+/// without weights), zero on ignored rows; with ε = 0 and no weights, the one-hot target.
+Tensor smoothed_onehot(const std::vector<int64_t>& t, const std::vector<double>& w, const std::vector<double>& sw,
+                       int64_t ignore_index, int64_t C, double eps, DType dt) {
   const int64_t N = static_cast<int64_t>(t.size());
-  std::vector<double> q(static_cast<size_t>(N * C), eps / static_cast<double>(C));
-  for (int64_t i = 0; i < N; ++i) q[static_cast<size_t>(i * C + t[static_cast<size_t>(i)])] += 1.0 - eps;
+  std::vector<double> q(static_cast<size_t>(N * C), 0.0);
+  for (int64_t i = 0; i < N; ++i) {
+    const auto ui = static_cast<size_t>(i);
+    if (t[ui] == ignore_index) continue;
+    double* row = q.data() + i * C;
+    if (eps != 0)
+      for (int64_t c = 0; c < C; ++c)
+        row[c] = eps / static_cast<double>(C) * (w.empty() ? 1.0 : w[static_cast<size_t>(c)]);
+    row[t[ui]] += (1.0 - eps) * sw[ui];
+  }
   return from_vector(q, {N, C}).to(dt);
 }
 
@@ -130,70 +169,113 @@ T row_sum_exp(const T* x, int64_t n, T m) {
   return s;
 }
 
-/// Forward: per row the log-sum-exp and the smoothed loss.
+/// Class weights as the kernels take them: w (nullptr without weights) and their sum.
 template <class T>
-void ce_forward(const T* x, const int64_t* t, int64_t N, int64_t C, double eps, T* lse, T* loss) {
-  kernels::parallel_for(0, N, std::max<int64_t>(1, kernels::kElementwiseGrain / (4 * std::max<int64_t>(C, 1))),
-                        [&](int64_t b, int64_t e) {
-                          for (int64_t i = b; i < e; ++i) {
-                            const T* xr = x + i * C;
-                            T m, sx;
-                            row_max_sum(xr, C, m, sx);
-                            if (!std::isfinite(m)) m = std::isnan(m) ? m : T(0);
-                            const T l = m + std::log(row_sum_exp(xr, C, m));
-                            lse[i] = l;
-                            const T nll = l - xr[t[i]];
-                            loss[i] =
-                                eps == 0 ? nll : static_cast<T>((1 - eps) * nll + eps * (l - sx / static_cast<T>(C)));
-                          }
-                        });
+struct ClassWeights {
+  const T* w = nullptr;
+  T total = 0;
+  int64_t ignore_index = -100;
+};
+
+/// Forward: per row the log-sum-exp and the smoothed, weighted loss
+/// (1-ε)·w_t·(lse - x_t) + ε/C·Σ_c w_c·(lse - x_c); ignored rows give 0.
+template <class T>
+void ce_forward(const T* x, const int64_t* t, int64_t N, int64_t C, double eps, const ClassWeights<T>& cw, T* lse,
+                T* loss) {
+  kernels::parallel_for(
+      0, N, std::max<int64_t>(1, kernels::kElementwiseGrain / (4 * std::max<int64_t>(C, 1))),
+      [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          if (t[i] == cw.ignore_index) {
+            lse[i] = 0;
+            loss[i] = 0;
+            continue;
+          }
+          const T* xr = x + i * C;
+          T m, sx;
+          row_max_sum(xr, C, m, sx);
+          if (!std::isfinite(m)) m = std::isnan(m) ? m : T(0);
+          const T l = m + std::log(row_sum_exp(xr, C, m));
+          lse[i] = l;
+          const T nll = l - xr[t[i]];
+          if (cw.w == nullptr) {
+            loss[i] = eps == 0 ? nll : static_cast<T>((1 - eps) * nll + eps * (l - sx / static_cast<T>(C)));
+            continue;
+          }
+          T wx = 0;  // Σ_c w_c·x_c
+          for (int64_t c = 0; c < C; ++c) wx += cw.w[c] * xr[c];
+          loss[i] = static_cast<T>((1 - eps) * cw.w[t[i]] * nll + eps / static_cast<double>(C) * (l * cw.total - wx));
+        }
+      });
 }
 
-/// Backward: dx = (exp(x - lse) - (1-ε)·onehot - ε/C)·scale_i in one pass per row.
+/// Backward: dx = (a_i·exp(x - lse) - ε/C·w - (1-ε)·w_t·onehot)·scale_i in one pass per row, with
+/// a_i = (1-ε)·w_t + ε/C·Σw (1 without weights); ignored rows get 0.
 template <class T>
 void ce_backward(const T* x, const int64_t* t, const T* lse, const T* scale, bool per_row, int64_t N, int64_t C,
-                 double eps, T* dx) {
+                 double eps, const ClassWeights<T>& cw, T* dx) {
   using B = xsimd::batch<T>;
   constexpr int64_t W = static_cast<int64_t>(B::size);
-  kernels::parallel_for(0, N, std::max<int64_t>(1, kernels::kElementwiseGrain / (4 * std::max<int64_t>(C, 1))),
-                        [&](int64_t b, int64_t e) {
-                          for (int64_t i = b; i < e; ++i) {
-                            const T* xr = x + i * C;
-                            T* dr = dx + i * C;
-                            const T s = per_row ? scale[i] : scale[0];
-                            const T l = lse[i], off = static_cast<T>(eps / static_cast<double>(C));
-                            int64_t k = 0;
-                            for (; k + W <= C; k += W)
-                              ((xsimd::exp(B::load_unaligned(xr + k) - B(l)) - B(off)) * B(s)).store_unaligned(dr + k);
-                            for (; k < C; ++k) dr[k] = (std::exp(xr[k] - l) - off) * s;
-                            dr[t[i]] -= static_cast<T>(1 - eps) * s;
-                          }
-                        });
+  kernels::parallel_for(
+      0, N, std::max<int64_t>(1, kernels::kElementwiseGrain / (4 * std::max<int64_t>(C, 1))),
+      [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const T* xr = x + i * C;
+          T* dr = dx + i * C;
+          if (t[i] == cw.ignore_index) {
+            std::fill(dr, dr + C, T(0));
+            continue;
+          }
+          const T s = per_row ? scale[i] : scale[0];
+          const T l = lse[i], off = static_cast<T>(eps / static_cast<double>(C));
+          const T wt = cw.w == nullptr ? T(1) : cw.w[t[i]];
+          int64_t k = 0;
+          if (cw.w == nullptr) {
+            for (; k + W <= C; k += W)
+              ((xsimd::exp(B::load_unaligned(xr + k) - B(l)) - B(off)) * B(s)).store_unaligned(dr + k);
+            for (; k < C; ++k) dr[k] = (std::exp(xr[k] - l) - off) * s;
+          } else {
+            const T a = static_cast<T>((1 - eps) * wt + eps / static_cast<double>(C) * cw.total);
+            for (; k < C; ++k) dr[k] = (a * std::exp(xr[k] - l) - off * cw.w[k]) * s;
+          }
+          dr[t[i]] -= static_cast<T>(1 - eps) * wt * s;
+        }
+      });
 }
 
-Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction red, double eps) {
+Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction red, double eps, const Tensor& weight,
+                           int64_t ignore_index) {
   constexpr const char* op = "cross_entropy";
-  std::vector<int64_t> tv = class_targets(input, target, op);
+  std::vector<int64_t> tv = class_targets(input, target, op, ignore_index);
   const int64_t N = input.shape()[0], C = input.shape()[1];
+  std::vector<double> wv = class_weights(weight, C, op);
+  const std::vector<double> sw = sample_weights(tv, wv, ignore_index);
+  const double denom = weight_total(sw);
   const DType dt = input.dtype();
   const Tensor x = input.contiguous();
+  const Tensor wt = weight.defined() ? weight.detach().to(dt).contiguous() : Tensor();
   Tensor lse = empty({N}, dt), loss = empty({N}, dt);
   Tensor out;
   core::dispatch_float(dt, op, [&]<class T>() {
-    ce_forward<T>(x.data<T>(), tv.data(), N, C, eps, lse.data<T>(), loss.data<T>());
+    ClassWeights<T> cw{nullptr, 0, ignore_index};
+    if (wt.defined()) {
+      cw.w = wt.data<T>();
+      for (int64_t c = 0; c < C; ++c) cw.total += cw.w[c];
+    }
+    ce_forward<T>(x.data<T>(), tv.data(), N, C, eps, cw, lse.data<T>(), loss.data<T>());
     if (red == Reduction::none) {
       out = loss;
     } else {
       double s = 0;  // fixed order: the same result for any thread count
       const T* lp = loss.data<T>();
       for (int64_t i = 0; i < N; ++i) s += lp[i];
-      if (red == Reduction::mean) s /= static_cast<double>(N);
+      if (red == Reduction::mean) s /= denom;
       out = scalar(s, dt);
     }
   });
   if (auto node = autograd::record(op, {&input}, {&out}))
-    node->fn_ = [sx = SavedTensor(input), tv = std::move(tv), lse, red, eps, N, C](const Grads& g,
-                                                                                   const Node&) -> Grads {
+    node->fn_ = [sx = SavedTensor(input), tv = std::move(tv), wv = std::move(wv), sw, wt, lse, red, eps, denom,
+                 ignore_index, N, C](const Grads& g, const Node&) -> Grads {
       const Tensor xs = sx.unpack("cross_entropy");
       if (!autograd::grad_mode_enabled()) {
         const Tensor xc = xs.contiguous(), gc = g[0].contiguous();
@@ -202,16 +284,32 @@ Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction 
           std::vector<T> sc;
           const T* sp = gc.data<T>();
           if (red != Reduction::none) {
-            sc.assign(1, red == Reduction::mean ? static_cast<T>(sp[0] / static_cast<double>(N)) : sp[0]);
+            sc.assign(1, red == Reduction::mean ? static_cast<T>(sp[0] / denom) : sp[0]);
             sp = sc.data();
           }
-          ce_backward<T>(xc.data<T>(), tv.data(), lse.data<T>(), sp, red == Reduction::none, N, C, eps, dx.data<T>());
+          ClassWeights<T> cw{nullptr, 0, ignore_index};
+          if (wt.defined()) {
+            cw.w = wt.data<T>();
+            for (int64_t c = 0; c < C; ++c) cw.total += cw.w[c];
+          }
+          ce_backward<T>(xc.data<T>(), tv.data(), lse.data<T>(), sp, red == Reduction::none, N, C, eps, cw,
+                         dx.data<T>());
         });
         return {dx};
       }
-      // create_graph: the same formula from differentiable ops.
-      const Tensor q = smoothed_onehot(tv, C, eps, xs.dtype());
-      return {mul(sub(softmax(xs, 1), q), row_scale(g[0], red, N))};
+      // create_graph: the same formula from differentiable ops, a_i·softmax - q.
+      double wsum = 0;
+      for (double v : wv) wsum += v;
+      std::vector<double> a(static_cast<size_t>(N));
+      for (int64_t i = 0; i < N; ++i) {
+        const auto ui = static_cast<size_t>(i);
+        a[ui] = tv[ui] == ignore_index
+                    ? 0.0
+                    : (1 - eps) * sw[ui] + eps / static_cast<double>(C) * (wv.empty() ? static_cast<double>(C) : wsum);
+      }
+      const Tensor q = smoothed_onehot(tv, wv, sw, ignore_index, C, eps, xs.dtype());
+      const Tensor av = from_vector(a, {N, 1}).to(xs.dtype());
+      return {mul(sub(mul(av, softmax(xs, 1)), q), row_scale(g[0], red, denom))};
     };
   return out;
 }
@@ -220,7 +318,8 @@ Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction 
 
 // ---------------------------------------------------------------- cross_entropy, nll_loss
 
-Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::string& reduction, double label_smoothing) {
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::string& reduction, double label_smoothing,
+                     const Tensor& weight, int64_t ignore_index) {
   constexpr const char* op = "cross_entropy";
   check_float_input(input, op);
   check_defined(target, op, "target");
@@ -228,15 +327,23 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::strin
   if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
     fail<ValueError>("cross_entropy: label_smoothing must lie in [0, 1], got {}", label_smoothing);
   if (is_floating(target.dtype())) {
-    // Class probabilities: l_i = -Σ_c q·logp with q = (1-ε)·target + ε/C; class dim is 1 (0 unbatched).
+    // Class probabilities: l_i = -Σ_c w_c·q·logp with q = (1-ε)·target + ε/C; class dim is 1 (0 unbatched).
+    // "mean" divides by the number of samples whatever the weights (ignore_index does not apply), as in PyTorch.
     if (target.shape() != input.shape() || input.dim() < 1)
       fail<ShapeError>("cross_entropy: probability target of shape {} does not match input of shape {}",
                        shape_str(target.shape()), shape_str(input.shape()));
     const int64_t cdim = input.dim() == 1 ? 0 : 1;
-    const double C = static_cast<double>(input.shape()[static_cast<size_t>(cdim)]);
+    const int64_t C = input.shape()[static_cast<size_t>(cdim)];
+    class_weights(weight, C, op);
     Tensor q = as_dtype(target, input.dtype());
     if (label_smoothing > 0)
-      q = add(mul(q, scalar_like(input, 1.0 - label_smoothing)), scalar_like(input, label_smoothing / C));
+      q = add(mul(q, scalar_like(input, 1.0 - label_smoothing)),
+              scalar_like(input, label_smoothing / static_cast<double>(C)));
+    if (weight.defined()) {
+      Shape ws(static_cast<size_t>(input.dim()), 1);
+      ws[static_cast<size_t>(cdim)] = C;
+      q = mul(q, reshape(weight.detach().to(input.dtype()), ws));
+    }
     return reduce(neg(sum(mul(q, log_softmax(input, cdim)), {cdim})), red);
   }
   if (input.dim() == 1) {
@@ -244,13 +351,15 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::strin
     if (target.dim() != 0)
       fail<ShapeError>("cross_entropy: an input of shape {} takes a 0-d target, got {}", shape_str(input.shape()),
                        shape_str(target.shape()));
-    Tensor l = cross_entropy_index(unsqueeze(input, 0), reshape(target, {1}), red, label_smoothing);
+    Tensor l =
+        cross_entropy_index(unsqueeze(input, 0), reshape(target, {1}), red, label_smoothing, weight, ignore_index);
     return red == Reduction::none ? reshape(l, {}) : l;
   }
-  return cross_entropy_index(input, target, red, label_smoothing);
+  return cross_entropy_index(input, target, red, label_smoothing, weight, ignore_index);
 }
 
-Tensor nll_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+Tensor nll_loss(const Tensor& input, const Tensor& target, const std::string& reduction, const Tensor& weight,
+                int64_t ignore_index) {
   constexpr const char* op = "nll_loss";
   check_float_input(input, op);
   check_defined(target, op, "target");
@@ -259,11 +368,13 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const std::string& re
     if (target.dim() != 0)
       fail<ShapeError>("nll_loss: an input of shape {} takes a 0-d target, got {}", shape_str(input.shape()),
                        shape_str(target.shape()));
-    Tensor l = nll_loss(unsqueeze(input, 0), reshape(target, {1}), reduction);
+    Tensor l = nll_loss(unsqueeze(input, 0), reshape(target, {1}), reduction, weight, ignore_index);
     return red == Reduction::none ? reshape(l, {}) : l;
   }
-  std::vector<int64_t> tv = class_targets(input, target, op);
+  std::vector<int64_t> tv = class_targets(input, target, op, ignore_index);
   const int64_t N = input.shape()[0], C = input.shape()[1];
+  const std::vector<double> sw = sample_weights(tv, class_weights(weight, C, op), ignore_index);
+  const double denom = weight_total(sw);
   const DType dt = input.dtype();
   Tensor loss = empty({N}, dt);
   double total = 0;
@@ -272,16 +383,16 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const std::string& re
     const T* xp = x.data<T>();
     T* lp = loss.data<T>();
     for (int64_t i = 0; i < N; ++i) {
-      lp[i] = -xp[i * C + tv[static_cast<size_t>(i)]];
+      const auto ui = static_cast<size_t>(i);
+      lp[i] = tv[ui] == ignore_index ? T(0) : static_cast<T>(-sw[ui] * static_cast<double>(xp[i * C + tv[ui]]));
       total += lp[i];
     }
   });
-  Tensor out =
-      red == Reduction::none ? loss : scalar(red == Reduction::mean ? total / static_cast<double>(N) : total, dt);
+  Tensor out = red == Reduction::none ? loss : scalar(red == Reduction::mean ? total / denom : total, dt);
   if (auto node = autograd::record(op, {&input}, {&out}))
-    node->fn_ = [tv = std::move(tv), red, N, C, dt](const Grads& g, const Node&) -> Grads {
-      // d l_i / d x[i, t_i] = -1: a constant one-hot times the (differentiable) upstream scale.
-      return {mul(smoothed_onehot(tv, C, 0.0, dt), neg(row_scale(g[0], red, N)))};
+    node->fn_ = [tv = std::move(tv), sw, ignore_index, red, denom, C, dt](const Grads& g, const Node&) -> Grads {
+      // d l_i / d x[i, t_i] = -w_{t_i}: a constant weighted one-hot times the (differentiable) upstream scale.
+      return {mul(smoothed_onehot(tv, {}, sw, ignore_index, C, 0.0, dt), neg(row_scale(g[0], red, denom)))};
     };
   return out;
 }

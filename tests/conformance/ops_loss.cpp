@@ -12,12 +12,23 @@ OpFn simple() {
   };
 }
 
+/// An optional input (a class weight, say): undefined when the case has none.
+Tensor optional_input(const Inputs& in, const char* name) {
+  auto it = in.find(name);
+  return it == in.end() ? Tensor() : it->second;
+}
+
 const Register reg{
     {"cross_entropy",
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {
-       return {cross_entropy(in.at("input"), in.at("target"), a.at("reduction"), a.value("label_smoothing", 0.0))};
+       return {cross_entropy(in.at("input"), in.at("target"), a.at("reduction"), a.value("label_smoothing", 0.0),
+                             optional_input(in, "weight"), a.value("ignore_index", int64_t{-100}))};
      }},
-    {"nll_loss", simple<nll_loss>()},
+    {"nll_loss",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {nll_loss(in.at("input"), in.at("target"), a.at("reduction"), optional_input(in, "weight"),
+                        a.value("ignore_index", int64_t{-100}))};
+     }},
     {"mse_loss", simple<mse_loss>()},
     {"l1_loss", simple<l1_loss>()},
     {"binary_cross_entropy", simple<binary_cross_entropy>()},
@@ -31,9 +42,8 @@ const Register reg{
      }},
     {"binary_cross_entropy_with_logits",
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {
-       auto pw = in.find("pos_weight");
        return {binary_cross_entropy_with_logits(in.at("input"), in.at("target"), a.at("reduction"),
-                                                pw == in.end() ? Tensor() : pw->second)};
+                                                optional_input(in, "pos_weight"))};
      }},
     {"kl_div",
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {

@@ -490,6 +490,14 @@ TEST(NnLayers, LossModulesMatchFunctional) {
   nn::BCEWithLogitsLoss bce("mean", pw);
   EXPECT_TRUE(equal(bce(a, t), binary_cross_entropy_with_logits(a, t, "mean", pw)));
   EXPECT_EQ(bce.state_dict().keys(), (std::vector<std::string>{"pos_weight"}));
+  Tensor cw = tensor({0.5f, 2.0f, 1.0f}, {3}), masked = from_vector(std::vector<int64_t>{0, -1, 1, 2}, {4});
+  nn::CrossEntropyLoss weighted("mean", 0.1, cw, -1);
+  EXPECT_TRUE(equal(weighted(logits, masked), cross_entropy(logits, masked, "mean", 0.1, cw, -1)));
+  EXPECT_EQ(weighted.state_dict().keys(), (std::vector<std::string>{"weight"}));
+  EXPECT_TRUE(equal(nn::NLLLoss("sum", cw)(log_softmax(logits, 1), labels),
+                    nll_loss(log_softmax(logits, 1), labels, "sum", cw)));
+  EXPECT_TRUE(equal(nn::NLLLoss("mean", Tensor(), 2)(log_softmax(logits, 1), labels),
+                    nll_loss(log_softmax(logits, 1), labels, "mean", Tensor(), 2)));
   Tensor lp = log_softmax(a, 1), q = softmax(b, 1);
   EXPECT_TRUE(equal(nn::KLDivLoss("batchmean")(lp, q), kl_div(lp, q, "batchmean")));
   EXPECT_THROW(nn::MSELoss("avg"), ValueError);

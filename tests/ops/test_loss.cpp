@@ -151,6 +151,123 @@ TEST(CrossEntropy, Errors) {
       {"cross_entropy", "int64"});
 }
 
+/// PyTorch's definition of weighted, smoothed cross-entropy with ignored samples, built from log_softmax in
+/// double: per sample (1-ε)·w_t·(-logp_t) + ε/C·Σ_c w_c·(-logp_c), zero when ignored; "mean" divides by
+/// Σ w_t over the samples not ignored.
+static std::vector<double> weighted_ce_reference(const Tensor& x, const std::vector<int64_t>& t,
+                                                 const std::vector<double>& w, int64_t ignore, double eps,
+                                                 double& denom) {
+  const int64_t N = x.shape()[0], C = x.shape()[1];
+  const auto lp = log_softmax(x.to(kFloat64), 1).to_vector<double>();
+  std::vector<double> l(static_cast<size_t>(N), 0.0);
+  denom = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    const auto ti = t[static_cast<size_t>(i)];
+    if (ti == ignore) continue;
+    double smooth = 0;
+    for (int64_t c = 0; c < C; ++c) smooth -= w[static_cast<size_t>(c)] * lp[static_cast<size_t>(i * C + c)];
+    const double wt = w[static_cast<size_t>(ti)];
+    l[static_cast<size_t>(i)] = (1 - eps) * wt * -lp[static_cast<size_t>(i * C + ti)] + eps / C * smooth;
+    denom += wt;
+  }
+  return l;
+}
+
+TEST(CrossEntropy, ClassWeightsAndIgnoreIndexMatchDefinition) {
+  Generator g(21);
+  const Tensor x = randn({6, 5}, kFloat64, &g) * 2.0;
+  const std::vector<double> w{0.5, 2.0, 1.0, 0.0, 3.0};
+  const Tensor wt = f64(w, {5});
+  const std::vector<int64_t> t{1, 4, -100, 3, 0, 1};  // one ignored (the default -100), one of weight 0
+  for (double eps : {0.0, 0.2}) {
+    double denom = 0;
+    const auto ref = weighted_ce_reference(x, t, w, -100, eps, denom);
+    expect_values(cross_entropy(x, i64(t, {6}), "none", eps, wt), {6}, ref, 1e-12);
+    expect_values(cross_entropy(x, i64(t, {6}), "sum", eps, wt), {}, {total(ref)}, 1e-12);
+    expect_values(cross_entropy(x, i64(t, {6}), "mean", eps, wt), {}, {total(ref) / denom}, 1e-12);
+    // float32 takes the kernel's weighted branch too
+    expect_values(cross_entropy(x.to(kFloat32), i64(t, {6}), "mean", eps, wt.to(kFloat32)), {}, {total(ref) / denom},
+                  1e-5, 1e-5);
+    // without weights: ignored samples drop out of the sum and of the mean's count
+    const std::vector<double> ones(5, 1.0);
+    const auto ref1 = weighted_ce_reference(x, t, ones, -100, eps, denom);
+    EXPECT_EQ(denom, 5.0);
+    expect_values(cross_entropy(x, i64(t, {6}), "mean", eps), {}, {total(ref1) / 5}, 1e-12);
+  }
+  // A class index as ignore_index: samples of class 1 add nothing.
+  double denom = 0;
+  const auto ref = weighted_ce_reference(x, {1, 4, 2, 3, 0, 1}, w, 1, 0.1, denom);
+  expect_values(cross_entropy(x, i64({1, 4, 2, 3, 0, 1}, {6}), "mean", 0.1, wt, 1), {}, {total(ref) / denom}, 1e-12);
+  // Everything ignored: the mean is 0/0, NaN, as in PyTorch.
+  EXPECT_TRUE(std::isnan(cross_entropy(x, i64({7, 7, 7, 7, 7, 7}, {6}), "mean", 0.0, Tensor(), 7).item()));
+}
+
+TEST(CrossEntropy, WeightedGradcheckAndIgnoredRowsGetNoGradient) {
+  const Tensor x = leaf({5, 4}, 22, -2, 2);
+  const Tensor t = i64({3, -1, 0, 2, 3}, {5});
+  const Tensor w = f64({1.5, 0.25, 1.0, 2.0}, {4});
+  for (const auto& r : kReductions)
+    for (double eps : {0.0, 0.15}) {
+      const Fn f = [&](const std::vector<Tensor>& in) { return cross_entropy(in[0], t, r, eps, w, -1); };
+      expect_gradcheck(f, {x});
+      // the composed (create_graph) path agrees with the fused kernel
+      const Tensor y = f({x});
+      const Tensor go = r == "none" ? f64({0.5, -1, 2, 1, -0.3}, {5}) : scalar(1.7, kFloat64);
+      const Tensor fast = autograd::grad({y}, {x}, {go}, true, false)[0];
+      const Tensor composed = autograd::grad({y}, {x}, {go}, false, true)[0];
+      expect_values(composed, {5, 4}, fast.to_vector<double>(), 1e-13, 1e-12);
+      expect_values(fast.select(0, 1), {4}, {0, 0, 0, 0});
+    }
+  expect_gradgradcheck([&](const std::vector<Tensor>& in) { return cross_entropy(in[0], t, "mean", 0.1, w, -1); }, {x});
+  // probability targets take class weights too (mean over samples)
+  const Tensor q = prob_target(5, 4, 23);
+  expect_gradcheck([&](const std::vector<Tensor>& in) { return cross_entropy(in[0], q, "mean", 0.1, w); }, {x});
+  const Tensor per = neg(sum(q * f64({1.5, 0.25, 1.0, 2.0}, {1, 4}) * log_softmax(x.detach(), 1), {1}));
+  expect_values(cross_entropy(x.detach(), q, "mean", 0.0, w), {}, {mean(per).item()}, 1e-12);
+}
+
+TEST(CrossEntropy, WeightErrors) {
+  const Tensor x = zeros({4, 5});
+  const Tensor t = i64({0, 1, 1, 1}, {4});
+  expect_error<ShapeError>([&] { cross_entropy(x, t, "mean", 0.0, ones({4})); },
+                           {"cross_entropy", "weight", "[4]", "5 classes"});
+  expect_error<DTypeError>(
+      [&] {
+        cross_entropy(x, t, "mean", 0.0, i64({1, 1, 1, 1, 1}, {5}));
+      },
+      {"cross_entropy", "weight", "int64"});
+  expect_error<ShapeError>(
+      [&] {
+        cross_entropy(x, zeros({4, 5}), "mean", 0.0, ones({3}));
+      },
+      {"cross_entropy", "weight"});
+  expect_error<IndexError>(
+      [&] {
+        cross_entropy(x, i64({0, -100, 1, 1}, {4}), "mean", 0.0, Tensor(), 9);
+      },
+      {"cross_entropy", "-100", "ignore_index is 9"});
+  expect_error<ShapeError>([&] { nll_loss(x, t, "mean", ones({6})); }, {"nll_loss", "weight", "[6]"});
+}
+
+TEST(NllLoss, ClassWeightsAndIgnoreIndex) {
+  const Tensor x = f64({-1, -2, -3, -4, -5, -6, -7, -8, -9}, {3, 3});
+  const Tensor w = f64({2, 1, 0.5}, {3});
+  // losses: 0.5·3, (ignored), 2·7; mean divides by 0.5 + 2
+  expect_values(nll_loss(x, i64({2, 5, 0}, {3}), "none", w, 5), {3}, {1.5, 0, 14});
+  expect_values(nll_loss(x, i64({2, 5, 0}, {3}), "sum", w, 5), {}, {15.5});
+  expect_values(nll_loss(x, i64({2, 5, 0}, {3}), "mean", w, 5), {}, {15.5 / 2.5});
+  expect_values(nll_loss(x, i64({2, -100, 0}, {3})), {}, {5});
+  const Tensor xl = leaf({4, 3}, 24);
+  const Tensor tl = i64({2, -100, 0, 1}, {4});
+  for (const auto& r : kReductions)
+    expect_gradcheck([&](const std::vector<Tensor>& in) { return nll_loss(in[0], tl, r, w); }, {xl});
+  // log_softmax + weighted nll_loss is weighted cross_entropy
+  Tensor a = xl.detach().requires_grad_(), b = xl.detach().requires_grad_();
+  nll_loss(log_softmax(a, 1), tl, "mean", w).backward();
+  cross_entropy(b, tl, "mean", 0.0, w).backward();
+  expect_values(a.grad(), {4, 3}, b.grad().to_vector<double>(), 1e-14);
+}
+
 TEST(NllLoss, ValuesGradcheckAndErrors) {
   const Tensor x = f64({-1, -2, -3, -4, -5, -6}, {2, 3});
   const Tensor t = i64({2, 0}, {2});

@@ -24,22 +24,30 @@ class Loss : public Module {
 };
 
 /// input [N, C] logits; target int64 class indices [N] or class probabilities [N, C].
+/// weight [C] (optional) is a buffer: it follows to() and appears in state_dict, as in PyTorch.
 class CrossEntropyLoss : public Loss {
  public:
-  explicit CrossEntropyLoss(std::string reduction = "mean", double label_smoothing = 0.0);
+  explicit CrossEntropyLoss(std::string reduction = "mean", double label_smoothing = 0.0,
+                            const Tensor& weight = Tensor(), int64_t ignore_index = -100);
   using Loss::forward;
   Tensor forward(const Tensor& input, const Tensor& target) override;
 
  private:
   double label_smoothing_;
+  Tensor weight_;
+  int64_t ignore_index_;
 };
 
-/// input [N, C] log-probabilities, target int64 [N].
+/// input [N, C] log-probabilities, target int64 [N]; weight and ignore_index as for CrossEntropyLoss.
 class NLLLoss : public Loss {
  public:
-  explicit NLLLoss(std::string reduction = "mean") : Loss("NLLLoss", std::move(reduction)) {}
+  explicit NLLLoss(std::string reduction = "mean", const Tensor& weight = Tensor(), int64_t ignore_index = -100);
   using Loss::forward;
   Tensor forward(const Tensor& input, const Tensor& target) override;
+
+ private:
+  Tensor weight_;
+  int64_t ignore_index_;
 };
 
 class MSELoss : public Loss {
