@@ -200,11 +200,15 @@ namespace {
 Tensor select_backward(const char* name, const Tensor& a, const Tensor& b, Tensor& out, bool is_max) {
   if (auto n = autograd::record(name, {&a, &b}, {&out}))
     n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b), is_max, name](const Grads& g, const Node& self) -> Grads {
+      // As PyTorch: a tie splits the gradient evenly (the subgradient in the middle, so that maximum(x, x)
+      // has derivative 1 in x), and the loser gets none. A NaN on either side loses nothing: both get g.
       const Tensor av = sa.unpack(name), bv = sb.unpack(name);
-      const Tensor pick_a = is_max ? ge(av, bv) : le(av, bv);
       const Tensor zero = scalar_like(g[0], 0.0);
-      return {self.needs_grad(0) ? autograd::sum_to(where(pick_a, g[0], zero), av.shape()) : Tensor(),
-              self.needs_grad(1) ? autograd::sum_to(where(pick_a, zero, g[0]), bv.shape()) : Tensor()};
+      const Tensor shared = where(eq(av, bv), mul(g[0], scalar_like(g[0], 0.5)), g[0]);
+      const Tensor a_loses = is_max ? lt(av, bv) : gt(av, bv);
+      const Tensor b_loses = is_max ? gt(av, bv) : lt(av, bv);
+      return {self.needs_grad(0) ? autograd::sum_to(where(a_loses, zero, shared), av.shape()) : Tensor(),
+              self.needs_grad(1) ? autograd::sum_to(where(b_loses, zero, shared), bv.shape()) : Tensor()};
     };
   return out;
 }

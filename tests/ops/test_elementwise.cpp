@@ -503,6 +503,26 @@ TEST(ElementwiseGrad, BinaryOps) {
                    {leaf({2, 3}, 3, 0.5, 2.0), leaf({2, 3}, 4, -1.5, 2.5)});
 }
 
+TEST(ElementwiseGrad, MaximumMinimumTiesSplitTheGradient) {
+  // As PyTorch: equal inputs share the gradient half and half; the loser gets nothing; NaN passes g to both.
+  for (auto op : {&xg::maximum, &xg::minimum}) {
+    Tensor a = f64({1, 2, 3, NAN}, {4}).requires_grad_(), b = f64({1, 5, -3, 0}, {4}).requires_grad_();
+    (op(a, b) * f64({2, 4, 6, 8}, {4})).sum().backward();
+    const bool is_max = op == &xg::maximum;
+    expect_values(a.grad(), {4}, {1, is_max ? 0.0 : 4.0, is_max ? 6.0 : 0.0, 8});
+    expect_values(b.grad(), {4}, {1, is_max ? 4.0 : 0.0, is_max ? 0.0 : 6.0, 8});
+  }
+  // maximum(x, x) is x: derivative 1
+  Tensor x = f64({0.5, -2}, {2}).requires_grad_();
+  maximum(x, x).sum().backward();
+  expect_values(x.grad(), {2}, {1, 1});
+  // a broadcast tie: a 0-d operand collects its halves
+  Tensor s = f64({2}, {}).requires_grad_(), v = f64({2, 2, 1}, {3}).requires_grad_();
+  maximum(s, v).sum().backward();
+  expect_values(s.grad(), {}, {2});
+  expect_values(v.grad(), {3}, {0.5, 0.5, 0});
+}
+
 TEST(ElementwiseGrad, BroadcastInputs) {
   // [3,1] with [1,4], 0-d with [2,3], and rank mismatch [4] with [2,3,4]: sum_to undoes each.
   const Tensor col = leaf({3, 1}, 5), row = leaf_away_from_zero({1, 4}, 6);
