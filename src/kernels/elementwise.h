@@ -109,8 +109,9 @@ void map_unary(const Tensor& in, const Tensor& out, Op op) {
                            for (const int64_t h = head_to_align(o, n); i < h; ++i) o[i] = op(a[i]);
                            for (; i + W <= n; i += W) store_stream(o + i, op(B::load_unaligned(a + i)));
                            stream_fence();
+                         } else {
+                           for (; i + W <= n; i += W) op(B::load_unaligned(a + i)).store_unaligned(o + i);
                          }
-                         for (; i + W <= n; i += W) op(B::load_unaligned(a + i)).store_unaligned(o + i);
                        }
                      }
                      for (; i < n; ++i) o[i * st[0]] = static_cast<U>(op(a[i * st[1]]));

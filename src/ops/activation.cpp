@@ -4,8 +4,7 @@
 
 #include <cmath>
 
-#include "kernels/elementwise.h"
-#include "ops/helpers.h"
+#include "ops/map_helpers.h"
 
 namespace xg {
 
@@ -19,15 +18,6 @@ constexpr bool is_scalar_v = std::is_arithmetic_v<V>;
 template <class V, class T>
 V splat(T v) {
   return V(v);
-}
-
-template <class F>
-Tensor unary(const Tensor& x0, const char* op, F f) {
-  check_defined(x0, op, "input");
-  const Tensor x = as_floating(x0);
-  Tensor out = empty(x.shape(), x.dtype());
-  core::dispatch_float(x.dtype(), op, [&]<class T>() { kernels::map_unary<T>(x, out, f); });
-  return out;
 }
 
 /// Fused gradient kernel out = f(g, s) over two same-shape tensors (s: a saved input or output).
@@ -141,7 +131,7 @@ struct SiluF {
 }  // namespace
 
 Tensor relu(const Tensor& x) {
-  Tensor out = unary(x, "relu", ReluF{});
+  Tensor out = unary_forward(x, "relu", ReluF{});
   if (auto n = autograd::record("relu", {&x}, {&out}))
     n->fn_ = [so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {
       const Tensor y = so.unpack("relu");
@@ -152,7 +142,7 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {
-  Tensor out = unary(x, "leaky_relu", LeakyF{slope});
+  Tensor out = unary_forward(x, "leaky_relu", LeakyF{slope});
   if (auto n = autograd::record("leaky_relu", {&x}, {&out}))
     n->fn_ = [sx = SavedTensor(x), slope](const Grads& g, const Node&) -> Grads {
       const Tensor xv = sx.unpack("leaky_relu");
@@ -162,7 +152,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
 }
 
 Tensor sigmoid(const Tensor& x) {
-  Tensor out = unary(x, "sigmoid", SigmoidF{});
+  Tensor out = unary_forward(x, "sigmoid", SigmoidF{});
   if (auto n = autograd::record("sigmoid", {&x}, {&out}))
     n->fn_ = [so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {
       const Tensor y = so.unpack("sigmoid");
@@ -173,7 +163,7 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor tanh(const Tensor& x) {
-  Tensor out = unary(x, "tanh", TanhF{});
+  Tensor out = unary_forward(x, "tanh", TanhF{});
   if (auto n = autograd::record("tanh", {&x}, {&out}))
     n->fn_ = [so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {
       const Tensor y = so.unpack("tanh");
@@ -187,7 +177,7 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
   if (approximate != "none" && approximate != "tanh")
     fail<ValueError>("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate);
   const bool tanh_form = approximate == "tanh";
-  Tensor out = tanh_form ? unary(x, "gelu", GeluTanhF{}) : unary(x, "gelu", GeluF{});
+  Tensor out = tanh_form ? unary_forward(x, "gelu", GeluTanhF{}) : unary_forward(x, "gelu", GeluF{});
   if (auto n = autograd::record("gelu", {&x}, {&out}))
     n->fn_ = [sx = SavedTensor(x), tanh_form](const Grads& g, const Node&) -> Grads {
       const Tensor xv = sx.unpack("gelu");
@@ -211,7 +201,7 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
   if (beta == 0) fail<ValueError>("softplus: beta must be non-zero");
-  Tensor out = unary(x, "softplus", SoftplusF{beta, threshold});
+  Tensor out = unary_forward(x, "softplus", SoftplusF{beta, threshold});
   if (auto n = autograd::record("softplus", {&x}, {&out}))
     n->fn_ = [sx = SavedTensor(x), beta, threshold](const Grads& g, const Node&) -> Grads {
       const Tensor xv = sx.unpack("softplus");
@@ -222,7 +212,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
 }
 
 Tensor elu(const Tensor& x, double alpha) {
-  Tensor out = unary(x, "elu", EluF{alpha});
+  Tensor out = unary_forward(x, "elu", EluF{alpha});
   if (auto n = autograd::record("elu", {&x}, {&out}))
     n->fn_ = [sx = SavedTensor(x), alpha](const Grads& g, const Node&) -> Grads {
       const Tensor xv = sx.unpack("elu");
@@ -232,7 +222,7 @@ Tensor elu(const Tensor& x, double alpha) {
 }
 
 Tensor silu(const Tensor& x) {
-  Tensor out = unary(x, "silu", SiluF{});
+  Tensor out = unary_forward(x, "silu", SiluF{});
   if (auto n = autograd::record("silu", {&x}, {&out}))
     n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads {
       const Tensor xv = sx.unpack("silu");

@@ -7,8 +7,7 @@
 #include <limits>
 
 #include "kernels/copy.h"
-#include "kernels/elementwise.h"
-#include "ops/helpers.h"
+#include "ops/map_helpers.h"
 #include "xgrad/ops/activation.h"
 
 namespace xg {
@@ -112,15 +111,6 @@ Tensor binary_forward(const Tensor& a0, const Tensor& b0, const char* op, F f, b
   const Tensor a = as_dtype(a0, dt), b = as_dtype(b0, dt);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), op), dt);
   core::dispatch_numeric(dt, op, [&]<class T>() { kernels::map_binary<T>(a, b, out, f); });
-  return out;
-}
-
-template <class F>
-Tensor unary_forward(const Tensor& x0, const char* op, F f) {
-  check_defined(x0, op, "input");
-  const Tensor x = as_floating(x0);
-  Tensor out = empty(x.shape(), x.dtype());
-  core::dispatch_float(x.dtype(), op, [&]<class T>() { kernels::map_unary<T>(x, out, f); });
   return out;
 }
 
