@@ -314,6 +314,25 @@ Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction 
   return out;
 }
 
+/// Spatial class-index losses ([N, C, d1, …] input, [N, d1, …] target) as PyTorch takes them: the class
+/// dim moved last and everything else flattened into rows, then f on [rows, C] and [rows]; "none" comes
+/// back in the target's shape.
+template <class F>
+Tensor over_spatial_rows(const Tensor& input, const Tensor& target, Reduction red, const char* op, F f) {
+  const Shape& xs = input.shape();
+  Shape expect{xs[0]};
+  expect.insert(expect.end(), xs.begin() + 2, xs.end());
+  if (target.shape() != expect)
+    fail<ShapeError>("{}: target of shape {} does not match input of shape {} (expected {})", op,
+                     shape_str(target.shape()), shape_str(xs), shape_str(expect));
+  Shape perm{0};
+  for (int64_t d = 2; d < input.dim(); ++d) perm.push_back(d);
+  perm.push_back(1);
+  const Tensor rows = reshape(permute(input, perm), {-1, xs[1]});
+  const Tensor l = f(rows, reshape(target, {-1}));
+  return red == Reduction::none ? reshape(l, expect) : l;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- cross_entropy, nll_loss
@@ -355,6 +374,10 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::strin
         cross_entropy_index(unsqueeze(input, 0), reshape(target, {1}), red, label_smoothing, weight, ignore_index);
     return red == Reduction::none ? reshape(l, {}) : l;
   }
+  if (input.dim() > 2 && target.dtype() == kInt64)
+    return over_spatial_rows(input, target, red, op, [&](const Tensor& x, const Tensor& t) {
+      return cross_entropy_index(x, t, red, label_smoothing, weight, ignore_index);
+    });
   return cross_entropy_index(input, target, red, label_smoothing, weight, ignore_index);
 }
 
@@ -371,6 +394,10 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const std::string& re
     Tensor l = nll_loss(unsqueeze(input, 0), reshape(target, {1}), reduction, weight, ignore_index);
     return red == Reduction::none ? reshape(l, {}) : l;
   }
+  if (input.dim() > 2 && target.dtype() == kInt64)
+    return over_spatial_rows(input, target, red, op, [&](const Tensor& x, const Tensor& t) {
+      return nll_loss(x, t, reduction, weight, ignore_index);
+    });
   std::vector<int64_t> tv = class_targets(input, target, op, ignore_index);
   const int64_t N = input.shape()[0], C = input.shape()[1];
   const std::vector<double> sw = sample_weights(tv, class_weights(weight, C, op), ignore_index);

@@ -142,7 +142,11 @@ TEST(CrossEntropy, Errors) {
   expect_error<ValueError>([&] { cross_entropy(x, i64({0, 1, 1, 1}, {4}), "avg"); }, {"cross_entropy", "'avg'"});
   expect_error<ShapeError>([&] { cross_entropy(x, i64({0, 1, 1}, {3})); }, {"cross_entropy", "[3]", "[4, 5]"});
   expect_error<ShapeError>([&] { cross_entropy(x, zeros({4, 4})); }, {"cross_entropy", "[4, 4]"});
-  expect_error<ShapeError>([&] { cross_entropy(zeros({2, 3, 4}), i64({0, 1}, {2})); }, {"cross_entropy"});
+  expect_error<ShapeError>(
+      [&] {
+        cross_entropy(zeros({2, 3, 4}), i64({0, 1}, {2}));
+      },
+      {"cross_entropy", "expected [2, 4]"});
   expect_error<ValueError>([&] { cross_entropy(x, i64({0, 1, 1, 1}, {4}), "mean", 1.5); }, {"label_smoothing"});
   expect_error<DTypeError>(
       [&] {
@@ -224,6 +228,34 @@ TEST(CrossEntropy, WeightedGradcheckAndIgnoredRowsGetNoGradient) {
   expect_gradcheck([&](const std::vector<Tensor>& in) { return cross_entropy(in[0], q, "mean", 0.1, w); }, {x});
   const Tensor per = neg(sum(q * f64({1.5, 0.25, 1.0, 2.0}, {1, 4}) * log_softmax(x.detach(), 1), {1}));
   expect_values(cross_entropy(x.detach(), q, "mean", 0.0, w), {}, {mean(per).item()}, 1e-12);
+}
+
+TEST(CrossEntropy, SpatialInputsAreRowsOfClasses) {
+  // [N, C, H, W] logits with [N, H, W] targets: each pixel is a sample, as in PyTorch.
+  Generator g(31);
+  const Tensor x = randn({2, 3, 2, 2}, kFloat64, &g);
+  const std::vector<int64_t> t{0, 2, 1, -100, 2, 2, 0, 1};
+  const Tensor w = f64({1, 0.5, 2}, {3});
+  const Tensor rows = permute(x, {0, 2, 3, 1}).contiguous().reshape({8, 3});
+  for (double eps : {0.0, 0.1}) {
+    double denom = 0;
+    const auto ref = weighted_ce_reference(rows, t, {1, 0.5, 2}, -100, eps, denom);
+    expect_values(cross_entropy(x, i64(t, {2, 2, 2}), "none", eps, w), {2, 2, 2}, ref, 1e-12);
+    expect_values(cross_entropy(x, i64(t, {2, 2, 2}), "mean", eps, w), {}, {total(ref) / denom}, 1e-12);
+  }
+  expect_values(nll_loss(x, i64(t, {2, 2, 2}), "sum"), {}, {nll_loss(rows, i64(t, {8}), "sum").item()}, 1e-14);
+  const Tensor xl = leaf({2, 3, 2, 3}, 32, -2, 2);
+  const Tensor tl = i64({0, 2, 1, 1, 2, 2, 0, 1, -100, 0, 0, 1}, {2, 2, 3});
+  for (const auto& r : kReductions) {
+    expect_gradcheck([&](const std::vector<Tensor>& in) { return cross_entropy(in[0], tl, r, 0.1, w); }, {xl});
+    expect_gradcheck([&](const std::vector<Tensor>& in) { return nll_loss(in[0], tl, r, w); }, {xl});
+  }
+  expect_error<ShapeError>(
+      [&] {
+        cross_entropy(x, i64({0, 1, 2, 0}, {2, 2}));
+      },
+      {"cross_entropy", "[2, 2]", "[2, 3, 2, 2]", "expected [2, 2, 2]"});
+  expect_error<ShapeError>([&] { nll_loss(x, i64({0, 1, 2, 0, 1, 1, 1, 1}, {2, 4})); }, {"nll_loss", "[2, 4]"});
 }
 
 TEST(CrossEntropy, WeightErrors) {
