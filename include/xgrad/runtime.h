@@ -11,6 +11,15 @@ namespace xg {
 void set_num_threads(int n);
 int get_num_threads();
 
+/// When other work keeps the cores busy, OpenMP's spinning threads wait whole scheduler slices for
+/// each other (one busy process beside a 2-thread training loop made it 50x slower). Kernels time their
+/// parallel regions and, when threads show up late, run on the calling thread for 0.1 s (doubling up
+/// to 2 s while it lasts) before trying the team again. On by default; it changes speed, never results.
+void set_thread_backoff(bool enabled);
+bool thread_backoff_enabled();
+/// How many times the kernels have dropped to one thread for that reason.
+int64_t thread_backoffs();
+
 /// Bytes handed out by the caching allocator now, at most so far, and held in its cache.
 struct MemoryStats {
   size_t current_bytes = 0;

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include "kernels/backoff.h"
 #include "xgrad/error.h"
 
 namespace xg {
@@ -12,5 +13,11 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() { return omp_get_max_threads(); }
+
+void set_thread_backoff(bool enabled) { kernels::thread_backoff().set_enabled(enabled); }
+
+bool thread_backoff_enabled() { return kernels::thread_backoff().enabled(); }
+
+int64_t thread_backoffs() { return kernels::thread_backoff().backoffs(); }
 
 }  // namespace xg

@@ -1,5 +1,7 @@
 #include "kernels/gemm.h"
 
+#include "kernels/backoff.h"
+
 #include <omp.h>
 #include <xsimd/xsimd.hpp>
 
@@ -444,7 +446,7 @@ void run_tiled(problem<T> const& pr, int max_threads) {
     int64_t const i1 = std::min(pr.m, (ti + 1) * m_tiles / g.tm * MR);
     int64_t const j0 = std::min(pr.n, tj * n_tiles / g.tn * NR);
     int64_t const j1 = std::min(pr.n, (tj + 1) * n_tiles / g.tn * NR);
-    if (i1 <= i0 || j1 <= j0) return;
+    if (i1 <= i0 || j1 <= j0) return false;
     problem<T> share = pr;
     share.m = i1 - i0;
     share.n = j1 - j0;
@@ -452,13 +454,19 @@ void run_tiled(problem<T> const& pr, int max_threads) {
     share.b = pr.trans_b ? pr.b + j0 * pr.ldb : pr.b + j0;
     share.c = pr.c + i0 * pr.ldc + j0;
     gemm_block<T, MR, NV, TR>(share);
+    return true;
   };
+  RegionTimer timer;
 #pragma omp parallel num_threads(threads)
   {
     // Stride over shares so a runtime that grants fewer threads than asked still covers all of C.
     int const nt = omp_get_num_threads();
-    for (int t = omp_get_thread_num(); t < threads; t += nt) run_share(t);
+    int64_t const t0 = now_ns();
+    bool any = false;
+    for (int t = omp_get_thread_num(); t < threads; t += nt) any = run_share(t) || any;
+    if (any) timer.worked(now_ns() - t0);
   }
+  timer.done();
 }
 
 /// Padded work of a tile shape relative to its speed: picks a narrow tile for thin n, a short one for small m.
@@ -477,7 +485,7 @@ void gemm_impl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T al
     return;
   }
   problem<T> const pr{trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc};
-  int const max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  int const max_threads = team_size();
   constexpr int W = static_cast<int>(xsimd::batch<T>::size);
   // Candidate micro-tiles; efficiencies are rough measured relative speeds.
   double const wide = tile_cost(m, n, wide_mr, 2 * W, 1.0);

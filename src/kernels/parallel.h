@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/backoff.h"
+
 namespace xg::kernels {
 
 /// Elements of cheap elementwise work below which an op stays on the calling thread. Measured with
@@ -17,23 +19,35 @@ template <class F>
 void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
   const int64_t n = end - begin;
   if (n <= 0) return;
-  const int nt = omp_get_max_threads();
-  if (n <= grain || nt <= 1 || omp_in_parallel()) {
+  if (n <= grain) {
+    f(begin, end);
+    return;
+  }
+  const int nt = team_size();
+  if (nt <= 1) {
     f(begin, end);
     return;
   }
   const int64_t chunks = std::min<int64_t>(nt, (n + grain - 1) / grain);
   const int64_t per = (n + chunks - 1) / chunks;
+  RegionTimer timer;
 #pragma omp parallel num_threads(static_cast <int>(chunks))
   {
     // The runtime may grant fewer threads than asked: each thread takes every nth chunk.
     const int64_t granted = omp_get_num_threads();
+    const int64_t t0 = now_ns();
+    bool any = false;
     for (int64_t c = omp_get_thread_num(); c < chunks; c += granted) {
       const int64_t b = begin + c * per;
       const int64_t e = std::min(end, b + per);
-      if (b < e) f(b, e);
+      if (b < e) {
+        f(b, e);
+        any = true;
+      }
     }
+    if (any) timer.worked(now_ns() - t0);
   }
+  timer.done();
 }
 
 }  // namespace xg::kernels

@@ -63,7 +63,7 @@ constexpr double kMinParallelMacs = 2.0e5;
 template <class T, class F>
 void for_images(int64_t n, double macs_per_image, int64_t scratch_elems, F&& body) {
   if (n <= 0) return;
-  const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int nt = kernels::team_size();
   const bool split =
       nt > 1 && n >= nt && (n % nt == 0 || n >= 4 * nt) && macs_per_image * static_cast<double>(n) >= kMinParallelMacs;
   const int slots = split ? nt : 1;

@@ -1,0 +1,10 @@
+#include "kernels/backoff.h"
+
+namespace xg::kernels {
+
+ThreadBackoff& thread_backoff() {
+  static ThreadBackoff b;
+  return b;
+}
+
+}  // namespace xg::kernels
