@@ -328,16 +328,15 @@ int64_t k_block_size(int64_t k) {
 }
 
 /// Computes one MR x NR tile of C (rows x cols of it valid) from packed slivers. A partial tile runs the same
-/// full-size kernel on a staging copy, so the arithmetic is identical.
+/// full-size kernel on a staging copy (edge: at least MR x NR elements), so the arithmetic is identical.
 template <class T, int MR, int NV>
-void run_tile(int64_t kc, int64_t rows, int64_t cols, const T* ap, const T* bp, T* cp, problem<T> const& pr,
-              bool first) {
+void run_tile(int64_t kc, int64_t rows, int64_t cols, const T* ap, const T* bp, T* cp, problem<T> const& pr, bool first,
+              T* edge) {
   constexpr int NR = NV * static_cast<int>(xsimd::batch<T>::size);
   if (rows == MR && cols == NR) {
     micro_kernel<T, MR, NV>(kc, ap, bp, cp, pr.ldc, pr.alpha, pr.beta, first);
     return;
   }
-  alignas(buffer_alignment) T edge[MR * NR] = {};
   if (!(first && pr.beta == T(0)))
     for (int64_t r = 0; r < rows; ++r)
       std::memcpy(edge + r * NR, cp + r * pr.ldc, static_cast<std::size_t>(cols) * sizeof(T));
@@ -360,6 +359,7 @@ void gemm_block(problem<T> const& pr) {
 
   T* const a_pack = thread_buffer_a<T>(static_cast<std::size_t>(mc_max * kc_max));
   T* const b_pack = thread_buffer_b<T>(static_cast<std::size_t>(nc_max * kc_max));
+  alignas(buffer_alignment) T edge[MR * NR] = {};
 
   for (int64_t jc = 0; jc < pr.n; jc += nc_max) {
     int64_t const nc = std::min(nc_max, pr.n - jc);
@@ -380,9 +380,9 @@ void gemm_block(problem<T> const& pr) {
             const T* ap = a_pack + ir * kc;
             T* cp = pr.c + (ic + ir) * pr.ldc + jc + jr;
             if (rows < MR && short_tail)
-              run_tile<T, TR, NV>(kc, rows, cols, ap, bp, cp, pr, first);
+              run_tile<T, TR, NV>(kc, rows, cols, ap, bp, cp, pr, first, edge);
             else
-              run_tile<T, MR, NV>(kc, rows, cols, ap, bp, cp, pr, first);
+              run_tile<T, MR, NV>(kc, rows, cols, ap, bp, cp, pr, first, edge);
           }
         }
       }

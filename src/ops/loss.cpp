@@ -175,6 +175,13 @@ struct ClassWeights {
   const T* w = nullptr;
   T total = 0;
   int64_t ignore_index = -100;
+
+  /// From a contiguous [C] weight tensor of dtype T, or an undefined one.
+  ClassWeights(const Tensor& wt, int64_t ignore) : ignore_index(ignore) {
+    if (!wt.defined()) return;
+    w = wt.data<T>();
+    for (int64_t c = 0; c < wt.numel(); ++c) total += w[c];
+  }
 };
 
 /// Forward: per row the log-sum-exp and the smoothed, weighted loss
@@ -257,11 +264,7 @@ Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction 
   Tensor lse = empty({N}, dt), loss = empty({N}, dt);
   Tensor out;
   core::dispatch_float(dt, op, [&]<class T>() {
-    ClassWeights<T> cw{nullptr, 0, ignore_index};
-    if (wt.defined()) {
-      cw.w = wt.data<T>();
-      for (int64_t c = 0; c < C; ++c) cw.total += cw.w[c];
-    }
+    const ClassWeights<T> cw(wt, ignore_index);
     ce_forward<T>(x.data<T>(), tv.data(), N, C, eps, cw, lse.data<T>(), loss.data<T>());
     if (red == Reduction::none) {
       out = loss;
@@ -287,11 +290,7 @@ Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction 
             sc.assign(1, red == Reduction::mean ? static_cast<T>(sp[0] / denom) : sp[0]);
             sp = sc.data();
           }
-          ClassWeights<T> cw{nullptr, 0, ignore_index};
-          if (wt.defined()) {
-            cw.w = wt.data<T>();
-            for (int64_t c = 0; c < C; ++c) cw.total += cw.w[c];
-          }
+          const ClassWeights<T> cw(wt, ignore_index);
           ce_backward<T>(xc.data<T>(), tv.data(), lse.data<T>(), sp, red == Reduction::none, N, C, eps, cw,
                          dx.data<T>());
         });
