@@ -81,14 +81,15 @@ inline int team_size() {
   return omp_get_max_threads();
 }
 
-/// Times one parallel region: construct before the fork, call worked() in each thread with that thread's
-/// work time (threads without work skip it), and done() after the join.
+/// Times one parallel region: construct before the fork, run each thread's share through thread() and
+/// call done() after the join.
 class RegionTimer {
  public:
-  void worked(int64_t ns) {
-    int64_t cur = min_work_.load(std::memory_order_relaxed);
-    while (ns < cur && !min_work_.compare_exchange_weak(cur, ns, std::memory_order_relaxed)) {
-    }
+  /// Runs one thread's share; share() returns whether it had any work (threads without work are not timed).
+  template <class F>
+  void thread(F&& share) {
+    const int64_t t0 = now_ns();
+    if (share()) worked(now_ns() - t0);
   }
   void done() {
     const int64_t end = now_ns();
@@ -97,6 +98,12 @@ class RegionTimer {
   }
 
  private:
+  void worked(int64_t ns) {
+    int64_t cur = min_work_.load(std::memory_order_relaxed);
+    while (ns < cur && !min_work_.compare_exchange_weak(cur, ns, std::memory_order_relaxed)) {
+    }
+  }
+
   int64_t start_ = now_ns();
   std::atomic<int64_t> min_work_{std::numeric_limits<int64_t>::max()};
 };

@@ -461,10 +461,11 @@ void run_tiled(problem<T> const& pr, int max_threads) {
   {
     // Stride over shares so a runtime that grants fewer threads than asked still covers all of C.
     int const nt = omp_get_num_threads();
-    int64_t const t0 = now_ns();
-    bool any = false;
-    for (int t = omp_get_thread_num(); t < threads; t += nt) any = run_share(t) || any;
-    if (any) timer.worked(now_ns() - t0);
+    timer.thread([&] {
+      bool any = false;
+      for (int t = omp_get_thread_num(); t < threads; t += nt) any = run_share(t) || any;
+      return any;
+    });
   }
   timer.done();
 }

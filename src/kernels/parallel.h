@@ -35,17 +35,18 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
   {
     // The runtime may grant fewer threads than asked: each thread takes every nth chunk.
     const int64_t granted = omp_get_num_threads();
-    const int64_t t0 = now_ns();
-    bool any = false;
-    for (int64_t c = omp_get_thread_num(); c < chunks; c += granted) {
-      const int64_t b = begin + c * per;
-      const int64_t e = std::min(end, b + per);
-      if (b < e) {
-        f(b, e);
-        any = true;
+    timer.thread([&] {
+      bool any = false;
+      for (int64_t c = omp_get_thread_num(); c < chunks; c += granted) {
+        const int64_t b = begin + c * per;
+        const int64_t e = std::min(end, b + per);
+        if (b < e) {
+          f(b, e);
+          any = true;
+        }
       }
-    }
-    if (any) timer.worked(now_ns() - t0);
+      return any;
+    });
   }
   timer.done();
 }
