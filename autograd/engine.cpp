@@ -8,6 +8,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <mutex>
+
+#include "core/alias.h"
 #include "core/pool.h"
 #include "xgrad/autograd.h"
 #include "xgrad/ops/elementwise.h"
@@ -58,6 +61,13 @@ std::vector<Tensor> FnNode::apply(std::vector<Tensor>& grads) {
   return fn_(grads, *this);
 }
 
+/// Guards every write of a grad() field and the creation of leaves' accumulators, so that
+/// backward passes running on several threads through shared leaves add up correctly.
+std::recursive_mutex& grad_mutex() {
+  static std::recursive_mutex m;
+  return m;
+}
+
 /// The sink of a leaf's gradient: accumulates into grad().
 class AccumulateGrad : public Node {
  public:
@@ -66,6 +76,8 @@ class AccumulateGrad : public Node {
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     Tensor g = grads[0];
     if (!g.defined()) return {};
+    // Backward passes on several threads may reach the same leaf (shared parameters).
+    std::lock_guard<std::recursive_mutex> lock(grad_mutex());
     TensorImpl& leaf = *leaf_;
     if (g.shape() != leaf.shape_)
       fail<ShapeError>("AccumulateGrad: gradient of shape {} for a leaf of shape {}", shape_str(g.shape()),
@@ -89,9 +101,11 @@ class AccumulateGrad : public Node {
 };
 
 Edge gradient_edge(const Tensor& t) {
+  t.grad_fn();  // brings a view's history up to date
   TensorImpl* impl = t.impl();
   if (impl->grad_fn_) return {impl->grad_fn_, impl->output_nr_};
   if (!impl->requires_grad_) return {};
+  std::lock_guard<std::recursive_mutex> lock(grad_mutex());
   std::shared_ptr<Node> acc = impl->grad_accumulator_.lock();
   if (!acc) {
     acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
@@ -107,15 +121,25 @@ namespace {
 thread_local const Node* t_last_recorded = nullptr;
 }  // namespace
 
-SavedTensor::SavedTensor(const Tensor& t) {
+SavedTensor::SavedTensor(const Tensor& t)
+    : SavedTensor(t, t.defined() && t.impl()->grad_fn_ && t.impl()->grad_fn_.get() == t_last_recorded) {}
+
+SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   if (!t.defined()) return;
   version_ = t.version();
-  TensorImpl* impl = t.impl();
-  if (impl->grad_fn_ && impl->grad_fn_.get() == t_last_recorded) {
+  if (is_output) {
     is_output_ = true;
-    grad_fn_ = impl->grad_fn_;
-    output_nr_ = impl->output_nr_;
+    grad_fn_ = t.grad_fn();
+    output_nr_ = t.impl()->output_nr_;
     data_ = t.detach();
+  } else if (t.is_view()) {
+    // Keep the view's history but not its base: the base may come to hold (through CopySlices)
+    // the very node this tensor is saved on, and a strong link back would be a cycle.
+    data_ = core::alias(t);
+    TensorImpl& d = *data_.impl();
+    d.grad_fn_ = t.grad_fn();
+    d.output_nr_ = t.impl()->output_nr_;
+    d.requires_grad_ = t.requires_grad();
   } else {
     data_ = t;
   }
@@ -132,18 +156,12 @@ Tensor SavedTensor::unpack(const char* op) const {
   // create_graph: re-attach the saved output to its node so second derivatives flow through it.
   std::shared_ptr<Node> fn = grad_fn_.lock();
   if (!fn) return data_;
-  auto impl = core::make_pooled<TensorImpl>();
-  const TensorImpl& d = *data_.impl();
-  impl->storage_ = d.storage_;
-  impl->shape_ = d.shape_;
-  impl->strides_ = d.strides_;
-  impl->offset_ = d.offset_;
-  impl->numel_ = d.numel_;
-  impl->dtype_ = d.dtype_;
+  Tensor t = core::alias(data_);
+  TensorImpl* impl = t.impl();
   impl->requires_grad_ = true;
   impl->grad_fn_ = std::move(fn);
   impl->output_nr_ = output_nr_;
-  return Tensor(impl);
+  return t;
 }
 
 // ---------------------------------------------------------------- recording
@@ -262,15 +280,73 @@ Tensor apply_hooks(const std::vector<GradHook>& hooks, Tensor g) {
   return g;
 }
 
-/// One backward pass. With `inputs`, captures the gradients reaching them instead of accumulating.
-std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
-                               bool retain_graph, bool create_graph, const std::vector<Tensor>* inputs,
-                               bool allow_unused) {
+/// The bookkeeping of one backward pass (PyTorch's GraphTask): dependency counts, pending
+/// gradients and which nodes lead to a requested input live here, not on the shared nodes, so
+/// passes through the same nodes may run at once or nest (a backward inside a hook).
+struct GraphTask {
+  static constexpr uint32_t kNone = UINT32_MAX;
+  std::vector<Node*> nodes;
+  std::vector<int32_t> deps;
+  std::vector<char> needed;
+  std::vector<std::vector<Tensor>> buffers;
+  /// Child of edge e of node i: children[first_edge[i] + e] (kNone for an invalid edge).
+  std::vector<uint32_t> first_edge;
+  std::vector<uint32_t> children;
+  std::unordered_map<const Node*, uint32_t> index;
+
+  /// The node's index in this pass, and whether it was new.
+  std::pair<uint32_t, bool> visit(Node* n) {
+    auto [it, fresh] = index.try_emplace(n, static_cast<uint32_t>(nodes.size()));
+    if (fresh) {
+      nodes.push_back(n);
+      deps.push_back(0);
+      needed.push_back(0);
+      first_edge.push_back(static_cast<uint32_t>(children.size()));
+      children.resize(children.size() + n->next_edges_.size(), kNone);
+    }
+    return {it->second, fresh};
+  }
+
+  void add_grad(uint32_t i, uint32_t input_nr, Tensor g) {
+    auto& buf = buffers[i];
+    buf.resize(nodes[i]->num_outputs_);
+    accumulate(buf[input_nr], std::move(g));
+  }
+
+  /// Iterative post-order DFS from the roots: indexes nodes, counts dependencies, and returns the
+  /// nodes children first.
+  std::vector<uint32_t> discover(const std::vector<Node*>& roots) {
+    std::vector<uint32_t> post;
+    std::vector<std::pair<uint32_t, size_t>> stack;
+    for (Node* r : roots)
+      if (auto [i, fresh] = visit(r); fresh) stack.emplace_back(i, 0);
+    while (!stack.empty()) {
+      auto [n, e] = stack.back();
+      Node* node = nodes[n];
+      if (e < node->next_edges_.size()) {
+        ++stack.back().second;
+        Node* c = node->next_edges_[e].fn.get();
+        if (!c) continue;
+        auto [ci, fresh] = visit(c);
+        children[first_edge[n] + e] = ci;
+        ++deps[ci];
+        if (fresh) stack.emplace_back(ci, 0);
+      } else {
+        post.push_back(n);
+        stack.pop_back();
+      }
+    }
+    buffers.resize(nodes.size());
+    return post;
+  }
+};
+
+/// Root edges and their starting gradients, checked against the outputs.
+std::vector<std::pair<Edge, Tensor>> make_roots(const std::vector<Tensor>& outputs,
+                                                const std::vector<Tensor>& grad_outputs) {
   if (outputs.empty()) fail<AutogradError>("backward: no output tensors given");
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
     fail<AutogradError>("backward: {} gradients given for {} outputs", grad_outputs.size(), outputs.size());
-
-  // Roots and their starting gradients.
   std::vector<std::pair<Edge, Tensor>> roots;
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
@@ -298,6 +374,55 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
     }
     roots.emplace_back(std::move(e), std::move(g));
   }
+  return roots;
+}
+
+/// Hooks, retained gradients and grad() captures of one node's incoming gradients.
+void before_apply(Node* node, AccumulateGrad* acc, std::vector<Tensor>& grads, bool create_graph,
+                  const std::vector<std::pair<uint32_t, size_t>>* capture, std::vector<Tensor>& captured) {
+  for (auto& [k, hook] : node->pre_hooks_)
+    if (grads[k].defined()) grads[k] = apply_hooks({hook}, grads[k]);
+  if (acc && !acc->leaf_->hooks_.empty()) grads[0] = apply_hooks(acc->leaf_->hooks_, grads[0]);
+  for (auto& [k, weak] : node->retained_)
+    if (auto impl = weak.lock(); impl && grads[k].defined()) {
+      Tensor g = create_graph ? grads[k] : grads[k].detach().clone();
+      std::lock_guard<std::recursive_mutex> lock(grad_mutex());
+      impl->grad_ = impl->grad_ ? add(Tensor(impl->grad_), g).impl_ptr() : g.impl_ptr();
+    }
+  if (capture)
+    for (auto& [k, idx] : *capture) accumulate(captured[idx], grads[k]);
+}
+
+/// Runs one node's backward and checks what it returned.
+std::vector<Tensor> apply_node(Node* node, bool is_acc, std::vector<Tensor>& grads, bool retain_graph) {
+  if (node->released_)
+    fail<AutogradError>(
+        "backward: trying to backward through the graph a second time (node '{}'): its saved tensors were freed "
+        "after the first backward. Pass retain_graph=true to the first call if you need to.",
+        node->name());
+  std::vector<Tensor> out = node->apply(grads);
+  if (!retain_graph) {
+    node->release_variables();
+    node->released_ = !is_acc;
+  }
+  if (!is_acc && out.size() != node->next_edges_.size())
+    fail<AutogradError>("backward of '{}' returned {} gradients for {} inputs", node->name(), out.size(),
+                        node->next_edges_.size());
+  if (anomaly_mode_enabled())
+    for (size_t i = 0; i < out.size(); ++i)
+      if (out[i].defined() && has_nonfinite(out[i]))
+        fail<AutogradError>(
+            "anomaly mode: the backward of '{}' returned NaN or Inf in the gradient of its input "
+            "{}.\n{}",
+            node->name(), i, node->trace_.empty() ? std::string("(no forward trace)") : node->trace_);
+  return out;
+}
+
+/// One backward pass. With `inputs`, captures the gradients reaching them instead of accumulating.
+std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                               bool retain_graph, bool create_graph, const std::vector<Tensor>* inputs,
+                               bool allow_unused) {
+  std::vector<std::pair<Edge, Tensor>> roots = make_roots(outputs, grad_outputs);
 
   // Capture targets for grad().
   std::unordered_map<const Node*, std::vector<std::pair<uint32_t, size_t>>> captures;
@@ -312,42 +437,19 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
     }
   }
 
-  // Iterative post-order DFS: dependency counts and, for grad(), which nodes lead to an input.
-  static std::atomic<uint64_t> passes{0};
-  const uint64_t pass = passes.fetch_add(1) + 1;
-  std::vector<Node*> post;
-  {
-    auto visit = [pass](Node* n) {
-      if (n->pass_ == pass) return false;
-      n->pass_ = pass;
-      n->deps_ = 0;
-      n->needed_ = false;
-      n->buffer_.clear();
-      return true;
-    };
-    std::vector<std::pair<Node*, size_t>> stack;
-    for (auto& [e, g] : roots)
-      if (visit(e.fn.get())) stack.emplace_back(e.fn.get(), 0);
-    while (!stack.empty()) {
-      auto& [n, i] = stack.back();
-      if (i < n->next_edges_.size()) {
-        Node* c = n->next_edges_[i++].fn.get();
-        if (!c) continue;
-        const bool fresh = visit(c);
-        ++c->deps_;
-        if (fresh) stack.emplace_back(c, 0);
-      } else {
-        post.push_back(n);
-        stack.pop_back();
-      }
-    }
-  }
+  GraphTask task;
+  std::vector<Node*> root_nodes;
+  for (auto& [e, g] : roots) root_nodes.push_back(e.fn.get());
+  const std::vector<uint32_t> post = task.discover(root_nodes);
   if (inputs) {
-    for (Node* n : post) {  // children come before parents
-      bool need = captures.count(n) > 0;
-      for (auto& e : n->next_edges_)
-        if (e.fn && e.fn->needed_) need = true;
-      n->needed_ = need;
+    for (uint32_t n : post) {  // children come before parents
+      bool need = captures.count(task.nodes[n]) > 0;
+      const size_t ne = task.nodes[n]->next_edges_.size();
+      for (size_t e = 0; e < ne && !need; ++e) {
+        const uint32_t c = task.children[task.first_edge[n] + e];
+        need = c != GraphTask::kNone && task.needed[c];
+      }
+      task.needed[n] = need;
     }
   }
 
@@ -357,70 +459,37 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
   } mode_guard;
   set_grad_mode(create_graph);
 
-  for (auto& [e, g] : roots) {
-    auto& buf = e.fn->buffer_;
-    buf.resize(e.fn->num_outputs_);
-    accumulate(buf[e.input_nr], g);
-  }
-  auto later_first = [](Node* a, Node* b) { return a->sequence_nr_ < b->sequence_nr_; };
-  std::priority_queue<Node*, std::vector<Node*>, decltype(later_first)> ready(later_first);
-  for (Node* n : post)
-    if (n->deps_ == 0) ready.push(n);
+  for (size_t r = 0; r < roots.size(); ++r)
+    task.add_grad(task.index.at(root_nodes[r]), roots[r].first.input_nr, roots[r].second);
+  auto later_first = [&task](uint32_t a, uint32_t b) {
+    return task.nodes[a]->sequence_nr_ < task.nodes[b]->sequence_nr_;
+  };
+  std::priority_queue<uint32_t, std::vector<uint32_t>, decltype(later_first)> ready(later_first);
+  for (uint32_t n : post)
+    if (task.deps[n] == 0) ready.push(n);
 
   while (!ready.empty()) {
-    Node* node = ready.top();
+    const uint32_t n = ready.top();
     ready.pop();
-    std::vector<Tensor> grads = std::move(node->buffer_);
-    node->buffer_ = {};
+    Node* node = task.nodes[n];
+    std::vector<Tensor> grads = std::move(task.buffers[n]);
+    task.buffers[n] = {};
     grads.resize(node->num_outputs_);
     auto* acc = dynamic_cast<AccumulateGrad*>(node);
     const bool any_grad = std::any_of(grads.begin(), grads.end(), [](const Tensor& t) { return t.defined(); });
-    bool run = any_grad && (!inputs || node->needed_);
+    bool run = any_grad && (!inputs || task.needed[n]);
     if (run) {
-      for (auto& [k, hook] : node->pre_hooks_)
-        if (grads[k].defined()) grads[k] = apply_hooks({hook}, grads[k]);
-      if (acc && !acc->leaf_->hooks_.empty()) grads[0] = apply_hooks(acc->leaf_->hooks_, grads[0]);
-      for (auto& [k, weak] : node->retained_)
-        if (auto impl = weak.lock(); impl && grads[k].defined()) {
-          Tensor g = create_graph ? grads[k] : grads[k].detach().clone();
-          impl->grad_ = impl->grad_ ? add(Tensor(impl->grad_), g).impl_ptr() : g.impl_ptr();
-        }
-      if (auto it = captures.find(node); it != captures.end())
-        for (auto& [k, idx] : it->second) accumulate(captured[idx], grads[k]);
+      auto it = inputs ? captures.find(node) : captures.end();
+      before_apply(node, acc, grads, create_graph, it != captures.end() ? &it->second : nullptr, captured);
       if (inputs && acc) run = false;  // grad() leaves grad() fields alone
     }
     std::vector<Tensor> out;
-    if (run) {
-      if (node->released_)
-        fail<AutogradError>(
-            "backward: trying to backward through the graph a second time (node '{}'): its saved tensors were freed "
-            "after the first backward. Pass retain_graph=true to the first call if you need to.",
-            node->name());
-      out = node->apply(grads);
-      if (!retain_graph) {
-        node->release_variables();
-        node->released_ = !acc;
-      }
-      if (!acc && out.size() != node->next_edges_.size())
-        fail<AutogradError>("backward of '{}' returned {} gradients for {} inputs", node->name(), out.size(),
-                            node->next_edges_.size());
-      if (anomaly_mode_enabled())
-        for (size_t i = 0; i < out.size(); ++i)
-          if (out[i].defined() && has_nonfinite(out[i]))
-            fail<AutogradError>(
-                "anomaly mode: the backward of '{}' returned NaN or Inf in the gradient of its input "
-                "{}.\n{}",
-                node->name(), i, node->trace_.empty() ? std::string("(no forward trace)") : node->trace_);
-    }
+    if (run) out = apply_node(node, acc != nullptr, grads, retain_graph);
     for (size_t i = 0; i < node->next_edges_.size(); ++i) {
-      const Edge& e = node->next_edges_[i];
-      if (!e.fn) continue;
-      if (i < out.size() && out[i].defined()) {
-        auto& buf = e.fn->buffer_;
-        buf.resize(e.fn->num_outputs_);
-        accumulate(buf[e.input_nr], std::move(out[i]));
-      }
-      if (--e.fn->deps_ == 0) ready.push(e.fn.get());
+      const uint32_t c = task.children[task.first_edge[n] + i];
+      if (c == GraphTask::kNone) continue;
+      if (i < out.size() && out[i].defined()) task.add_grad(c, node->next_edges_[i].input_nr, std::move(out[i]));
+      if (--task.deps[c] == 0) ready.push(c);
     }
   }
 

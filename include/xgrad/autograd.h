@@ -1,10 +1,13 @@
 #pragma once
 /// Autograd: the tape's node type, the backward engine's entry points, grad-mode guards, and
 /// custom differentiable functions.
+#include <any>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "xgrad/tensor.h"
@@ -47,13 +50,6 @@ class Node {
   std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>> retained_;
 
   bool needs_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].valid(); }
-
-  /// Scratch of the backward pass now visiting this node (kept here, not in hash maps, because
-  /// engine overhead per node matters for small ops).
-  uint64_t pass_ = 0;
-  int32_t deps_ = 0;
-  bool needed_ = false;
-  std::vector<Tensor> buffer_;
 };
 
 /// A tensor saved for backward. An op's own output (recognised as an output of the node recorded
@@ -65,6 +61,8 @@ class SavedTensor {
  public:
   SavedTensor() = default;
   explicit SavedTensor(const Tensor& t);
+  /// Saves t, stating whether it is an output of the node it will be saved on.
+  SavedTensor(const Tensor& t, bool is_output);
   Tensor unpack(const char* op) const;
   bool defined() const { return data_.defined(); }
 
@@ -159,25 +157,76 @@ class DetectAnomalyGuard {
   bool prev_;
 };
 
-/// Context of a custom Function: save tensors in forward, read them in backward.
+/// Context of a custom Function, as PyTorch's AutogradContext: what forward leaves for backward.
 struct FunctionContext {
+  /// Tensors backward needs. Inputs keep their history, so a backward written with xgrad ops is
+  /// itself recorded under create_graph (second derivatives); outputs are kept without a cycle.
   void save_for_backward(std::vector<Tensor> ts);
-  std::vector<Tensor> saved_tensors(const std::string& op) const;
+  std::vector<Tensor> saved_tensors(const std::string& op = "custom Function") const;
+  /// Non-tensor values for backward (sizes, flags, constants): saved_data["k"] = 3.0, then
+  /// get<double>("k") in backward.
+  std::map<std::string, std::any> saved_data;
+  template <class T>
+  T get(const std::string& key) const {
+    auto it = saved_data.find(key);
+    if (it == saved_data.end()) fail<AutogradError>("custom Function: no saved_data entry '{}'", key);
+    if (const T* v = std::any_cast<T>(&it->second)) return *v;
+    fail<AutogradError>("custom Function: saved_data entry '{}' holds another type", key);
+  }
+  /// Inputs that forward modified in place (and returns as outputs): their history moves to this
+  /// Function's node, as for the built-in in-place ops.
+  void mark_dirty(const std::vector<Tensor>& ts);
+  /// Outputs that get no gradient (indices, masks): they do not require grad.
+  void mark_non_differentiable(const std::vector<Tensor>& ts);
   /// Whether input i needs a gradient.
   std::vector<bool> needs_input_grad;
+
+  // Filled by apply_function.
+  std::vector<Tensor> to_save_;
   std::vector<SavedTensor> saved_;
+  std::vector<const TensorImpl*> dirty_, non_differentiable_;
 };
 
-/// A user-defined differentiable op, as PyTorch's autograd::Function. F provides
-///   static Tensor forward(FunctionContext&, const std::vector<Tensor>& inputs);
-///   static std::vector<Tensor> backward(FunctionContext&, const Tensor& grad_output);
-/// forward runs without recording; backward returns one gradient per input (undefined for none).
+using ForwardFn = std::function<std::vector<Tensor>(FunctionContext&, const std::vector<Tensor>&)>;
+using FunctionBackwardFn = std::function<std::vector<Tensor>(FunctionContext&, const std::vector<Tensor>&)>;
+
+/// Runs a user-defined differentiable op with several outputs: forward runs with grad mode off on
+/// the inputs themselves; backward gets one gradient per output (zeros where none flowed) and
+/// returns one per input (undefined for none). Under create_graph, backward's own ops are recorded.
+std::vector<Tensor> apply_function(const char* name, const std::vector<Tensor>& inputs, const ForwardFn& forward,
+                                   const FunctionBackwardFn& backward);
+/// The one-output form.
 Tensor apply_function(const char* name, const std::vector<Tensor>& inputs,
                       const std::function<Tensor(FunctionContext&, const std::vector<Tensor>&)>& forward,
                       const std::function<std::vector<Tensor>(FunctionContext&, const Tensor&)>& backward);
+
+/// A user-defined differentiable op, as PyTorch's autograd::Function. F provides
+///   static Tensor forward(FunctionContext&, const std::vector<Tensor>& inputs);   // or
+///   static std::vector<Tensor> forward(FunctionContext&, const std::vector<Tensor>& inputs);
+///   static std::vector<Tensor> backward(FunctionContext&, const Tensor& grad_output);   // or
+///   static std::vector<Tensor> backward(FunctionContext&, const std::vector<Tensor>& grad_outputs);
+/// Returns a Tensor or a vector of them, as F's forward does.
 template <class F>
-Tensor Function(const std::vector<Tensor>& inputs, const char* name = "CustomFunction") {
-  return apply_function(name, inputs, &F::forward, &F::backward);
+auto Function(const std::vector<Tensor>& inputs, const char* name = "CustomFunction") {
+  using Out = decltype(F::forward(std::declval<FunctionContext&>(), inputs));
+  constexpr bool one_grad = std::is_invocable_v<decltype(&F::backward), FunctionContext&, const Tensor&>;
+  ForwardFn fwd = [](FunctionContext& c, const std::vector<Tensor>& in) -> std::vector<Tensor> {
+    if constexpr (std::is_same_v<Out, Tensor>)
+      return {F::forward(c, in)};
+    else
+      return F::forward(c, in);
+  };
+  FunctionBackwardFn bwd = [](FunctionContext& c, const std::vector<Tensor>& g) -> std::vector<Tensor> {
+    if constexpr (one_grad)
+      return F::backward(c, g[0]);
+    else
+      return F::backward(c, g);
+  };
+  std::vector<Tensor> outs = apply_function(name, inputs, fwd, bwd);
+  if constexpr (std::is_same_v<Out, Tensor>)
+    return outs[0];
+  else
+    return outs;
 }
 
 /// Result of a gradient check: the worst element and whether it passed.

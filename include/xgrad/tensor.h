@@ -16,9 +16,12 @@ using Shape = std::vector<int64_t>;
 
 class Tensor;
 class Generator;
+struct TensorImpl;
 namespace autograd {
 class Node;
-}
+/// Rebuilds a view's grad_fn after its base's history was rewritten by an in-place op.
+void refresh_view_history(TensorImpl& view);
+}  // namespace autograd
 
 /// A block of memory shared by a tensor and all its views. The version counter lives here so
 /// that an in-place change through any view is seen by autograd's saved-tensor check.
@@ -56,6 +59,16 @@ struct TensorImpl {
   std::weak_ptr<autograd::Node> grad_accumulator_;
   /// Gradient hooks of a leaf (a non-leaf's hooks live on its grad_fn).
   std::vector<GradHook> hooks_;
+  /// For a view: the tensor whose memory it shows (never itself a view). An in-place write through
+  /// the view rewrites the base's history, so gradients reach everything the base came from.
+  std::shared_ptr<TensorImpl> base_;
+  /// Counts the in-place ops that gave this tensor a new history. A view that saw another count
+  /// on its base rebuilds its own grad_fn from the base's (see refresh_view_history).
+  uint32_t history_version_ = 0;
+  uint32_t base_history_seen_ = 0;
+  /// A view taken while grad mode was off: never tracked, and refused as an in-place target while
+  /// grad mode is on and its base requires grad (as PyTorch does).
+  bool view_no_grad_ = false;
 
   TensorImpl() = default;
   TensorImpl(const TensorImpl&) = delete;
@@ -112,11 +125,15 @@ class Tensor {
   Tensor clone() const;
 
   // ---- autograd
-  bool requires_grad() const { return checked().requires_grad_; }
+  bool requires_grad() const { return fresh().requires_grad_; }
   /// Marks a leaf as needing gradients. Errors on a non-leaf (set it on the leaf instead).
   Tensor& requires_grad_(bool on = true);
-  bool is_leaf() const { return checked().grad_fn_ == nullptr; }
-  const std::shared_ptr<autograd::Node>& grad_fn() const { return checked().grad_fn_; }
+  bool is_leaf() const { return fresh().grad_fn_ == nullptr; }
+  const std::shared_ptr<autograd::Node>& grad_fn() const { return fresh().grad_fn_; }
+  /// Whether this tensor is a view of another (shares its memory and its history).
+  bool is_view() const { return checked().base_ != nullptr; }
+  /// The tensor this one is a view of (undefined when it is not a view).
+  Tensor base() const { return Tensor(checked().base_); }
   /// The accumulated gradient (undefined until a backward reaches this leaf).
   Tensor grad() const;
   void set_grad(const Tensor& g);
@@ -178,12 +195,23 @@ class Tensor {
   Tensor& fill_(double v);
   Tensor& copy_(const Tensor& src);
   Tensor& clamp_(double lo, double hi);
+  Tensor& relu_();
+  Tensor& sigmoid_();
+  Tensor& tanh_();
+  Tensor& neg_();
 
   /// PyTorch-style repr: values (elided when large), shape and dtype.
   std::string to_string() const;
 
  private:
   TensorImpl& checked() const;
+  /// checked(), with a view's history brought up to date first.
+  TensorImpl& fresh() const {
+    TensorImpl& i = checked();
+    if (i.base_ && i.base_->history_version_ != i.base_history_seen_) [[unlikely]]
+      autograd::refresh_view_history(i);
+    return i;
+  }
   std::shared_ptr<TensorImpl> impl_;
 };
 

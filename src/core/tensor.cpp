@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/alias.h"
 #include "core/allocator.h"
 #include "core/dispatch.h"
 #include "kernels/copy.h"
@@ -388,16 +389,22 @@ void Tensor::zero_grad(bool set_to_none) {
 }
 
 Tensor Tensor::detach() const {
-  auto& s = checked();
+  checked();
+  return core::alias(*this);
+}
+
+Tensor core::alias(const Tensor& t, Shape shape, Shape strides, int64_t offset) {
   auto impl = core::make_pooled<TensorImpl>();
-  impl->storage_ = s.storage_;
-  impl->shape_ = s.shape_;
-  impl->strides_ = s.strides_;
-  impl->offset_ = s.offset_;
-  impl->numel_ = s.numel_;
-  impl->dtype_ = s.dtype_;
+  impl->storage_ = t.impl()->storage_;
+  impl->numel_ = shape_numel(shape);
+  impl->shape_ = std::move(shape);
+  impl->strides_ = std::move(strides);
+  impl->offset_ = offset;
+  impl->dtype_ = t.dtype();
   return Tensor(impl);
 }
+
+Tensor core::alias(const Tensor& t) { return alias(t, t.shape(), t.strides(), t.offset()); }
 
 void Tensor::backward(const Tensor& grad_output, bool retain_graph, bool create_graph) const {
   std::vector<Tensor> gs;

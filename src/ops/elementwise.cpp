@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/views.h"
+#include "core/overlap.h"
 #include "kernels/copy.h"
 #include "ops/map_helpers.h"
 #include "xgrad/ops/activation.h"
@@ -592,7 +594,7 @@ Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator-(const Tensor& x) { return neg(x); }
+Tensor operator-(const Tensor& x) { return xg::neg(x); }
 namespace {
 /// A Python-style scalar operand: it takes t's dtype, except that a fractional value with an
 /// integer tensor is float32 (so int64 * 2.5 gives 2.5x, not a silently truncated 2x).
@@ -619,20 +621,34 @@ Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
 // ---------------------------------------------------------------- in-place ops
 
 namespace {
+/// The checks every in-place write makes first: a defined, writable destination that autograd
+/// allows to change (see autograd::check_inplace).
 void check_inplace(const Tensor& t, const char* op) {
   check_defined(t, op, "self");
-  if (autograd::grad_mode_enabled() && t.is_leaf() && t.requires_grad())
-    fail<AutogradError>(
-        "{}: a leaf tensor that requires grad is used in an in-place operation (use NoGradGuard, "
-        "or detach() it)",
-        op);
+  autograd::check_inplace(t, op);
+  core::check_no_internal_overlap(t, op);
 }
 
-/// t takes over value's history after an in-place write recorded as an out-of-place op.
-void rebase_history(Tensor& t, const Tensor& value) {
-  t.impl()->grad_fn_ = value.grad_fn();
-  t.impl()->output_nr_ = value.impl()->output_nr_;
-  t.impl()->requires_grad_ = true;
+/// Refuses a result of dtype `result` that t cannot hold without losing its kind (float into an
+/// integer tensor, a number into bool), as PyTorch does.
+void check_result_fits(const Tensor& t, DType result, const char* op) {
+  const auto kind = [](DType d) { return is_floating(d) ? 2 : d == kInt64 ? 1 : 0; };
+  if (kind(result) > kind(t.dtype()))
+    fail<DTypeError>("{}: result type {} can't be cast to the desired output type {}", op, dtype_name(result),
+                     dtype_name(t.dtype()));
+}
+
+/// Writes value into t and gives t (or its base) value's history.
+Tensor& commit(Tensor& t, const Tensor& value) {
+  kernels::copy(value.detach(), t);
+  t.bump_version();
+  autograd::rebase_history(t, value);
+  return t;
+}
+
+/// True when this write must be recorded: grad mode on, and t or an input tracked.
+bool tracked(const Tensor& t, const Tensor* o = nullptr) {
+  return autograd::grad_mode_enabled() && (t.requires_grad() || (o && o->requires_grad()));
 }
 
 template <class F>
@@ -643,24 +659,49 @@ Tensor& inplace_binary(Tensor& t, const Tensor& o, const char* op, F f,
   if (broadcast_shapes(t.shape(), o.shape(), op) != t.shape())
     fail<ShapeError>("{}: other of shape {} does not broadcast to self's shape {}", op, shape_str(o.shape()),
                      shape_str(t.shape()));
-  if (autograd::grad_mode_enabled() && (t.requires_grad() || o.requires_grad())) {
-    // Recorded as op(clone(t), o): the clone keeps saved tensors off the memory being overwritten.
-    const Tensor value = out_of_place(t.clone(), o);
-    kernels::copy(value.detach(), t);
-    t.bump_version();
-    rebase_history(t, value);
-    return t;
-  }
-  const Tensor oo = as_dtype(o, t.dtype());
+  check_result_fits(t, promote(t.dtype(), o.dtype()), op);
+  const Tensor src = core::readable_while_writing(t, o, op);
+  // Recorded as op(clone(t), o): the clone keeps saved tensors off the memory being overwritten.
+  if (tracked(t, &o)) return commit(t, out_of_place(t.clone(), o));
+  const Tensor oo = as_dtype(src, t.dtype());
   core::dispatch_numeric(t.dtype(), op, [&]<class T>() { kernels::map_binary<T>(t, oo, t, f); });
   t.bump_version();
   return t;
+}
+
+/// An in-place unary op: the out-of-place op's result written back (recorded when tracked).
+template <class Op>
+Tensor& inplace_unary(Tensor& t, const char* op, Op out_of_place) {
+  check_inplace(t, op);
+  if (tracked(t)) {
+    Tensor value = out_of_place(t.clone());
+    check_result_fits(t, value.dtype(), op);
+    return commit(t, value);
+  }
+  const Tensor value = out_of_place(t);
+  check_result_fits(t, value.dtype(), op);
+  kernels::copy(value, t);
+  t.bump_version();
+  return t;
+}
+
+/// A Python-style number as an operand of an in-place op on t: refused when t cannot hold it.
+Tensor inplace_scalar(const Tensor& t, double v, const char* op) {
+  check_defined(t, op, "self");
+  if (!is_floating(t.dtype()) && std::trunc(v) != v)
+    fail<DTypeError>(
+        "{}: result type float32 can't be cast to the desired output type {} (the number {} is not "
+        "a whole number)",
+        op, dtype_name(t.dtype()), v);
+  return scalar(v, t.dtype());
 }
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& o, double alpha) {
   if (alpha == 1.0) return inplace_binary(*this, o, "add_", AddF{}, &add);
-  return inplace_binary(*this, mul(o, scalar_like(o, alpha)), "add_", AddF{}, &add);
+  check_defined(o, "add_", "other");
+  const Tensor src = defined() ? core::readable_while_writing(*this, o, "add_") : o;
+  return inplace_binary(*this, mul(src, scalar_like(src, alpha)), "add_", AddF{}, &add);
 }
 Tensor& Tensor::sub_(const Tensor& o) { return inplace_binary(*this, o, "sub_", SubF{}, &sub); }
 Tensor& Tensor::mul_(const Tensor& o) { return inplace_binary(*this, o, "mul_", MulF{}, &mul); }
@@ -671,17 +712,15 @@ Tensor& Tensor::div_(const Tensor& o) {
                      dtype_name(dtype()));
   return inplace_binary(*this, o, "div_", DivF{}, &div);
 }
-Tensor& Tensor::add_(double v) { return add_(scalar(v, dtype())); }
-Tensor& Tensor::mul_(double v) { return mul_(scalar(v, dtype())); }
+Tensor& Tensor::add_(double v) { return add_(inplace_scalar(*this, v, "add_")); }
+Tensor& Tensor::mul_(double v) { return mul_(inplace_scalar(*this, v, "mul_")); }
 
 Tensor& Tensor::fill_(double v) {
   check_inplace(*this, "fill_");
+  const Tensor value = inplace_scalar(*this, v, "fill_");
+  if (tracked(*this)) return commit(*this, value.expand(shape()));
   kernels::fill(*this, v);
   bump_version();
-  if (autograd::grad_mode_enabled() && requires_grad()) {
-    impl()->grad_fn_.reset();  // a constant now: no history
-    impl()->requires_grad_ = false;
-  }
   return *this;
 }
 Tensor& Tensor::zero_() { return fill_(0.0); }
@@ -691,30 +730,32 @@ Tensor& Tensor::copy_(const Tensor& src) {
   check_defined(src, "copy_", "src");
   if (broadcast_shapes(shape(), src.shape(), "copy_") != shape())
     fail<ShapeError>("copy_: source of shape {} does not broadcast to {}", shape_str(src.shape()), shape_str(shape()));
-  if (autograd::grad_mode_enabled() && src.requires_grad()) {
-    Tensor value = add(zeros(shape(), dtype()), src.to(dtype()));
-    kernels::copy(value.detach(), *this);
-    bump_version();
-    rebase_history(*this, value);
-    return *this;
+  const Tensor s = core::readable_while_writing(*this, src, "copy_");
+  if (tracked(*this, &src)) {
+    // copy_ casts, as in PyTorch; the gradient flows back through the cast and the broadcast.
+    Tensor value = src.dtype() == dtype() || !is_floating(src.dtype()) || !is_floating(dtype()) ? src : src.to(dtype());
+    if (value.shape() != shape()) value = value.expand(shape());
+    return commit(*this, value.requires_grad() ? value.clone() : value.detach());
   }
-  kernels::copy(src, *this);
+  kernels::copy(s, *this);
   bump_version();
   return *this;
 }
 
 Tensor& Tensor::clamp_(double lo, double hi) {
-  check_inplace(*this, "clamp_");
-  if (autograd::grad_mode_enabled() && requires_grad()) {
-    const Tensor value = clamp(clone(), lo, hi);
-    kernels::copy(value.detach(), *this);
-    bump_version();
-    rebase_history(*this, value);
-    return *this;
-  }
-  core::dispatch_float(dtype(), "clamp_", [&]<class T>() { kernels::map_unary<T>(*this, *this, ClampF{lo, hi}); });
-  bump_version();
-  return *this;
+  return inplace_unary(*this, "clamp_", [lo, hi](const Tensor& x) { return xg::clamp(x, lo, hi); });
+}
+Tensor& Tensor::relu_() {
+  return inplace_unary(*this, "relu_", [](const Tensor& x) { return xg::relu(x); });
+}
+Tensor& Tensor::sigmoid_() {
+  return inplace_unary(*this, "sigmoid_", [](const Tensor& x) { return xg::sigmoid(x); });
+}
+Tensor& Tensor::tanh_() {
+  return inplace_unary(*this, "tanh_", [](const Tensor& x) { return xg::tanh(x); });
+}
+Tensor& Tensor::neg_() {
+  return inplace_unary(*this, "neg_", [](const Tensor& x) { return xg::neg(x); });
 }
 
 }  // namespace xg

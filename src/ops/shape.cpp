@@ -7,6 +7,8 @@
 #include <numeric>
 #include <optional>
 
+#include "autograd/views.h"
+#include "core/alias.h"
 #include "kernels/copy.h"
 #include "ops/helpers.h"
 
@@ -18,14 +20,7 @@ namespace {
 
 /// A new handle on x's storage with other geometry.
 Tensor make_view(const Tensor& x, Shape shape, Shape strides, int64_t offset) {
-  auto impl = core::make_pooled<TensorImpl>();
-  impl->storage_ = x.impl()->storage_;
-  impl->numel_ = shape_numel(shape);
-  impl->shape_ = std::move(shape);
-  impl->strides_ = std::move(strides);
-  impl->offset_ = offset;
-  impl->dtype_ = x.dtype();
-  return Tensor(impl);
+  return core::alias(x, std::move(shape), std::move(strides), offset);
 }
 
 /// Resolves one -1 and checks the element count.
@@ -83,9 +78,10 @@ std::optional<Shape> view_strides(const Shape& os, const Shape& ost, const Shape
   return nst;
 }
 
-/// Records a view op whose backward is `back(g)`.
+/// Records a view op whose backward is `back(g)`; the result knows x's base.
 template <class Back>
 Tensor record_view(const char* name, const Tensor& x, Tensor out, Back back) {
+  autograd::mark_view(out, x);
   if (auto n = autograd::record(name, {&x}, {&out}))
     n->fn_ = [back](const Grads& g, const Node&) -> Grads { return {back(g[0])}; };
   return out;

@@ -313,3 +313,55 @@ TEST(Autograd, TrainingLoopReleasesEverything) {
   }
   EXPECT_EQ(memory_stats().current_bytes, before);
 }
+
+TEST(Autograd, ConcurrentBackwardThroughSharedParameters) {
+  // Hogwild-style: two threads run backward through graphs that share the same leaves, and a
+  // shared retained sub-graph; the sums match the same passes run one after the other.
+  auto run = [](bool parallel) {
+    manual_seed(11);
+    Tensor w = randn({16, 16}, kFloat64).requires_grad_();
+    Tensor b = randn({16}, kFloat64).requires_grad_();
+    Tensor shared = tanh(matmul(randn({4, 16}, kFloat64), w) + b);  // used by every pass
+    auto pass = [&](int seed) {
+      for (int i = 0; i < 50; ++i) {
+        Generator g(static_cast<uint64_t>(seed * 1000 + i));
+        Tensor x = randn({4, 16}, kFloat64, &g);
+        Tensor y = (tanh(matmul(x, w) + b) * shared).sum();
+        y.backward(Tensor(), true);
+      }
+    };
+    if (parallel) {
+      std::thread t1(pass, 1), t2(pass, 2);
+      t1.join();
+      t2.join();
+    } else {
+      pass(1);
+      pass(2);
+    }
+    return std::pair{w.grad().to_vector<double>(), b.grad().to_vector<double>()};
+  };
+  auto [ws, bs] = run(false);
+  auto [wp, bp] = run(true);
+  for (size_t i = 0; i < ws.size(); ++i) ASSERT_NEAR(ws[i], wp[i], 1e-9 * (1 + std::abs(ws[i]))) << i;
+  for (size_t i = 0; i < bs.size(); ++i) ASSERT_NEAR(bs[i], bp[i], 1e-9 * (1 + std::abs(bs[i]))) << i;
+}
+
+TEST(Autograd, BackwardInsideAHook) {
+  // A hook that runs its own backward pass (through nodes of the outer graph, retained) must not
+  // disturb the outer pass's bookkeeping.
+  Tensor x = leaf({1.0, 2.0});
+  Tensor y = x * x;
+  Tensor inner_grad;
+  Tensor z = y * 3.0;
+  y.register_hook([&](const Tensor& g) {
+    if (inner_grad.defined()) return g;  // the inner pass reaches this hook too
+    EnableGradGuard eg;                  // hooks run with grad mode as create_graph says, as in PyTorch
+    inner_grad = ones({1}, kFloat64);
+    inner_grad = autograd::grad({(y * 1.0).sum()}, {x}, {}, true)[0];
+    return g;
+  });
+  z.sum().backward(Tensor(), true);
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{6, 12}));
+  ASSERT_TRUE(inner_grad.defined());
+  EXPECT_EQ(inner_grad.to_vector<double>(), (std::vector<double>{2, 4}));
+}

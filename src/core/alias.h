@@ -1,0 +1,12 @@
+#pragma once
+/// New handles on existing storage: the one place a TensorImpl is copied field by field.
+#include "xgrad/tensor.h"
+
+namespace xg::core {
+
+/// A new handle on t's storage with the given geometry: no history, not a tracked view.
+Tensor alias(const Tensor& t, Shape shape, Shape strides, int64_t offset);
+/// A new handle on t's storage with t's own geometry.
+Tensor alias(const Tensor& t);
+
+}  // namespace xg::core
