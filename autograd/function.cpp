@@ -103,7 +103,7 @@ std::vector<Tensor> apply_function(const char* name, const std::vector<Tensor>& 
   for (Tensor& t : outs) out_ptrs.push_back(&t);
   if (auto n = record(name, inputs, out_ptrs)) {
     for (size_t i = 0; i < outs.size(); ++i)
-      if (contains(ctx->non_differentiable_, raw[i].impl())) {
+      if (contains(ctx->non_differentiable_, raw[i].impl()) || !is_floating(outs[i].dtype())) {
         outs[i].impl()->grad_fn_.reset();
         outs[i].impl()->requires_grad_ = false;
       }

@@ -170,3 +170,15 @@ TEST(CustomFunction, MarkNonDifferentiable) {
   (o[0] * 2.0).backward();
   EXPECT_EQ(x.grad().to_vector<double>(), (V{0, 2, 0}));
 }
+
+TEST(CustomFunction, IntegerOutputsNeverRequireGrad) {
+  struct Index {
+    static std::vector<Tensor> forward(FunctionContext&, const std::vector<Tensor>& in) {
+      return {in[0] * 2.0, argmax(in[0], 0)};
+    }
+    static std::vector<Tensor> backward(FunctionContext&, const std::vector<Tensor>& g) { return {g[0] * 2.0}; }
+  };
+  std::vector<Tensor> o = autograd::Function<Index>({leaf({1, 3})});
+  EXPECT_TRUE(o[0].requires_grad());
+  EXPECT_FALSE(o[1].requires_grad());
+}
