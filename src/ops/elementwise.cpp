@@ -700,8 +700,8 @@ Tensor inplace_scalar(const Tensor& t, double v, const char* op) {
 Tensor& Tensor::add_(const Tensor& o, double alpha) {
   if (alpha == 1.0) return inplace_binary(*this, o, "add_", AddF{}, &add);
   check_defined(o, "add_", "other");
-  const Tensor src = defined() ? core::readable_while_writing(*this, o, "add_") : o;
-  return inplace_binary(*this, mul(src, scalar_like(src, alpha)), "add_", AddF{}, &add);
+  if (defined()) core::readable_while_writing(*this, o, "add_");  // refuses partial overlap
+  return inplace_binary(*this, mul(o, scalar_like(o, alpha)), "add_", AddF{}, &add);
 }
 Tensor& Tensor::sub_(const Tensor& o) { return inplace_binary(*this, o, "sub_", SubF{}, &sub); }
 Tensor& Tensor::mul_(const Tensor& o) { return inplace_binary(*this, o, "mul_", MulF{}, &mul); }
