@@ -1,12 +1,15 @@
 #include "kernels/gemm.h"
 
 #include "kernels/backoff.h"
+#include "kernels/parallel.h"
 
 #include <omp.h>
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -56,10 +59,15 @@ constexpr double parallel_min_macs = 5.0e5;
 
 constexpr std::size_t buffer_alignment = 64;
 
+/// Packing buffers larger than this fail as an exhausted allocator would (set_gemm_scratch_limit_for_testing).
+std::atomic<std::size_t> scratch_limit{SIZE_MAX};
+
 /// Grow-only 64-byte-aligned scratch buffer; thread_local instances make packing allocation-free after warm-up.
+/// Allocated inside the GEMM's parallel region: a failure is a std::bad_alloc that the region hands back.
 class scratch {
  public:
   void* get(std::size_t bytes) {
+    if (bytes > scratch_limit.load(std::memory_order_relaxed)) throw std::bad_alloc();
     if (bytes > size_) {
       std::size_t const rounded = (bytes + buffer_alignment - 1) / buffer_alignment * buffer_alignment;
       void* p = std::aligned_alloc(buffer_alignment, rounded);
@@ -457,17 +465,19 @@ void run_tiled(problem<T> const& pr, int max_threads) {
     return true;
   };
   RegionTimer timer;
+  RegionErrors errors;
 #pragma omp parallel num_threads(threads)
   {
     // Stride over shares so a runtime that grants fewer threads than asked still covers all of C.
     int const nt = omp_get_num_threads();
     timer.thread([&] {
       bool any = false;
-      for (int t = omp_get_thread_num(); t < threads; t += nt) any = run_share(t) || any;
+      for (int t = omp_get_thread_num(); t < threads; t += nt) errors.run([&] { any = run_share(t) || any; });
       return any;
     });
   }
-  timer.done();
+  if (!errors.failed()) timer.done();
+  errors.rethrow();
 }
 
 /// Padded work of a tile shape relative to its speed: picks a narrow tile for thin n, a short one for small m.
@@ -509,6 +519,8 @@ void gemm_impl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T al
 }
 
 }  // namespace
+
+std::size_t set_gemm_scratch_limit_for_testing(std::size_t bytes) { return scratch_limit.exchange(bytes); }
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {

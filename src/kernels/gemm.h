@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace xg::kernels {
@@ -13,5 +14,9 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
           const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+
+/// Tests only: packing-buffer requests above `bytes` throw std::bad_alloc, as an exhausted allocator would,
+/// from inside the GEMM's parallel region (SIZE_MAX, the default, never). Returns the previous limit.
+std::size_t set_gemm_scratch_limit_for_testing(std::size_t bytes);
 
 }  // namespace xg::kernels

@@ -3,7 +3,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <exception>
 
 #include "kernels/backoff.h"
 
@@ -13,8 +15,35 @@ namespace xg::kernels {
 /// bench_elementwise: below ~32K floats a 2-thread OpenMP region costs more than it saves.
 inline constexpr int64_t kElementwiseGrain = 32768;
 
+/// An exception that leaves an OpenMP region calls std::terminate. Every region runs its threads' work
+/// through run(), which keeps the first exception (xg::Error, std::bad_alloc, anything) and makes the other
+/// threads skip work they have not started; after the region, rethrow() raises it on the calling thread.
+class RegionErrors {
+ public:
+  /// Runs f unless a thread of the region has failed already.
+  template <class F>
+  void run(F&& f) noexcept {
+    if (failed()) return;
+    try {
+      f();
+    } catch (...) {
+      if (!failed_.exchange(true, std::memory_order_acq_rel)) first_ = std::current_exception();
+    }
+  }
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  /// After the region (its join orders the write of first_ before this read).
+  void rethrow() const {
+    if (first_) std::rethrow_exception(first_);
+  }
+
+ private:
+  std::atomic<bool> failed_{false};
+  std::exception_ptr first_;
+};
+
 /// Calls f(begin, end) on contiguous pieces of [begin, end), one per thread, when the range exceeds
-/// grain; otherwise once on the calling thread. Nested calls run serially.
+/// grain; otherwise once on the calling thread. Nested calls run serially. An exception from f reaches the
+/// caller (RegionErrors), after every thread has stopped.
 template <class F>
 void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
   const int64_t n = end - begin;
@@ -31,6 +60,7 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
   const int64_t chunks = std::min<int64_t>(nt, (n + grain - 1) / grain);
   const int64_t per = (n + chunks - 1) / chunks;
   RegionTimer timer;
+  RegionErrors errors;
 #pragma omp parallel num_threads(static_cast <int>(chunks))
   {
     // The runtime may grant fewer threads than asked: each thread takes every nth chunk.
@@ -41,14 +71,16 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
         const int64_t b = begin + c * per;
         const int64_t e = std::min(end, b + per);
         if (b < e) {
-          f(b, e);
+          errors.run([&] { f(b, e); });
           any = true;
         }
       }
       return any;
     });
   }
-  timer.done();
+  // A failed region's timing says nothing about busy cores: only completed regions feed the back-off.
+  if (!errors.failed()) timer.done();
+  errors.rethrow();
 }
 
 }  // namespace xg::kernels

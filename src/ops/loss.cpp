@@ -9,6 +9,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/accumulate.h"
 #include "kernels/parallel.h"
 #include "ops/helpers.h"
 #include "xgrad/ops/activation.h"
@@ -130,43 +131,92 @@ Tensor smoothed_onehot(const std::vector<int64_t>& t, const std::vector<double>&
 
 // ---------------------------------------------------------------- fused cross-entropy kernels
 
-/// max and Σx of a row.
+/// Max of a row, 0 when it is infinite (a NaN anywhere reaches the loss through the exponentials).
 template <class T>
-void row_max_sum(const T* x, int64_t n, T& mx, T& sx) {
+T row_max(const T* x, int64_t n) {
   using B = xsimd::batch<T>;
   constexpr int64_t W = static_cast<int64_t>(B::size);
   int64_t k = 0;
-  mx = -std::numeric_limits<T>::infinity();
-  sx = 0;
+  T mx = -std::numeric_limits<T>::infinity();
   if (n >= W) {
-    B bm = B::load_unaligned(x), bs(T(0));
-    for (; k + W <= n; k += W) {
-      const B v = B::load_unaligned(x + k);
-      bm = xsimd::max(bm, v);
-      bs += v;
-    }
-    alignas(64) T buf[W];
-    bm.store_aligned(buf);
-    for (int64_t j = 0; j < W; ++j) mx = std::max(mx, buf[j]);
-    sx = xsimd::hadd(bs);
+    B bm = B::load_unaligned(x);
+    for (; k + W <= n; k += W) bm = xsimd::max(bm, B::load_unaligned(x + k));
+    mx = kernels::lane_max(bm);
   }
-  for (; k < n; ++k) {
-    mx = std::max(mx, x[k]);
-    sx += x[k];
-  }
+  for (; k < n; ++k) mx = std::max(mx, x[k]);
+  return std::isfinite(mx) ? mx : T(0);
 }
 
-/// Σ exp(x - m) over a row.
+/// Lane numbers 0, 1, …, W-1 as a batch of T.
 template <class T>
-T row_sum_exp(const T* x, int64_t n, T m) {
+xsimd::batch<T> lane_numbers() {
+  constexpr std::size_t W = xsimd::batch<T>::size;
+  alignas(64) T v[W];
+  for (std::size_t l = 0; l < W; ++l) v[l] = static_cast<T>(l);
+  return xsimd::batch<T>::load_aligned(v);
+}
+
+/// s = Σ exp(x - m) over a row, returned in double as (the number of entries equal to the max m) + (the sum of
+/// the other terms, accumulated in float, every kAccBlock elements folded into a double): all float terms
+/// are below 1, so a confident row's s = 1 + 1e-3 keeps its small part to float's relative precision. The max
+/// entries skip their exp. Also e_t = exp(x_t - m); with Dev, Σ (x - m) into dev (the label smoothing term,
+/// taken from the shifted values so that a large common offset cancels exactly). overread: the memory after
+/// the row holds at least a batch (a later row), so a short row (10 classes) or the row's last partial batch
+/// is one masked SIMD exp instead of a scalar call per element.
+template <class T, bool Dev>
+double row_sum_exp(const T* x, int64_t n, T m, int64_t t, T& et, double* dev, bool overread) {
   using B = xsimd::batch<T>;
   constexpr int64_t W = static_cast<int64_t>(B::size);
+  const B bm(m), zero(T(0)), one(T(1));
+  B acc(zero), cnt(zero), bdev(zero);
+  double total = 0;
+  et = -1;
   int64_t k = 0;
-  B acc(T(0));
-  for (; k + W <= n; k += W) acc += xsimd::exp(B::load_unaligned(x + k) - B(m));
-  T s = xsimd::hadd(acc);
-  for (; k < n; ++k) s += std::exp(x[k] - m);
-  return s;
+  for (; k + W <= n; k += W) {
+    if (k > 0 && k % kernels::kAccBlock == 0) {
+      total += static_cast<double>(xsimd::hadd(acc));
+      acc = zero;
+    }
+    const B d = B::load_unaligned(x + k) - bm;
+    const auto top = d == zero;
+    if (Dev) bdev += d;
+    acc += xsimd::select(top, zero, xsimd::exp(d));
+    cnt += xsimd::select(top, one, zero);
+  }
+  if (t < k) et = x[t] == m ? T(1) : std::exp(x[t] - m);
+  if (k < n && overread) {
+    const auto valid = lane_numbers<T>() < B(static_cast<T>(n - k));
+    const B d = B::load_unaligned(x + k) - bm;
+    const auto top = (d == zero) && valid;
+    const B e = xsimd::select(valid && !top, xsimd::exp(d), zero);
+    if (Dev) bdev += xsimd::select(valid, d, zero);
+    acc += e;
+    cnt += xsimd::select(top, one, zero);
+    if (t >= k) {
+      alignas(64) T lanes[W];
+      e.store_aligned(lanes);
+      et = x[t] == m ? T(1) : lanes[t - k];
+    }
+    k = n;
+  }
+  total += static_cast<double>(xsimd::hadd(acc)) + static_cast<double>(xsimd::hadd(cnt));
+  double dev_total = Dev ? static_cast<double>(xsimd::hadd(bdev)) : 0.0;
+  T rest = 0;
+  int64_t tops = 0;
+  for (; k < n; ++k) {
+    const T d = x[k] - m;
+    if (Dev) dev_total += static_cast<double>(d);
+    if (d == 0) {
+      ++tops;
+      if (k == t) et = 1;
+      continue;
+    }
+    const T v = std::exp(d);
+    if (k == t) et = v;
+    rest += v;
+  }
+  if (Dev) *dev = dev_total;
+  return total + static_cast<double>(tops) + static_cast<double>(rest);
 }
 
 /// Class weights as the kernels take them: w (nullptr without weights) and their sum.
@@ -184,42 +234,64 @@ struct ClassWeights {
   }
 };
 
-/// Forward: per row the log-sum-exp and the smoothed, weighted loss
-/// (1-ε)·w_t·(lse - x_t) + ε/C·Σ_c w_c·(lse - x_c); ignored rows give 0.
+/// What the backward needs of a row, saved by the forward: the shift m (the max), 1/s with s = Σ exp(x - m),
+/// and p_t - 1 for the target t.
+constexpr int64_t kRowStats = 3;
+
+/// Forward: per row m, s and log-sum-exp = m + log s, and the smoothed, weighted loss
+/// (1-ε)·w_t·(lse - x_t) + ε/C·Σ_c w_c·(lse - x_c); ignored rows give 0. Every lse - x is formed as
+/// (m - x) + log s: m + log s rounded at |x| ~ 1e4 would lose log s to rounding. s is summed and its log
+/// taken in double: s rounded to float would lose the small terms of a confident row (s = 1 + 1e-3), and
+/// with them most of its loss.
 template <class T>
-void ce_forward(const T* x, const int64_t* t, int64_t N, int64_t C, double eps, const ClassWeights<T>& cw, T* lse,
+void ce_forward(const T* x, const int64_t* t, int64_t N, int64_t C, double eps, const ClassWeights<T>& cw, T* stats,
                 T* loss) {
+  constexpr int64_t kW = static_cast<int64_t>(xsimd::batch<T>::size);
   kernels::parallel_for(
       0, N, std::max<int64_t>(1, kernels::kElementwiseGrain / (4 * std::max<int64_t>(C, 1))),
       [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) {
+          T* st = stats + i * kRowStats;
           if (t[i] == cw.ignore_index) {
-            lse[i] = 0;
+            std::fill(st, st + kRowStats, T(0));
             loss[i] = 0;
             continue;
           }
           const T* xr = x + i * C;
-          T m, sx;
-          row_max_sum(xr, C, m, sx);
-          if (!std::isfinite(m)) m = std::isnan(m) ? m : T(0);
-          const T l = m + std::log(row_sum_exp(xr, C, m));
-          lse[i] = l;
-          const T nll = l - xr[t[i]];
+          const T m = row_max(xr, C);
+          double dev = 0;  // Σ (x_c - m)
+          T et;
+          const bool over = (i + 1) * C + kW <= N * C;
+          const double s = eps == 0 || cw.w != nullptr ? row_sum_exp<T, false>(xr, C, m, t[i], et, nullptr, over)
+                                                       : row_sum_exp<T, true>(xr, C, m, t[i], et, &dev, over);
+          // log s as log(float s) plus the first-order term of float's rounding of s: the float log's
+          // speed, double's accuracy where it matters (s = 1 + 1e-3).
+          const T sf = static_cast<T>(s);
+          const double inv = 1.0 / s;
+          const double ls = static_cast<double>(std::log(sf)) + (s - static_cast<double>(sf)) * inv;
+          // p_t - 1 = (e_t - s)/s, with s in double: near 0 only when t is the max, where e_t = exp(0) = 1.
+          st[0] = m;
+          st[1] = static_cast<T>(inv);
+          st[2] = static_cast<T>((static_cast<double>(et) - s) * inv);
+          const double nll = (static_cast<double>(m) - static_cast<double>(xr[t[i]])) + ls;
           if (cw.w == nullptr) {
-            loss[i] = eps == 0 ? nll : static_cast<T>((1 - eps) * nll + eps * (l - sx / static_cast<T>(C)));
+            loss[i] = static_cast<T>(eps == 0 ? nll : (1 - eps) * nll + eps * (ls - dev / static_cast<double>(C)));
             continue;
           }
-          T wx = 0;  // Σ_c w_c·x_c
-          for (int64_t c = 0; c < C; ++c) wx += cw.w[c] * xr[c];
-          loss[i] = static_cast<T>((1 - eps) * cw.w[t[i]] * nll + eps / static_cast<double>(C) * (l * cw.total - wx));
+          double wdev = 0;  // Σ_c w_c·(x_c - m)
+          for (int64_t c = 0; c < C; ++c) wdev += static_cast<double>(cw.w[c]) * static_cast<double>(xr[c] - m);
+          loss[i] = static_cast<T>((1 - eps) * static_cast<double>(cw.w[t[i]]) * nll +
+                                   eps / static_cast<double>(C) * (static_cast<double>(cw.total) * ls - wdev));
         }
       });
 }
 
-/// Backward: dx = (a_i·exp(x - lse) - ε/C·w - (1-ε)·w_t·onehot)·scale_i in one pass per row, with
-/// a_i = (1-ε)·w_t + ε/C·Σw (1 without weights); ignored rows get 0.
+/// Backward: dx = (a_i·softmax - ε/C·w - (1-ε)·w_t·onehot)·scale_i in one pass per row, with
+/// a_i = (1-ε)·w_t + ε/C·Σw (1 without weights) and softmax = exp(x - m)·(1/s): the exact shift x - m, then one
+/// product (not exp(x - lse): see ce_forward; nor exp((x - m) - log s), whose argument rounds at |x - m| ~ 10).
+/// The target entry comes from the saved p_t - 1, not a rounded p_t minus 1. Ignored rows get 0.
 template <class T>
-void ce_backward(const T* x, const int64_t* t, const T* lse, const T* scale, bool per_row, int64_t N, int64_t C,
+void ce_backward(const T* x, const int64_t* t, const T* stats, const T* scale, bool per_row, int64_t N, int64_t C,
                  double eps, const ClassWeights<T>& cw, T* dx) {
   using B = xsimd::batch<T>;
   constexpr int64_t W = static_cast<int64_t>(B::size);
@@ -233,19 +305,35 @@ void ce_backward(const T* x, const int64_t* t, const T* lse, const T* scale, boo
             std::fill(dr, dr + C, T(0));
             continue;
           }
+          const T* st = stats + i * kRowStats;
           const T s = per_row ? scale[i] : scale[0];
-          const T l = lse[i], off = static_cast<T>(eps / static_cast<double>(C));
+          const T m = st[0], inv = st[1], off = static_cast<T>(eps / static_cast<double>(C));
           const T wt = cw.w == nullptr ? T(1) : cw.w[t[i]];
           int64_t k = 0;
           if (cw.w == nullptr) {
+            // (exp(x - m)·inv - off)·s as one multiply-add
+            const T is = inv * s, os = off * s;
+            const B bm(m), bis(is), bos(os);
             for (; k + W <= C; k += W)
-              ((xsimd::exp(B::load_unaligned(xr + k) - B(l)) - B(off)) * B(s)).store_unaligned(dr + k);
-            for (; k < C; ++k) dr[k] = (std::exp(xr[k] - l) - off) * s;
+              xsimd::fms(xsimd::exp(B::load_unaligned(xr + k) - bm), bis, bos).store_unaligned(dr + k);
+            // The last partial batch whole when its spill lands in a later row of this thread's range (that row
+            // is written after): one SIMD exp for a row of 10 classes.
+            if (k < C && (i * C + k + W <= e * C)) {
+              xsimd::fms(xsimd::exp(B::load_unaligned(xr + k) - bm), bis, bos).store_unaligned(dr + k);
+              k = C;
+            }
+            for (; k < C; ++k) dr[k] = std::fma(std::exp(xr[k] - m), is, -os);
           } else {
             const T a = static_cast<T>((1 - eps) * wt + eps / static_cast<double>(C) * cw.total);
-            for (; k < C; ++k) dr[k] = (a * std::exp(xr[k] - l) - off * cw.w[k]) * s;
+            for (; k < C; ++k) dr[k] = (a * (std::exp(xr[k] - m) * inv) - off * cw.w[k]) * s;
           }
-          dr[t[i]] -= static_cast<T>(1 - eps) * wt * s;
+          // (a·p_t - ε/C·w_t - (1-ε)·w_t) = (1-ε)·w_t·(p_t - 1) + ε/C·(Σw·p_t - w_t)
+          const double pm1 = static_cast<double>(st[2]), ec = eps / static_cast<double>(C);
+          const double v = cw.w == nullptr
+                               ? pm1 + (eps - ec)
+                               : (1 - eps) * static_cast<double>(wt) * pm1 +
+                                     ec * (static_cast<double>(cw.total) * (pm1 + 1) - static_cast<double>(wt));
+          dr[t[i]] = static_cast<T>(v * static_cast<double>(s));
         }
       });
 }
@@ -261,11 +349,11 @@ Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction 
   const DType dt = input.dtype();
   const Tensor x = input.contiguous();
   const Tensor wt = weight.defined() ? weight.detach().to(dt).contiguous() : Tensor();
-  Tensor lse = empty({N}, dt), loss = empty({N}, dt);
+  Tensor stats = empty({N, kRowStats}, dt), loss = empty({N}, dt);
   Tensor out;
   core::dispatch_float(dt, op, [&]<class T>() {
     const ClassWeights<T> cw(wt, ignore_index);
-    ce_forward<T>(x.data<T>(), tv.data(), N, C, eps, cw, lse.data<T>(), loss.data<T>());
+    ce_forward<T>(x.data<T>(), tv.data(), N, C, eps, cw, stats.data<T>(), loss.data<T>());
     if (red == Reduction::none) {
       out = loss;
     } else {
@@ -277,7 +365,7 @@ Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction 
     }
   });
   if (auto node = autograd::record(op, {&input}, {&out}))
-    node->fn_ = [sx = SavedTensor(input), tv = std::move(tv), wv = std::move(wv), sw, wt, lse, red, eps, denom,
+    node->fn_ = [sx = SavedTensor(input), tv = std::move(tv), wv = std::move(wv), sw, wt, stats, red, eps, denom,
                  ignore_index, N, C](const Grads& g, const Node&) -> Grads {
       const Tensor xs = sx.unpack("cross_entropy");
       if (!autograd::grad_mode_enabled()) {
@@ -291,7 +379,7 @@ Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction 
             sp = sc.data();
           }
           const ClassWeights<T> cw(wt, ignore_index);
-          ce_backward<T>(xc.data<T>(), tv.data(), lse.data<T>(), sp, red == Reduction::none, N, C, eps, cw,
+          ce_backward<T>(xc.data<T>(), tv.data(), stats.data<T>(), sp, red == Reduction::none, N, C, eps, cw,
                          dx.data<T>());
         });
         return {dx};
@@ -468,22 +556,51 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   constexpr const char* op = "binary_cross_entropy_with_logits";
   const Reduction red = parse_reduction(reduction, op);
   const Tensor t = pointwise_target(input, target, op);
-  // (1-t)·softplus(x) + pw·t·softplus(-x) = (1-t)·x + (1 - t + pw·t)·softplus(-x): never exp of a large x.
-  const Tensor one = scalar_like(input, 1.0);
-  const Tensor sp = softplus(neg(input));
-  const Tensor lin = mul(sub(one, t), input);
-  if (!pos_weight.defined()) return reduce(add(lin, sp), red);
-  bool fits = pos_weight.dim() <= input.dim();
-  for (int64_t i = 1; fits && i <= pos_weight.dim(); ++i) {
-    const int64_t p = pos_weight.shape()[static_cast<size_t>(pos_weight.dim() - i)];
-    fits = p == 1 || p == input.shape()[static_cast<size_t>(input.dim() - i)];
+  Tensor pw;
+  if (pos_weight.defined()) {
+    bool fits = pos_weight.dim() <= input.dim();
+    for (int64_t i = 1; fits && i <= pos_weight.dim(); ++i) {
+      const int64_t p = pos_weight.shape()[static_cast<size_t>(pos_weight.dim() - i)];
+      fits = p == 1 || p == input.shape()[static_cast<size_t>(input.dim() - i)];
+    }
+    if (!fits)
+      fail<ShapeError>("{}: pos_weight of shape {} does not broadcast along the last dim of input of shape {}", op,
+                       shape_str(pos_weight.shape()), shape_str(input.shape()));
+    pw = as_dtype(pos_weight, input.dtype());
   }
-  if (!fits)
-    fail<ShapeError>("{}: pos_weight of shape {} does not broadcast along the last dim of input of shape {}", op,
-                     shape_str(pos_weight.shape()), shape_str(input.shape()));
-  const Tensor pw = as_dtype(pos_weight, input.dtype());
-  const Tensor coef = add(sub(one, t), mul(pw, t));
-  return reduce(add(lin, mul(coef, sp)), red);
+  Tensor l;
+  {
+    // (1-t)·softplus(x) + pw·t·softplus(-x) = (1-t)·x + (1 - t + pw·t)·softplus(-x): never exp of a large x.
+    NoGradGuard ng;
+    const Tensor one = scalar_like(input, 1.0);
+    const Tensor sp = softplus(neg(input));
+    const Tensor lin = mul(sub(one, t), input);
+    l = pw.defined() ? add(lin, mul(add(sub(one, t), mul(pw, t)), sp)) : add(lin, sp);
+  }
+  if (auto node = autograd::record(op, {&input, &t, &pw}, {&l}))
+    node->fn_ = [sx = SavedTensor(input), st = SavedTensor(t), spw = SavedTensor(pw)](const Grads& g,
+                                                                                      const Node& self) -> Grads {
+      constexpr const char* name = "binary_cross_entropy_with_logits";
+      const Tensor x = sx.unpack(name), tt = st.unpack(name);
+      const Tensor p = spw.defined() ? spw.unpack(name) : Tensor();
+      Tensor gx, gt, gp;
+      // dl/dx = σ(x) - t, or (1-t)·σ(x) - pw·t·σ(-x) with pos_weight: each term accurate on its own. The
+      // gradient of the composed form, (1-t) - σ(-x), rounds 1-t and loses a small t (x ~ -1e4) or σ.
+      if (self.needs_grad(0))
+        gx =
+            mul(g[0], p.defined() ? sub(mul(sub(scalar_like(x, 1.0), tt), sigmoid(x)), mul(mul(p, tt), sigmoid(neg(x))))
+                                  : sub(sigmoid(x), tt));
+      if (self.needs_grad(1) || self.needs_grad(2)) {
+        const Tensor sp = softplus(neg(x));
+        // dl/dt = -x + (pw - 1)·softplus(-x), dl/dpw = t·softplus(-x)
+        if (self.needs_grad(1))
+          gt = autograd::sum_to(mul(g[0], p.defined() ? add(neg(x), mul(sub(p, scalar_like(x, 1.0)), sp)) : neg(x)),
+                                tt.shape());
+        if (self.needs_grad(2)) gp = autograd::sum_to(mul(g[0], mul(tt, sp)), p.shape());
+      }
+      return {gx, gt, gp};
+    };
+  return reduce(l, red);
 }
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::string& reduction) {

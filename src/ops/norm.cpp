@@ -8,6 +8,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/accumulate.h"
 #include "kernels/parallel.h"
 #include "ops/helpers.h"
 
@@ -45,51 +46,47 @@ std::vector<double> values_or(const Tensor& p, int64_t n, double fill) {
   return p.to_vector<double>();
 }
 
-/// SIMD reductions over one contiguous run: lanes of T summed in blocks of kBlock elements, each
-/// block folded into a double, so long runs keep double-like accuracy at SIMD speed.
-constexpr int64_t kBlock = 2048;
+/// Elements per SIMD block folded into a double (kernels/accumulate.h).
+constexpr int64_t kBlock = kernels::kAccBlock;
 
-/// Σ p[i].
-template <class T>
-double simd_sum(const T* p, int64_t n) {
+/// Σ (((x - m.hi) - m.lo)·scale)² over the runs (run_moments' second pass; Scaled false skips the multiply).
+template <class T, bool Scaled>
+double runs_sq_dev(const T* x, int64_t count, int64_t stride, int64_t n, kernels::Split<T> m, T scale) {
   using B = xsimd::batch<T>;
-  constexpr int64_t W = static_cast<int64_t>(B::size);
-  double total = 0;
-  for (int64_t b = 0; b < n; b += kBlock) {
-    const int64_t e = std::min(n, b + kBlock);
-    B acc(T(0));
-    int64_t i = b;
-    for (; i + W <= e; i += W) acc += B::load_unaligned(p + i);
-    T part = xsimd::hadd(acc);
-    for (; i < e; ++i) part += p[i];
-    total += part;
-  }
-  return total;
+  const B hi(m.hi), lo(m.lo), sc(scale);
+  return kernels::blocked_sum_runs<T>(
+      count, stride, n,
+      [&](int64_t off) {
+        B d = (B::load_unaligned(x + off) - hi) - lo;
+        if (Scaled) d *= sc;
+        return d * d;
+      },
+      [&](int64_t off) {
+        T d = (x[off] - m.hi) - m.lo;
+        if (Scaled) d *= scale;
+        return d * d;
+      });
 }
 
-/// Σ (p[i] - m)².
+/// Mean (double) and Σ (x - mean)² of the runs x + k·stride, k < count, each of n contiguous elements. The mean
+/// compensated, from values shifted by the first one (kernels::sum_abs_max); the deviations from the split mean,
+/// scaled by a power of two when max |x| calls for it (kernels/accumulate.h): offsets of 1e6 and magnitudes
+/// of 1e15 keep float accuracy.
 template <class T>
-double simd_sqdev(const T* p, int64_t n, T m) {
-  using B = xsimd::batch<T>;
-  constexpr int64_t W = static_cast<int64_t>(B::size);
-  double total = 0;
-  const B bm(m);
-  for (int64_t b = 0; b < n; b += kBlock) {
-    const int64_t e = std::min(n, b + kBlock);
-    B acc(T(0));
-    int64_t i = b;
-    for (; i + W <= e; i += W) {
-      const B d = B::load_unaligned(p + i) - bm;
-      acc = xsimd::fma(d, d, acc);
-    }
-    T part = xsimd::hadd(acc);
-    for (; i < e; ++i) part += (p[i] - m) * (p[i] - m);
-    total += part;
-  }
-  return total;
+void run_moments(const T* x, int64_t count, int64_t stride, int64_t n, double& mean, double& sqdev) {
+  const T shift = count * n > 0 ? kernels::shift_of(x[0]) : T(0);
+  const kernels::SumAbsMax<T> first = kernels::sum_abs_max(x, count, stride, n, 1, shift);
+  const double sum = first.sum;
+  mean = static_cast<double>(shift) + sum / static_cast<double>(count * n);
+  const double sc = kernels::pow2_scale(static_cast<double>(first.abs_max));
+  const kernels::Split<T> m(mean);
+  const double q = sc == 1.0 ? runs_sq_dev<T, false>(x, count, stride, n, m, T(1))
+                             : runs_sq_dev<T, true>(x, count, stride, n, m, static_cast<T>(sc));
+  sqdev = q / (sc * sc);
 }
 
-/// Σ g[i]·w[i] (w may be null: weight 1) and Σ g[i]·w[i]·(x[i] - m), added into sg and sgx.
+/// Σ g[i]·w[i] (w may be null: weight 1) and Σ g[i]·w[i]·(x[i] - m), added into sg and sgx. Callers with a
+/// split mean pass m.hi and subtract m.lo·Σgw from sgx afterwards.
 template <class T>
 void simd_grad_sums(const T* g, const T* x, const T* w, int64_t n, T m, double& sg, double& sgx) {
   using B = xsimd::batch<T>;
@@ -118,33 +115,32 @@ void simd_grad_sums(const T* g, const T* x, const T* w, int64_t n, T m, double& 
 
 // ---------------------------------------------------------------- batch_norm kernels
 
-/// Per-channel mean and biased variance of x viewed as [N, C, S]; two passes in double.
+/// Per-channel mean and biased variance of x viewed as [N, C, S] (run_moments).
 template <class T>
 void bn_stats(const T* x, int64_t N, int64_t C, int64_t S, double* mean, double* var) {
   kernels::parallel_for(0, C, unit_grain(N * S), [&](int64_t cb, int64_t ce) {
     for (int64_t c = cb; c < ce; ++c) {
-      double s = 0;
-      for (int64_t n = 0; n < N; ++n) s += simd_sum(x + (n * C + c) * S, S);
-      const double m = s / static_cast<double>(N * S);
       double q = 0;
-      for (int64_t n = 0; n < N; ++n) q += simd_sqdev(x + (n * C + c) * S, S, static_cast<T>(m));
-      mean[c] = m;
+      run_moments(x + c * S, N, C * S, S, mean[c], q);
       var[c] = q / static_cast<double>(N * S);
     }
   });
 }
 
-/// y = (x - mean[c])·scale[c] + shift[c] over [N, C, S] (centred first: no cancellation).
+/// y = (x - mean[c])·scale[c] + shift[c] over [N, C, S], centred first on the mean's float part (exact near
+/// it), its remainder folded into the shift: no cancellation, no extra work per element.
 template <class T>
 void bn_apply(const T* x, T* y, int64_t N, int64_t C, int64_t S, const double* mean, const double* scale,
               const double* shift) {
   kernels::parallel_for(0, N * C, unit_grain(S), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const int64_t c = r % C;
-      const T m = static_cast<T>(mean[c]), sc = static_cast<T>(scale[c]), sh = static_cast<T>(shift[c]);
+      const kernels::Split<T> sm(mean[c]);
+      const T m = sm.hi, sc = static_cast<T>(scale[c]);
+      const T sh = static_cast<T>(shift[c] - static_cast<double>(sm.lo) * scale[c]);
       const T* p = x + r * S;
       T* q = y + r * S;
-      for (int64_t i = 0; i < S; ++i) q[i] = (p[i] - m) * sc + sh;
+      for (int64_t i = 0; i < S; ++i) q[i] = std::fma(p[i] - m, sc, sh);
     }
   });
 }
@@ -157,18 +153,21 @@ void bn_backward_kernel(const T* x, const T* g, T* dx, double* dw, double* db, i
   const double n = static_cast<double>(N * S);
   kernels::parallel_for(0, C, unit_grain(N * S), [&](int64_t cb, int64_t ce) {
     for (int64_t c = cb; c < ce; ++c) {
-      const double m = mean[c], is = invstd[c];
+      const kernels::Split<T> sm(mean[c]);
+      const double is = invstd[c];
       double sg = 0, sgx = 0;
       for (int64_t k = 0; k < N; ++k) {
         const int64_t o = (k * C + c) * S;
-        simd_grad_sums<T>(g + o, x + o, nullptr, S, static_cast<T>(m), sg, sgx);
+        simd_grad_sums<T>(g + o, x + o, nullptr, S, sm.hi, sg, sgx);
       }
-      sgx *= is;
+      sgx = (sgx - static_cast<double>(sm.lo) * sg) * is;
       if (dw) dw[c] = sgx;
       if (db) db[c] = sg;
       if (!dx) continue;
-      const T a = static_cast<T>(w[c] * is), mg = static_cast<T>(sg / n), mgx = static_cast<T>(sgx / n);
-      const T tm = static_cast<T>(m), tis = static_cast<T>(is);
+      // x̂ = ((x - hi) - lo)·is: the lo term joins the constant mg.
+      const T a = static_cast<T>(w[c] * is), mgx = static_cast<T>(sgx / n);
+      const T mg = static_cast<T>(sg / n - static_cast<double>(sm.lo) * is * (sgx / n));
+      const T tm = sm.hi, tis = static_cast<T>(is);
       for (int64_t k = 0; k < N; ++k) {
         const int64_t o = (k * C + c) * S;
         for (int64_t i = 0; i < S; ++i) dx[o + i] = a * (g[o + i] - mg - (x[o + i] - tm) * tis * mgx);
@@ -298,24 +297,30 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
 
 namespace {
 
-/// Per row of K: two-pass mean and biased variance, y = x̂·w + b. Saves mean and rstd.
+/// Per row of K: mean and biased variance (run_moments), y = x̂·w + b with x̂ from the split mean. Saves
+/// the mean (double) and rstd.
 template <class T>
-void ln_forward(const T* x, T* y, const T* w, const T* b, int64_t M, int64_t K, double eps, T* mean, T* rstd) {
+void ln_forward(const T* x, T* y, const T* w, const T* b, int64_t M, int64_t K, double eps, double* mean, T* rstd) {
   kernels::parallel_for(0, M, unit_grain(K), [&](int64_t rb, int64_t re) {
     for (int64_t r = rb; r < re; ++r) {
       const T* p = x + r * K;
       T* q = y + r * K;
-      const double m = simd_sum(p, K) / static_cast<double>(K);
-      const double v = simd_sqdev(p, K, static_cast<T>(m));
+      double m = 0, v = 0;
+      run_moments(p, 1, K, K, m, v);
       const double rs = 1.0 / std::sqrt(v / static_cast<double>(K) + eps);
-      const T tm = static_cast<T>(m), trs = static_cast<T>(rs);
-      for (int64_t k = 0; k < K; ++k) {
-        T val = (p[k] - tm) * trs;
-        if (w) val *= w[k];
-        if (b) val += b[k];
-        q[k] = val;
-      }
-      mean[r] = tm;
+      const kernels::Split<T> sm(m);
+      const T trs = static_cast<T>(rs);
+      // x̂·w + b as one fused multiply-add: where it cancels to near 0, a rounded x̂·w would decide the result.
+      const T hi = sm.hi, lo = sm.lo;
+      if (w && b)
+        for (int64_t k = 0; k < K; ++k) q[k] = std::fma(((p[k] - hi) - lo) * trs, w[k], b[k]);
+      else if (w)
+        for (int64_t k = 0; k < K; ++k) q[k] = ((p[k] - hi) - lo) * trs * w[k];
+      else if (b)
+        for (int64_t k = 0; k < K; ++k) q[k] = ((p[k] - hi) - lo) * trs + b[k];
+      else
+        for (int64_t k = 0; k < K; ++k) q[k] = ((p[k] - hi) - lo) * trs;
+      mean[r] = m;
       rstd[r] = trs;
     }
   });
@@ -323,16 +328,20 @@ void ln_forward(const T* x, T* y, const T* w, const T* b, int64_t M, int64_t K, 
 
 /// dx per row: rstd·(gw - mean(gw) - x̂·mean(gw·x̂)) with gw = g·w.
 template <class T>
-void ln_backward_input(const T* x, const T* g, const T* w, const T* mean, const T* rstd, T* dx, int64_t M, int64_t K) {
+void ln_backward_input(const T* x, const T* g, const T* w, const double* mean, const T* rstd, T* dx, int64_t M,
+                       int64_t K) {
   kernels::parallel_for(0, M, unit_grain(K), [&](int64_t rb, int64_t re) {
     for (int64_t r = rb; r < re; ++r) {
       const T* xp = x + r * K;
       const T* gp = g + r * K;
-      const T m = mean[r], rs = rstd[r];
+      const kernels::Split<T> sm(mean[r]);
+      const T m = sm.hi, rs = rstd[r];
       double s1 = 0, s2 = 0;
       simd_grad_sums(gp, xp, w, K, m, s1, s2);
-      s2 *= rs;
-      const T a = static_cast<T>(s1 / static_cast<double>(K)), c = static_cast<T>(s2 / static_cast<double>(K));
+      s2 = (s2 - static_cast<double>(sm.lo) * s1) * rs;
+      const double kd = static_cast<double>(K);
+      // x̂ = ((x - hi) - lo)·rs: the lo term joins the constant a.
+      const T a = static_cast<T>(s1 / kd - static_cast<double>(sm.lo) * rs * (s2 / kd)), c = static_cast<T>(s2 / kd);
       T* dp = dx + r * K;
       for (int64_t k = 0; k < K; ++k) {
         const T gw = w ? gp[k] * w[k] : gp[k];
@@ -344,15 +353,16 @@ void ln_backward_input(const T* x, const T* g, const T* w, const T* mean, const 
 
 /// dw[k] = Σ_r g·x̂ and db[k] = Σ_r g, parallel over columns so each sum has a fixed order.
 template <class T>
-void ln_backward_params(const T* x, const T* g, const T* mean, const T* rstd, T* dw, T* db, int64_t M, int64_t K) {
+void ln_backward_params(const T* x, const T* g, const double* mean, const T* rstd, T* dw, T* db, int64_t M, int64_t K) {
   kernels::parallel_for(0, K, unit_grain(M), [&](int64_t kb, int64_t ke) {
     std::vector<double> aw(static_cast<size_t>(ke - kb), 0.0), ab(static_cast<size_t>(ke - kb), 0.0);
     for (int64_t r = 0; r < M; ++r) {
       const T* xp = x + r * K;
       const T* gp = g + r * K;
-      const T m = mean[r], rs = rstd[r];
+      const kernels::Split<T> sm(mean[r]);
+      const T rs = rstd[r];
       for (int64_t k = kb; k < ke; ++k) {
-        aw[static_cast<size_t>(k - kb)] += gp[k] * ((xp[k] - m) * rs);
+        aw[static_cast<size_t>(k - kb)] += gp[k] * (((xp[k] - sm.hi) - sm.lo) * rs);
         ab[static_cast<size_t>(k - kb)] += gp[k];
       }
     }
@@ -386,10 +396,10 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
   const Tensor w = weight.defined() ? weight.contiguous() : Tensor();
   const Tensor b = bias.defined() ? bias.contiguous() : Tensor();
   Tensor out = empty(xs, dt);
-  Tensor mean_t = empty({M}, dt), rstd_t = empty({M}, dt);
+  Tensor mean_t = empty({M}, kFloat64), rstd_t = empty({M}, dt);
   core::dispatch_float(dt, op, [&]<class T>() {
     ln_forward<T>(xin.data<T>(), out.data<T>(), w.defined() ? w.data<T>() : nullptr,
-                  b.defined() ? b.data<T>() : nullptr, M, K, eps, mean_t.data<T>(), rstd_t.data<T>());
+                  b.defined() ? b.data<T>() : nullptr, M, K, eps, mean_t.data<double>(), rstd_t.data<T>());
   });
   if (auto node = autograd::record(op, {&input, &weight, &bias}, {&out})) {
     Shape dims;
@@ -407,10 +417,10 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
         if (self.needs_grad(2)) gb = empty(normalized_shape, x.dtype());
         core::dispatch_float(x.dtype(), "layer_norm", [&]<class T>() {
           if (gx.defined())
-            ln_backward_input<T>(xc.data<T>(), gc.data<T>(), wc.defined() ? wc.data<T>() : nullptr, mean_t.data<T>(),
-                                 rstd_t.data<T>(), gx.data<T>(), M, K);
+            ln_backward_input<T>(xc.data<T>(), gc.data<T>(), wc.defined() ? wc.data<T>() : nullptr,
+                                 mean_t.data<double>(), rstd_t.data<T>(), gx.data<T>(), M, K);
           if (gw.defined() || gb.defined())
-            ln_backward_params<T>(xc.data<T>(), gc.data<T>(), mean_t.data<T>(), rstd_t.data<T>(),
+            ln_backward_params<T>(xc.data<T>(), gc.data<T>(), mean_t.data<double>(), rstd_t.data<T>(),
                                   gw.defined() ? gw.data<T>() : nullptr, gb.defined() ? gb.data<T>() : nullptr, M, K);
         });
         return {gx, gw, gb};

@@ -8,6 +8,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/accumulate.h"
 #include "kernels/loops.h"
 #include "ops/helpers.h"
 
@@ -73,7 +74,7 @@ inline int64_t kept_offset(const Plan& p, int64_t o) {
   return off;
 }
 
-/// Reduces chunk c of every output with `run(ptr, n, stride) -> A` and `comb(A, A) -> A`, then combines
+/// Reduces chunk c of every output o with `run(o, ptr, n, stride) -> A` and `comb(A, A) -> A`, then combines
 /// chunks in order. Work is spread over (output, chunk) pairs; the result never depends on threads.
 template <class T, class A, class Run, class Comb>
 void reduce_chunks(const Tensor& x, const Plan& p, A init, Run run, Comb comb, A* result) {
@@ -92,7 +93,7 @@ void reduce_chunks(const Tensor& x, const Plan& p, A init, Run run, Comb comb, A
       kernels::for_each_row<1>(rl, {const_cast<char*>(reinterpret_cast<const char*>(ptr))}, {sizeof(T)}, c * kChunk,
                                std::min(p.reduced, (c + 1) * kChunk),
                                [&](const std::array<char*, 1>& q, int64_t n, const std::array<int64_t, 1>& st) {
-                                 acc = comb(acc, run(reinterpret_cast<const T*>(q[0]), n, st[0]));
+                                 acc = comb(acc, run(o, reinterpret_cast<const T*>(q[0]), n, st[0]));
                                });
       partial[static_cast<size_t>(w)] = acc;
     }
@@ -104,10 +105,12 @@ void reduce_chunks(const Tensor& x, const Plan& p, A init, Run run, Comb comb, A
   }
 }
 
-template <class T>
-T sum_run(const T* p, int64_t n, int64_t st) {
+/// Σ of a run: two SIMD accumulators for contiguous floats, their lanes added in double (A is double for
+/// floating T, so a chunk's total is not rounded to float before chunks are combined).
+template <class T, class A>
+A sum_run(const T* p, int64_t n, int64_t st) {
   int64_t i = 0;
-  T acc = 0;
+  A acc = 0;
   if constexpr (std::is_floating_point_v<T>) {
     using B = xsimd::batch<T>;
     constexpr int64_t W = static_cast<int64_t>(B::size);
@@ -117,10 +120,13 @@ T sum_run(const T* p, int64_t n, int64_t st) {
         a0 += B::load_unaligned(p + i);
         a1 += B::load_unaligned(p + i + W);
       }
-      acc = xsimd::hadd(a0 + a1);
+      alignas(64) T l0[W], l1[W];
+      a0.store_aligned(l0);
+      a1.store_aligned(l1);
+      for (int64_t l = 0; l < W; ++l) acc += static_cast<A>(l0[l]) + static_cast<A>(l1[l]);
     }
   }
-  for (; i < n; ++i) acc += p[i * st];
+  for (; i < n; ++i) acc += static_cast<A>(p[i * st]);
   return acc;
 }
 
@@ -144,26 +150,54 @@ Tensor sum_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
       const T* base = static_cast<const T*>(x.raw_data());
       const int64_t C = p.outputs;
       constexpr int64_t kBlock = 512;
+      // Float columns sum kRows rows at a time, each partial folded into a double: a float running sum
+      // down 1000 rows at an offset of 1e4 loses ~1e-6 relative. A batch of up to kRows rows (a bias
+      // gradient) is one partial: the same loop as a plain sum.
+      constexpr int64_t kRows = std::is_floating_point_v<T> ? 64 : std::numeric_limits<int64_t>::max();
       kernels::parallel_for(
           0, (C + kBlock - 1) / kBlock, std::max<int64_t>(1, kernels::kElementwiseGrain / (p.reduced * kBlock)),
           [&](int64_t b, int64_t e) {
+            std::array<double, kBlock> total{};
             for (int64_t blk = b; blk < e; ++blk) {
               const int64_t j0 = blk * kBlock, j1 = std::min(C, j0 + kBlock);
               std::fill(o + j0, o + j1, T(0));
+              int64_t rows = 0;
+              const bool fold = p.reduced > kRows;
+              if (fold) std::fill(total.begin(), total.end(), 0.0);
+              auto flush = [&] {
+                for (int64_t j = j0; j < j1; ++j) {
+                  total[static_cast<size_t>(j - j0)] += static_cast<double>(o[j]);
+                  o[j] = T(0);
+                }
+              };
               kernels::for_each_row<1>(rl, {const_cast<char*>(reinterpret_cast<const char*>(base))}, {sizeof(T)}, 0,
                                        p.reduced,
                                        [&](const std::array<char*, 1>& q, int64_t n, const std::array<int64_t, 1>& st) {
                                          const T* r = reinterpret_cast<const T*>(q[0]);
-                                         for (int64_t k = 0; k < n; ++k)
+                                         for (int64_t k = 0; k < n; ++k) {
                                            for (int64_t j = j0; j < j1; ++j) o[j] += r[k * st[0] + j];
+                                           if (fold && ++rows == kRows) {
+                                             flush();
+                                             rows = 0;
+                                           }
+                                         }
                                        });
+              if (fold) {
+                flush();
+                for (int64_t j = j0; j < j1; ++j) o[j] = static_cast<T>(total[static_cast<size_t>(j - j0)]);
+              }
             }
           });
       return;
     }
-    reduce_chunks<T, T>(
-        x, p, T(0), [](const T* q, int64_t n, int64_t st) { return sum_run<T>(q, n, st); },
-        [](T a, T b) { return a + b; }, o);
+    using A = std::conditional_t<std::is_floating_point_v<T>, double, T>;
+    A one = 0;  // a full reduction needs no buffer (no allocation on the hot path)
+    std::vector<A> many(p.outputs > 1 ? static_cast<size_t>(p.outputs) : 0);
+    A* acc = p.outputs > 1 ? many.data() : &one;
+    reduce_chunks<T, A>(
+        x, p, A(0), [](int64_t, const T* q, int64_t n, int64_t st) { return sum_run<T, A>(q, n, st); },
+        [](A a, A b) { return a + b; }, acc);
+    for (int64_t k = 0; k < p.outputs; ++k) o[k] = static_cast<T>(acc[k]);
   });
   return out;
 }
@@ -192,7 +226,7 @@ Tensor extreme_forward(const Tensor& x, const Shape& dims, bool keepdim, const c
     const T init = IsMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
     reduce_chunks<T, T>(
         x, p, init,
-        [&](const T* q, int64_t n, int64_t st) {
+        [&](int64_t, const T* q, int64_t n, int64_t st) {
           T acc = init;
           for (int64_t i = 0; i < n; ++i) acc = comb(acc, q[i * st]);
           return acc;
@@ -256,6 +290,69 @@ Tensor arg_extreme(const Tensor& x0, std::optional<int64_t> dim, bool keepdim, c
   return out;
 }
 
+/// Per output: the mean (double, into mean) and Σ (x - mean)² / denom, or its square root (into var), two passes over
+/// the input. The deviations are taken from the split double mean and scaled by a power of two before squaring
+/// (kernels/accumulate.h), so offsets of 1e6 and magnitudes of 1e18 keep float accuracy.
+template <class T>
+void moments(const Tensor& x, const Plan& p, double* mean, T* var, double denom, bool take_sqrt) {
+  using SM = kernels::SumAbsMax<T>;
+  const T* base = static_cast<const T*>(x.raw_data());
+  std::vector<T> shift(static_cast<size_t>(p.outputs));
+  for (int64_t o = 0; o < p.outputs; ++o)
+    shift[static_cast<size_t>(o)] = p.reduced > 0 ? kernels::shift_of(base[kept_offset(p, o)]) : T(0);
+  std::vector<SM> first(static_cast<size_t>(p.outputs));
+  reduce_chunks<T, SM>(
+      x, p, SM{},
+      [&](int64_t o, const T* q, int64_t n, int64_t st) {
+        return kernels::sum_abs_max<T, true>(q, 1, 0, n, st, shift[static_cast<size_t>(o)]);
+      },
+      [](const SM& a, const SM& b) { return a + b; }, first.data());
+  std::vector<double> scale(static_cast<size_t>(p.outputs)), sq(static_cast<size_t>(p.outputs));
+  for (int64_t o = 0; o < p.outputs; ++o) {
+    const auto uo = static_cast<size_t>(o);
+    mean[o] = static_cast<double>(shift[uo]) + first[uo].sum / static_cast<double>(p.reduced);
+    scale[uo] = kernels::pow2_scale(static_cast<double>(first[uo].abs_max));
+  }
+  reduce_chunks<T, double>(
+      x, p, 0.0,
+      [&](int64_t o, const T* q, int64_t n, int64_t st) {
+        const auto uo = static_cast<size_t>(o);
+        return kernels::sum_sq_dev<T, true>(q, n, st, kernels::Split<T>(mean[o]), static_cast<T>(scale[uo]));
+      },
+      [](double a, double b) { return a + b; }, sq.data());
+  for (int64_t o = 0; o < p.outputs; ++o) {
+    const auto uo = static_cast<size_t>(o);
+    const double v = sq[uo] / (scale[uo] * scale[uo]) / denom;
+    var[o] = static_cast<T>(take_sqrt ? std::sqrt(v) : v);
+  }
+}
+
+/// sqrt(Σ x²) over the plan's single output: one pass when max |x| keeps the squares of every element
+/// that matters inside float's range, else a second pass scaled by a power of two.
+template <class T>
+double l2_norm(const Tensor& x, const Plan& p) {
+  using SM = kernels::SumAbsMax<T>;
+  double sq = 0;
+  SM am;
+  reduce_chunks<T, SM>(
+      x, p, SM{}, [](int64_t, const T* q, int64_t n, int64_t st) { return kernels::sum_sq_abs_max(q, n, st, T(1)); },
+      [](const SM& a, const SM& b) { return a + b; }, &am);
+  sq = am.sum;
+  const double mx = static_cast<double>(am.abs_max);
+  // Safe: squares of max |x| summed over a block stay finite, and those of elements 2^-24 below it stay normal.
+  const double lo = std::ldexp(std::sqrt(static_cast<double>(std::numeric_limits<T>::min())), 24);
+  const double hi = std::ldexp(std::sqrt(static_cast<double>(std::numeric_limits<T>::max())), -12);
+  if (mx == 0 || !std::isfinite(mx) || (mx >= lo && mx <= hi)) return std::sqrt(sq);
+  const double s = kernels::pow2_scale(mx);
+  reduce_chunks<T, double>(
+      x, p, 0.0,
+      [&](int64_t, const T* q, int64_t n, int64_t st) {
+        return kernels::sum_sq_abs_max(q, n, st, static_cast<T>(s)).sum;
+      },
+      [](double a, double b) { return a + b; }, &sq);
+  return std::sqrt(sq) / s;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- sum, mean
@@ -290,18 +387,52 @@ Tensor argmin(const Tensor& x) { return arg_extreme<false>(x, std::nullopt, fals
 
 // ---------------------------------------------------------------- var, std, logsumexp, norm
 
-Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
-  check_defined(x, "var", "input");
-  if (!is_floating(x.dtype())) fail<DTypeError>("var: expected a floating tensor, got {}", dtype_name(x.dtype()));
-  const Plan p = make_plan(x, dims, "var");
-  // Two passes (mean, then squared deviations) for stability; differentiable as composed.
-  const Tensor d = sub(x, mean(x, dims, true));
+namespace {
+
+/// var, or with Sqrt its square root std, rounded once from the double moments.
+template <bool Sqrt>
+Tensor var_or_std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim, const char* op) {
+  check_defined(x, op, "input");
+  if (!is_floating(x.dtype())) fail<DTypeError>("{}: expected a floating tensor, got {}", op, dtype_name(x.dtype()));
+  const Plan p = make_plan(x, dims, op);
   const double denom = static_cast<double>(p.reduced) - (unbiased ? 1.0 : 0.0);
-  return div(sum(mul(d, d), dims, keepdim), scalar_like(x, denom));
+  Tensor out = plan_output(p, keepdim, x.dtype());
+  // The mean in double, kept for backward as a float64 [keepdim shape] tensor.
+  Tensor mean64 = empty(p.out_shape, kFloat64);
+  if (p.outputs > 0)
+    core::dispatch_float(x.dtype(), op,
+                         [&]<class T>() { moments<T>(x, p, mean64.data<double>(), out.data<T>(), denom, Sqrt); });
+  if (auto node = autograd::record(op, {&x}, {&out}))
+    node->fn_ = [sx = SavedTensor(x), so = SavedTensor(out), mean64, p, keepdim, denom, op](const Grads& g,
+                                                                                            const Node&) -> Grads {
+      const Tensor xv = sx.unpack(op);
+      // d var / dx = 2 (x - mean) / denom, d std / dx = (x - mean) / (denom · std) (0 where std is 0, as
+      // PyTorch). x - mean is formed as (x - m_f) + (m_f - m) with m_f the float mean (x - m_f is exact near the
+      // mean) and m_f - m a constant from the double mean: accurate at offsets of 1e6, and differentiable as
+      // x - mean(x) for second derivatives.
+      const Tensor mf = p.red_dims.empty() ? reshape(mean(xv), p.out_shape) : mean(xv, p.red_dims, true);
+      const Tensor corr = sub(mf.detach().to(kFloat64), mean64).to(xv.dtype());
+      const Tensor centred = add(sub(xv, mf), corr);
+      Tensor scale = unreduce(g[0], p, keepdim);
+      if (Sqrt) {
+        const Tensor sd = unreduce(so.unpack(op), p, keepdim), zero = scalar_like(sd, 0.0);
+        scale = where(eq(sd, zero), zero, div(scale, mul(sd, scalar_like(sd, denom))));
+      } else {
+        scale = mul(scale, scalar_like(xv, 2.0 / denom));
+      }
+      return {mul(centred, scale)};
+    };
+  return out;
+}
+
+}  // namespace
+
+Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
+  return var_or_std<false>(x, dims, unbiased, keepdim, "var");
 }
 
 Tensor std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
-  return sqrt(var(x, dims, unbiased, keepdim));
+  return var_or_std<true>(x, dims, unbiased, keepdim, "std");
 }
 
 Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
@@ -318,6 +449,20 @@ Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
   return r;
 }
 
-Tensor norm(const Tensor& x) { return sqrt(sum(mul(x, x))); }
+Tensor norm(const Tensor& x0) {
+  check_defined(x0, "norm", "input");
+  if (!is_floating(x0.dtype())) fail<DTypeError>("norm: expected a floating tensor, got {}", dtype_name(x0.dtype()));
+  const Plan p = make_plan(x0, {}, "norm");
+  Tensor out = empty({}, x0.dtype());
+  core::dispatch_float(x0.dtype(), "norm", [&]<class T>() { out.data<T>()[0] = static_cast<T>(l2_norm<T>(x0, p)); });
+  if (auto node = autograd::record("norm", {&x0}, {&out}))
+    node->fn_ = [sx = SavedTensor(x0), so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {
+      const Tensor xv = sx.unpack("norm"), nv = so.unpack("norm");
+      // x·g/‖x‖, 0 at ‖x‖ = 0 (as PyTorch): never through sqrt(Σx²), whose Σx² overflows at |x| ~ 1e19.
+      const Tensor zero = scalar_like(nv, 0.0);
+      return {mul(xv, where(eq(nv, zero), zero, div(g[0], nv)))};
+    };
+  return out;
+}
 
 }  // namespace xg

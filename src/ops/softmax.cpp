@@ -7,6 +7,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/accumulate.h"
 #include "kernels/parallel.h"
 #include "ops/helpers.h"
 
@@ -16,9 +17,14 @@ using namespace ops;
 
 namespace {
 
-/// Runs the row kernel over [outer, n, inner] views of a contiguous tensor along dim.
+/// Runs the row kernel over [outer, n, inner] views of a contiguous tensor along dim. Per row: the max m,
+/// s = Σ exp(x - m) summed in blocks folded into a double (a row of 1e6 keeps float accuracy), then
+/// exp(x - m)/s, or (x - m) - log s for log_softmax: never x - (m + log s), which at |x| ~ 1e4 loses
+/// log s to rounding.
 template <class T, bool Log>
 void softmax_kernel(const T* x, T* y, int64_t outer, int64_t n, int64_t inner) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
   kernels::parallel_for(0, outer * inner, std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(n, 1)),
                         [&](int64_t b, int64_t e) {
                           for (int64_t r = b; r < e; ++r) {
@@ -28,39 +34,104 @@ void softmax_kernel(const T* x, T* y, int64_t outer, int64_t n, int64_t inner) {
                             T m = -std::numeric_limits<T>::infinity();
                             for (int64_t k = 0; k < n; ++k) m = std::max(m, xr[k * inner]);
                             if (!std::isfinite(m)) m = std::isnan(m) ? m : (m > 0 ? m : T(0));
-                            T s = 0;
-                            if (inner == 1 && !Log) {
-                              using B = xsimd::batch<T>;
-                              constexpr int64_t W = static_cast<int64_t>(B::size);
-                              int64_t k = 0;
-                              B acc(T(0));
-                              for (; k + W <= n; k += W) {
-                                const B v = xsimd::exp(B::load_unaligned(xr + k) - B(m));
-                                v.store_unaligned(yr + k);
-                                acc += v;
-                              }
-                              s = xsimd::hadd(acc);
-                              for (; k < n; ++k) {
-                                yr[k] = std::exp(xr[k] - m);
-                                s += yr[k];
-                              }
+                            double s = 0;
+                            if (inner == 1) {
+                              const B bm(m);
+                              s = kernels::blocked_sum<T>(
+                                  n,
+                                  [&](int64_t k) {
+                                    const B v = xsimd::exp(B::load_unaligned(xr + k) - bm);
+                                    if (!Log) v.store_unaligned(yr + k);
+                                    return v;
+                                  },
+                                  [&](int64_t k) {
+                                    const T v = std::exp(xr[k] - m);
+                                    if (!Log) yr[k] = v;
+                                    return v;
+                                  });
                             } else {
                               for (int64_t k = 0; k < n; ++k) {
                                 const T v = std::exp(xr[k * inner] - m);
                                 if (!Log) yr[k * inner] = v;
-                                s += v;
+                                s += static_cast<double>(v);
                               }
                             }
                             if (Log) {
-                              // (x - m) - log s, not x - (m + log s): at |x| ~ 1e4 the latter loses log s to rounding.
-                              const T ls = std::log(s);
-                              for (int64_t k = 0; k < n; ++k) yr[k * inner] = (xr[k * inner] - m) - ls;
+                              const T ls = static_cast<T>(std::log(s));
+                              int64_t k = 0;
+                              if (inner == 1)
+                                for (; k + W <= n; k += W)
+                                  ((B::load_unaligned(xr + k) - B(m)) - B(ls)).store_unaligned(yr + k);
+                              for (; k < n; ++k) yr[k * inner] = (xr[k * inner] - m) - ls;
                             } else {
-                              const T inv = T(1) / s;
-                              for (int64_t k = 0; k < n; ++k) yr[k * inner] *= inv;
+                              const T inv = static_cast<T>(1.0 / s);
+                              int64_t k = 0;
+                              if (inner == 1)
+                                for (; k + W <= n; k += W) (B::load_unaligned(yr + k) * B(inv)).store_unaligned(yr + k);
+                              for (; k < n; ++k) yr[k * inner] *= inv;
                             }
                           }
                         });
+}
+
+/// Backward over the same [outer, n, inner] rows: dx = g - exp(y)·Σg (log_softmax, one fused multiply-add)
+/// or y·(g - Σ g·y) (softmax), the sums in blocks folded into a double.
+template <class T, bool Log>
+void softmax_backward_kernel(const T* y, const T* g, T* dx, int64_t outer, int64_t n, int64_t inner) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  kernels::parallel_for(0, outer * inner, std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(n, 1)),
+                        [&](int64_t b, int64_t e) {
+                          for (int64_t r = b; r < e; ++r) {
+                            const int64_t o = r / inner, i = r % inner, off = o * n * inner + i;
+                            const T* yr = y + off;
+                            const T* gr = g + off;
+                            T* dr = dx + off;
+                            double s = 0;
+                            if (inner == 1) {
+                              s = kernels::blocked_sum<T>(
+                                  n,
+                                  [&](int64_t k) {
+                                    const B gv = B::load_unaligned(gr + k);
+                                    return Log ? gv : gv * B::load_unaligned(yr + k);
+                                  },
+                                  [&](int64_t k) { return Log ? gr[k] : gr[k] * yr[k]; });
+                            } else {
+                              for (int64_t k = 0; k < n; ++k)
+                                s += static_cast<double>(Log ? gr[k * inner] : gr[k * inner] * yr[k * inner]);
+                            }
+                            const T st = static_cast<T>(s);
+                            int64_t k = 0;
+                            if (inner == 1) {
+                              const B bs(st);
+                              for (; k + W <= n; k += W) {
+                                const B yv = B::load_unaligned(yr + k), gv = B::load_unaligned(gr + k);
+                                (Log ? xsimd::fnma(xsimd::exp(yv), bs, gv) : yv * (gv - bs)).store_unaligned(dr + k);
+                              }
+                            }
+                            for (; k < n; ++k) {
+                              const T yv = yr[k * inner], gv = gr[k * inner];
+                              dr[k * inner] = Log ? std::fma(-std::exp(yv), st, gv) : yv * (gv - st);
+                            }
+                          }
+                        });
+}
+
+/// The fused backward of softmax or log_softmax from its output y along dim.
+template <bool Log>
+Tensor softmax_backward(const Tensor& y0, const Tensor& g0, int64_t dim) {
+  const Tensor y = y0.contiguous(), g = g0.contiguous();
+  Tensor dx = empty(y.shape(), y.dtype());
+  if (y.numel() == 0) return dx;
+  const int64_t d = y.dim() == 0 ? 0 : wrap_dim(dim, y.dim(), "softmax");
+  int64_t outer = 1, inner = 1;
+  const int64_t n = y.dim() == 0 ? 1 : y.shape()[static_cast<size_t>(d)];
+  for (int64_t i = 0; i < d; ++i) outer *= y.shape()[static_cast<size_t>(i)];
+  for (int64_t i = d + 1; i < y.dim(); ++i) inner *= y.shape()[static_cast<size_t>(i)];
+  core::dispatch_float(y.dtype(), Log ? "log_softmax" : "softmax", [&]<class T>() {
+    softmax_backward_kernel<T, Log>(y.data<T>(), g.data<T>(), dx.data<T>(), outer, n, inner);
+  });
+  return dx;
 }
 
 template <bool Log>
@@ -86,6 +157,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
   if (auto n = autograd::record("softmax", {&x}, {&out}))
     n->fn_ = [so = SavedTensor(out), dim](const Grads& g, const Node&) -> Grads {
       const Tensor y = so.unpack("softmax");
+      if (!autograd::grad_mode_enabled() && g[0].dtype() == y.dtype()) return {softmax_backward<false>(y, g[0], dim)};
       const int64_t d = y.dim() == 0 ? 0 : dim;
       // dx = y (g - Σ g y)
       return {mul(y, sub(g[0], y.dim() == 0 ? mul(g[0], y) : sum(mul(g[0], y), {d}, true)))};
@@ -98,6 +170,7 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
   if (auto n = autograd::record("log_softmax", {&x}, {&out}))
     n->fn_ = [so = SavedTensor(out), dim](const Grads& g, const Node&) -> Grads {
       const Tensor y = so.unpack("log_softmax");
+      if (!autograd::grad_mode_enabled() && g[0].dtype() == y.dtype()) return {softmax_backward<true>(y, g[0], dim)};
       // dx = g - softmax · Σ g
       return {sub(g[0], mul(exp(y), y.dim() == 0 ? g[0] : sum(g[0], {dim}, true)))};
     };

@@ -36,11 +36,25 @@ struct Register {
   }
 };
 
-/// A tensor from the fixture format (float32 inputs parsed as double, then cast).
+/// A tensor from the fixture format (float32 inputs parsed as double, then cast), listed in "data" or
+/// computed from a "generate" spec (tests/conformance/README.md).
 Tensor parse_tensor(const json& j, DType default_dtype = kFloat32);
 /// Wraps a possibly-negative dims attr (int, list or null) into a Shape; null gives {}.
 Shape dims_attr(const json& j);
-/// Checks |a - e| <= atol + rtol |e| everywhere; returns "" or a description of the worst element.
+/// Checks |a - e| <= atol + rtol |e| everywhere (at the listed "index" positions when the expected tensor is
+/// sampled); returns "" or a description of the worst element.
 std::string compare(const Tensor& actual, const json& expected, double rtol, double atol);
+
+/// "At least as accurate as PyTorch float32" (a file's "accuracy" header, tests/conformance/README.md): with
+/// M = max_j |e_j|, every element must satisfy |a_i - e_i| <= factor · E_torch · (|e_i| + delta · M) + slack · M,
+/// where E_torch is the case's torch_float32_error: PyTorch's own max_i |t_i - e_i| / (|e_i| + delta · M).
+struct Accuracy {
+  double delta = 0, factor = 0, slack = 0;
+  bool enabled = false;
+};
+/// max_i max(0, |a_i - e_i| - floor · M) / (|e_i| + delta · M) over the stored elements of expected (infinite
+/// when actual is not finite); floor 0 gives the error metric itself. worst (optional) receives the position
+/// in the stored elements where it is largest.
+double accuracy_error(const Tensor& actual, const json& expected, double delta, double floor, size_t* worst = nullptr);
 
 }  // namespace xg::conformance

@@ -32,6 +32,17 @@ const Register reg{
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {var(in.at("input"), dims_attr(a.at("dim")), a.at("unbiased"), a.value("keepdim", false))};
      }},
+    {"std",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {xg::std(in.at("input"), dims_attr(a.at("dim")), a.at("unbiased"), a.value("keepdim", false))};
+     }},
+    // torch.linalg.vector_norm; xgrad has the 2-norm over all elements.
+    {"norm",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       if (a.at("ord") != 2 || !a.at("dim").is_null() || a.value("keepdim", false))
+         throw ValueError("norm: only ord=2 over all elements");
+       return {norm(in.at("input"))};
+     }},
     {"argmax", arg<true>()},
     {"argmin", arg<false>()},
 };

@@ -1,0 +1,452 @@
+#!/usr/bin/python3
+"""The project's own conformance cases: writes tests/conformance/cases/<family>.json.
+
+Run with Debian's python3-torch (CPU, one thread, fixed seeds); the output is byte-identical on
+regeneration:
+
+    /usr/bin/python3 tests/conformance/generate.py            # rewrite tests/conformance/cases/
+    /usr/bin/python3 tests/conformance/generate.py --check    # exit 1 if the committed files differ
+
+The files follow ../shared/fixtures/README.md (float64 references from exact float32 inputs, the
+same tolerances) with three extensions, described in tests/conformance/README.md: generated tensors
+("generate": {seed, center, log2_half} or {seed, classes}, bit-identical in xgrad_conformance),
+sampled references ("index" + "data"), and PyTorch's own float32 error on every expected output and
+gradient ("torch_float32_error", under the file's "accuracy" rule).
+
+Adding cases: the op's torch function in OPS, Case objects in a family function listed in FAMILIES
+(tests/conformance/README.md, "Adding cases for a new op").
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import zlib
+
+# Pin PyTorch's kernels (its float32 errors are part of the files): the AVX2 paths on any x86-64
+# machine that has them, one thread.
+os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
+os.environ["OMP_NUM_THREADS"] = "1"
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+except ImportError as e:  # ctest reads 77 as "skipped"
+    print(f"generate.py needs Debian's python3-torch ({e}): skipped")
+    sys.exit(77)
+
+torch.set_num_threads(1)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CASES_DIR = os.path.join(HERE, "cases")
+REFERENCE = f"torch {torch.__version__}, float64, CPU"
+# How "at least as accurate as PyTorch float32" is judged (written into every file's header).
+ACCURACY = {"delta": 1e-06, "factor": 1.5, "slack": 4.8e-07}
+# Expected tensors with more elements than this are stored sampled.
+FULL_LIMIT = 64
+SAMPLES = 64
+
+# ---------------------------------------------------------------------------------------- values
+
+
+def hashed_ints(seed, n):
+    """v_i in [-2^23, 2^23): the top 24 bits of splitmix64(seed + (i + 1) * golden), minus 2^23."""
+    i = np.arange(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = np.uint64(seed) + (i + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(40)).astype(np.int64) - (1 << 23)
+
+
+class Gen:
+    """A generated float32 tensor, uniform on [center - 2^log2_half, center + 2^log2_half). Its seed is
+    the CRC-32 of "<case name>/<tensor name>", given when the case is built (stable under reordering)."""
+
+    def __init__(self, center=0.0, log2_half=0):
+        self.center, self.log2_half = float(center), int(log2_half)
+
+    def spec(self, seed):
+        return {"seed": seed, "center": self.center, "log2_half": self.log2_half}
+
+    def values(self, seed, shape):
+        n = int(np.prod(shape, dtype=np.int64))
+        v = hashed_ints(seed, n).astype(np.float64)
+        # v * 2^k is exact and the sum rounds once in float64, then once to float32: C++ gets the same bits.
+        x = v * math.ldexp(1.0, self.log2_half - 23) + self.center
+        return x.astype(np.float32).reshape(shape)
+
+
+class IndexGen:
+    """Generated int64 class indices: element i = (v_i + 2^23) mod classes."""
+
+    def __init__(self, classes):
+        self.classes = int(classes)
+
+    def spec(self, seed):
+        return {"seed": seed, "classes": self.classes}
+
+    def values(self, seed, shape):
+        n = int(np.prod(shape, dtype=np.int64))
+        return ((hashed_ints(seed, n) + (1 << 23)) % self.classes).astype(np.int64).reshape(shape)
+
+
+def seed_of(text):
+    return zlib.crc32(text.encode())
+
+
+class In:
+    """One input: a stored array or a Gen with its shape. Float inputs take a gradient unless constant."""
+
+    def __init__(self, name, value, shape=None, requires_grad=None):
+        self.name, self.gen, self.shape = name, value if isinstance(value, (Gen, IndexGen)) else None, shape
+        self.value = None if self.gen else np.asarray(value)
+        self.requires_grad = requires_grad
+        self.seed = None
+
+    def realise(self, case_name):
+        if self.gen:
+            self.seed = seed_of(f"{case_name}/{self.name}")
+            self.value = self.gen.values(self.seed, tuple(self.shape))
+        elif self.value.dtype == np.float64:
+            self.value = self.value.astype(np.float32)
+        if self.requires_grad is None:
+            self.requires_grad = self.value.dtype == np.float32 and self.name not in CONSTANT_INPUTS
+
+    def dtype(self):
+        return {"float32": "float32", "int64": "int64", "bool": "bool"}[str(self.value.dtype)]
+
+    def json(self):
+        d = {"name": self.name, "shape": list(self.value.shape), "dtype": self.dtype(), "requires_grad": self.requires_grad}
+        if self.gen:
+            d["generate"] = self.gen.spec(self.seed)
+        elif self.dtype() == "float32":
+            d["data"] = [float(v) for v in self.value.reshape(-1)]
+        else:
+            d["data"] = [v.item() for v in self.value.reshape(-1)]
+        return d
+
+
+class Case:
+    """A tensor-op case. long: a reduction over 256 or more elements (rtol 1e-3, as in the fixtures).
+    must_sample: per expected tensor ("output", "grad.input"), flat positions always kept when sampled."""
+
+    def __init__(self, name, op, attrs, inputs, long=False, must_sample=None):
+        self.name, self.op, self.attrs, self.inputs, self.long = name, op, attrs, inputs, long
+        self.must_sample = must_sample or {}
+
+
+# Inputs that never take a gradient (as in the shared fixtures).
+CONSTANT_INPUTS = {"target", "pos_weight", "running_mean", "running_var"}
+
+# ---------------------------------------------------------------------------------------- ops
+
+
+def reduce_dims(a, x):
+    return tuple(range(x.dim())) if a["dim"] is None else a["dim"]
+
+
+def ce(t, a):
+    return [F.cross_entropy(t["input"], t["target"], weight=t.get("weight"), ignore_index=a["ignore_index"],
+                            reduction=a["reduction"], label_smoothing=a["label_smoothing"])]
+
+
+def nll(t, a):
+    return [F.nll_loss(t["input"], t["target"], weight=t.get("weight"), ignore_index=a["ignore_index"],
+                       reduction=a["reduction"])]
+
+
+def bce_logits(t, a):
+    return [F.binary_cross_entropy_with_logits(t["input"], t["target"], reduction=a["reduction"],
+                                               pos_weight=t.get("pos_weight"))]
+
+
+def bn(t, a):
+    y = F.batch_norm(t["input"], t["running_mean"], t["running_var"], t.get("weight"), t.get("bias"), a["training"],
+                     a["momentum"], a["eps"])
+    return [y, t["running_mean"], t["running_var"]]
+
+
+# op -> (torch function of (tensors by name, attrs), output names, which outputs are differentiable)
+OPS = {
+    "softmax": (lambda t, a: [torch.softmax(t["input"], a["dim"])], ["output"], [True]),
+    "log_softmax": (lambda t, a: [torch.log_softmax(t["input"], a["dim"])], ["output"], [True]),
+    "logsumexp": (lambda t, a: [torch.logsumexp(t["input"], reduce_dims(a, t["input"]), a["keepdim"])], ["output"],
+                  [True]),
+    "sum": (lambda t, a: [torch.sum(t["input"], reduce_dims(a, t["input"]), a["keepdim"])], ["output"], [True]),
+    "mean": (lambda t, a: [torch.mean(t["input"], reduce_dims(a, t["input"]), a["keepdim"])], ["output"], [True]),
+    "var": (lambda t, a: [torch.var(t["input"], a["dim"], unbiased=a["unbiased"], keepdim=a["keepdim"])], ["output"],
+            [True]),
+    "std": (lambda t, a: [torch.std(t["input"], a["dim"], unbiased=a["unbiased"], keepdim=a["keepdim"])], ["output"],
+            [True]),
+    "norm": (lambda t, a: [torch.linalg.vector_norm(t["input"], a["ord"], a["dim"], a["keepdim"])], ["output"],
+             [True]),
+    "cross_entropy": (ce, ["output"], [True]),
+    "nll_loss": (nll, ["output"], [True]),
+    "binary_cross_entropy_with_logits": (bce_logits, ["output"], [True]),
+    "batch_norm": (bn, ["output", "running_mean", "running_var"], [True, False, False]),
+    "layer_norm": (lambda t, a: [F.layer_norm(t["input"], a["normalized_shape"], t.get("weight"), t.get("bias"),
+                                              a["eps"])], ["output"], [True]),
+}
+
+
+def run_torch(case, dtype, grad_outputs=None):
+    """The op in dtype from the exact float32 inputs: its outputs, and the grads of the leaves when
+    grad_outputs (one float32 array per differentiable output) are given."""
+    fn, _, diff = OPS[case.op]
+    tensors, leaves = {}, []
+    for i in case.inputs:
+        v = torch.from_numpy(i.value.copy())
+        if v.dtype == torch.float32:
+            v = v.to(dtype)
+        if i.requires_grad:
+            v.requires_grad_(True)
+            leaves.append(i.name)
+        tensors[i.name] = v
+    outs = fn(tensors, case.attrs)
+    grads = {}
+    if grad_outputs is not None and leaves:
+        douts = [o for o, d in zip(outs, diff) if d]
+        gos = [torch.from_numpy(g.copy()).to(dtype) for g in grad_outputs]
+        gs = torch.autograd.grad(douts, [tensors[n] for n in leaves], gos, allow_unused=True)
+        grads = {n: torch.zeros_like(tensors[n]) if g is None else g for n, g in zip(leaves, gs)}
+    return [o.detach() for o in outs], {n: g.detach() for n, g in grads.items()}
+
+
+def acc_error(actual, expected):
+    """The accuracy metric on float64 arrays; None when actual is not finite."""
+    if not np.all(np.isfinite(actual)):
+        return None
+    if expected.size == 0:
+        return 0.0
+    scale = max(float(np.max(np.abs(expected))), float(np.finfo(np.float32).tiny))
+    err = float(np.max(np.abs(actual - expected) / (np.abs(expected) + ACCURACY["delta"] * scale)))
+    # Three significant digits, rounded up: the bound is never tighter than the measured error.
+    return float(f"{err * 1.001:.3g}") if err > 0 else 0.0
+
+
+def sample_index(expected, must):
+    """Evenly spaced positions, the largest and smallest |value|, and the case's must-have positions."""
+    flat = np.abs(expected.reshape(-1))
+    idx = {int(k) for k in np.linspace(0, flat.size - 1, SAMPLES).round().astype(np.int64)}
+    idx.update((int(np.argmax(flat)), int(np.argmin(flat))))
+    idx.update(int(k) for k in must)
+    return sorted(idx)
+
+
+def expected_json(ref, f32, must, accuracy):
+    """An expected tensor (sampled when large) with PyTorch's float32 error on the stored elements."""
+    r = ref.numpy().astype(np.float64).reshape(-1)
+    a = f32.numpy().astype(np.float64).reshape(-1)
+    d = {"shape": list(ref.shape)}
+    if r.size > FULL_LIMIT:
+        d["index"] = sample_index(r, must)
+        r, a = r[d["index"]], a[d["index"]]
+    d["data"] = [float(v) for v in r]
+    if accuracy:
+        d["torch_float32_error"] = acc_error(a, r)
+    return d
+
+
+def two_digits_up(x):
+    """x rounded up to two significant digits (the fixtures' atol)."""
+    e = math.floor(math.log10(x)) - 1
+    q = x / 10.0**e
+    return float(f"{math.ceil(q - 1e-9) * 10.0**e:.2g}")
+
+
+def build(case):
+    """The case as JSON: float64 references, PyTorch's float32 errors beside them."""
+    for i in case.inputs:
+        i.realise(case.name)
+    _, names, diff = OPS[case.op]
+    outs, _ = run_torch(case, torch.float64)
+    gouts = [(names[k], Gen(0.0, 0)) for k in range(len(outs)) if diff[k]]
+    seeds = [seed_of(f"{case.name}/grad_output.{n}") for n, _ in gouts]
+    go_values = [g.values(s, tuple(outs[names.index(n)].shape)) for (n, g), s in zip(gouts, seeds)]
+    outs64, grads64 = run_torch(case, torch.float64, go_values)
+    outs32, grads32 = run_torch(case, torch.float32, go_values)
+    largest = 1.0
+    outputs = []
+    for k, (o64, o32) in enumerate(zip(outs64, outs32)):
+        j = {"name": names[k], "dtype": "float32", "differentiable": diff[k]}
+        j.update(expected_json(o64, o32, case.must_sample.get(names[k], ()), True))
+        outputs.append(j)
+        largest = max(largest, float(o64.abs().max()) if o64.numel() else 0.0)
+    grads = {}
+    for n, g64 in grads64.items():
+        grads[n] = expected_json(g64, grads32[n], case.must_sample.get("grad." + n, ()), True)
+        largest = max(largest, float(g64.abs().max()) if g64.numel() else 0.0)
+    return {
+        "name": case.name,
+        "op": case.op,
+        "attrs": case.attrs,
+        "inputs": [i.json() for i in case.inputs],
+        "outputs": outputs,
+        "grad_outputs": [{"name": n, "shape": list(outs64[names.index(n)].shape), "generate": g.spec(s)}
+                         for (n, g), s in zip(gouts, seeds)],
+        "grads": grads,
+        "rtol": 1e-3 if case.long else 1e-4,
+        "atol": two_digits_up(1e-5 * largest),
+    }
+
+
+# ---------------------------------------------------------------------------------------- cases
+
+# Value ranges of the accuracy cases: a large common offset (unnormalised scores), large magnitudes.
+OFFSETS = [("offset1e4", 1e4, 3), ("offset1e6", 1e6, 3)]
+SCALES = [("scale1e4", 0.0, 13)]
+
+
+def softmax_cases():
+    cases = []
+    for op in ("softmax", "log_softmax"):
+        for tag, center, l2h in OFFSETS + SCALES:
+            cases.append(Case(f"{op}/8x32_d1_{tag}", op, {"dim": 1}, [In("input", Gen(center, l2h), [8, 32])]))
+            cases.append(Case(f"{op}/32x8_d0_{tag}", op, {"dim": 0}, [In("input", Gen(center, l2h), [32, 8])]))
+        # Long rows: the sum of a million exponentials, contiguous and strided.
+        cases.append(Case(f"{op}/1x1000000_d1", op, {"dim": 1}, [In("input", Gen(0.0, 3), [1, 1000000])], long=True))
+        cases.append(Case(f"{op}/1x1000000_d1_offset1e4", op, {"dim": 1}, [In("input", Gen(1e4, 3), [1, 1000000])],
+                          long=True))
+        cases.append(Case(f"{op}/100000x4_d0", op, {"dim": 0}, [In("input", Gen(0.0, 3), [100000, 4])], long=True))
+    return cases
+
+
+def ce_index_case(name, n, c, center, l2h, reduction="mean", ls=0.0, weight=False, long=False):
+    t = IndexGen(c).values(seed_of(f"{name}/target"), (n,))
+    inputs = [In("input", Gen(center, l2h), [n, c]), In("target", IndexGen(c), [n])]
+    if weight:
+        inputs.append(In("weight", Gen(1.0, -1), [c], requires_grad=False))
+    attrs = {"reduction": reduction, "label_smoothing": ls, "ignore_index": -100}
+    # The target entries of the gradient: softmax - 1, where a rounded log-sum-exp shows first.
+    must = {"grad.input": [i * c + int(t[i]) for i in range(min(n, 256))]}
+    return Case(name, "cross_entropy", attrs, inputs, long=long, must_sample=must)
+
+
+def loss_cases():
+    cases = []
+    for tag, center, l2h in OFFSETS + SCALES:
+        for red in ("mean", "sum", "none"):
+            cases.append(ce_index_case(f"cross_entropy/index_16x10_{red}_{tag}", 16, 10, center, l2h, red))
+        cases.append(ce_index_case(f"cross_entropy/index_16x10_mean_ls0.1_{tag}", 16, 10, center, l2h, ls=0.1))
+        cases.append(ce_index_case(f"cross_entropy/index_16x10_mean_weight_ls0.1_{tag}", 16, 10, center, l2h, ls=0.1,
+                                   weight=True))
+        q = torch.softmax(torch.from_numpy(Gen(0.0, 1).values(seed_of(f"probs/{tag}"), (8, 10))).double(), 1)
+        cases.append(Case(f"cross_entropy/probs_8x10_mean_{tag}", "cross_entropy",
+                          {"reduction": "mean", "label_smoothing": 0.0, "ignore_index": -100},
+                          [In("input", Gen(center, l2h), [8, 10]), In("target", q.float().numpy())]))
+    # Long rows (100000 classes) and many rows (a mean over 100000 samples).
+    cases.append(ce_index_case("cross_entropy/index_2x100000_mean_offset1e4", 2, 100000, 1e4, 3, long=True))
+    cases.append(ce_index_case("cross_entropy/index_2x100000_mean_ls0.1", 2, 100000, 0.0, 3, ls=0.1, long=True))
+    cases.append(ce_index_case("cross_entropy/index_100000x10_mean_offset1e4", 100000, 10, 1e4, 3, long=True))
+    for red in ("mean", "sum"):
+        cases.append(Case(f"nll_loss/100000x4_{red}", "nll_loss", {"reduction": red, "ignore_index": -100},
+                          [In("input", Gen(-8.0, 3), [100000, 4]), In("target", IndexGen(4), [100000])], long=True))
+    for tag, l2h in (("scale1e4", 13), ("scale1e6", 20)):
+        for red in ("mean", "none"):
+            cases.append(Case(f"binary_cross_entropy_with_logits/16x8_{red}_{tag}", "binary_cross_entropy_with_logits",
+                              {"reduction": red}, [In("input", Gen(0.0, l2h), [16, 8]),
+                                                   In("target", Gen(0.5, -1), [16, 8])]))
+        cases.append(Case(f"binary_cross_entropy_with_logits/16x8_mean_pos_weight_{tag}",
+                          "binary_cross_entropy_with_logits", {"reduction": "mean"},
+                          [In("input", Gen(0.0, l2h), [16, 8]), In("target", Gen(0.5, -1), [16, 8]),
+                           In("pos_weight", Gen(1.0, -1), [8])]))
+    cases.append(Case("binary_cross_entropy_with_logits/1000000_mean", "binary_cross_entropy_with_logits",
+                      {"reduction": "mean"}, [In("input", Gen(0.0, 3), [1000000]),
+                                              In("target", Gen(0.5, -1), [1000000])], long=True))
+    return cases
+
+
+def reduction_cases():
+    cases = []
+    for tag, center, l2h in OFFSETS + SCALES:
+        cases.append(Case(f"logsumexp/8x32_d1_{tag}", "logsumexp", {"dim": [1], "keepdim": False},
+                          [In("input", Gen(center, l2h), [8, 32])]))
+    for tag, center in (("", 0.0), ("_offset1e4", 1e4)):
+        cases.append(Case(f"logsumexp/1000000{tag}", "logsumexp", {"dim": None, "keepdim": False},
+                          [In("input", Gen(center, 3), [1000000])], long=True))
+    for op in ("sum", "mean"):
+        cases.append(Case(f"{op}/1000000_offset1e4", op, {"dim": None, "keepdim": False},
+                          [In("input", Gen(1e4, 3), [1000000])], long=True))
+        for d in (0, 1):
+            cases.append(Case(f"{op}/1000x1000_d{d}_offset1e4", op, {"dim": [d], "keepdim": False},
+                              [In("input", Gen(1e4, 3), [1000, 1000])], long=True))
+    for op in ("var", "std"):
+        for tag, center, l2h in OFFSETS + [("scale1e18", 0.0, 60)]:
+            cases.append(Case(f"{op}/8x1000_d1_{tag}", op, {"dim": [1], "unbiased": True, "keepdim": False},
+                              [In("input", Gen(center, l2h), [8, 1000])], long=True))
+            cases.append(Case(f"{op}/1000000_{tag}", op, {"dim": None, "unbiased": False, "keepdim": False},
+                              [In("input", Gen(center, l2h), [1000000])], long=True))
+    for tag, center, l2h in (("", 0.0, 3), ("_offset1e4", 1e4, 3), ("_scale1e19", 0.0, 63), ("_scale1e-25", 0.0, -83)):
+        cases.append(Case(f"norm/1000000{tag}", "norm", {"ord": 2, "dim": None, "keepdim": False},
+                          [In("input", Gen(center, l2h), [1000000])], long=True))
+    return cases
+
+
+def norm_cases():
+    cases = []
+    for tag, center, l2h in OFFSETS + [("scale1e15", 0.0, 50)]:
+        cases.append(Case(f"layer_norm/4x256_{tag}", "layer_norm", {"normalized_shape": [256], "eps": 1e-05},
+                          [In("input", Gen(center, l2h), [4, 256]), In("weight", Gen(1.0, -1), [256]),
+                           In("bias", Gen(0.0, 0), [256])], long=True))
+        cases.append(Case(f"batch_norm/64x4x64_train_{tag}", "batch_norm",
+                          {"training": True, "momentum": 0.1, "eps": 1e-05},
+                          [In("input", Gen(center, l2h), [64, 4, 64]), In("running_mean", np.zeros(4, np.float32)),
+                           In("running_var", np.ones(4, np.float32)), In("weight", Gen(1.0, -1), [4]),
+                           In("bias", Gen(0.0, 0), [4])], long=True))
+    for tag, center in (("offset1e4", 1e4), ("offset1e6", 1e6)):
+        cases.append(Case(f"layer_norm/2x100000_{tag}", "layer_norm", {"normalized_shape": [100000], "eps": 1e-05},
+                          [In("input", Gen(center, 3), [2, 100000])], long=True))
+        cases.append(Case(f"batch_norm/16x4x16384_train_{tag}", "batch_norm",
+                          {"training": True, "momentum": 0.1, "eps": 1e-05},
+                          [In("input", Gen(center, 3), [16, 4, 16384]), In("running_mean", np.zeros(4, np.float32)),
+                           In("running_var", np.ones(4, np.float32))], long=True))
+    return cases
+
+
+FAMILIES = {"softmax": softmax_cases, "loss": loss_cases, "reduction": reduction_cases, "norm": norm_cases}
+
+
+def render(family, cases):
+    """One JSON object per file, one case per line (as the shared fixtures), stable key order."""
+    head = {"family": family, "format_version": 1, "reference": REFERENCE, "accuracy": ACCURACY}
+    text = json.dumps(head, separators=(",", ":"))[:-1] + ',"cases":[\n'
+    text += ",\n".join(json.dumps(c, separators=(",", ":"), allow_nan=False) for c in cases)
+    return text + "\n]}\n"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default=CASES_DIR, help="folder to write (default: tests/conformance/cases)")
+    p.add_argument("--check", action="store_true", help="compare with the files in --out instead of writing")
+    p.add_argument("families", nargs="*", help="families to generate (default: all)")
+    args = p.parse_args()
+    stale = []
+    for family in args.families or FAMILIES:
+        cases = [build(c) for c in FAMILIES[family]()]
+        names = [c["name"] for c in cases]
+        assert len(set(names)) == len(names), f"{family}: duplicate case names"
+        text = render(family, cases)
+        path = os.path.join(args.out, f"{family}.json")
+        if args.check:
+            old = open(path, encoding="utf-8").read() if os.path.exists(path) else None
+            if old is not None and f'"reference":"{REFERENCE}"' not in old.split("\n", 1)[0]:
+                print(f"{path} was written by another PyTorch than {REFERENCE}: skipped")
+                return 77
+            if old != text:
+                stale.append(path)
+            continue
+        os.makedirs(args.out, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        print(f"{path}: {len(cases)} cases, {len(text) // 1024} KiB")
+    if stale:
+        print("stale (rerun tests/conformance/generate.py):", " ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
