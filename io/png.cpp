@@ -21,13 +21,16 @@ std::string encode_png(const uint8_t* pixels, int64_t height, int64_t width, int
   const auto stride = static_cast<png_int_32>(width * channels);
   // The simplified API sizes the output on a first call without a buffer.
   png_alloc_size_t size = 0;
-  if (!png_image_write_to_memory(&img, nullptr, &size, 0, pixels, stride, nullptr))
-    fail<IOError>("encode_png: {}", img.message);
-  std::string out(size, '\0');
-  if (!png_image_write_to_memory(&img, out.data(), &size, 0, pixels, stride, nullptr))
-    fail<IOError>("encode_png: {}", img.message);
-  out.resize(size);
+  std::string out;
+  bool ok = png_image_write_to_memory(&img, nullptr, &size, 0, pixels, stride, nullptr) != 0;
+  if (ok) {
+    out.resize(size);
+    ok = png_image_write_to_memory(&img, out.data(), &size, 0, pixels, stride, nullptr) != 0;
+  }
+  const std::string why = img.message;
   png_image_free(&img);
+  if (!ok) fail<IOError>("encode_png: {}", why);
+  out.resize(size);
   return out;
 }
 
