@@ -9,8 +9,9 @@ set -euo pipefail
 fixture=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
 browser=$(command -v chromium-headless-shell || command -v chromium || true)
-# Root (CI containers) needs --no-sandbox; the rest keeps the run quiet and offline.
-flags=(--no-sandbox --disable-gpu --no-first-run --hide-scrollbars --disable-extensions --disable-background-networking)
+# Root (CI containers) needs --no-sandbox, small container /dev/shm --disable-dev-shm-usage; the rest
+# keeps the run quiet and offline.
+flags=(--no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --hide-scrollbars --disable-extensions --disable-background-networking)
 if [[ -z $browser ]] || ! timeout 60 "$browser" "${flags[@]}" --dump-dom about:blank >/dev/null 2>&1; then
   msg="no runnable headless Chromium (install chromium-headless-shell: scripts/setup.sh)"
   if [[ -n ${CI:-} ]]; then
