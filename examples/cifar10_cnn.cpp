@@ -102,6 +102,8 @@ int main(int argc, char** argv) {
             .monitor = "val_accuracy", .patience = patience, .restore_best_weights = true, .verbose = 1}));
     }
     if (!a.history.empty()) callbacks.push_back(std::make_shared<train::CSVLogger>(a.history));
+    auto report = example::add_log_callbacks(
+        callbacks, a, {.title = "cifar10_cnn", .per_batch = true, .input_shape = {1, 3, 32, 32}});
     const double t0 = train::steady_seconds();
     const train::History h =
         model.fit(train_set, {.epochs = a.epochs,
@@ -120,6 +122,7 @@ int main(int argc, char** argv) {
     data::DataLoader test_loader(test_set, {.batch_size = 256, .transform = normalize_only});
     const train::Logs test = model.evaluate(test_loader);
     std::cout << fmt::format("Test: loss {:.4f}, accuracy {:.4f}\n", test["loss"], test["accuracy"]);
+    if (report) report->set_test_metrics(test);
     example::print_result(test["accuracy"], test["loss"], static_cast<int64_t>(h.size()), seconds);
     return 0;
   });

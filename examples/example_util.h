@@ -38,6 +38,8 @@ struct Args {
   int64_t limit = 0;
   std::string dataset;
   int verbose = 1;
+  std::string tensorboard;  ///< --tensorboard DIR
+  std::string report;       ///< --report FILE
 };
 
 /// Adds the flags every example takes, with this program's defaults.
@@ -56,6 +58,10 @@ inline void add_common_options(cxxopts::Options& o, const Args& d) {
       "history", "Write per-epoch metrics to this CSV file", cxxopts::value<std::string>()->default_value(""))(
       "limit", "Train on the first N training samples only (0: all)", cxxopts::value<int64_t>()->default_value("0"))(
       "verbose", "0 silent, 1 progress bar, 2 one line per epoch", cxxopts::value<int>()->default_value("1"));
+  o.add_options()("tensorboard", "Write TensorBoard logs to this folder (tensorboard --logdir DIR)",
+                  cxxopts::value<std::string>()->default_value(""))(
+      "report", "Write a live HTML training report to this file (open it in a browser)",
+      cxxopts::value<std::string>()->default_value(""));
 }
 
 /// Parses argv; prints the help and returns false for --help. Bad flags throw cxxopts exceptions.
@@ -75,12 +81,25 @@ inline bool parse(cxxopts::Options& o, int argc, char** argv, Args& a, cxxopts::
   a.history = r["history"].as<std::string>();
   a.limit = r["limit"].as<int64_t>();
   a.verbose = r["verbose"].as<int>();
+  a.tensorboard = r["tensorboard"].as<std::string>();
+  a.report = r["report"].as<std::string>();
   if (a.epochs < 1) throw xg::ValueError(fmt::format("--epochs must be at least 1, got {}", a.epochs));
   if (a.batch_size < 1) throw xg::ValueError(fmt::format("--batch-size must be at least 1, got {}", a.batch_size));
   if (a.limit < 0) throw xg::ValueError(fmt::format("--limit must be >= 0, got {}", a.limit));
   if (a.threads > 0) xg::set_num_threads(a.threads);
   xg::manual_seed(a.seed);
   return true;
+}
+
+/// Adds the --tensorboard and --report callbacks when asked for; returns the report (or null) so
+/// that the test metrics can be added to it at the end.
+inline std::shared_ptr<xg::train::HTMLReport> add_log_callbacks(std::vector<std::shared_ptr<xg::train::Callback>>& cbs,
+                                                                const Args& a, xg::train::HTMLReportOptions ro = {}) {
+  if (!a.tensorboard.empty()) cbs.push_back(std::make_shared<xg::train::TensorBoard>(a.tensorboard));
+  if (a.report.empty()) return nullptr;
+  auto report = std::make_shared<xg::train::HTMLReport>(a.report, std::move(ro));
+  cbs.push_back(report);
+  return report;
 }
 
 /// Where MNIST-like data comes from: MNIST itself, or Fashion-MNIST.

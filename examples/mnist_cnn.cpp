@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
     std::vector<std::shared_ptr<train::Callback>> callbacks{std::make_shared<train::LearningRateScheduler>(
         [lr0, decay](int64_t epoch, double) { return lr0 * std::pow(decay, static_cast<double>(epoch)); })};
     if (!a.history.empty()) callbacks.push_back(std::make_shared<train::CSVLogger>(a.history));
+    auto report = example::add_log_callbacks(
+        callbacks, a, {.title = "mnist_cnn: " + src.name(), .per_batch = true, .input_shape = {1, 1, 28, 28}});
     const double t0 = train::steady_seconds();
     const train::History h = model.fit(train_set, {.epochs = a.epochs,
                                                    .batch_size = a.batch_size,
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
     }
     const train::Logs test = model.evaluate(test_set, {.batch_size = 256});
     std::cout << fmt::format("Test ({}): loss {:.4f}, accuracy {:.4f}\n", src.name(), test["loss"], test["accuracy"]);
+    if (report) report->set_test_metrics(test);
     example::print_result(test["accuracy"], test["loss"], static_cast<int64_t>(h.size()), seconds);
     return 0;
   });

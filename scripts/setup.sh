@@ -4,7 +4,8 @@
 #   scripts/setup.sh --bench   also the benchmark peers (Google Benchmark, OpenBLAS, LibTorch)
 set -euo pipefail
 pkgs=(g++ cmake make libxtensor-dev libxsimd-dev libfmt-dev libgtest-dev nlohmann-json3-dev zlib1g-dev
-      libcxxopts-dev clang-format)
+      libcxxopts-dev clang-format
+      libprotobuf-dev protobuf-compiler libpng-dev python3-protobuf python3-pil chromium-headless-shell)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(libbenchmark-dev libopenblas-dev libtorch-dev)
 fi

@@ -271,6 +271,9 @@ History Model::run_fit(data::DataLoader& train, data::DataLoader* val, const Fit
     if (!cb) fail<ValueError>("Model::fit: a callback is null");
 
   stop_training_ = false;
+  fit_options_ = opts;
+  fit_options_.callbacks.clear();  // the callbacks hold this model: no need to keep them alive
+  steps_per_epoch_ = static_cast<int64_t>(train.size());
   SigintGuard sigint(opts.catch_sigint);
   ModeGuard modes(*module_, true);
   std::ostream& out = stream_of(opts.out);

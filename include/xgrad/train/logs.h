@@ -58,6 +58,9 @@ class History {
   /// True when fit stopped because of Ctrl-C (SIGINT); the epoch running then is not recorded.
   bool interrupted() const { return interrupted_; }
   void set_interrupted(bool on) { interrupted_ = on; }
+  /// Writes the curves as a self-contained HTML page (see train::HTMLReport, which adds settings,
+  /// the model summary and live updates during fit). Written atomically; a failure is an IOError.
+  void save_html(const std::string& path, const std::string& title = "xgrad training history") const;
 
  private:
   std::vector<int64_t> epochs_;

@@ -177,6 +177,10 @@ class Model {
   /// Callbacks set this to end training (see Callback).
   void set_stop_training(bool on = true) { stop_training_ = on; }
   bool stop_training() const { return stop_training_; }
+  /// The options of the fit in progress or the last one (callbacks left out), for callbacks
+  /// that report them; steps_per_epoch: the training batches per epoch.
+  const FitOptions& fit_options() const { return fit_options_; }
+  int64_t steps_per_epoch() const { return steps_per_epoch_; }
 
   /// The module's state dict as safetensors / back (see nn::Module::save).
   void save(const std::string& path) const;
@@ -194,6 +198,8 @@ class Model {
   std::optional<LossArg> loss_;
   std::vector<std::shared_ptr<Metric>> metrics_;
   bool stop_training_ = false;
+  FitOptions fit_options_;
+  int64_t steps_per_epoch_ = 0;
 };
 
 }  // namespace xg::train
