@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <mutex>
 
 #include "core/allocator.h"
 #include "core/dispatch.h"
@@ -327,15 +326,11 @@ Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strid
 // ---------------------------------------------------------------- random
 
 namespace {
-std::mutex& rng_mutex() {
-  static std::mutex m;
-  return m;
-}
 template <class G>
 Tensor fill_random(const Shape& shape, DType dtype, Generator* gen, const char* op, G draw) {
   Tensor t(new_impl(shape, dtype, op));
-  std::lock_guard<std::mutex> lock(rng_mutex());
-  Generator& g = gen ? *gen : default_generator();
+  GeneratorLock lock(gen);
+  Generator& g = *lock;
   core::dispatch_float(dtype, op, [&]<class T>() {
     T* p = t.data<T>();
     for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(draw(g));
@@ -368,8 +363,8 @@ Tensor randn(const Shape& shape, DType dtype, Generator* gen) {
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator* gen) {
   if (high <= low) fail<ValueError>("randint: high ({}) must exceed low ({})", high, low);
   Tensor t(new_impl(shape, kInt64, "randint"));
-  std::lock_guard<std::mutex> lock(rng_mutex());
-  Generator& g = gen ? *gen : default_generator();
+  GeneratorLock lock(gen);
+  Generator& g = *lock;
   // In uint64, where high - low and low + draw wrap as they should (in int64 they could overflow).
   const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
   int64_t* p = t.data<int64_t>();
@@ -381,8 +376,8 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator* gen) {
 Tensor randperm(int64_t n, Generator* gen) {
   if (n < 0) fail<ValueError>("randperm: n must be >= 0, got {}", n);
   Tensor t = arange(n, kInt64);
-  std::lock_guard<std::mutex> lock(rng_mutex());
-  Generator& g = gen ? *gen : default_generator();
+  GeneratorLock lock(gen);
+  Generator& g = *lock;
   int64_t* p = t.data<int64_t>();
   for (int64_t i = n - 1; i > 0; --i)
     std::swap(p[i], p[static_cast<int64_t>(g.next_u64() % static_cast<uint64_t>(i + 1))]);
