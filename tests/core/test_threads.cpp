@@ -108,3 +108,24 @@ TEST(Threads, TwoModelsWithDropoutTrainAtOnce) {
   EXPECT_TRUE(std::isfinite(l0));
   EXPECT_TRUE(std::isfinite(l1));
 }
+
+TEST(Threads, ParallelKernelsFromTwoThreads) {
+  // Kernels big enough to fork OpenMP teams (GEMM, elementwise, reductions), called from two threads
+  // at once: the teams, the shared thread back-off policy and the allocator must not race, and the
+  // results are those of running alone (they never depend on the thread count).
+  auto job = [](uint64_t seed, double* out) {
+    Generator g(seed);
+    const Tensor a = randn({256, 256}, kFloat32, &g), b = randn({256, 256}, kFloat32, &g);
+    Tensor acc = zeros({256, 256});
+    for (int i = 0; i < 4; ++i) acc = acc + relu(matmul(a, b));
+    *out = acc.sum().item();
+  };
+  double alone0 = 0, alone1 = 0, r0 = 0, r1 = 0;
+  job(1, &alone0);
+  job(2, &alone1);
+  std::thread t0(job, 1, &r0), t1(job, 2, &r1);
+  t0.join();
+  t1.join();
+  EXPECT_EQ(r0, alone0);
+  EXPECT_EQ(r1, alone1);
+}
