@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <map>
+#include <string>
 #include <string_view>
 
 #include <fmt/ranges.h>
@@ -25,7 +28,19 @@ bool parse_double(std::string_view s, double& v) {
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return ec == std::errc() && p == s.data() + s.size();
+  if (p != s.data() + s.size()) return false;
+  // Out of double's range: strtod says which way (±inf beyond it, 0 or a subnormal below it).
+  if (ec == std::errc::result_out_of_range) v = std::strtod(std::string(s).c_str(), nullptr);
+  return ec == std::errc() || ec == std::errc::result_out_of_range;
+}
+
+/// Why v cannot be a float32 cell, or nullptr when it can (NaN and infinities only when allowed).
+const char* float_problem(double v, bool allow_nonfinite) {
+  if (allow_nonfinite) return nullptr;
+  if (!std::isfinite(v)) return "is not finite (CSVOptions::allow_nonfinite accepts it)";
+  if (std::abs(v) > static_cast<double>(std::numeric_limits<float>::max()))
+    return "is out of float32's range (CSVOptions::allow_nonfinite accepts it as infinity)";
+  return nullptr;
 }
 
 bool is_number(std::string_view s) {
@@ -47,8 +62,11 @@ struct Line {
 
 CSVDataset::CSVDataset(const std::filesystem::path& file, CSVOptions opts) {
   const std::string fname = file.string();
+  if (opts.max_classes < 1) fail<ValueError>("CSVDataset: max_classes must be positive, got {}", opts.max_classes);
   const std::vector<uint8_t> bytes = read_maybe_gzip(file);
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  // A UTF-8 byte-order mark (Excel writes one) is not part of the first cell.
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
 
   std::vector<Line> lines;
   int64_t number = 0;
@@ -78,7 +96,7 @@ CSVDataset::CSVDataset(const std::filesystem::path& file, CSVOptions opts) {
     int64_t r = 0, f = 0;
     const bool counts = first.size() >= 2 && parse_count(first[0], r) && parse_count(first[1], f) &&
                         std::none_of(first.begin() + 2, first.end(), is_number) && lines.size() >= 2 &&
-                        static_cast<int64_t>(lines[1].cells.size()) == f + 1;
+                        static_cast<uint64_t>(lines[1].cells.size()) - 1 == static_cast<uint64_t>(f);
     if (counts) {
       header = CSVHeader::Counts;
     } else {
@@ -107,6 +125,9 @@ CSVDataset::CSVDataset(const std::filesystem::path& file, CSVOptions opts) {
   if (data_begin >= lines.size()) fail<IOError>("CSVDataset: '{}' has a header but no data rows", fname);
 
   // ---- columns
+  if (count_features == std::numeric_limits<int64_t>::max())
+    fail<IOError>("CSVDataset: '{}' line {}: the counts header declares {} features, more than a row can hold", fname,
+                  lines[0].number, count_features);
   const auto ncols = static_cast<int64_t>(
       header == CSVHeader::Counts ? count_features + 1 : static_cast<int64_t>(lines[data_begin].cells.size()));
   if (ncols < 2) fail<IOError>("CSVDataset: '{}' needs at least one feature column and a label column", fname);
@@ -127,6 +148,12 @@ CSVDataset::CSVDataset(const std::filesystem::path& file, CSVOptions opts) {
   for (int64_t c = 0; c < static_cast<int64_t>(names.size()); ++c)
     if (c != label_col) feature_names_.push_back(names[static_cast<size_t>(c)]);
 
+  // Every row is checked against the column count before anything is allocated for it: a header's
+  // counts are only a claim (1.5e15 features in a 29-byte file once asked for petabytes).
+  for (size_t i = data_begin; i < lines.size(); ++i)
+    if (static_cast<int64_t>(lines[i].cells.size()) != ncols)
+      fail<IOError>("CSVDataset: '{}' line {} has {} columns, expected {}", fname, lines[i].number,
+                    lines[i].cells.size(), ncols);
   n_ = static_cast<int64_t>(lines.size() - data_begin);
   if (count_rows >= 0 && count_rows != n_)
     fail<IOError>("CSVDataset: '{}': the header promises {} rows but the file has {}", fname, count_rows, n_);
@@ -141,8 +168,6 @@ CSVDataset::CSVDataset(const std::filesystem::path& file, CSVOptions opts) {
   };
   for (int64_t r = 0; r < n_; ++r) {
     const Line& l = lines[data_begin + static_cast<size_t>(r)];
-    if (static_cast<int64_t>(l.cells.size()) != ncols)
-      fail<IOError>("CSVDataset: '{}' line {} has {} columns, expected {}", fname, l.number, l.cells.size(), ncols);
     int64_t f = 0;
     for (int64_t c = 0; c < ncols; ++c) {
       const std::string_view cell = l.cells[static_cast<size_t>(c)];
@@ -153,6 +178,7 @@ CSVDataset::CSVDataset(const std::filesystem::path& file, CSVOptions opts) {
       double v = 0;
       if (!parse_double(cell, v))
         bad_cell(l, c, cell.empty() ? std::string("empty cell") : fmt::format("cannot parse '{}' as a number", cell));
+      if (const char* why = float_problem(v, opts.allow_nonfinite)) bad_cell(l, c, fmt::format("'{}' {}", cell, why));
       fd[r * nf + f++] = static_cast<float>(v);
     }
   }
@@ -167,6 +193,8 @@ CSVDataset::CSVDataset(const std::filesystem::path& file, CSVOptions opts) {
       if (!parse_double(label_cells[static_cast<size_t>(r)], v))
         bad_cell(label_line(r), label_col,
                  fmt::format("cannot parse label '{}' as a number", label_cells[static_cast<size_t>(r)]));
+      if (const char* why = float_problem(v, opts.allow_nonfinite))
+        bad_cell(label_line(r), label_col, fmt::format("label '{}' {}", label_cells[static_cast<size_t>(r)], why));
       td[r] = static_cast<float>(v);
     }
     return;
@@ -182,6 +210,10 @@ CSVDataset::CSVDataset(const std::filesystem::path& file, CSVOptions opts) {
       if (!(v >= 0) || v != std::floor(v) || v > 9.0e15)
         bad_cell(label_line(r), label_col,
                  fmt::format("class label '{}' is not a non-negative integer", label_cells[static_cast<size_t>(r)]));
+      if (header_classes.empty() && v >= static_cast<double>(opts.max_classes))
+        bad_cell(label_line(r), label_col,
+                 fmt::format("class label {} is not below CSVOptions::max_classes = {}",
+                             label_cells[static_cast<size_t>(r)], opts.max_classes));
       td[r] = static_cast<int64_t>(v);
       max_label = std::max(max_label, td[r]);
       if (!header_classes.empty() && td[r] >= static_cast<int64_t>(header_classes.size()))

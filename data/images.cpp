@@ -118,11 +118,16 @@ Idx read_idx(const fs::path& file, int ndim, const char* what) {
     fail<IOError>("'{}': truncated: {} bytes, too short for the {}-byte IDX header", file.string(), b.size(), r.offset);
   const uint64_t avail = b.size() - r.offset;
   uint64_t need = 1;
+  uint64_t sample = 1;  // bytes of one image (or label): must fit in int64 even when there are 0 of them
   for (int d = 0; d < ndim; ++d) {
     const uint8_t* p = b.data() + 4 + 4 * d;
     const int64_t v = int64_t(uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]));
     r.dims.push_back(v);
     if (d > 0 && v == 0) fail<IOError>("'{}': dim {} of the IDX header is 0", file.string(), d);
+    if (d > 0 && (__builtin_mul_overflow(sample, static_cast<uint64_t>(v), &sample) ||
+                  sample > static_cast<uint64_t>(INT64_MAX)))
+      fail<IOError>("'{}': the IDX header ({}) describes samples too large to address", file.string(),
+                    fmt::join(r.dims, " x "));
     // Saturating product: a corrupt header cannot overflow it.
     need = (v != 0 && need > UINT64_MAX / static_cast<uint64_t>(v)) ? UINT64_MAX : need * static_cast<uint64_t>(v);
   }

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <system_error>
+
+#include <fmt/format.h>
 
 #include "xgrad/error.h"
 
@@ -88,15 +91,31 @@ fs::path normalized(const fs::path& p) {
 
 }  // namespace
 
+namespace {
+
+/// The location given explicitly, by data_dir (an example's --data-dir) or else XGRAD_DATA, if any.
+struct Explicit {
+  fs::path path;
+  std::string source;  ///< how it was given, for messages
+};
+std::optional<Explicit> explicit_root(const std::string& data_dir) {
+  if (!data_dir.empty()) return Explicit{normalized(data_dir), fmt::format("data_dir (--data-dir) '{}'", data_dir)};
+  if (const char* env = std::getenv("XGRAD_DATA"); env && *env)
+    return Explicit{normalized(env), fmt::format("XGRAD_DATA='{}'", env)};
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::vector<fs::path> data_search_roots(const std::string& data_dir) {
+  // An explicit location replaces the search: used or refused, never skipped for another place.
+  if (auto e = explicit_root(data_dir)) return {e->path};
   std::vector<fs::path> roots;
   auto add = [&](const fs::path& p) {
     if (p.empty()) return;
     const fs::path norm = normalized(p);
     if (std::find(roots.begin(), roots.end(), norm) == roots.end()) roots.push_back(norm);
   };
-  if (!data_dir.empty()) add(data_dir);
-  if (const char* env = std::getenv("XGRAD_DATA"); env && *env) add(env);
   std::error_code ec;
   const fs::path cwd = fs::current_path(ec);
   if (!ec) add(cwd / ".." / "shared" / "data");
@@ -114,24 +133,33 @@ std::vector<fs::path> data_search_roots(const std::string& data_dir) {
 fs::path find_dataset(const std::string& name, const std::string& data_dir) {
   const std::string key = canonical_name(name);
   const Spec& s = spec_for(key);
+  const std::optional<Explicit> given = explicit_root(data_dir);
+  if (given) {
+    std::error_code ec;
+    if (!fs::exists(given->path, ec))
+      fail<IOError>("find_dataset: {} does not exist (a location given explicitly is used or refused, never skipped)",
+                    given->source);
+    if (!fs::is_directory(given->path, ec)) fail<IOError>("find_dataset: {} is not a directory", given->source);
+  }
   std::vector<fs::path> looked;
-  const std::vector<fs::path> roots = data_search_roots(data_dir);
-  std::vector<fs::path> explicit_roots;
-  if (!data_dir.empty()) explicit_roots.push_back(normalized(data_dir));
-  if (const char* env = std::getenv("XGRAD_DATA"); env && *env) explicit_roots.push_back(normalized(env));
-  for (const fs::path& root : roots) {
+  for (const fs::path& root : data_search_roots(data_dir)) {
     for (const std::string& sub : s.subdirs) {
       looked.push_back(root / sub);
       if (holds(root / sub, s)) return root / sub;
     }
     // An explicit folder may also be the data set's own folder.
-    if (std::find(explicit_roots.begin(), explicit_roots.end(), root) != explicit_roots.end()) {
+    if (given) {
       looked.push_back(root);
       if (holds(root, s)) return root;
     }
   }
   std::string where;
   for (const auto& p : looked) where += "\n  " + p.string();
+  if (given)
+    fail<IOError>(
+        "find_dataset: {} not found in {} (looking for {}); no other place is searched when a location is given. "
+        "Looked in:{}\nTo get it: {}.",
+        s.title, given->source, s.looking_for, where, s.how_to_get);
   fail<IOError>(
       "find_dataset: {} not found (looking for {}). Looked in:{}\nTo get it: {}; then pass --data-dir <root> or set "
       "XGRAD_DATA=<root>.",

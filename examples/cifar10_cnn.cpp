@@ -60,10 +60,9 @@ int main(int argc, char** argv) {
       return b;
     };
 
-    auto net =
-        std::make_shared<nn::Sequential>(nn::Conv2d(3, 32, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2),   // [N, 32, 16, 16]
-                                         nn::Conv2d(32, 64, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2),  // [N, 64, 8, 8]
-                                         nn::Flatten(), nn::Linear(64 * 8 * 8, 512), nn::ReLU(), nn::Linear(512, 10));
+    auto net = nn::sequential({nn::Conv2d(3, 32, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2),   // [N, 32, 16, 16]
+                               nn::Conv2d(32, 64, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2),  // [N, 64, 8, 8]
+                               nn::Flatten(), nn::Linear(64 * 8 * 8, 512), nn::ReLU(), nn::Linear(512, 10)});
     train::Model model(net);
     const std::string opt_name = r["optimizer"].as<std::string>();
     const double weight_decay = r["weight-decay"].as<double>();

@@ -56,8 +56,7 @@ int main(int argc, char** argv) {
     auto test_set = example::load_mnist(src, data::Split::Test, /*flatten=*/true);
     std::cout << "Training samples: " << train_set->size() << ", test samples: " << test_set->size() << "\n";
 
-    auto net =
-        std::make_shared<nn::Sequential>(nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2), nn::Linear(128, 10));
+    auto net = nn::sequential({nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2), nn::Linear(128, 10)});
     optim::Adam opt(net->parameters(), optim::AdamOptions{.lr = a.lr});
     optim::CosineAnnealingLR schedule(opt, a.epochs);
     data::DataLoader train_loader(train_set, {.batch_size = a.batch_size, .shuffle = true, .seed = a.seed});

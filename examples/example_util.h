@@ -45,7 +45,9 @@ struct Args {
 /// Adds the flags every example takes, with this program's defaults.
 inline void add_common_options(cxxopts::Options& o, const Args& d) {
   o.add_options()("h,help", "Show this help")(
-      "data-dir", "Folder holding the data sets (default: $XGRAD_DATA, ../shared/data, /usr/share/datasets)",
+      "data-dir",
+      "Folder holding the data sets, the only place searched when given (default: $XGRAD_DATA if set, else "
+      "../shared/data, /usr/share/datasets)",
       cxxopts::value<std::string>()->default_value(d.data_dir))(
       "epochs", "Training epochs", cxxopts::value<int64_t>()->default_value(std::to_string(d.epochs)))(
       "batch-size", "Samples per batch", cxxopts::value<int64_t>()->default_value(std::to_string(d.batch_size)))(

@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
         std::cout << "Training samples: " << x_train.size(0) << ", test samples: " << x_test.size(0)
                   << ", classes: " << iris.num_classes() << "\n";
 
-      auto net = std::make_shared<nn::Sequential>(nn::Linear(4, 10), nn::ReLU(), nn::Linear(10, 8), nn::ReLU(),
-                                                  nn::Linear(8, iris.num_classes()));
+      auto net = nn::sequential(
+          {nn::Linear(4, 10), nn::ReLU(), nn::Linear(10, 8), nn::ReLU(), nn::Linear(8, iris.num_classes())});
       train::Model model(net);
       model.compile(std::make_shared<optim::Adam>(net->parameters(),
                                                   optim::AdamOptions{.lr = a.lr, .weight_decay = weight_decay}),

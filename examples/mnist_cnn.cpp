@@ -34,8 +34,8 @@ int main(int argc, char** argv) {
     std::cout << "Training samples: " << train_set->size() << ", test samples: " << test_set->size() << "\n";
 
     // [N, 1, 28, 28] → conv 3×3 → [N, 32, 26, 26] → pool → [N, 32, 13, 13] → 5408 features.
-    auto net = std::make_shared<nn::Sequential>(nn::Conv2d(1, 32, 3), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
-                                                nn::Linear(32 * 13 * 13, 10));
+    auto net = nn::sequential(
+        {nn::Conv2d(1, 32, 3), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(32 * 13 * 13, 10)});
     train::Model model(net);
     model.compile(std::make_shared<optim::Adam>(net->parameters(), optim::AdamOptions{.lr = a.lr}),
                   "sparse_categorical_crossentropy", {"accuracy"});

@@ -34,8 +34,7 @@ int main(int argc, char** argv) {
     auto test_set = example::load_mnist(src, data::Split::Test, /*flatten=*/false);
     std::cout << "Training samples: " << train_set->size() << ", test samples: " << test_set->size() << "\n";
 
-    auto net = std::make_shared<nn::Sequential>(nn::Flatten(), nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2),
-                                                nn::Linear(128, 10));
+    auto net = nn::sequential({nn::Flatten(), nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2), nn::Linear(128, 10)});
     train::Model model(net);
     model.compile(std::make_shared<optim::Adam>(net->parameters(), optim::AdamOptions{.lr = a.lr}),
                   "sparse_categorical_crossentropy", {"accuracy"});

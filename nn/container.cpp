@@ -22,6 +22,14 @@ Sequential::Sequential(std::initializer_list<std::pair<std::string, ModuleArg>> 
   for (const auto& [n, m] : named) add(n, m);
 }
 
+std::shared_ptr<Sequential> sequential(std::initializer_list<ModuleArg> modules) {
+  return std::make_shared<Sequential>(modules);
+}
+
+std::shared_ptr<Sequential> sequential(std::initializer_list<std::pair<std::string, ModuleArg>> named) {
+  return std::make_shared<Sequential>(named);
+}
+
 Sequential& Sequential::add(const ModuleArg& m) { return add(std::to_string(modules_.size()), m); }
 
 Sequential& Sequential::add(const std::string& name, const ModuleArg& m) {

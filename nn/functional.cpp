@@ -30,11 +30,11 @@ Tensor dropout(const Tensor& input, double p, bool training, Generator* gen) {
   if (p == 1.0) return input * zeros_like(input);
   // The mask already holds 0 or 1/(1-p), so the op is one multiply whose gradient is the mask.
   Tensor mask = empty(input.shape(), input.dtype());
-  Generator& g = gen ? *gen : default_generator();
+  const GeneratorLock g(gen);  // as the random factories: threads may share the generator
   if (input.dtype() == kFloat32)
-    fill_mask(mask.data<float>(), mask.numel(), 1.0 - p, g);
+    fill_mask(mask.data<float>(), mask.numel(), 1.0 - p, *g);
   else
-    fill_mask(mask.data<double>(), mask.numel(), 1.0 - p, g);
+    fill_mask(mask.data<double>(), mask.numel(), 1.0 - p, *g);
   return input * mask;
 }
 

@@ -39,6 +39,25 @@ const std::vector<double>& list_of(const SchedulerState& s, const char* key) {
   return it->second;
 }
 
+/// A counter of a loaded state: an integer in [lo, 2^53]. Converting anything else to int64
+/// (1e300, NaN) would be undefined, and a fraction or a negative count is no state a run reaches.
+int64_t count_of(const SchedulerState& s, const char* key, int64_t lo) {
+  const double v = value_of(s, key);
+  if (!(v >= static_cast<double>(lo) && v <= 0x1p53 && v == std::floor(v)))
+    fail<ValueError>("{}: scheduler state has {} = {}, expected an integer from {} to 2^53", s.kind, key, v, lo);
+  return static_cast<int64_t>(v);
+}
+
+/// A list of learning rates of a loaded state: `n` finite numbers (n = the optimizer's groups).
+const std::vector<double>& lrs_of(const SchedulerState& s, const char* key, size_t n) {
+  const std::vector<double>& v = list_of(s, key);
+  if (v.size() != n)
+    fail<ValueError>("{}: scheduler state has {} {}, the optimizer has {} groups", s.kind, v.size(), key, n);
+  for (double x : v)
+    if (!std::isfinite(x)) fail<ValueError>("{}: scheduler state has {} holding {}", s.kind, key, x);
+  return v;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- EpochLRScheduler
@@ -91,10 +110,13 @@ void EpochLRScheduler::load_state_dict(const SchedulerState& s) {
   const auto& base = list_of(s, "base_lrs");
   if (base.size() != base_lrs_.size())
     fail<ValueError>("{}: state has {} base lrs, the scheduler has {}", kind_, base.size(), base_lrs_.size());
-  last_epoch_ = static_cast<int64_t>(value_of(s, "last_epoch"));
-  step_count_ = static_cast<int64_t>(value_of(s, "step_count"));
-  base_lrs_ = base;
-  last_lrs_ = list_of(s, "last_lrs");
+  // Everything is checked before anything changes.
+  const int64_t last_epoch = count_of(s, "last_epoch", -1), step_count = count_of(s, "step_count", 0);
+  const auto& last_lrs = lrs_of(s, "last_lrs", opt_->num_param_groups());
+  base_lrs_ = lrs_of(s, "base_lrs", base_lrs_.size());
+  last_epoch_ = last_epoch;
+  step_count_ = step_count;
+  last_lrs_ = last_lrs;
 }
 
 namespace {
@@ -343,9 +365,11 @@ SchedulerState SequentialLR::state_dict() const {
 
 void SequentialLR::load_state_dict(const SchedulerState& st) {
   check_state(st, schedulers_.size());
+  const int64_t last_epoch = count_of(st, "last_epoch", -1);
+  const auto& last_lrs = lrs_of(st, "last_lrs", opt_->num_param_groups());
   for (size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->load_state_dict(st.children[i]);
-  last_epoch_ = static_cast<int64_t>(value_of(st, "last_epoch"));
-  last_lrs_ = list_of(st, "last_lrs");
+  last_epoch_ = last_epoch;
+  last_lrs_ = last_lrs;
 }
 
 // ---------------------------------------------------------------- ChainedScheduler
@@ -384,8 +408,9 @@ SchedulerState ChainedScheduler::state_dict() const {
 
 void ChainedScheduler::load_state_dict(const SchedulerState& st) {
   check_state(st, schedulers_.size());
+  const auto& last_lrs = lrs_of(st, "last_lrs", opt_->num_param_groups());
   for (size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->load_state_dict(st.children[i]);
-  last_lrs_ = list_of(st, "last_lrs");
+  last_lrs_ = last_lrs;
 }
 
 // ---------------------------------------------------------------- ReduceLROnPlateau
@@ -458,13 +483,15 @@ SchedulerState ReduceLROnPlateau::state_dict() const {
 void ReduceLROnPlateau::load_state_dict(const SchedulerState& s) {
   if (s.kind != "ReduceLROnPlateau")
     fail<ValueError>("ReduceLROnPlateau: load_state_dict got the state of a {}", s.kind);
-  const double last = value_of(s, "last_epoch"), best = value_of(s, "best"), bad = value_of(s, "num_bad_epochs"),
-               cool = value_of(s, "cooldown_counter");
-  last_lrs_ = list_of(s, "last_lrs");
-  last_epoch_ = static_cast<int64_t>(last);
+  const int64_t last = count_of(s, "last_epoch", 0), bad = count_of(s, "num_bad_epochs", 0),
+                cool = count_of(s, "cooldown_counter", 0);
+  const double best = value_of(s, "best");  // ±inf before the first metric
+  if (std::isnan(best)) fail<ValueError>("ReduceLROnPlateau: scheduler state has best = nan");
+  last_lrs_ = lrs_of(s, "last_lrs", opt_->num_param_groups());
+  last_epoch_ = last;
   best_ = best;
-  num_bad_epochs_ = static_cast<int64_t>(bad);
-  cooldown_counter_ = static_cast<int64_t>(cool);
+  num_bad_epochs_ = bad;
+  cooldown_counter_ = cool;
 }
 
 }  // namespace xg::optim

@@ -1,8 +1,10 @@
 /// The optimizer base: group bookkeeping, the step loop shared by every optimizer, state dicts.
 #include "xgrad/optim/optimizer.h"
 
+#include <cmath>
 #include <unordered_set>
 
+#include "core/dispatch.h"
 #include "xgrad/autograd.h"
 
 namespace xg::optim {
@@ -149,6 +151,32 @@ OptimizerStateDict Optimizer::state_dict() const {
   return sd;
 }
 
+namespace {
+
+/// The most steps a state may count: past 2^53 the step is no longer exact as a double (the bias
+/// corrections use it so), and it is far beyond any training run.
+constexpr int64_t kMaxStep = int64_t{1} << 53;
+
+/// State buffers holding running averages of squares (or their sum): the update takes their
+/// square root, so a negative value would turn the parameter into NaN.
+bool must_be_non_negative(const std::string& buffer) {
+  return buffer == "exp_avg_sq" || buffer == "max_exp_avg_sq" || buffer == "square_avg" || buffer == "sum";
+}
+
+/// Why a (contiguous, floating) state buffer is unusable, or an empty string.
+std::string buffer_problem(const Tensor& t, bool non_negative) {
+  return core::dispatch_float(t.dtype(), "load_state_dict", [&]<class T>() -> std::string {
+    const T* p = t.data<T>();
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      if (!std::isfinite(p[i])) return fmt::format("element {} is {}", i, p[i]);
+      if (non_negative && p[i] < 0) return fmt::format("element {} is {}, but it must not be negative", i, p[i]);
+    }
+    return {};
+  });
+}
+
+}  // namespace
+
 void Optimizer::load_state_dict(const OptimizerStateDict& sd) {
   NoGradGuard no_grad;
   if (sd.optimizer != name_)
@@ -165,6 +193,9 @@ void Optimizer::load_state_dict(const OptimizerStateDict& sd) {
       fail<ValueError>("{}: loaded parameter group {} has {} parameters, the optimizer's has {}", name_, gi,
                        g.params.size(), params_[gi].size());
     own[gi] = own_hparams(gi);
+    for (const auto& [k, v] : g.hparams)
+      if (!std::isfinite(v))
+        fail<ValueError>("{}: loaded parameter group {} has hyper-parameter {} = {}", name_, gi, k, v);
     for (const auto& [k, v] : g.hparams) {
       if (auto it = own[gi].find(k); it != own[gi].end())
         it->second = v;
@@ -179,12 +210,18 @@ void Optimizer::load_state_dict(const OptimizerStateDict& sd) {
       if (it == sd.state.end()) continue;
       const Tensor& p = params_[gi][i];
       ParamState ps{it->second.step, {}};
+      // A state is input like any other: a step of -1 once made the next Adam step divide by zero.
+      if (ps.step < 0 || ps.step > kMaxStep)
+        fail<ValueError>("{}: state of parameter {} counts {} steps (expected 0 to 2^53)", name_, g.params[i], ps.step);
       for (const auto& [k, t] : it->second.buffers) {
         if (!t.defined()) fail<ValueError>("{}: state '{}' of parameter {} is undefined", name_, k, g.params[i]);
         if (t.shape() != p.shape())
           fail<ShapeError>("{}: state '{}' of parameter {} has shape {}, the parameter has shape {}", name_, k,
                            g.params[i], shape_str(t.shape()), shape_str(p.shape()));
-        ps.buffers.emplace(k, t.detach().to(p.dtype()).clone());
+        Tensor c = t.detach().to(p.dtype()).clone();
+        if (const std::string why = buffer_problem(c, must_be_non_negative(k)); !why.empty())
+          fail<ValueError>("{}: state '{}' of parameter {}: {}", name_, k, g.params[i], why);
+        ps.buffers.emplace(k, std::move(c));
       }
       state.emplace(p.impl(), std::move(ps));
     }

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_depth.h"
 #include "xgrad/io/safetensors.h"
 #include "xgrad/optim/lr_scheduler.h"
 #include "xgrad/optim/optimizer.h"
@@ -25,6 +26,21 @@ namespace xg::optim {
 namespace {
 
 using json = nlohmann::json;
+
+/// State documents nest a few levels (a scheduler's children one more each); far deeper is corrupt.
+constexpr int kMaxDepth = 64;
+
+/// Parses a state document, refusing one nested too deeply to walk safely.
+json parse_state(const std::string& text, const std::string& path) {
+  if (core::json_depth(text, kMaxDepth) > kMaxDepth) fail<IOError>("'{}': state nested too deeply", path);
+  return json::parse(text);
+}
+
+/// An integer JSON value (a float such as 1e300 would not convert to int64 defined).
+int64_t to_integer(const json& j, const std::string& path, const char* what) {
+  if (!j.is_number_integer()) fail<IOError>("'{}': {} must be an integer, got {}", path, what, j.dump());
+  return j.get<int64_t>();
+}
 
 /// JSON has no NaN or infinity (ReduceLROnPlateau starts from best = ±inf): write those as strings.
 json number(double v) {
@@ -108,20 +124,20 @@ OptimizerStateDict OptimizerStateDict::load(const std::string& path) {
   std::map<std::string, Tensor> tensors(file.tensors.begin(), file.tensors.end());
   OptimizerStateDict sd;
   try {
-    const json meta = json::parse(it->second);
+    const json meta = parse_state(it->second, path);
     if (meta.at("format") != "xgrad.optimizer/1")
       fail<IOError>("'{}': unknown optimizer state format {}", path, meta.at("format").dump());
     sd.optimizer = meta.at("optimizer").get<std::string>();
     for (const json& jg : meta.at("param_groups")) {
       GroupDict g;
       for (const auto& [k, v] : jg.at("hparams").items()) g.hparams[k] = to_number(v, path);
-      g.params = jg.at("params").get<std::vector<int64_t>>();
+      for (const json& jp : jg.at("params")) g.params.push_back(to_integer(jp, path, "a parameter index"));
       sd.param_groups.push_back(std::move(g));
     }
     for (const auto& [key, js] : meta.at("state").items()) {
       const int64_t index = std::stoll(key);
       ParamState ps;
-      ps.step = js.at("step").get<int64_t>();
+      ps.step = to_integer(js.at("step"), path, "a step count");
       for (const auto& name : js.at("buffers")) {
         const std::string tname = fmt::format("state.{}.{}", index, name.get<std::string>());
         auto t = tensors.find(tname);
@@ -129,7 +145,8 @@ OptimizerStateDict OptimizerStateDict::load(const std::string& path) {
           fail<IOError>("'{}': optimizer state names tensor '{}', which the file lacks", path, tname);
         ps.buffers.emplace(name.get<std::string>(), t->second);
       }
-      sd.state.emplace(index, std::move(ps));
+      if (!sd.state.emplace(index, std::move(ps)).second)
+        fail<IOError>("'{}': optimizer state has parameter {} twice", path, index);
     }
   } catch (const json::exception& e) {
     fail<IOError>("'{}': not an xgrad optimizer state file: {}", path, e.what());
@@ -148,11 +165,16 @@ void SchedulerState::save(const std::string& path) const {
 }
 
 SchedulerState SchedulerState::load(const std::string& path) {
+  {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      fail<IOError>("'{}': is a directory, not a scheduler state file", path);
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) fail<IOError>("cannot open '{}' for reading", path);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   try {
-    const json j = json::parse(bytes);
+    const json j = parse_state(bytes, path);
     if (j.at("format") != "xgrad.scheduler/1")
       fail<IOError>("'{}': unknown scheduler state format {}", path, j.at("format").dump());
     return scheduler_from_json(j, path);

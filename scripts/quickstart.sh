@@ -11,13 +11,18 @@ cmake --build build -j"$(nproc)" --target mnist_mlp
 
 has_mnist_files() { compgen -G "$1/train-images*idx3-ubyte*" >/dev/null; }
 
+# The place found is passed on with --data-dir: an explicit location (XGRAD_DATA included) is the
+# only one mnist_mlp searches.
 dataset=""
+data_dir=""
 if [[ -n "${XGRAD_DATA:-}" ]] && { has_mnist_files "$XGRAD_DATA/mnist" || has_mnist_files "$XGRAD_DATA"; }; then
   echo "quickstart: training on MNIST from XGRAD_DATA=$XGRAD_DATA"
   dataset=mnist
+  data_dir="$XGRAD_DATA"
 elif has_mnist_files ../shared/data/mnist; then
   echo "quickstart: training on MNIST from ../shared/data"
   dataset=mnist
+  data_dir=../shared/data
 else
   if ! has_mnist_files /usr/share/datasets/fashion-mnist; then
     echo "quickstart: MNIST not found; installing Debian's dataset-fashion-mnist"
@@ -29,6 +34,6 @@ else
   fi
   echo "quickstart: training on Fashion-MNIST"
   dataset=fashion
+  data_dir=/usr/share/datasets
 fi
-# mnist_mlp finds the data itself (XGRAD_DATA, ../shared/data, /usr/share/datasets).
-./build/examples/mnist_mlp --dataset "$dataset" "$@"
+./build/examples/mnist_mlp --dataset "$dataset" --data-dir "$data_dir" "$@"

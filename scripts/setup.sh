@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what xgrad needs from Debian's packages, and nothing when all is there.
-#   scripts/setup.sh           library, tests and examples
+#   scripts/setup.sh           library, tests and examples, and clang for the fuzzing and
+#                              ThreadSanitizer builds (libFuzzer and the sanitizer runtimes, LLVM's
+#                              OpenMP with its Archer tool, llvm-symbolizer for readable reports)
 #   scripts/setup.sh --bench   also the benchmark peers (Google Benchmark, OpenBLAS, LibTorch)
 set -euo pipefail
 pkgs=(g++ cmake make libxtensor-dev libxsimd-dev libfmt-dev libgtest-dev nlohmann-json3-dev zlib1g-dev
-      libcxxopts-dev clang-format
+      libcxxopts-dev clang-format clang libclang-rt-dev libomp-dev llvm
       libprotobuf-dev protobuf-compiler libpng-dev python3-protobuf python3-pil chromium-headless-shell)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(libbenchmark-dev libopenblas-dev libtorch-dev)

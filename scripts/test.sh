@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the unit tests and the PyTorch conformance cases (ctest),
 # the same tests under AddressSanitizer + UndefinedBehaviorSanitizer (which includes LeakSanitizer),
-# and the clang-format check. Warnings are errors. Exits non-zero on any failure.
+# each file reader's fuzz harness for a short while (clang, ASan + UBSan), the tests that run threads
+# under ThreadSanitizer (clang), and the clang-format check. Warnings are errors. Exits non-zero on any
+# failure.
 #   scripts/test.sh              everything
-#   XGRAD_SKIP_SANITIZE=1 ...    skip the sanitizer build (faster local runs)
+#   XGRAD_SKIP_SANITIZE=1 ...    skip the ASan + UBSan build of the tests (faster local runs)
+#   XGRAD_SKIP_FUZZ=1 ...        skip the fuzz harnesses; XGRAD_FUZZ_SECONDS=N runs each N s (default 30)
+#   XGRAD_SKIP_TSAN=1 ...        skip the ThreadSanitizer build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -27,5 +31,15 @@ if [[ "${XGRAD_SKIP_SANITIZE:-0}" != "1" ]]; then
   echo "== tests (sanitizers)"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --output-on-failure -j"$jobs")
+fi
+
+if [[ "${XGRAD_SKIP_FUZZ:-0}" != "1" ]]; then
+  echo "== fuzz harnesses (clang, ASan + UBSan), ${XGRAD_FUZZ_SECONDS:-30} s each"
+  bash scripts/fuzz.sh -t "${XGRAD_FUZZ_SECONDS:-30}" -j "$jobs"
+fi
+
+if [[ "${XGRAD_SKIP_TSAN:-0}" != "1" ]]; then
+  echo "== ThreadSanitizer (clang): the tests that run threads"
+  bash scripts/tsan.sh
 fi
 echo "== all tests passed"

@@ -50,13 +50,15 @@ void History::append(int64_t epoch, const Logs& logs) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const size_t n = epochs_.size();
   epochs_.push_back(epoch);
-  for (const auto& [k, v] : logs) {
+  for (const auto& item : logs) {
+    // Not a structured binding: C++20 lets a lambda capture one, but clang 14 does not yet.
+    const std::string& k = item.first;
     auto it = std::find_if(series_.begin(), series_.end(), [&](const auto& s) { return s.first == k; });
     if (it == series_.end()) {
       series_.emplace_back(k, std::vector<double>(n, nan));
       it = series_.end() - 1;
     }
-    it->second.push_back(v);
+    it->second.push_back(item.second);
   }
   for (auto& s : series_)
     if (s.second.size() < n + 1) s.second.push_back(nan);

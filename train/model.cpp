@@ -1,7 +1,9 @@
 #include "xgrad/train/model.h"
 
+#include <atomic>
 #include <csignal>
 #include <iostream>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -16,33 +18,58 @@ namespace {
 
 // ---------------------------------------------------------------- Ctrl-C
 
-/// Set by the SIGINT handler that fit installs; read between batches.
-volatile std::sig_atomic_t g_sigint = 0;
+/// Set by the SIGINT handler that fit installs; read between batches. A lock-free atomic, so the
+/// handler may set it and fits on several threads may read it.
+std::atomic<int> g_sigint{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 
-extern "C" void handle_sigint(int) { g_sigint = 1; }
+extern "C" void handle_sigint(int) { g_sigint.store(1, std::memory_order_relaxed); }
 
-/// Installs the handler for the duration of a fit and puts the previous one back. SA_RESETHAND
-/// makes a second Ctrl-C act as the default (terminate) in case a batch never finishes.
+/// Installs the handler while any fit that asks for it runs and then puts the previous one back.
+/// Fits may run on several threads at once: the first installs the handler, the last restores the
+/// previous one, and a Ctrl-C stops each of them after its batch. SA_RESETHAND makes a second
+/// Ctrl-C act as the default (terminate) in case a batch never finishes.
 class SigintGuard {
  public:
-  explicit SigintGuard(bool on) {
-    g_sigint = 0;
+  explicit SigintGuard(bool on) : on_(on) {
     if (!on) return;
+    Shared& s = shared();
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.users++ > 0) return;
+    g_sigint.store(0, std::memory_order_relaxed);
     struct sigaction sa {};
     sa.sa_handler = handle_sigint;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESETHAND;
-    installed_ = ::sigaction(SIGINT, &sa, &prev_) == 0;
+    s.installed = ::sigaction(SIGINT, &sa, &s.prev) == 0;
   }
   ~SigintGuard() {
-    if (installed_) ::sigaction(SIGINT, &prev_, nullptr);
+    if (!on_) return;
+    Shared& s = shared();
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (--s.users == 0 && s.installed) {
+      ::sigaction(SIGINT, &s.prev, nullptr);
+      s.installed = false;
+    }
   }
   SigintGuard(const SigintGuard&) = delete;
   SigintGuard& operator=(const SigintGuard&) = delete;
 
+  /// Whether Ctrl-C was pressed since the handler was installed (never, for a fit that did not ask).
+  bool fired() const { return on_ && g_sigint.load(std::memory_order_relaxed) != 0; }
+
  private:
-  struct sigaction prev_ {};
-  bool installed_ = false;
+  struct Shared {
+    std::mutex mu;
+    int users = 0;
+    bool installed = false;
+    struct sigaction prev {};
+  };
+  static Shared& shared() {
+    static Shared s;
+    return s;
+  }
+  bool on_;
 };
 
 // ---------------------------------------------------------------- modes
@@ -321,7 +348,7 @@ History Model::run_fit(data::DataLoader& train, data::DataLoader* val, const Fit
       for (const auto& m : metrics_) logs.set(m->name(), m->result());
       for (const auto& cb : opts.callbacks) cb->on_batch_end(step - 1, logs);
       bar.update(step, logs);
-      if (g_sigint) {
+      if (sigint.fired()) {
         interrupted = true;
         break;
       }
@@ -345,7 +372,7 @@ History Model::run_fit(data::DataLoader& train, data::DataLoader* val, const Fit
     bar.finish(step, logs);
     for (const auto& cb : opts.callbacks) cb->on_epoch_end(epoch, logs);
     history.append(epoch, logs);
-    if (g_sigint) {
+    if (sigint.fired()) {
       interrupted = true;
       if (opts.verbose > 0) out << "Interrupted (Ctrl-C): stopping after this epoch.\n" << std::flush;
       break;

@@ -1,6 +1,7 @@
 #pragma once
 /// Seedable random numbers: one global generator (xg::manual_seed) plus explicit generators.
 #include <cstdint>
+#include <mutex>
 
 namespace xg {
 
@@ -36,9 +37,27 @@ class Generator {
   double spare_ = 0;
 };
 
-/// The generator used when none is passed.
+/// The generator used when none is passed. Draw from it directly only while holding a
+/// GeneratorLock: other threads may be drawing from it.
 Generator& default_generator();
-/// Seeds the global generator.
+/// Seeds the global generator (under the lock).
 void manual_seed(uint64_t seed);
+
+/// Exclusive use of a generator, `gen`, or the global one when gen is null, for one run of
+/// draws. Every draw xgrad makes from a generator it is given or from the global one (the random
+/// factories, nn::init, dropout, manual_seed) holds one, so threads sharing a generator take turns
+/// and each tensor's values are one unbroken run of the stream. A single process-wide mutex
+/// serves every generator, which keeps Generator a plain copyable value; a thread that wants
+/// draws nobody else touches can use a Generator of its own, as the DataLoader does per batch.
+class GeneratorLock {
+ public:
+  explicit GeneratorLock(Generator* gen = nullptr);
+  Generator& operator*() const { return *gen_; }
+  Generator* operator->() const { return gen_; }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+  Generator* gen_;
+};
 
 }  // namespace xg

@@ -215,7 +215,8 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
-// ---- factories
+// ---- factories (a shape whose element count or strides do not fit in int64, or whose bytes would not
+// fit in memory, is an error naming the factory and the shape)
 Tensor empty(const Shape& shape, DType dtype = kFloat32);
 Tensor zeros(const Shape& shape, DType dtype = kFloat32);
 Tensor ones(const Shape& shape, DType dtype = kFloat32);
@@ -254,8 +255,11 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator* gen = n
 Tensor randperm(int64_t n, Generator* gen = nullptr);
 
 // ---- shape helpers
+/// Element count. A ShapeError when the sizes, zeros counted as ones, multiply past INT64_MAX (then a
+/// stride would not fit either), so no count or stride of a tensor ever wraps around.
 int64_t shape_numel(const Shape& s);
 std::string shape_str(const Shape& s);
+/// Row-major strides, checked as shape_numel.
 Shape contiguous_strides(const Shape& s);
 /// Wraps a possibly negative dim into [0, ndim); errors name the op.
 int64_t wrap_dim(int64_t d, int64_t ndim, const char* op);

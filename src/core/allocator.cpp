@@ -13,11 +13,15 @@ namespace xg::core {
 namespace {
 
 constexpr size_t kAlign = 64;
+/// Requests above this are refused: no machine has the memory, and rounding them up to a size
+/// class would overflow (a request above 2^63 once looped forever looking for a power of two).
+constexpr size_t kMaxRequest = size_t{1} << 60;
 
 /// Rounds a request to its size class: 64-byte steps up to 4 KiB, then a quarter of the power of
 /// two above, which bounds waste at 25% while letting nearby sizes share blocks.
 size_t size_class(size_t n) {
   if (n == 0) n = 1;
+  if (n > kMaxRequest) fail<Error>("out of memory: cannot allocate {} bytes (more than any machine holds)", n);
   if (n <= 4096) return (n + kAlign - 1) / kAlign * kAlign;
   size_t p = 4096;
   while (p < n) p <<= 1;

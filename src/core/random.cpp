@@ -42,6 +42,15 @@ Generator& default_generator() {
   return g;
 }
 
-void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
+namespace {
+std::mutex& generator_mutex() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace
+
+GeneratorLock::GeneratorLock(Generator* gen) : lock_(generator_mutex()), gen_(gen ? gen : &default_generator()) {}
+
+void manual_seed(uint64_t seed) { GeneratorLock(nullptr)->manual_seed(seed); }
 
 }  // namespace xg

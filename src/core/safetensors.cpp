@@ -2,6 +2,7 @@
 /// file: every length, offset, dtype and shape is checked before a byte of tensor data is read.
 #include "xgrad/io/safetensors.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,8 +15,12 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <set>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
+
+#include "core/json_depth.h"
 
 namespace xg::io {
 
@@ -59,30 +64,6 @@ std::optional<DType> st_dtype(const std::string& s) {
   throw IOError(fmt::format("safetensors file '{}': {}", path, what));
 }
 
-/// Maximum nesting depth of a JSON text, ignoring brackets inside strings.
-int json_depth(const std::string& s) {
-  int depth = 0, max_depth = 0;
-  bool in_str = false, esc = false;
-  for (char ch : s) {
-    if (in_str) {
-      if (esc)
-        esc = false;
-      else if (ch == '\\')
-        esc = true;
-      else if (ch == '"')
-        in_str = false;
-    } else if (ch == '"') {
-      in_str = true;
-    } else if (ch == '{' || ch == '[') {
-      max_depth = std::max(max_depth, ++depth);
-      if (max_depth > kMaxDepth) return max_depth;
-    } else if (ch == '}' || ch == ']') {
-      --depth;
-    }
-  }
-  return max_depth;
-}
-
 struct Entry {
   std::string name;
   DType dtype;
@@ -108,11 +89,15 @@ Entry parse_entry(const std::string& path, const std::string& name, const ojson&
   const ojson& js = v["shape"];
   if (!js.is_array()) io_fail(path, fmt::format("tensor '{}': \"shape\" is not an array", name));
   Entry e{name, *dt, {}, 0, 0};
-  uint64_t numel = 1;
+  // As for any tensor (core/sizes.h): the sizes, zeros counted as ones, must multiply to at most
+  // INT64_MAX, so the strides fit too ([0, 2^62, 2^62] has no elements but no strides either).
+  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  uint64_t numel = 1, span = 1;
   for (const ojson& d : js) {
     const uint64_t n = as_offset(path, name, d, "each shape entry");
-    if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) || __builtin_mul_overflow(numel, n, &numel))
+    if (n > kMax || __builtin_mul_overflow(span, std::max<uint64_t>(n, 1), &span) || span > kMax)
       io_fail(path, fmt::format("tensor '{}': shape is too large", name));
+    numel *= n;
     e.shape.push_back(static_cast<int64_t>(n));
   }
   uint64_t nbytes = 0;
@@ -136,18 +121,62 @@ Entry parse_entry(const std::string& path, const std::string& name, const ojson&
 
 // ------------------------------------------------------------------ writing
 
+namespace {
+
+/// Removes `<name>.tmp-<pid>-<n>` files beside path left by processes that no longer exist (a save
+/// killed half-way cannot clean up after itself). Temporaries of live processes, this one included,
+/// and anything not named exactly so, are left alone; errors are ignored, as this is tidying only.
+void remove_stale_temporaries(const std::filesystem::path& target) {
+  namespace fs = std::filesystem;
+  const std::string prefix = target.filename().string() + ".tmp-";
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    const std::string_view rest = std::string_view(name).substr(prefix.size());
+    const size_t dash = rest.find('-');
+    const auto digits = [](std::string_view v) {
+      return !v.empty() && v.size() <= 18 &&
+             std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (dash == std::string_view::npos || !digits(rest.substr(0, dash)) || !digits(rest.substr(dash + 1))) continue;
+    const auto pid = static_cast<pid_t>(std::stoll(std::string(rest.substr(0, dash))));
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to ask about
+    std::error_code rm;
+    fs::remove(it->path(), rm);
+  }
+}
+
+}  // namespace
+
 void write_file_atomically(const std::string& path, const std::function<bool(std::FILE*)>& write) {
   static std::atomic<uint64_t> counter{0};
+  {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) fail<IOError>("cannot write '{}': it is a directory", path);
+  }
+  remove_stale_temporaries(path);
   const std::string tmp = fmt::format("{}.tmp-{}-{}", path, ::getpid(), counter++);
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f)
     fail<IOError>("cannot write '{}': {}", path,
                   fmt::format("cannot create temporary file '{}': {}", tmp, std::strerror(errno)));
+  // Closes and removes the temporary on every way out but success, exceptions from `write` included.
+  struct Cleanup {
+    std::FILE*& f;
+    const std::string& tmp;
+    bool done = false;
+    ~Cleanup() {
+      if (done) return;
+      if (f) std::fclose(f);
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+    }
+  } cleanup{f, tmp};
   auto abandon = [&](const std::string& what) {
     const int err = errno;
-    if (f) std::fclose(f);
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
     fail<IOError>("cannot write '{}': {}", path,
                   fmt::format("{}: {}", what, err ? std::strerror(err) : "unknown error"));
   };
@@ -159,11 +188,8 @@ void write_file_atomically(const std::string& path, const std::function<bool(std
   if (rc != 0) abandon("closing the file failed");
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    std::filesystem::remove(tmp, ec);
-    fail<IOError>("cannot write '{}': {}", path, fmt::format("cannot move the temporary file into place: {}", why));
-  }
+  if (ec) fail<IOError>("cannot write '{}': cannot move the temporary file into place: {}", path, ec.message());
+  cleanup.done = true;
 }
 
 void write_safetensors(const NamedTensors& tensors, const std::string& path, const Metadata& metadata) {
@@ -207,6 +233,10 @@ void write_safetensors(const NamedTensors& tensors, const std::string& path, con
 // ------------------------------------------------------------------ reading
 
 SafetensorsContents read_safetensors(const std::string& path) {
+  {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) io_fail(path, "is a directory, not a file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) io_fail(path, fmt::format("cannot open: {}", std::strerror(errno)));
   in.seekg(0, std::ios::end);
@@ -228,11 +258,23 @@ SafetensorsContents read_safetensors(const std::string& path) {
   std::string text(n, '\0');
   in.read(text.data(), static_cast<std::streamsize>(n));
   if (!in) io_fail(path, "cannot read the header");
-  if (json_depth(text) > kMaxDepth) io_fail(path, "invalid JSON header: nested too deeply");
+  if (core::json_depth(text, kMaxDepth) > kMaxDepth) io_fail(path, "invalid JSON header: nested too deeply");
 
+  // JSON parsers keep the last of two equal keys; a file naming a tensor twice is refused instead.
+  std::vector<std::set<std::string>> keys;  // of each object being parsed
+  const auto no_duplicates = [&](int, ojson::parse_event_t event, ojson& parsed) {
+    if (event == ojson::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == ojson::parse_event_t::object_end) {
+      keys.pop_back();
+    } else if (event == ojson::parse_event_t::key && !keys.back().insert(parsed.get<std::string>()).second) {
+      io_fail(path, fmt::format("the header names '{}' twice", parsed.get<std::string>()));
+    }
+    return true;
+  };
   ojson header;
   try {
-    header = ojson::parse(text);
+    header = ojson::parse(text, no_duplicates);
   } catch (const nlohmann::json::exception& e) {
     io_fail(path, fmt::format("invalid JSON header: {}", e.what()));
   }

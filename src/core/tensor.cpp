@@ -4,11 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <mutex>
 
 #include "core/alias.h"
 #include "core/allocator.h"
 #include "core/dispatch.h"
+#include "core/sizes.h"
 #include "kernels/copy.h"
 #include "xgrad/autograd.h"
 #include "xgrad/ops/activation.h"
@@ -41,15 +41,30 @@ TensorImpl::~TensorImpl() { autograd::release_node(std::move(grad_fn_)); }
 
 // ---------------------------------------------------------------- shape helpers
 
+namespace {
+/// The sizes of s, zeros counted as ones, multiplied; false past INT64_MAX. Every stride and
+/// partial product of a shape is at most this span.
+bool span_fits(const Shape& s) {
+  int64_t span = 1;
+  for (auto d : s)
+    if (!core::mul_size(span, std::max<int64_t>(d, 1), span)) return false;
+  return true;
+}
+[[noreturn]] void too_large(const Shape& s, const char* op) {
+  fail<ShapeError>("{}: shape {} is too large: its element count (or a stride) does not fit in int64", op,
+                   shape_str(s));
+}
+}  // namespace
+
 int64_t shape_numel(const Shape& s) {
+  if (!span_fits(s)) too_large(s, "shape_numel");
   int64_t n = 1;
   for (auto d : s) n *= d;
   return n;
 }
 
-std::string shape_str(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
-
 Shape contiguous_strides(const Shape& s) {
+  if (!span_fits(s)) too_large(s, "contiguous_strides");
   Shape st(s.size());
   int64_t acc = 1;
   for (size_t i = s.size(); i-- > 0;) {
@@ -58,6 +73,29 @@ Shape contiguous_strides(const Shape& s) {
   }
   return st;
 }
+
+std::string shape_str(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
+namespace core {
+
+int64_t checked_numel(const Shape& shape, const char* op) {
+  for (auto d : shape)
+    if (d < 0) fail<ShapeError>("{}: cannot create a tensor of shape {}: negative size", op, shape_str(shape));
+  if (!span_fits(shape)) too_large(shape, op);
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+size_t checked_nbytes(const Shape& shape, DType dtype, const char* op) {
+  const auto numel = static_cast<uint64_t>(checked_numel(shape, op));
+  if (numel > kMaxTensorBytes / element_size(dtype))
+    fail<Error>("{}: a {} tensor of shape {} would take {} elements x {} bytes, more than fits in memory", op,
+                dtype_name(dtype), shape_str(shape), numel, element_size(dtype));
+  return static_cast<size_t>(numel) * element_size(dtype);
+}
+
+}  // namespace core
 
 int64_t wrap_dim(int64_t d, int64_t ndim, const char* op) {
   const int64_t n = std::max<int64_t>(ndim, 1);
@@ -156,32 +194,37 @@ template std::vector<bool> Tensor::to_vector<bool>() const;
 // ---------------------------------------------------------------- factories
 
 namespace {
-std::shared_ptr<TensorImpl> new_impl(const Shape& shape, DType dtype) {
-  for (auto d : shape)
-    if (d < 0) fail<ShapeError>("cannot create a tensor of shape {}: negative size", shape_str(shape));
+/// A contiguous tensor of shape; `op` names the caller in size and memory errors.
+std::shared_ptr<TensorImpl> new_impl(const Shape& shape, DType dtype, const char* op) {
+  const size_t nbytes = core::checked_nbytes(shape, dtype, op);
   auto impl = core::make_pooled<TensorImpl>();
   impl->numel_ = shape_numel(shape);
-  impl->storage_ = core::make_pooled<Storage>(static_cast<size_t>(impl->numel_) * element_size(dtype));
+  try {
+    impl->storage_ = core::make_pooled<Storage>(nbytes);
+  } catch (const Error& e) {
+    fail<Error>("{}: cannot allocate a {} tensor of shape {}: {}", op, dtype_name(dtype), shape_str(shape), e.what());
+  }
   impl->shape_ = shape;
   impl->strides_ = contiguous_strides(shape);
   impl->dtype_ = dtype;
   return impl;
 }
-}  // namespace
-
-Tensor empty(const Shape& shape, DType dtype) { return Tensor(new_impl(shape, dtype)); }
-
-Tensor full(const Shape& shape, double value, DType dtype) {
-  Tensor t = empty(shape, dtype);
+Tensor filled(const Shape& shape, double value, DType dtype, const char* op) {
+  Tensor t(new_impl(shape, dtype, op));
   kernels::fill(t, value);
   return t;
 }
+}  // namespace
+
+Tensor empty(const Shape& shape, DType dtype) { return Tensor(new_impl(shape, dtype, "empty")); }
+
+Tensor full(const Shape& shape, double value, DType dtype) { return filled(shape, value, dtype, "full"); }
 Tensor zeros(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
+  Tensor t(new_impl(shape, dtype, "zeros"));
   std::memset(t.raw_data(), 0, t.nbytes());
   return t;
 }
-Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
+Tensor ones(const Shape& shape, DType dtype) { return filled(shape, 1.0, dtype, "ones"); }
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
 Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype()); }
@@ -192,8 +235,11 @@ Tensor arange(double start, double end, double step, DType dtype) {
   if (step == 0) fail<ValueError>("arange: step must be non-zero");
   const double n = std::ceil((end - start) / step);
   if (!std::isfinite(n)) fail<ValueError>("arange: non-finite range [{}, {}) step {}", start, end, step);
+  // 2^63 itself does not convert: the cast of a larger double is undefined (it gave 0 elements).
+  if (n >= 0x1p63)
+    fail<ValueError>("arange: [{}, {}) in steps of {} has {} elements, more than fit in int64", start, end, step, n);
   const int64_t count = std::max<int64_t>(0, static_cast<int64_t>(n));
-  Tensor t = empty({count}, dtype);
+  Tensor t(new_impl({count}, dtype, "arange"));
   core::dispatch_all(dtype, [&]<class T>() {
     T* p = t.data<T>();
     for (int64_t i = 0; i < count; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
@@ -204,7 +250,7 @@ Tensor arange(int64_t end, DType dtype) { return arange(0.0, static_cast<double>
 
 Tensor linspace(double start, double end, int64_t steps, DType dtype) {
   if (steps < 0) fail<ValueError>("linspace: steps must be >= 0, got {}", steps);
-  Tensor t = empty({steps}, dtype);
+  Tensor t(new_impl({steps}, dtype, "linspace"));
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   core::dispatch_all(dtype, [&]<class T>() {
     T* p = t.data<T>();
@@ -218,7 +264,8 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
 }
 
 Tensor eye(int64_t n, DType dtype) {
-  Tensor t = zeros({n, n}, dtype);
+  Tensor t(new_impl({n, n}, dtype, "eye"));
+  std::memset(t.raw_data(), 0, t.nbytes());
   core::dispatch_all(dtype, [&]<class T>() {
     T* p = t.data<T>();
     for (int64_t i = 0; i < n; ++i) p[i * n + i] = T(1);
@@ -229,9 +276,9 @@ Tensor eye(int64_t n, DType dtype) {
 namespace {
 template <class T, class V>
 Tensor from_values(const V& v, const Shape& shape) {
-  if (static_cast<int64_t>(v.size()) != shape_numel(shape))
-    fail<ShapeError>("from_vector: {} values do not fill shape {} ({} elements)", v.size(), shape_str(shape),
-                     shape_numel(shape));
+  const int64_t numel = core::checked_numel(shape, "from_vector");
+  if (static_cast<int64_t>(v.size()) != numel)
+    fail<ShapeError>("from_vector: {} values do not fill shape {} ({} elements)", v.size(), shape_str(shape), numel);
   Tensor t = empty(shape, dtype_of<T>::value);
   T* p = t.data<T>();
   size_t i = 0;
@@ -253,21 +300,26 @@ Tensor tensor(std::initializer_list<double> v, const Shape& shape, DType dtype) 
 
 Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strides,
                  std::function<void(void*)> deleter) {
-  if (!data && shape_numel(shape) > 0) fail<ValueError>("from_blob: null data for shape {}", shape_str(shape));
+  const int64_t numel = core::checked_numel(shape, "from_blob");
   Shape st = strides.empty() ? contiguous_strides(shape) : strides;
   if (st.size() != shape.size())
     fail<ShapeError>("from_blob: strides {} do not match shape {}", shape_str(st), shape_str(shape));
-  int64_t extent = 1;
+  if (!data && numel > 0) fail<ValueError>("from_blob: null data for shape {}", shape_str(shape));
+  // The elements reach 1 + sum (size - 1) * stride into the memory: checked, as strides may be anything.
+  int64_t extent = numel > 0 ? 1 : 0;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (st[i] < 0) fail<ShapeError>("from_blob: negative stride in {}", shape_str(st));
-    extent += (shape[i] - 1) * st[i];
+    int64_t reach = 0;
+    if (numel > 0 && (!core::mul_size(shape[i] - 1, st[i], reach) || !core::add_size(extent, reach, extent) ||
+                      static_cast<uint64_t>(extent) > core::kMaxTensorBytes / element_size(dtype)))
+      fail<ShapeError>("from_blob: shape {} with strides {} reaches past any memory", shape_str(shape), shape_str(st));
   }
   auto impl = core::make_pooled<TensorImpl>();
   impl->storage_ =
       core::make_pooled<Storage>(data, static_cast<size_t>(extent) * element_size(dtype), std::move(deleter));
   impl->shape_ = shape;
   impl->strides_ = st;
-  impl->numel_ = shape_numel(shape);
+  impl->numel_ = numel;
   impl->dtype_ = dtype;
   return Tensor(impl);
 }
@@ -275,50 +327,58 @@ Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strid
 // ---------------------------------------------------------------- random
 
 namespace {
-std::mutex& rng_mutex() {
-  static std::mutex m;
-  return m;
-}
 template <class G>
 Tensor fill_random(const Shape& shape, DType dtype, Generator* gen, const char* op, G draw) {
-  Tensor t = empty(shape, dtype);
-  std::lock_guard<std::mutex> lock(rng_mutex());
-  Generator& g = gen ? *gen : default_generator();
+  Tensor t(new_impl(shape, dtype, op));
+  GeneratorLock lock(gen);
+  Generator& g = *lock;
   core::dispatch_float(dtype, op, [&]<class T>() {
     T* p = t.data<T>();
     for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(draw(g));
   });
   return t;
 }
+Tensor uniform_impl(const Shape& shape, double low, double high, DType dtype, Generator* gen, const char* op) {
+  if (!(low <= high)) fail<ValueError>("{}: low ({}) must not exceed high ({})", op, low, high);
+  return fill_random(shape, dtype, gen, op, [&](Generator& g) { return low + (high - low) * g.next_double(); });
+}
+Tensor normal_impl(const Shape& shape, double mean, double std, DType dtype, Generator* gen, const char* op) {
+  if (!(std >= 0)) fail<ValueError>("{}: std must be >= 0, got {}", op, std);
+  return fill_random(shape, dtype, gen, op, [&](Generator& g) { return mean + std * g.next_normal(); });
+}
 }  // namespace
 
 Tensor uniform(const Shape& shape, double low, double high, DType dtype, Generator* gen) {
-  if (!(low <= high)) fail<ValueError>("uniform: low ({}) must not exceed high ({})", low, high);
-  return fill_random(shape, dtype, gen, "uniform", [&](Generator& g) { return low + (high - low) * g.next_double(); });
+  return uniform_impl(shape, low, high, dtype, gen, "uniform");
 }
-Tensor rand(const Shape& shape, DType dtype, Generator* gen) { return uniform(shape, 0.0, 1.0, dtype, gen); }
+Tensor rand(const Shape& shape, DType dtype, Generator* gen) {
+  return uniform_impl(shape, 0.0, 1.0, dtype, gen, "rand");
+}
 Tensor normal(const Shape& shape, double mean, double std, DType dtype, Generator* gen) {
-  if (!(std >= 0)) fail<ValueError>("normal: std must be >= 0, got {}", std);
-  return fill_random(shape, dtype, gen, "normal", [&](Generator& g) { return mean + std * g.next_normal(); });
+  return normal_impl(shape, mean, std, dtype, gen, "normal");
 }
-Tensor randn(const Shape& shape, DType dtype, Generator* gen) { return normal(shape, 0.0, 1.0, dtype, gen); }
+Tensor randn(const Shape& shape, DType dtype, Generator* gen) {
+  return normal_impl(shape, 0.0, 1.0, dtype, gen, "randn");
+}
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator* gen) {
   if (high <= low) fail<ValueError>("randint: high ({}) must exceed low ({})", high, low);
-  Tensor t = empty(shape, kInt64);
-  std::lock_guard<std::mutex> lock(rng_mutex());
-  Generator& g = gen ? *gen : default_generator();
-  const auto range = static_cast<uint64_t>(high - low);
+  Tensor t(new_impl(shape, kInt64, "randint"));
+  GeneratorLock lock(gen);
+  Generator& g = *lock;
+  // In uint64, where high - low and low + draw wrap as they should (in int64 they could overflow).
+  const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
   int64_t* p = t.data<int64_t>();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = low + static_cast<int64_t>(g.next_u64() % range);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    p[i] = static_cast<int64_t>(static_cast<uint64_t>(low) + g.next_u64() % range);
   return t;
 }
 
 Tensor randperm(int64_t n, Generator* gen) {
   if (n < 0) fail<ValueError>("randperm: n must be >= 0, got {}", n);
   Tensor t = arange(n, kInt64);
-  std::lock_guard<std::mutex> lock(rng_mutex());
-  Generator& g = gen ? *gen : default_generator();
+  GeneratorLock lock(gen);
+  Generator& g = *lock;
   int64_t* p = t.data<int64_t>();
   for (int64_t i = n - 1; i > 0; --i)
     std::swap(p[i], p[static_cast<int64_t>(g.next_u64() % static_cast<uint64_t>(i + 1))]);

@@ -9,6 +9,7 @@
 
 #include "autograd/views.h"
 #include "core/alias.h"
+#include "core/sizes.h"
 #include "kernels/copy.h"
 #include "ops/helpers.h"
 
@@ -33,8 +34,8 @@ Shape infer_shape(const Shape& shape, int64_t numel, const char* op, const Shape
       infer = static_cast<int64_t>(i);
     } else if (s[i] < 0) {
       fail<ShapeError>("{}: invalid size {} in {}", op, s[i], shape_str(shape));
-    } else {
-      known *= s[i];
+    } else if (!core::mul_size(known, s[i], known)) {
+      fail<ShapeError>("{}: shape {} is too large: its element count does not fit in int64", op, shape_str(shape));
     }
   }
   if (infer >= 0) {
@@ -46,6 +47,7 @@ Shape infer_shape(const Shape& shape, int64_t numel, const char* op, const Shape
     fail<ShapeError>("{}: shape {} is invalid for input of shape {} ({} elements)", op, shape_str(shape),
                      shape_str(from), numel);
   }
+  core::checked_numel(s, op);  // with a zero size the others may still overflow a stride
   return s;
 }
 
@@ -193,7 +195,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   Shape s = x.shape(), st = x.strides();
   s[static_cast<size_t>(d)] = len;
   const int64_t off = x.offset() + start * st[static_cast<size_t>(d)];
-  st[static_cast<size_t>(d)] *= step;
+  if (len > 1) st[static_cast<size_t>(d)] *= step;  // else the step may be far past the size
   return record_view("slice", x, make_view(x, s, st, off), [in = x.shape(), d, start, step](const Tensor& g) {
     return slice_backward(g, in, d, start, step);
   });
@@ -289,6 +291,7 @@ Tensor expand(const Tensor& x, const Shape& size) {
     s[ui] = want;
     st[ui] = have == want ? x.strides()[static_cast<size_t>(i - lead)] : 0;
   }
+  core::checked_numel(s, "expand");
   return record_view("expand", x, make_view(x, s, st, x.offset()),
                      [in = x.shape()](const Tensor& g) { return autograd::sum_to(g, in); });
 }
@@ -320,7 +323,9 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
       if (k != d && t.shape()[static_cast<size_t>(k)] != t0.shape()[static_cast<size_t>(k)])
         fail<ShapeError>("cat: sizes must match except in dim {}; tensor {} has shape {}, tensor 0 has {}", d, i,
                          shape_str(t.shape()), shape_str(t0.shape()));
-    out_shape[static_cast<size_t>(d)] += t.shape()[static_cast<size_t>(d)];
+    if (!core::add_size(out_shape[static_cast<size_t>(d)], t.shape()[static_cast<size_t>(d)],
+                        out_shape[static_cast<size_t>(d)]))
+      fail<ShapeError>("cat: the sizes along dim {} add up past int64", d);
     dt = promote(dt, t.dtype());
   }
   Tensor out = empty(out_shape, dt);
@@ -397,7 +402,7 @@ Tensor index_select_impl(const Tensor& x, int64_t d, const Tensor& index) {
   Shape os = s;
   os[static_cast<size_t>(d)] = 1;
   for (int64_t i = 0; i < idx.numel(); ++i) {
-    int64_t k = ip[i] < 0 ? ip[i] + n : ip[i];
+    const int64_t k = ip[i];  // as PyTorch: no negative indices
     if (k < 0 || k >= n) fail<IndexError>("index_select: index {} is out of range for dim {} of size {}", ip[i], d, n);
     kernels::copy(slice(x.detach(), d, k, k + 1),
                   make_view(out, os, out.strides(), i * out.strides()[static_cast<size_t>(d)]));
@@ -409,9 +414,8 @@ Tensor index_add_zeros(const Tensor& g, const Shape& shape, int64_t d, const Ten
   Tensor out = zeros(shape, g.dtype());
   const Tensor idx = index.contiguous();
   const int64_t* ip = idx.data<int64_t>();
-  const int64_t n = shape[static_cast<size_t>(d)];
   for (int64_t i = 0; i < idx.numel(); ++i) {
-    const int64_t k = ip[i] < 0 ? ip[i] + n : ip[i];
+    const int64_t k = ip[i];
     Tensor dst = slice(out, d, k, k + 1);
     dst.add_(slice(g.detach(), d, i, i + 1));
   }

@@ -446,13 +446,12 @@ TEST(DataLocate, SearchOrderAndSubfolders) {
   write_text(b.path / "iris", "iris.csv", "1,1,a\n1,0\n");
   {
     ScopedDataEnv env(b.path.c_str());
-    const auto roots = data_search_roots(a.path.string());
-    ASSERT_GE(roots.size(), 3u);
-    EXPECT_EQ(roots[0], fs::weakly_canonical(a.path));
-    EXPECT_EQ(roots[1], fs::weakly_canonical(b.path));
-    EXPECT_EQ(roots.back(), fs::path("/usr/share/datasets"));
+    // An explicit location is the only place searched: the flag first, else XGRAD_DATA.
+    EXPECT_EQ(data_search_roots(a.path.string()), std::vector<fs::path>{fs::weakly_canonical(a.path)});
+    EXPECT_EQ(data_search_roots(), std::vector<fs::path>{fs::weakly_canonical(b.path)});
     EXPECT_EQ(find_dataset("mnist", a.path.string()), fs::weakly_canonical(a.path) / "mnist");
-    EXPECT_EQ(find_dataset("FashionMNIST", a.path.string()), fs::weakly_canonical(b.path) / "fashion-mnist");
+    EXPECT_THROW(find_dataset("FashionMNIST", a.path.string()), IOError);  // not taken from XGRAD_DATA
+    EXPECT_EQ(find_dataset("FashionMNIST"), fs::weakly_canonical(b.path) / "fashion-mnist");
     EXPECT_EQ(find_dataset("cifar-10"), fs::weakly_canonical(b.path) / "cifar-10-batches-bin");
     EXPECT_EQ(find_dataset("iris"), fs::weakly_canonical(b.path) / "iris");
     // The explicit folder may be the data set's own folder.
@@ -460,16 +459,65 @@ TEST(DataLocate, SearchOrderAndSubfolders) {
     EXPECT_THROW(find_dataset("imagenet"), ValueError);
   }
   ScopedDataEnv env(nullptr);
-  // CIFAR-10 in binary form is nowhere on the standard roots unless someone put it there.
+  const auto roots = data_search_roots();
+  ASSERT_GE(roots.size(), 2u);
+  EXPECT_EQ(roots.back(), fs::path("/usr/share/datasets"));
+  // Not found in an explicit folder: that folder is named, and nothing else was searched.
   try {
-    const fs::path p = find_dataset("cifar10", a.path.string());
-    GTEST_SKIP() << "CIFAR-10 binary batches installed at " << p << "; cannot test the not-found message";
+    find_dataset("cifar10", a.path.string());
+    ADD_FAILURE() << "no error";
   } catch (const IOError& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find((fs::weakly_canonical(a.path) / "cifar-10-batches-bin").string()), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("/usr/share/datasets"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"), std::string::npos) << msg;
+  }
+  // CIFAR-10 in binary form is nowhere on the standard roots unless someone put it there.
+  try {
+    const fs::path p = find_dataset("cifar10");
+    GTEST_SKIP() << "CIFAR-10 binary batches installed at " << p << "; cannot test the not-found message";
+  } catch (const IOError& e) {
+    const std::string msg = e.what();
     EXPECT_NE(msg.find("/usr/share/datasets"), std::string::npos) << msg;
     EXPECT_NE(msg.find("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"), std::string::npos) << msg;
     EXPECT_NE(msg.find("XGRAD_DATA"), std::string::npos) << msg;
+  }
+}
+
+TEST(DataLocate, ExplicitLocationIsUsedOrRefused) {
+  TempDir elsewhere;
+  write_text(elsewhere.path / "iris", "iris.csv", "1,1,a\n1,0\n");
+  const fs::path missing = elsewhere.path / "no-such-folder";
+  auto error_of = [](auto&& f) -> std::string {
+    try {
+      f();
+    } catch (const IOError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "no error thrown";
+    return "";
+  };
+  auto has = [](const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; };
+  {
+    // A --data-dir that does not exist was skipped, and XGRAD_DATA (or ../shared/data) used.
+    ScopedDataEnv env(elsewhere.path.c_str());
+    const std::string msg = error_of([&] { find_dataset("iris", missing.string()); });
+    EXPECT_TRUE(has(msg, "no-such-folder")) << msg;
+    EXPECT_TRUE(has(msg, "does not exist")) << msg;
+    // An existing --data-dir without the data set is not skipped either.
+    TempDir empty_dir;
+    const std::string msg2 = error_of([&] { find_dataset("iris", empty_dir.path.string()); });
+    EXPECT_TRUE(has(msg2, empty_dir.path.string())) << msg2;
+    EXPECT_FALSE(has(msg2, elsewhere.path.string() + "/iris\n")) << msg2;
+  }
+  {
+    // The same for XGRAD_DATA.
+    ScopedDataEnv env(missing.c_str());
+    const std::string msg = error_of([&] { find_dataset("iris"); });
+    EXPECT_TRUE(has(msg, "XGRAD_DATA")) << msg;
+    EXPECT_TRUE(has(msg, "does not exist")) << msg;
+    // The flag still wins over the variable.
+    EXPECT_EQ(find_dataset("iris", elsewhere.path.string()), fs::weakly_canonical(elsewhere.path) / "iris");
   }
 }
 

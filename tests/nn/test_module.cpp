@@ -25,7 +25,7 @@ struct Net : nn::Module {
   std::shared_ptr<Block> block;
   std::shared_ptr<nn::Linear> head;
   Net() {
-    features = register_module("features", std::make_shared<nn::Sequential>(nn::Linear(3, 4), nn::ReLU()));
+    features = register_module("features", nn::sequential({nn::Linear(3, 4), nn::ReLU()}));
     block = register_module("block", std::make_shared<Block>(4));
     head = register_module("head", std::make_shared<nn::Linear>(4, 2, /*bias=*/false));
   }
@@ -126,7 +126,7 @@ TEST(NnModule, ZeroGrad) {
 
 TEST(NnModule, ForwardHooksSeeActivationsAndCanBeRemoved) {
   manual_seed(0);
-  auto model = std::make_shared<nn::Sequential>(nn::Linear(3, 5), nn::ReLU(), nn::Linear(5, 2));
+  auto model = nn::sequential({nn::Linear(3, 5), nn::ReLU(), nn::Linear(5, 2)});
   std::vector<std::string> log;
   Tensor relu_out;
   auto h_pre = (*model)[1]->register_forward_pre_hook(

@@ -9,7 +9,7 @@ struct Tiny : nn::Module {
   std::shared_ptr<nn::Sequential> body;
   std::shared_ptr<nn::Linear> head;
   Tiny() {
-    body = register_module("body", std::make_shared<nn::Sequential>(nn::Linear(4, 8), nn::ReLU(), nn::BatchNorm1d(8)));
+    body = register_module("body", nn::sequential({nn::Linear(4, 8), nn::ReLU(), nn::BatchNorm1d(8)}));
     head = register_module("head", std::make_shared<nn::Linear>(8, 3));
     register_module("unused", std::make_shared<nn::Tanh>());
     for (Tensor& p : head->parameters()) p.requires_grad_(false);

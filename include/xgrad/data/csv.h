@@ -22,6 +22,12 @@ struct CSVOptions {
   bool classification = true;
   char delimiter = ',';
   CSVHeader header = CSVHeader::Auto;
+  /// Accept NaN, infinities and numbers beyond float32's range (which become ±inf) in feature and
+  /// regression target cells; by default they are an error naming the cell.
+  bool allow_nonfinite = false;
+  /// Integer class labels must be below this (the class count is the largest label + 1 when the
+  /// file names no classes): a label of 9e15 is a wrong column or a corrupt cell, not 9e15 classes.
+  int64_t max_classes = 1'000'000;
 };
 
 /// A CSV file of numbers: features float32 [N, F] and one label column. What is accepted:
@@ -32,12 +38,14 @@ struct CSVOptions {
 ///  - a header of column names (detected when a feature cell of the first line is not a number);
 ///  - no header at all (every feature cell of the first line is a number).
 /// CSVOptions::header forces one of these where the detection would guess wrong. A `.gz` file is
-/// inflated first.
+/// inflated first, and a UTF-8 byte-order mark at the start is skipped. Every row is checked
+/// against the header's counts before anything is allocated for them.
 /// Class labels are non-negative integers, or strings (e.g. `Iris-setosa`), which become classes
 /// numbered in sorted order of their names. Blank lines are skipped, surrounding spaces and
 /// double quotes around a cell are stripped; quoted cells with embedded delimiters are not
-/// supported. A ragged row, an empty or non-numeric feature cell, or a fractional or negative
-/// class label throws IOError naming the file, row and column.
+/// supported. A ragged row, an empty or non-numeric feature cell, a value that is not finite (or
+/// not finite in float32) unless CSVOptions::allow_nonfinite, or a fractional, negative or too
+/// large class label throws IOError naming the file, row and column.
 class CSVDataset : public Dataset {
  public:
   explicit CSVDataset(const std::filesystem::path& file, CSVOptions opts = {});

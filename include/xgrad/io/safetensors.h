@@ -22,9 +22,11 @@ namespace xg::io {
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 using Metadata = std::map<std::string, std::string>;
 
-/// Writes path through a uniquely named temporary file in the same directory, flushed to disk
-/// and renamed over path, so a crash or error never leaves a half-written file (the temporary
-/// is removed on failure). `write` returns false on an I/O error. Errors are xg::IOError.
+/// Writes path through a uniquely named temporary file in the same directory
+/// (`<path>.tmp-<pid>-<n>`), flushed to disk and renamed over path, so a crash or error never
+/// leaves a half-written file. The temporary is removed on any failure, an exception thrown by
+/// `write` included; temporaries of path left by processes that no longer exist (killed half-way)
+/// are removed first. `write` returns false on an I/O error. Errors are xg::IOError.
 void write_file_atomically(const std::string& path, const std::function<bool(std::FILE*)>& write);
 
 /// Writes the tensors (in order) and the metadata to path, atomically.
@@ -35,10 +37,10 @@ struct SafetensorsContents {
   Metadata metadata;
 };
 
-/// Reads and validates a whole safetensors file. Anything wrong (truncated file, bad header length,
-/// invalid JSON, unknown dtype, offsets out of range, overlapping or leaving gaps, a size that
-/// disagrees with dtype and shape, a bool byte other than 0 or 1) is an xg::IOError naming the
-/// file and the problem.
+/// Reads and validates a whole safetensors file. Anything wrong (a directory, a truncated file, bad
+/// header length, invalid JSON, a name given twice, unknown dtype, a shape whose strides overflow
+/// int64, offsets out of range, overlapping or leaving gaps, a size that disagrees with dtype and
+/// shape, a bool byte other than 0 or 1) is an xg::IOError naming the file and the problem.
 SafetensorsContents read_safetensors(const std::string& path);
 
 }  // namespace xg::io

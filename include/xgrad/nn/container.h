@@ -1,13 +1,19 @@
 #pragma once
 /// Containers: Sequential (a chain of single-input modules), ModuleList and ModuleDict.
 ///
-/// Three ways to build a Sequential, all giving the names "0", "1", … unless names are given:
+/// Ways to build a Sequential, all giving the names "0", "1", … unless names are given:
 ///
-///   auto model = std::make_shared<nn::Sequential>(nn::Linear(4, 8), nn::ReLU(), nn::Linear(8, 2));
-///   nn::Sequential model({nn::Linear(4, 8), nn::ReLU(), nn::Linear(8, 2)});   // a list, as PyTorch
-///   auto model = std::make_shared<nn::Sequential>();                           // step by step, as Keras
+///   auto model = nn::sequential({nn::Linear(4, 8), nn::ReLU(), nn::Linear(8, 2)});  // shared_ptr
+///   nn::Sequential model({nn::Linear(4, 8), nn::ReLU(), nn::Linear(8, 2)});         // a value
+///   auto model = std::make_shared<nn::Sequential>();                                 // step by step
 ///   model->add(nn::Linear(4, 8));
 ///   model->add("act", nn::ReLU());
+///
+/// The layers are built, and their weights drawn, in the order written: C++ evaluates the elements
+/// of a braced list left to right, so a seed gives the same model with every compiler. The
+/// arguments of a function call have no such order (g++ builds the last first, clang the first),
+/// which is why `std::make_shared<nn::Sequential>(nn::Linear(…), nn::Linear(…))` does not compile:
+/// write the braces.
 ///
 /// Modules may be given by value (temporaries are moved into a shared_ptr) or as shared_ptrs (to
 /// keep a handle: `auto fc = std::make_shared<nn::Linear>(4, 8); model->add(fc);`).
@@ -45,11 +51,16 @@ class Sequential : public Module {
   Sequential(std::initializer_list<ModuleArg> modules);
   /// Named children: Sequential({{"fc", nn::Linear(4, 8)}, {"act", nn::ReLU()}}).
   Sequential(std::initializer_list<std::pair<std::string, ModuleArg>> named);
+  /// Modules as arguments: only existing modules (lvalue shared_ptrs), or a single new one. Two
+  /// or more new modules would be constructed in an order each compiler picks (see above).
   template <class... Ms>
   requires(sizeof...(Ms) > 0 && (std::is_constructible_v<ModuleArg, Ms&&> && ...) &&
            !(sizeof...(Ms) == 1 &&
              (std::is_same_v<std::remove_cvref_t<Ms>, Sequential> && ...))) explicit Sequential(Ms&&... ms)
       : Sequential() {
+    static_assert((0 + ... + (std::is_lvalue_reference_v<Ms> ? 0 : 1)) <= 1,
+                  "nn::Sequential(a, b, ...) with new modules initialises them in an order that depends on the "
+                  "compiler; write nn::sequential({a, b, ...}) or nn::Sequential({a, b, ...}) instead");
     (add(ModuleArg(std::forward<Ms>(ms))), ...);
   }
 
@@ -75,6 +86,13 @@ class Sequential : public Module {
  private:
   std::vector<std::shared_ptr<Module>> modules_;
 };
+
+/// A Sequential made from a braced list, in a shared_ptr (what train::Model and optimizers take):
+/// `nn::sequential({nn::Linear(4, 8), nn::ReLU()})`, or with names,
+/// `nn::sequential({{"fc", nn::Linear(4, 8)}, {"act", nn::ReLU()}})`. Layers initialise in the
+/// order written.
+std::shared_ptr<Sequential> sequential(std::initializer_list<ModuleArg> modules);
+std::shared_ptr<Sequential> sequential(std::initializer_list<std::pair<std::string, ModuleArg>> named);
 
 /// A list of modules, registered as "0", "1", …; it has no forward of its own.
 class ModuleList : public Module {

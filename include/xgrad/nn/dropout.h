@@ -7,7 +7,8 @@ namespace xg::nn {
 
 /// Inverted dropout while training (zero with probability p, scale the rest by 1/(1-p)); the
 /// identity in eval mode. Draws from gen if given (it must outlive the module), else from the
-/// global generator, so xg::manual_seed makes runs reproducible.
+/// global generator, so xg::manual_seed makes runs reproducible; each mask is drawn under a
+/// GeneratorLock, as the random factories draw, so models on several threads may share one.
 class Dropout : public Module {
  public:
   explicit Dropout(double p = 0.5, Generator* gen = nullptr);

@@ -17,7 +17,8 @@ namespace xg::nn {
 
 /// Writes the tensors (in the dict's order) and the metadata to path. The file is written to a
 /// temporary file in the same directory and renamed over path, so a crash or error never leaves
-/// a half-written file (and no temporary file is left behind). Errors are xg::IOError.
+/// a half-written file (and no temporary file is left behind; those of a killed save are removed
+/// by the next save to the same path). Errors are xg::IOError.
 void save_safetensors(const StateDict& tensors, const std::string& path,
                       const std::map<std::string, std::string>& metadata = {});
 
@@ -26,10 +27,10 @@ struct SafetensorsFile {
   std::map<std::string, std::string> metadata;
 };
 
-/// Reads and validates a whole safetensors file. Anything wrong (truncated file, bad header length,
-/// invalid JSON, unknown dtype, offsets out of range, overlapping or leaving gaps, a size that
-/// disagrees with dtype and shape, a bool byte other than 0 or 1) is an xg::IOError naming the
-/// file and the problem.
+/// Reads and validates a whole safetensors file (as io::read_safetensors: a directory, a truncated
+/// file, bad header length, invalid JSON, a name given twice, unknown dtype, offsets out of range,
+/// overlapping or leaving gaps, a size that disagrees with dtype and shape, a bool byte other than
+/// 0 or 1 are each an xg::IOError naming the file and the problem).
 SafetensorsFile read_safetensors(const std::string& path);
 /// The tensors of read_safetensors(path).
 StateDict load_safetensors(const std::string& path);

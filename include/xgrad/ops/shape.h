@@ -32,7 +32,8 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim = 0);
 /// Splits into n equal pieces along dim; views.
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
-/// Rows of x picked by int64 indices along dim (a copy).
+/// Rows of x picked by int64 indices in [0, size) along dim (a copy); negative indices are refused,
+/// as in PyTorch.
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 /// Copy of x with contiguous layout; differentiable.
 Tensor contiguous(const Tensor& x);

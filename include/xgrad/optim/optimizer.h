@@ -101,7 +101,10 @@ class Optimizer {
   OptimizerStateDict state_dict() const;
   /// Restores hyper-parameters and state. The groups must have as many parameters as those saved,
   /// and each state tensor the shape of its parameter; tensors are cast to the parameter's dtype.
-  /// Hyper-parameter values are checked at the next step().
+  /// A state is checked as input: step counts in [0, 2^53], finite hyper-parameters and buffers,
+  /// and no negative values in running averages of squares (exp_avg_sq, square_avg, sum, …);
+  /// otherwise a ValueError, and nothing changes. Hyper-parameter ranges are checked at the next
+  /// step(), as schedulers may pass through odd values.
   void load_state_dict(const OptimizerStateDict& sd);
   void save(const std::string& path) const { state_dict().save(path); }
   void load(const std::string& path) { load_state_dict(OptimizerStateDict::load(path)); }

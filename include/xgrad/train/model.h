@@ -1,8 +1,8 @@
 #pragma once
 /// A Keras-style training front end over any module:
 ///
-///   auto net = std::make_shared<nn::Sequential>(nn::Flatten(), nn::Linear(784, 128), nn::ReLU(),
-///                                               nn::Dropout(0.2), nn::Linear(128, 10));
+///   auto net = nn::sequential({nn::Flatten(), nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2),
+///                              nn::Linear(128, 10)});
 ///   train::Model model(net);
 ///   model.compile(std::make_shared<optim::Adam>(net->parameters()), "sparse_categorical_crossentropy",
 ///                 {"accuracy"});
