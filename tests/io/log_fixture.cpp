@@ -128,8 +128,8 @@ int overhead(const std::string& data_dir, int64_t rounds) {
   for (int64_t r = 0; r < rounds; ++r)
     for (bool logging : {false, true}) {
       manual_seed(42);
-      auto net = std::make_shared<nn::Sequential>(nn::Flatten(), nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2),
-                                                  nn::Linear(128, 10));
+      auto net =
+          nn::sequential({nn::Flatten(), nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2), nn::Linear(128, 10)});
       train::Model model(net);
       model.compile(std::make_shared<optim::Adam>(net->parameters(), optim::AdamOptions{.lr = 2e-3}),
                     "sparse_categorical_crossentropy", {"accuracy"});
