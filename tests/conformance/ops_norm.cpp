@@ -17,6 +17,7 @@ const Register reg{
        const Tensor rm = opt(in, "running_mean"), rv = opt(in, "running_var");
        Tensor y = batch_norm(in.at("input"), rm, rv, opt(in, "weight"), opt(in, "bias"), a.at("training"),
                              a.at("momentum"), a.at("eps"));
+       if (!rm.defined()) return {y};  // without running statistics (a project case): the output alone
        return {y, rm, rv};
      }},
     {"layer_norm",
