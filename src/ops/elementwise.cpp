@@ -717,8 +717,8 @@ Tensor& Tensor::mul_(double v) { return mul_(inplace_scalar(*this, v, "mul_")); 
 
 Tensor& Tensor::fill_(double v) {
   check_inplace(*this, "fill_");
-  const Tensor value = inplace_scalar(*this, v, "fill_");
-  if (tracked(*this)) return commit(*this, value.expand(shape()));
+  // fill_ casts the value to the tensor's dtype, as PyTorch's does; untracked it allocates nothing.
+  if (tracked(*this)) return commit(*this, scalar(v, dtype()).expand(shape()));
   kernels::fill(*this, v);
   bump_version();
   return *this;
