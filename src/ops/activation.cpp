@@ -131,6 +131,14 @@ struct SiluF {
 }  // namespace
 
 Tensor relu(const Tensor& x) {
+  check_defined(x, "relu", "input");
+  if (x.dtype() == kBool) fail<DTypeError>("relu: bool inputs are not supported");
+  // int64 stays int64, as PyTorch.
+  if (x.dtype() == kInt64) {
+    Tensor out = empty(x.shape(), kInt64);
+    kernels::map_unary<int64_t>(x, out, [](int64_t v) { return v > 0 ? v : int64_t{0}; });
+    return out;
+  }
   Tensor out = unary_forward(x, "relu", ReluF{});
   if (auto n = autograd::record("relu", {&x}, {&out}))
     n->fn_ = [so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {

@@ -8,6 +8,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/integer.h"
 #include "kernels/loops.h"
 #include "ops/helpers.h"
 
@@ -120,13 +121,14 @@ T sum_run(const T* p, int64_t n, int64_t st) {
       acc = xsimd::hadd(a0 + a1);
     }
   }
-  for (; i < n; ++i) acc += p[i * st];
+  for (; i < n; ++i) acc = kernels::wrap_add(acc, p[i * st]);  // int64 wraps, as PyTorch
   return acc;
 }
 
 /// Output tensor of a plan.
 Tensor plan_output(const Plan& p, bool keepdim, DType dt) { return empty(keepdim ? p.out_shape : p.out_shape_nk, dt); }
 
+/// sum and prod: bool and int64 inputs give int64 (wrapping on overflow), as PyTorch.
 Tensor sum_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
   const Tensor x = x0.dtype() == kBool ? x0.to(kInt64) : x0;
   const Plan p = make_plan(x, dims, "sum");
@@ -155,7 +157,8 @@ Tensor sum_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
                                        [&](const std::array<char*, 1>& q, int64_t n, const std::array<int64_t, 1>& st) {
                                          const T* r = reinterpret_cast<const T*>(q[0]);
                                          for (int64_t k = 0; k < n; ++k)
-                                           for (int64_t j = j0; j < j1; ++j) o[j] += r[k * st[0] + j];
+                                           for (int64_t j = j0; j < j1; ++j)
+                                             o[j] = kernels::wrap_add(o[j], r[k * st[0] + j]);
                                        });
             }
           });
@@ -163,7 +166,25 @@ Tensor sum_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
     }
     reduce_chunks<T, T>(
         x, p, T(0), [](const T* q, int64_t n, int64_t st) { return sum_run<T>(q, n, st); },
-        [](T a, T b) { return a + b; }, o);
+        [](T a, T b) { return kernels::wrap_add(a, b); }, o);
+  });
+  return out;
+}
+
+Tensor prod_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
+  const Tensor x = x0.dtype() == kBool ? x0.to(kInt64) : x0;
+  const Plan p = make_plan(x, dims, "prod");
+  Tensor out = plan_output(p, keepdim, x.dtype());
+  if (p.outputs == 0) return out;
+  core::dispatch_numeric(x.dtype(), "prod", [&]<class T>() {
+    reduce_chunks<T, T>(
+        x, p, T(1),
+        [](const T* q, int64_t n, int64_t st) {
+          T acc = 1;
+          for (int64_t i = 0; i < n; ++i) acc = kernels::wrap_mul(acc, q[i * st]);
+          return acc;
+        },
+        [](T a, T b) { return kernels::wrap_mul(a, b); }, out.data<T>());
   });
   return out;
 }
@@ -178,7 +199,7 @@ Tensor extreme_forward(const Tensor& x, const Shape& dims, bool keepdim, const c
     fail<ValueError>("{}: cannot reduce over a dimension of size 0 (input shape {})", op, shape_str(x.shape()));
   Tensor out = plan_output(p, keepdim, x.dtype());
   if (p.outputs == 0) return out;
-  core::dispatch_numeric(x.dtype(), op, [&]<class T>() {
+  core::dispatch_all(x.dtype(), [&]<class T>() {  // bool too: amax is any, amin all
     auto better = [](T v, T acc) {
       if constexpr (std::is_floating_point_v<T>)
         if (v != v) return true;
@@ -272,6 +293,29 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   return out;
 }
 
+Tensor prod(const Tensor& x, const Shape& dims, bool keepdim) {
+  check_defined(x, "prod", "input");
+  Tensor out = prod_forward(x, dims, keepdim);
+  if (auto n = autograd::record("prod", {&x}, {&out})) {
+    const Plan p = make_plan(x, dims, "prod");
+    n->fn_ = [sx = SavedTensor(x), p, keepdim](const Grads& g, const Node&) -> Grads {
+      // d prod / d x_i is the product of the others: prod / x_i without zeros; with one zero, the
+      // product of the non-zeros at the zero and 0 elsewhere; with two or more, 0 everywhere.
+      const Tensor xv = sx.unpack("prod");
+      const Shape& rd = p.red_dims;
+      const Tensor is_zero = eq(xv, 0);
+      const Tensor zeros_n = rd.empty() ? reshape(sum(is_zero), p.out_shape) : sum(is_zero, rd, true);
+      const Tensor nz = where(is_zero, scalar_like(xv, 1.0), xv);
+      const Tensor prod_nz = rd.empty() ? reshape(prod(nz), p.out_shape) : prod(nz, rd, true);
+      const Tensor zero = scalar_like(xv, 0.0);
+      const Tensor others =
+          where(is_zero, where(eq(zeros_n, 1), prod_nz, zero), where(eq(zeros_n, 0), div(prod_nz, nz), zero));
+      return {mul(unreduce(g[0], p, keepdim), others)};
+    };
+  }
+  return out;
+}
+
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
   check_defined(x, "mean", "input");
   if (!is_floating(x.dtype())) fail<DTypeError>("mean: expected a floating tensor, got {}", dtype_name(x.dtype()));
@@ -304,9 +348,9 @@ Tensor std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
   return sqrt(var(x, dims, unbiased, keepdim));
 }
 
-Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
-  check_defined(x, "logsumexp", "input");
-  if (!is_floating(x.dtype())) fail<DTypeError>("logsumexp: expected a floating tensor, got {}", dtype_name(x.dtype()));
+Tensor logsumexp(const Tensor& x0, const Shape& dims, bool keepdim) {
+  check_defined(x0, "logsumexp", "input");
+  const Tensor x = as_floating(x0);  // integers and bools in the default float dtype, as PyTorch
   // m is a constant shift: the gradient of log Σ e^(x-m) + m is softmax(x) whatever m is.
   Tensor m = amax(x.detach(), dims, true);
   m = where(isfinite(m), m, scalar_like(m, 0.0));
