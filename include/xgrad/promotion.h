@@ -11,6 +11,7 @@
 /// tensor is float64, and bool tensor + 1 is int64.
 #include <concepts>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "xgrad/dtype.h"
@@ -41,9 +42,26 @@ class ResultTypeState {
   std::optional<DType> dim_, zero_, number_;
 };
 
+namespace detail {
+/// The common cases answered inline (every float32 op asks): two tensors of one dtype give it, and
+/// so does a floating tensor with a number. Written as a template so that Tensor, incomplete here,
+/// is complete where it is instantiated.
+template <class A, class B>
+std::optional<DType> result_type_fast(const A& a, const B& b) {
+  if constexpr (std::is_same_v<A, Tensor> && std::is_same_v<B, Tensor>) {
+    if (a.defined() && b.defined() && a.dtype() == b.dtype()) return a.dtype();
+  } else if constexpr (std::is_same_v<A, Tensor> && std::is_same_v<B, Scalar>) {
+    if (a.defined() && is_floating(a.dtype())) return a.dtype();
+  }
+  return std::nullopt;
+}
+}  // namespace detail
+
 /// The dtype of an op's result over any mix of tensors, numbers and lists of tensors.
 template <class... Args>
 DType result_type(const Args&... args) {
+  if constexpr (sizeof...(Args) == 2)
+    if (const auto d = detail::result_type_fast(args...)) return *d;
   ResultTypeState s;
   (s.update(args), ...);
   return s.result();

@@ -70,6 +70,21 @@ Tensor number_operand(const Tensor& t, Scalar s, const char* op) {
   return scalar(s, result_type(t, s));
 }
 
+/// True when `a op number` can fold the number into the kernel: a floating tensor keeps its dtype
+/// whatever the number, so no 0-d tensor needs making (the common `x * 0.5` of training code).
+bool folds_number(const Tensor& a) { return a.defined() && is_floating(a.dtype()); }
+
+/// out = f(a, v) for a floating tensor and a number cast to its dtype: the values of the tensor
+/// form (which casts the number the same way), without allocating and filling a 0-d tensor.
+template <class F>
+Tensor number_forward(const Tensor& a, Scalar v, const char* op, F f) {
+  Tensor out = empty(a.shape(), a.dtype());
+  core::dispatch_float(a.dtype(), op, [&]<class T>() {
+    kernels::map_unary<T>(a, out, [f, c = v.to<T>()](auto x) { return f(x, decltype(x)(c)); });
+  });
+  return out;
+}
+
 /// PyTorch refuses subtraction with any bool operand (tensor or number).
 void check_sub(DType a, DType b, const char* op) {
   if (a == kBool || b == kBool)
@@ -243,20 +258,23 @@ struct BitXorF {
   }
 };
 
-/// out = f(a, b) computed in dtype ct (a and b broadcast), into `dst` when given (of dtype ct and
-/// the broadcast shape, checked by the caller) or a new tensor. Shapes are checked before anything
-/// is converted.
+/// out = f(a, b) computed in dtype ct, a and b broadcast. Shapes are checked before anything is
+/// converted.
 template <uint8_t K, class F>
-Tensor binary_in(const Tensor& a0, const Tensor& b0, DType ct, const char* op, F f, const Tensor* dst = nullptr) {
-  Tensor out = dst ? *dst : Tensor();
-  if (!dst) {
-    const Shape s = broadcast_shapes(a0.shape(), b0.shape(), op);
-    check_kinds<K>(ct, op);
-    out = empty(s, ct);
-  }
+Tensor binary_in(const Tensor& a0, const Tensor& b0, DType ct, const char* op, F f) {
+  const Shape s = broadcast_shapes(a0.shape(), b0.shape(), op);
+  check_kinds<K>(ct, op);
   const Tensor a = as_dtype(a0, ct), b = as_dtype(b0, ct);
+  Tensor out = empty(s, ct);
   dispatch_kinds<K>(ct, op, [&]<class T>() { kernels::map_binary<T>(a, b, out, f); });
   return out;
+}
+
+/// dst = f(a, b) computed in dst's dtype (the caller checked the shapes and the dtype).
+template <uint8_t K, class F>
+void binary_into(const Tensor& a0, const Tensor& b0, const Tensor& dst, const char* op, F f) {
+  const Tensor a = as_dtype(a0, dst.dtype()), b = as_dtype(b0, dst.dtype());
+  dispatch_kinds<K>(dst.dtype(), op, [&]<class T>() { kernels::map_binary<T>(a, b, dst, f); });
 }
 
 /// A binary op computed in result_type(a, b).
@@ -355,13 +373,35 @@ Tensor div(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor add(const Tensor& a, Scalar b) { return add(a, number_operand(a, b, "add")); }
+Tensor add(const Tensor& a, Scalar b) {
+  if (!folds_number(a)) return add(a, number_operand(a, b, "add"));
+  Tensor out = number_forward(a, b, "add", AddF{});
+  if (auto n = autograd::record("add", {&a}, {&out}))
+    n->fn_ = [](const Grads& g, const Node&) -> Grads { return {g[0]}; };
+  return out;
+}
 Tensor sub(const Tensor& a, Scalar b) {
   if (a.defined()) check_sub(a.dtype(), b.dtype(), "sub");
-  return sub(a, number_operand(a, b, "sub"));
+  if (!folds_number(a)) return sub(a, number_operand(a, b, "sub"));
+  Tensor out = number_forward(a, b, "sub", SubF{});
+  if (auto n = autograd::record("sub", {&a}, {&out}))
+    n->fn_ = [](const Grads& g, const Node&) -> Grads { return {g[0]}; };
+  return out;
 }
-Tensor mul(const Tensor& a, Scalar b) { return mul(a, number_operand(a, b, "mul")); }
-Tensor div(const Tensor& a, Scalar b) { return div(a, number_operand(a, b, "div")); }
+Tensor mul(const Tensor& a, Scalar b) {
+  if (!folds_number(a)) return mul(a, number_operand(a, b, "mul"));
+  Tensor out = number_forward(a, b, "mul", MulF{});
+  if (auto n = autograd::record("mul", {&a}, {&out}))
+    n->fn_ = [b](const Grads& g, const Node&) -> Grads { return {mul(g[0], b)}; };
+  return out;
+}
+Tensor div(const Tensor& a, Scalar b) {
+  if (!folds_number(a)) return div(a, number_operand(a, b, "div"));
+  Tensor out = number_forward(a, b, "div", DivF{});
+  if (auto n = autograd::record("div", {&a}, {&out}))
+    n->fn_ = [b](const Grads& g, const Node&) -> Grads { return {div(g[0], b)}; };
+  return out;
+}
 
 // ---------------------------------------------------------------- floor_divide, remainder, fmod
 
@@ -902,12 +942,16 @@ Tensor operator-(const Tensor& a, Scalar b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, Scalar b) { return mul(a, b); }
 Tensor operator/(const Tensor& a, Scalar b) { return div(a, b); }
 Tensor operator%(const Tensor& a, Scalar b) { return remainder(a, b); }
-Tensor operator+(Scalar a, const Tensor& b) { return add(number_operand(b, a, "add"), b); }
+Tensor operator+(Scalar a, const Tensor& b) {
+  return folds_number(b) ? add(b, a) : add(number_operand(b, a, "add"), b);
+}
 Tensor operator-(Scalar a, const Tensor& b) {
   if (b.defined()) check_sub(a.dtype(), b.dtype(), "sub");
   return sub(number_operand(b, a, "sub"), b);
 }
-Tensor operator*(Scalar a, const Tensor& b) { return mul(number_operand(b, a, "mul"), b); }
+Tensor operator*(Scalar a, const Tensor& b) {
+  return folds_number(b) ? mul(b, a) : mul(number_operand(b, a, "mul"), b);
+}
 Tensor operator/(Scalar a, const Tensor& b) { return div(number_operand(b, a, "div"), b); }
 Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
 Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
@@ -982,7 +1026,7 @@ Tensor& inplace_binary(Tensor& t, const Tensor& o, const char* op, F f,
   if (rt != t.dtype()) {  // a wider float (float32 0-d self, float64 other): compute there, then cast
     kernels::copy(out_of_place(t, src), t);
   } else {
-    binary_in<K>(t, src, rt, op, f, &t);
+    binary_into<K>(t, src, t, op, f);
   }
   t.bump_version();
   return t;
@@ -1020,7 +1064,7 @@ Tensor& binary_out(Tensor& out, const Tensor& a, const Tensor& b, DType rt, cons
   core::check_no_internal_overlap(out, op);
   const Tensor sa = core::readable_while_writing(out, a, op), sb = core::readable_while_writing(out, b, op);
   if (rt == out.dtype())
-    binary_in<K>(sa, sb, rt, op, f, &out);
+    binary_into<K>(sa, sb, out, op, f);
   else
     kernels::copy(out_of_place(sa, sb), out);
   out.bump_version();

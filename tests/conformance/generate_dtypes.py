@@ -167,6 +167,8 @@ def elementwise():
     for op in ("neg", "abs", "sign", "square", "exp", "log", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "erf",
                "logical_not", "bitwise_not", "isnan", "isfinite", "relu", "sigmoid", "tanh"):
         unary_cases(op, getattr(torch, op))
+    for op in ("leaky_relu", "gelu", "softplus", "elu", "silu"):
+        unary_cases(op, getattr(torch.nn.functional, op))
     # clamp with number bounds (None: absent)
     for a in tensor_operands("a"):
         for lo, hi in ((0, 3), (-1.5, 2.5), (0, 2.5), (False, True), (1, None), (None, 0.5)):
@@ -190,11 +192,13 @@ def reductions():
         shapes = [("2x3", [2, 3], vals), ("0d", [], vals[:1])]
         for label, shape, v in shapes:
             x = custom_operand("r", dtype, shape, torch.tensor(v).reshape(shape).tolist())
-            for op in ("sum", "prod", "mean", "amax", "amin", "argmax", "argmin", "logsumexp"):
+            for op in ("sum", "prod", "mean", "amax", "amin", "argmax", "argmin", "logsumexp", "var", "std"):
                 dims = [None, 0, -1] if shape else [None]
                 for dim in dims:
                     if op == "logsumexp" and dim is None:
                         continue
+                    if op in ("var", "std") and not shape:
+                        continue  # one element: n - 1 = 0
                     attrs = {"dim": dim, "keepdim": False}
 
                     def fn(t, op=op, dim=dim):

@@ -164,26 +164,32 @@ std::map<std::string, OpFn> bindings() {
   m["logical_and"] = binary_tt(logical_and);
   m["logical_or"] = binary_tt(logical_or);
   m["logical_xor"] = binary_tt(logical_xor);
-  for (auto [name, f] : std::vector<std::pair<const char*, Tensor (*)(const Tensor&)>>{{"neg", neg},
-                                                                                       {"abs", abs},
-                                                                                       {"sign", sign},
-                                                                                       {"square", square},
-                                                                                       {"exp", exp},
-                                                                                       {"log", log},
-                                                                                       {"sqrt", sqrt},
-                                                                                       {"rsqrt", rsqrt},
-                                                                                       {"reciprocal", reciprocal},
-                                                                                       {"sin", sin},
-                                                                                       {"cos", cos},
-                                                                                       {"erf", erf},
-                                                                                       {"logical_not", logical_not},
-                                                                                       {"bitwise_not", bitwise_not},
-                                                                                       {"isnan", isnan},
-                                                                                       {"isfinite", isfinite},
-                                                                                       {"relu", relu},
-                                                                                       {"sigmoid", sigmoid},
-                                                                                       {"tanh", tanh}})
-    m[name] = unary(f);
+  using Unary = Tensor (*)(const Tensor&);
+  const std::pair<const char*, Unary> unaries[] = {{"neg", neg},
+                                                   {"abs", abs},
+                                                   {"sign", sign},
+                                                   {"square", square},
+                                                   {"exp", exp},
+                                                   {"log", log},
+                                                   {"sqrt", sqrt},
+                                                   {"rsqrt", rsqrt},
+                                                   {"reciprocal", reciprocal},
+                                                   {"sin", sin},
+                                                   {"cos", cos},
+                                                   {"erf", erf},
+                                                   {"logical_not", logical_not},
+                                                   {"bitwise_not", bitwise_not},
+                                                   {"isnan", isnan},
+                                                   {"isfinite", isfinite},
+                                                   {"relu", relu},
+                                                   {"sigmoid", sigmoid},
+                                                   {"tanh", tanh},
+                                                   {"silu", silu}};
+  for (const auto& [name, f] : unaries) m[name] = unary(f);
+  m["leaky_relu"] = [](const Args& a, const json&) { return leaky_relu(a.t("input")); };
+  m["gelu"] = [](const Args& a, const json&) { return gelu(a.t("input")); };
+  m["softplus"] = [](const Args& a, const json&) { return softplus(a.t("input")); };
+  m["elu"] = [](const Args& a, const json&) { return elu(a.t("input")); };
   m["clamp"] = [](const Args& a, const json& attrs) {
     return clamp(a.t("input"), opt_number(attrs, "min"), opt_number(attrs, "max"));
   };
@@ -202,6 +208,8 @@ std::map<std::string, OpFn> bindings() {
   m["amax"] = reduction([](const Tensor& x, const Shape& d, bool k) { return amax(x, d, k); });
   m["amin"] = reduction([](const Tensor& x, const Shape& d, bool k) { return amin(x, d, k); });
   m["logsumexp"] = reduction([](const Tensor& x, const Shape& d, bool k) { return logsumexp(x, d, k); });
+  m["var"] = reduction([](const Tensor& x, const Shape& d, bool k) { return var(x, d, true, k); });
+  m["std"] = reduction([](const Tensor& x, const Shape& d, bool k) { return xg::std(x, d, true, k); });
   m["argmax"] = [](const Args& a, const json& attrs) {
     return attrs.at("dim").is_null() ? argmax(a.t("input"))
                                      : argmax(a.t("input"), attrs.at("dim"), attrs.at("keepdim"));
