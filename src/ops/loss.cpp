@@ -316,13 +316,15 @@ void ce_backward(const T* x, const int64_t* t, const T* stats, const T* scale, b
             const B bm(m), bis(is), bos(os);
             for (; k + W <= C; k += W)
               xsimd::fms(xsimd::exp(B::load_unaligned(xr + k) - bm), bis, bos).store_unaligned(dr + k);
-            // The last partial batch whole when its spill lands in a later row of this thread's range (that row
-            // is written after): one SIMD exp for a row of 10 classes.
-            if (k < C && (i * C + k + W <= e * C)) {
-              xsimd::fms(xsimd::exp(B::load_unaligned(xr + k) - bm), bis, bos).store_unaligned(dr + k);
-              k = C;
+            // The last partial batch through a staging buffer: the same SIMD exp for every row wherever the
+            // thread ranges split (a scalar exp for rows at a range's end changed bits with the thread count).
+            if (k < C) {
+              alignas(64) T buf[W];
+              std::fill(buf, buf + W, m);
+              std::copy(xr + k, xr + C, buf);
+              xsimd::fms(xsimd::exp(B::load_aligned(buf) - bm), bis, bos).store_aligned(buf);
+              std::copy(buf, buf + (C - k), dr + k);
             }
-            for (; k < C; ++k) dr[k] = std::fma(std::exp(xr[k] - m), is, -os);
           } else {
             const T a = static_cast<T>((1 - eps) * wt + eps / static_cast<double>(C) * cw.total);
             for (; k < C; ++k) dr[k] = (a * (std::exp(xr[k] - m) * inv) - off * cw.w[k]) * s;
