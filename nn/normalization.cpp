@@ -58,7 +58,7 @@ Tensor BatchNorm::forward(const Tensor& input) {
                        shape_str(input.shape()));
     {
       NoGradGuard ng;
-      num_batches_tracked_.add_(1.0);
+      num_batches_tracked_.add_(1);
     }
     // momentum None: cumulative moving average, as PyTorch.
     if (!momentum_) momentum = 1.0 / static_cast<double>(num_batches_tracked_.item<int64_t>());

@@ -10,36 +10,41 @@
 #   XGRAD_SKIP_TSAN=1 ...        skip the ThreadSanitizer build
 set -euo pipefail
 cd "$(dirname "$0")/.."
+setup_start=$SECONDS
 bash scripts/setup.sh
+echo "== setup took $((SECONDS - setup_start)) s"
 jobs=$(nproc)
+start=$SECONDS
+# Each stage's heading says how long the run has taken so far, so slow stages show in CI logs.
+stage() { echo "== $* (at $((SECONDS - start)) s)"; }
 
-echo "== format check"
+stage "format check"
 bash scripts/check_format.sh
 
-echo "== release build"
+stage "release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DXGRAD_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
-echo "== tests (release)"
+stage "tests (release)"
 (cd build && ctest --output-on-failure -j"$jobs")
 
 if [[ "${XGRAD_SKIP_SANITIZE:-0}" != "1" ]]; then
-  echo "== sanitizer build (ASan + UBSan + LSan)"
+  stage "sanitizer build (ASan + UBSan + LSan)"
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DXGRAD_WERROR=ON \
     -DXGRAD_SANITIZE=ON \
     -DXGRAD_BUILD_EXAMPLES=OFF >/dev/null
   cmake --build build-asan -j"$jobs"
-  echo "== tests (sanitizers)"
+  stage "tests (sanitizers)"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --output-on-failure -j"$jobs")
 fi
 
 if [[ "${XGRAD_SKIP_FUZZ:-0}" != "1" ]]; then
-  echo "== fuzz harnesses (clang, ASan + UBSan), ${XGRAD_FUZZ_SECONDS:-30} s each"
+  stage "fuzz harnesses (clang, ASan + UBSan), ${XGRAD_FUZZ_SECONDS:-30} s each"
   bash scripts/fuzz.sh -t "${XGRAD_FUZZ_SECONDS:-30}" -j "$jobs"
 fi
 
 if [[ "${XGRAD_SKIP_TSAN:-0}" != "1" ]]; then
-  echo "== ThreadSanitizer (clang): the tests that run threads"
+  stage "ThreadSanitizer (clang): the tests that run threads"
   bash scripts/tsan.sh
 fi
-echo "== all tests passed"
+stage "all tests passed"

@@ -41,13 +41,36 @@ constexpr std::string_view dtype_name(DType d) {
 }
 
 constexpr bool is_floating(DType d) { return d == DType::float32 || d == DType::float64; }
+/// int64, and bool too when include_bool is set (PyTorch's isIntegralType).
+constexpr bool is_integral(DType d, bool include_bool) {
+  return d == DType::int64 || (include_bool && d == DType::boolean);
+}
 
-/// Result type of a binary op: bool < int64 < float32 < float64, as PyTorch promotes tensors.
+/// The lattice join of two dtypes, bool < int64 < float32 < float64 (PyTorch's promoteTypes). Ops
+/// do not call it directly: result_type (xgrad/promotion.h) applies it within each category of
+/// operand (dimensioned tensors, zero-dim tensors, numbers) and then combines the categories.
 constexpr DType promote(DType a, DType b) {
   return static_cast<uint8_t>(a) < 2 || static_cast<uint8_t>(b) < 2
              ? (a == DType::float64 || b == DType::float64 ? DType::float64 : DType::float32)
              : (a == DType::int64 || b == DType::int64 ? DType::int64 : DType::boolean);
 }
+
+/// Whether a value of dtype `from` may be written into a tensor of dtype `to` without losing its
+/// category: never floating into integral, never a number into bool (PyTorch's canCast). In-place
+/// ops refuse a result type that fails this; copy_ and fill_ cast regardless, as in PyTorch.
+constexpr bool can_cast(DType from, DType to) {
+  if (is_floating(from) && !is_floating(to)) return false;
+  if (from != DType::boolean && to == DType::boolean) return false;
+  return true;
+}
+
+/// The dtype of floating results from integer inputs and of floating numbers in promotion, and
+/// the default of the factories (empty, zeros, ones, full, rand, randn, arange with float bounds,
+/// linspace, eye, scalar, tensor): float32 unless set_default_dtype chose float64. Process-wide,
+/// as PyTorch's torch.set_default_dtype.
+DType get_default_dtype();
+/// Only float32 and float64 are accepted (a ValueError otherwise).
+void set_default_dtype(DType d);
 
 template <class T>
 struct dtype_of;

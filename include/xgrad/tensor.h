@@ -4,11 +4,14 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "xgrad/dtype.h"
 #include "xgrad/error.h"
+#include "xgrad/promotion.h"
+#include "xgrad/scalar.h"
 
 namespace xg {
 
@@ -111,9 +114,12 @@ class Tensor {
   double at(const Shape& idx) const;
   /// The value of a one-element tensor.
   double item() const;
+  /// The value as a number of the tensor's kind (int64 exactly, beyond 2^53 too).
+  Scalar item_scalar() const;
+  /// The value converted as Scalar::to converts (float to int64 truncates; NaN gives INT64_MIN).
   template <class T>
   T item() const {
-    return static_cast<T>(item());
+    return item_scalar().to<T>();
   }
   /// Copies the elements out in row-major order, converted to T.
   template <class T>
@@ -175,7 +181,7 @@ class Tensor {
   Tensor mean(const Shape& dims, bool keepdim = false) const;
   Tensor exp() const;
   Tensor log() const;
-  Tensor pow(double e) const;
+  Tensor pow(Scalar e) const;
   Tensor abs() const;
   Tensor sqrt() const;
   Tensor relu() const;
@@ -184,17 +190,25 @@ class Tensor {
   Tensor argmax(int64_t d, bool keepdim = false) const;
   Tensor matmul(const Tensor& o) const;
 
-  // ---- in-place ops (bump the version; error on a leaf that requires grad unless grad mode is off)
-  Tensor& add_(const Tensor& o, double alpha = 1.0);
-  Tensor& sub_(const Tensor& o);
+  // ---- in-place ops (bump the version; error on a leaf that requires grad unless grad mode is off).
+  // The result type of the op (result_type of self and the other operands) must be castable to
+  // self's dtype (can_cast: no float into an integer tensor, no number into bool), else DTypeError.
+  Tensor& add_(const Tensor& o, Scalar alpha = 1);
+  Tensor& sub_(const Tensor& o, Scalar alpha = 1);
   Tensor& mul_(const Tensor& o);
   Tensor& div_(const Tensor& o);
-  Tensor& add_(double v);
-  Tensor& mul_(double v);
+  Tensor& add_(Scalar v);
+  Tensor& sub_(Scalar v);
+  Tensor& mul_(Scalar v);
+  Tensor& div_(Scalar v);
   Tensor& zero_();
-  Tensor& fill_(double v);
+  /// Casts v to this tensor's dtype (2.5 into int64 gives 2), as PyTorch.
+  Tensor& fill_(Scalar v);
+  /// Casts src to this tensor's dtype (floats into int64 truncate toward zero; NaN and values out
+  /// of range give INT64_MIN), as PyTorch.
   Tensor& copy_(const Tensor& src);
-  Tensor& clamp_(double lo, double hi);
+  /// A missing bound (nullopt or NaN) is not applied.
+  Tensor& clamp_(std::optional<Scalar> lo, std::optional<Scalar> hi);
   Tensor& relu_();
   Tensor& sigmoid_();
   Tensor& tanh_();
@@ -215,28 +229,31 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
-// ---- factories (a shape whose element count or strides do not fit in int64, or whose bytes would not
-// fit in memory, is an error naming the factory and the shape)
-Tensor empty(const Shape& shape, DType dtype = kFloat32);
-Tensor zeros(const Shape& shape, DType dtype = kFloat32);
-Tensor ones(const Shape& shape, DType dtype = kFloat32);
-Tensor full(const Shape& shape, double value, DType dtype = kFloat32);
+// ---- factories (the dtype defaults to get_default_dtype(), read at each call; a shape whose element count
+// or strides do not fit in int64, or whose bytes would not fit in memory, is an error naming the factory
+// and the shape)
+Tensor empty(const Shape& shape, DType dtype = get_default_dtype());
+Tensor zeros(const Shape& shape, DType dtype = get_default_dtype());
+Tensor ones(const Shape& shape, DType dtype = get_default_dtype());
+/// value is cast to dtype (int64 values exactly).
+Tensor full(const Shape& shape, Scalar value, DType dtype = get_default_dtype());
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
 Tensor empty_like(const Tensor& t);
-Tensor full_like(const Tensor& t, double value);
-/// A 0-d tensor.
-Tensor scalar(double value, DType dtype = kFloat32);
+Tensor full_like(const Tensor& t, Scalar value);
+/// A 0-d tensor (a tensor in type promotion: use a plain number for a Python-style scalar operand).
+Tensor scalar(Scalar value, DType dtype = get_default_dtype());
 /// Values start, start+step, … below end (like Python's range).
-Tensor arange(double start, double end, double step = 1.0, DType dtype = kFloat32);
+Tensor arange(double start, double end, double step = 1.0, DType dtype = get_default_dtype());
 Tensor arange(int64_t end, DType dtype = kInt64);
-Tensor linspace(double start, double end, int64_t steps, DType dtype = kFloat32);
-Tensor eye(int64_t n, DType dtype = kFloat32);
+Tensor linspace(double start, double end, int64_t steps, DType dtype = get_default_dtype());
+Tensor eye(int64_t n, DType dtype = get_default_dtype());
 /// Copies values into a new tensor of the given shape (numel must match).
 Tensor from_vector(const std::vector<float>& v, const Shape& shape);
 Tensor from_vector(const std::vector<double>& v, const Shape& shape);
 Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape);
 Tensor from_vector(const std::vector<bool>& v, const Shape& shape);
+/// In the default dtype.
 Tensor tensor(std::initializer_list<float> v, const Shape& shape = {});
 Tensor tensor(std::initializer_list<double> v, const Shape& shape, DType dtype);
 /// Wraps memory xgrad does not own, without copying. contiguous strides unless given; the deleter
@@ -245,10 +262,11 @@ Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strid
                  std::function<void(void*)> deleter = {});
 
 // ---- random (reproducible for a seed; uses the global generator unless one is passed)
-Tensor rand(const Shape& shape, DType dtype = kFloat32, Generator* gen = nullptr);
-Tensor randn(const Shape& shape, DType dtype = kFloat32, Generator* gen = nullptr);
-Tensor uniform(const Shape& shape, double low, double high, DType dtype = kFloat32, Generator* gen = nullptr);
-Tensor normal(const Shape& shape, double mean, double std, DType dtype = kFloat32, Generator* gen = nullptr);
+Tensor rand(const Shape& shape, DType dtype = get_default_dtype(), Generator* gen = nullptr);
+Tensor randn(const Shape& shape, DType dtype = get_default_dtype(), Generator* gen = nullptr);
+Tensor uniform(const Shape& shape, double low, double high, DType dtype = get_default_dtype(),
+               Generator* gen = nullptr);
+Tensor normal(const Shape& shape, double mean, double std, DType dtype = get_default_dtype(), Generator* gen = nullptr);
 /// Integers in [low, high).
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator* gen = nullptr);
 /// A random permutation of 0..n-1 (int64).

@@ -180,6 +180,12 @@ double Tensor::item() const {
                             [&]<class T>() { return static_cast<double>(*static_cast<const T*>(raw_data())); });
 }
 
+Scalar Tensor::item_scalar() const {
+  if (numel() != 1)
+    fail<ValueError>("item: tensor of shape {} has {} elements, expected 1", shape_str(shape()), numel());
+  return core::dispatch_all(dtype(), [&]<class T>() { return Scalar(*static_cast<const T*>(raw_data())); });
+}
+
 template <class T>
 std::vector<T> Tensor::to_vector() const {
   Tensor c = to(dtype_of<T>::value).contiguous();
@@ -209,7 +215,7 @@ std::shared_ptr<TensorImpl> new_impl(const Shape& shape, DType dtype, const char
   impl->dtype_ = dtype;
   return impl;
 }
-Tensor filled(const Shape& shape, double value, DType dtype, const char* op) {
+Tensor filled(const Shape& shape, Scalar value, DType dtype, const char* op) {
   Tensor t(new_impl(shape, dtype, op));
   kernels::fill(t, value);
   return t;
@@ -218,18 +224,18 @@ Tensor filled(const Shape& shape, double value, DType dtype, const char* op) {
 
 Tensor empty(const Shape& shape, DType dtype) { return Tensor(new_impl(shape, dtype, "empty")); }
 
-Tensor full(const Shape& shape, double value, DType dtype) { return filled(shape, value, dtype, "full"); }
+Tensor full(const Shape& shape, Scalar value, DType dtype) { return filled(shape, value, dtype, "full"); }
 Tensor zeros(const Shape& shape, DType dtype) {
   Tensor t(new_impl(shape, dtype, "zeros"));
   std::memset(t.raw_data(), 0, t.nbytes());
   return t;
 }
-Tensor ones(const Shape& shape, DType dtype) { return filled(shape, 1.0, dtype, "ones"); }
+Tensor ones(const Shape& shape, DType dtype) { return filled(shape, Scalar(int64_t{1}), dtype, "ones"); }
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
 Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype()); }
-Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, t.dtype()); }
-Tensor scalar(double value, DType dtype) { return full({}, value, dtype); }
+Tensor full_like(const Tensor& t, Scalar value) { return full(t.shape(), value, t.dtype()); }
+Tensor scalar(Scalar value, DType dtype) { return full({}, value, dtype); }
 
 Tensor arange(double start, double end, double step, DType dtype) {
   if (step == 0) fail<ValueError>("arange: step must be non-zero");
@@ -292,7 +298,8 @@ Tensor from_vector(const std::vector<double>& v, const Shape& shape) { return fr
 Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape) { return from_values<int64_t>(v, shape); }
 Tensor from_vector(const std::vector<bool>& v, const Shape& shape) { return from_values<bool>(v, shape); }
 Tensor tensor(std::initializer_list<float> v, const Shape& shape) {
-  return from_values<float>(v, shape.empty() && v.size() != 1 ? Shape{static_cast<int64_t>(v.size())} : shape);
+  const Shape s = shape.empty() && v.size() != 1 ? Shape{static_cast<int64_t>(v.size())} : shape;
+  return core::dispatch_float(get_default_dtype(), "tensor", [&]<class T>() { return from_values<T>(v, s); });
 }
 Tensor tensor(std::initializer_list<double> v, const Shape& shape, DType dtype) {
   return core::dispatch_all(dtype, [&]<class T>() { return from_values<T>(v, shape); });
@@ -492,7 +499,7 @@ Tensor Tensor::sum(const Shape& d, bool k) const { return xg::sum(*this, d, k); 
 Tensor Tensor::mean(const Shape& d, bool k) const { return xg::mean(*this, d, k); }
 Tensor Tensor::exp() const { return xg::exp(*this); }
 Tensor Tensor::log() const { return xg::log(*this); }
-Tensor Tensor::pow(double e) const { return xg::pow(*this, e); }
+Tensor Tensor::pow(Scalar e) const { return xg::pow(*this, e); }
 Tensor Tensor::abs() const { return xg::abs(*this); }
 Tensor Tensor::sqrt() const { return xg::sqrt(*this); }
 Tensor Tensor::relu() const { return xg::relu(*this); }

@@ -22,19 +22,19 @@ void copy(const Tensor& src, const Tensor& dst) {
                          D* o = reinterpret_cast<D*>(p[0]);
                          const S* s = reinterpret_cast<const S*>(p[1]);
                          if (st[0] == 1 && st[1] == 1) {
-                           for (int64_t i = 0; i < n; ++i) o[i] = static_cast<D>(s[i]);
+                           for (int64_t i = 0; i < n; ++i) o[i] = convert<D>(s[i]);
                          } else {
-                           for (int64_t i = 0; i < n; ++i) o[i * st[0]] = static_cast<D>(s[i * st[1]]);
+                           for (int64_t i = 0; i < n; ++i) o[i * st[0]] = convert<D>(s[i * st[1]]);
                          }
                        });
     });
   });
 }
 
-void fill(const Tensor& t, double value) {
+void fill(const Tensor& t, Scalar value) {
   const Loop<1> l = make_loop<1>(t.shape(), {t.strides()});
   core::dispatch_all(t.dtype(), [&]<class T>() {
-    const T v = static_cast<T>(value);
+    const T v = value.to<T>();
     parallel_rows<1>(l, {static_cast<char*>(t.raw_data())}, {sizeof(T)}, kElementwiseGrain,
                      [v](const std::array<char*, 1>& p, int64_t n, const std::array<int64_t, 1>& st) {
                        T* o = reinterpret_cast<T*>(p[0]);

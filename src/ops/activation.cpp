@@ -20,6 +20,13 @@ V splat(T v) {
   return V(v);
 }
 
+/// PyTorch runs these activations on floating tensors only: int64 and bool inputs are refused, not
+/// promoted (relu keeps int64; sigmoid and tanh promote, as PyTorch).
+void check_floating(const Tensor& x, const char* op) {
+  check_defined(x, op, "input");
+  if (!is_floating(x.dtype())) fail<DTypeError>("{}: not implemented for {} tensors", op, dtype_name(x.dtype()));
+}
+
 /// Fused gradient kernel out = f(g, s) over two same-shape tensors (s: a saved input or output).
 template <class F>
 Tensor fused_grad(const Tensor& g, const Tensor& s, const char* op, F f) {
@@ -131,6 +138,14 @@ struct SiluF {
 }  // namespace
 
 Tensor relu(const Tensor& x) {
+  check_defined(x, "relu", "input");
+  if (x.dtype() == kBool) fail<DTypeError>("relu: bool inputs are not supported");
+  // int64 stays int64, as PyTorch.
+  if (x.dtype() == kInt64) {
+    Tensor out = empty(x.shape(), kInt64);
+    kernels::map_unary<int64_t>(x, out, [](int64_t v) { return v > 0 ? v : int64_t{0}; });
+    return out;
+  }
   Tensor out = unary_forward(x, "relu", ReluF{});
   if (auto n = autograd::record("relu", {&x}, {&out}))
     n->fn_ = [so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {
@@ -142,6 +157,7 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {
+  check_floating(x, "leaky_relu");
   Tensor out = unary_forward(x, "leaky_relu", LeakyF{slope});
   if (auto n = autograd::record("leaky_relu", {&x}, {&out}))
     n->fn_ = [sx = SavedTensor(x), slope](const Grads& g, const Node&) -> Grads {
@@ -176,6 +192,7 @@ Tensor tanh(const Tensor& x) {
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   if (approximate != "none" && approximate != "tanh")
     fail<ValueError>("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate);
+  check_floating(x, "gelu");
   const bool tanh_form = approximate == "tanh";
   Tensor out = tanh_form ? unary_forward(x, "gelu", GeluTanhF{}) : unary_forward(x, "gelu", GeluF{});
   if (auto n = autograd::record("gelu", {&x}, {&out}))
@@ -201,6 +218,7 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
   if (beta == 0) fail<ValueError>("softplus: beta must be non-zero");
+  check_floating(x, "softplus");
   Tensor out = unary_forward(x, "softplus", SoftplusF{beta, threshold});
   if (auto n = autograd::record("softplus", {&x}, {&out}))
     n->fn_ = [sx = SavedTensor(x), beta, threshold](const Grads& g, const Node&) -> Grads {
@@ -212,6 +230,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
 }
 
 Tensor elu(const Tensor& x, double alpha) {
+  check_floating(x, "elu");
   Tensor out = unary_forward(x, "elu", EluF{alpha});
   if (auto n = autograd::record("elu", {&x}, {&out}))
     n->fn_ = [sx = SavedTensor(x), alpha](const Grads& g, const Node&) -> Grads {
@@ -222,6 +241,7 @@ Tensor elu(const Tensor& x, double alpha) {
 }
 
 Tensor silu(const Tensor& x) {
+  check_floating(x, "silu");
   Tensor out = unary_forward(x, "silu", SiluF{});
   if (auto n = autograd::record("silu", {&x}, {&out}))
     n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads {

@@ -1,6 +1,10 @@
 /// Elementwise ops: each forward (a SIMD functor run by kernels/elementwise.h) with its backward
 /// right beneath it. Backward formulas use differentiable ops, so create_graph gives second
 /// derivatives, and sum_to undoes broadcasting.
+///
+/// Dtypes: every op with several operands computes in result_type(operands) (xgrad/promotion.h);
+/// an op runs only on the kinds of dtype PyTorch runs it on (dispatch_kinds), and a number operand
+/// becomes a 0-d tensor of the promoted dtype (number_operand), which promotes the same way again.
 #include "xgrad/ops/elementwise.h"
 
 #include <cmath>
@@ -9,6 +13,7 @@
 #include "autograd/views.h"
 #include "core/overlap.h"
 #include "kernels/copy.h"
+#include "kernels/integer.h"
 #include "ops/map_helpers.h"
 #include "xgrad/ops/activation.h"
 
@@ -20,35 +25,125 @@ namespace {
 
 template <class V>
 constexpr bool is_scalar_v = std::is_arithmetic_v<V>;
+template <class V>
+constexpr bool is_bool_v = std::is_same_v<V, bool>;
+template <class V>
+constexpr bool is_int_v = std::is_same_v<V, int64_t>;
+
+// ---------------------------------------------------------------- dtype kinds
+
+/// The kinds of dtype an op runs on: bool, integer (int64), floating.
+enum Kinds : uint8_t { kB = 1, kI = 2, kF = 4, kIF = kI | kF, kBI = kB | kI, kAll = kB | kI | kF };
+
+constexpr uint8_t kind_bit(DType d) { return d == kBool ? kB : d == kInt64 ? kI : kF; }
+
+template <uint8_t K>
+void check_kinds(DType d, const char* op) {
+  if ((kind_bit(d) & K) == 0) fail<DTypeError>("{}: not implemented for {} tensors", op, dtype_name(d));
+}
+
+/// f.template operator()<T>() for d's element type; only the kinds in K are instantiated, so a
+/// functor need not compile for the others.
+template <uint8_t K, class F>
+void dispatch_kinds(DType d, const char* op, F&& f) {
+  check_kinds<K>(d, op);
+  switch (d) {
+    case DType::float32:
+      if constexpr ((K & kF) != 0) f.template operator()<float>();
+      return;
+    case DType::float64:
+      if constexpr ((K & kF) != 0) f.template operator()<double>();
+      return;
+    case DType::int64:
+      if constexpr ((K & kI) != 0) f.template operator()<int64_t>();
+      return;
+    case DType::boolean:
+      if constexpr ((K & kB) != 0) f.template operator()<bool>();
+      return;
+  }
+}
+
+/// A number as an operand of an op with tensor t: the 0-d tensor of the dtype the two promote to.
+/// Promoting t with that tensor gives the same dtype again, so the tensor forms take it from here.
+Tensor number_operand(const Tensor& t, Scalar s, const char* op) {
+  check_defined(t, op, "input");
+  return scalar(s, result_type(t, s));
+}
+
+/// True when `a op number` can fold the number into the kernel: a floating tensor keeps its dtype
+/// whatever the number, so no 0-d tensor needs making (the common `x * 0.5` of training code).
+bool folds_number(const Tensor& a) { return a.defined() && is_floating(a.dtype()); }
+
+/// out = f(a, v) for a floating tensor and a number cast to its dtype: the values of the tensor
+/// form (which casts the number the same way), without allocating and filling a 0-d tensor.
+template <class F>
+Tensor number_forward(const Tensor& a, Scalar v, const char* op, F f) {
+  Tensor out = empty(a.shape(), a.dtype());
+  core::dispatch_float(a.dtype(), op, [&]<class T>() {
+    kernels::map_unary<T>(a, out, [f, c = v.to<T>()](auto x) { return f(x, decltype(x)(c)); });
+  });
+  return out;
+}
+
+/// PyTorch refuses subtraction with any bool operand (tensor or number).
+void check_sub(DType a, DType b, const char* op) {
+  if (a == kBool || b == kBool)
+    fail<DTypeError>("{}: subtraction with a bool tensor or number is not supported (use logical_xor or logical_not)",
+                     op);
+}
+
+/// Integer division by zero is refused before the kernel runs (a kernel cannot throw from its
+/// threads); floats give inf or NaN instead.
+void check_no_zero_divisor(const Tensor& b, const char* op) {
+  if (b.dtype() != kInt64 || b.numel() == 0) return;
+  const kernels::Loop<1> l = kernels::make_loop<1>(b.shape(), {b.strides()});
+  bool zero = false;
+  kernels::for_each_row<1>(l, {static_cast<char*>(b.raw_data())}, {sizeof(int64_t)}, 0, l.numel,
+                           [&](const std::array<char*, 1>& p, int64_t n, const std::array<int64_t, 1>& st) {
+                             const int64_t* q = reinterpret_cast<const int64_t*>(p[0]);
+                             for (int64_t i = 0; i < n; ++i) zero = zero || q[i * st[0]] == 0;
+                           });
+  if (zero) fail<ValueError>("{}: integer division by zero (ZeroDivisionError)", op);
+}
 
 // ---------------------------------------------------------------- functors
 
 struct AddF {
   template <class V>
   V operator()(V a, V b) const {
-    return a + b;
+    if constexpr (is_bool_v<V>)
+      return a || b;
+    else if constexpr (is_int_v<V>)
+      return kernels::wrap_add(a, b);
+    else
+      return a + b;
   }
 };
 struct SubF {
   template <class V>
   V operator()(V a, V b) const {
-    return a - b;
+    if constexpr (is_int_v<V>)
+      return kernels::wrap_sub(a, b);
+    else
+      return a - b;
   }
 };
 struct MulF {
   template <class V>
   V operator()(V a, V b) const {
-    return a * b;
+    if constexpr (is_bool_v<V>)
+      return a && b;
+    else if constexpr (is_int_v<V>)
+      return kernels::wrap_mul(a, b);
+    else
+      return a * b;
   }
 };
-/// Floating operands only: div() and div_() never send integers here (true division).
+/// Floating operands only: true division of integers computes in the default float dtype.
 struct DivF {
   template <class V>
   V operator()(V a, V b) const {
-    if constexpr (std::is_integral_v<V>)
-      return b == 0 ? V(0) : a / b;  // unreachable; instantiated by the in-place dispatch
-    else
-      return a / b;
+    return a / b;
   }
 };
 /// max/min propagate NaN, as PyTorch's maximum/minimum.
@@ -76,54 +171,140 @@ struct MinF {
     }
   }
 };
-/// x^y lane by lane with std::pow. Not xsimd::pow: with -O3 -march=native its AVX-512 path trips
-/// GCC 12's -Wuninitialized inside the compiler's own intrinsics, which breaks -Werror builds.
-template <class V>
-V pow_lanes(const V& x, const V& y) {
+
+/// f lane by lane for a batch (scalar maths without a SIMD form); f itself for a scalar.
+template <class V, class F>
+V per_lane(const V& x, const V& y, F f) {
   if constexpr (is_scalar_v<V>) {
-    return std::pow(x, y);
+    return f(x, y);
   } else {
     using T = typename V::value_type;
     alignas(64) T xs[V::size], ys[V::size];
     x.store_aligned(xs);
     y.store_aligned(ys);
-    for (size_t i = 0; i < V::size; ++i) xs[i] = std::pow(xs[i], ys[i]);
+    for (size_t i = 0; i < V::size; ++i) xs[i] = f(xs[i], ys[i]);
     return V::load_aligned(xs);
   }
+}
+
+/// x^y lane by lane with std::pow. Not xsimd::pow: with -O3 -march=native its AVX-512 path trips
+/// GCC 12's -Wuninitialized inside the compiler's own intrinsics, which breaks -Werror builds.
+template <class V>
+V pow_lanes(const V& x, const V& y) {
+  return per_lane(x, y, [](auto a, auto b) { return std::pow(a, b); });
 }
 
 struct PowF {
   template <class V>
   V operator()(V a, V b) const {
-    if constexpr (std::is_same_v<V, int64_t>) {
-      return static_cast<int64_t>(std::pow(static_cast<double>(a), static_cast<double>(b)));
-    } else {
+    if constexpr (is_int_v<V>)
+      return kernels::int_pow(a, b);
+    else
       return pow_lanes(a, b);
-    }
+  }
+};
+struct FloorDivF {
+  template <class V>
+  V operator()(V a, V b) const {
+    if constexpr (is_int_v<V>)
+      return kernels::floor_div(a, b);
+    else
+      return per_lane(a, b, [](auto x, auto y) { return kernels::floor_div_float(x, y); });
+  }
+};
+struct RemainderF {
+  template <class V>
+  V operator()(V a, V b) const {
+    if constexpr (is_int_v<V>)
+      return kernels::floor_mod(a, b);
+    else
+      return per_lane(a, b, [](auto x, auto y) { return kernels::floor_mod_float(x, y); });
+  }
+};
+struct FmodF {
+  template <class V>
+  V operator()(V a, V b) const {
+    if constexpr (is_int_v<V>)
+      return kernels::trunc_mod(a, b);
+    else
+      return per_lane(a, b, [](auto x, auto y) { return std::fmod(x, y); });
+  }
+};
+struct BitAndF {
+  template <class V>
+  V operator()(V a, V b) const {
+    if constexpr (is_bool_v<V>)
+      return a && b;
+    else
+      return a & b;
+  }
+};
+struct BitOrF {
+  template <class V>
+  V operator()(V a, V b) const {
+    if constexpr (is_bool_v<V>)
+      return a || b;
+    else
+      return a | b;
+  }
+};
+struct BitXorF {
+  template <class V>
+  V operator()(V a, V b) const {
+    if constexpr (is_bool_v<V>)
+      return a != b;
+    else
+      return a ^ b;
   }
 };
 
-template <class F>
-Tensor binary_forward(const Tensor& a0, const Tensor& b0, const char* op, F f, bool allow_int = true) {
-  check_defined(a0, op, "input");
-  check_defined(b0, op, "other");
-  const DType dt = promote(a0.dtype(), b0.dtype());
-  if (dt == kBool || (!allow_int && !is_floating(dt)))
-    fail<DTypeError>("{}: not supported for {} and {} tensors", op, dtype_name(a0.dtype()), dtype_name(b0.dtype()));
-  const Tensor a = as_dtype(a0, dt), b = as_dtype(b0, dt);
-  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), op), dt);
-  core::dispatch_numeric(dt, op, [&]<class T>() { kernels::map_binary<T>(a, b, out, f); });
+/// out = f(a, b) computed in dtype ct, a and b broadcast. Shapes are checked before anything is
+/// converted.
+template <uint8_t K, class F>
+Tensor binary_in(const Tensor& a0, const Tensor& b0, DType ct, const char* op, F f) {
+  const Shape s = broadcast_shapes(a0.shape(), b0.shape(), op);
+  check_kinds<K>(ct, op);
+  const Tensor a = as_dtype(a0, ct), b = as_dtype(b0, ct);
+  Tensor out = empty(s, ct);
+  dispatch_kinds<K>(ct, op, [&]<class T>() { kernels::map_binary<T>(a, b, out, f); });
   return out;
 }
 
+/// dst = f(a, b) computed in dst's dtype (the caller checked the shapes and the dtype).
+template <uint8_t K, class F>
+void binary_into(const Tensor& a0, const Tensor& b0, const Tensor& dst, const char* op, F f) {
+  const Tensor a = as_dtype(a0, dst.dtype()), b = as_dtype(b0, dst.dtype());
+  dispatch_kinds<K>(dst.dtype(), op, [&]<class T>() { kernels::map_binary<T>(a, b, dst, f); });
+}
+
+/// A binary op computed in result_type(a, b).
+template <uint8_t K, class F>
+Tensor binary_forward(const Tensor& a, const Tensor& b, const char* op, F f) {
+  check_defined(a, op, "input");
+  check_defined(b, op, "other");
+  return binary_in<K>(a, b, result_type(a, b), op, f);
+}
+
+/// A bool result of f over a and b compared in result_type(a, b).
 template <class F>
 Tensor compare(const Tensor& a0, const Tensor& b0, const char* op, F f) {
   check_defined(a0, op, "input");
   check_defined(b0, op, "other");
-  const DType dt = promote(a0.dtype(), b0.dtype());
+  const Shape s = broadcast_shapes(a0.shape(), b0.shape(), op);
+  const DType dt = result_type(a0, b0);
   const Tensor a = as_dtype(a0, dt), b = as_dtype(b0, dt);
-  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), op), kBool);
+  Tensor out = empty(s, kBool);
   core::dispatch_all(dt, [&]<class T>() { kernels::map_binary<T, bool>(a, b, out, f); });
+  return out;
+}
+
+/// out = f(x) in x's own dtype, for the ops that keep integer (and bool) dtypes.
+template <uint8_t K, class F>
+Tensor unary_same(const Tensor& x, const char* op, F f) {
+  check_defined(x, op, "input");
+  check_kinds<K>(x.dtype(), op);
+  Tensor out = empty(x.shape(), x.dtype());
+  dispatch_kinds<K>(x.dtype(), op, [&]<class T>() { kernels::map_unary<T>(x, out, f); });
   return out;
 }
 
@@ -132,7 +313,7 @@ Tensor compare(const Tensor& a0, const Tensor& b0, const char* op, F f) {
 // ---------------------------------------------------------------- add, sub, mul, div
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward(a, b, "add", AddF{});
+  Tensor out = binary_forward<kAll>(a, b, "add", AddF{});
   if (auto n = autograd::record("add", {&a, &b}, {&out}))
     n->fn_ = [sa = a.shape(), sb = b.shape()](const Grads& g, const Node& self) -> Grads {
       return {self.needs_grad(0) ? autograd::sum_to(g[0], sa) : Tensor(),
@@ -142,7 +323,8 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward(a, b, "sub", SubF{});
+  if (a.defined() && b.defined()) check_sub(a.dtype(), b.dtype(), "sub");
+  Tensor out = binary_forward<kIF>(a, b, "sub", SubF{});
   if (auto n = autograd::record("sub", {&a, &b}, {&out}))
     n->fn_ = [sa = a.shape(), sb = b.shape()](const Grads& g, const Node& self) -> Grads {
       return {self.needs_grad(0) ? autograd::sum_to(g[0], sa) : Tensor(),
@@ -152,7 +334,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward(a, b, "mul", MulF{});
+  Tensor out = binary_forward<kAll>(a, b, "mul", MulF{});
   if (auto n = autograd::record("mul", {&a, &b}, {&out})) {
     // Each side's gradient needs only the other side: save just what a needed gradient uses.
     n->fn_ = [sa = n->needs_grad(1) ? SavedTensor(a) : SavedTensor(),
@@ -165,13 +347,18 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+namespace {
+/// True division's dtype: the promoted floating dtype, or the default one for integers and bools.
+DType div_dtype(const Tensor& a, const Tensor& b) {
+  const DType dt = result_type(a, b);
+  return is_floating(dt) ? dt : get_default_dtype();
+}
+}  // namespace
+
 Tensor div(const Tensor& a, const Tensor& b) {
   check_defined(a, "div", "input");
   check_defined(b, "div", "other");
-  // True division, as PyTorch: integer and bool operands divide as float32 (7 / 2 = 3.5).
-  Tensor out = is_floating(promote(a.dtype(), b.dtype()))
-                   ? binary_forward(a, b, "div", DivF{})
-                   : binary_forward(a.to(kFloat32), b.to(kFloat32), "div", DivF{});
+  Tensor out = binary_in<kF>(a, b, div_dtype(a, b), "div", DivF{});
   if (auto n = autograd::record("div", {&a, &b}, {&out}))
     n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b)](const Grads& g, const Node& self) -> Grads {
       const Tensor bv = sb.unpack("div");
@@ -185,6 +372,90 @@ Tensor div(const Tensor& a, const Tensor& b) {
     };
   return out;
 }
+
+Tensor add(const Tensor& a, Scalar b) {
+  if (!folds_number(a)) return add(a, number_operand(a, b, "add"));
+  Tensor out = number_forward(a, b, "add", AddF{});
+  if (auto n = autograd::record("add", {&a}, {&out}))
+    n->fn_ = [](const Grads& g, const Node&) -> Grads { return {g[0]}; };
+  return out;
+}
+Tensor sub(const Tensor& a, Scalar b) {
+  if (a.defined()) check_sub(a.dtype(), b.dtype(), "sub");
+  if (!folds_number(a)) return sub(a, number_operand(a, b, "sub"));
+  Tensor out = number_forward(a, b, "sub", SubF{});
+  if (auto n = autograd::record("sub", {&a}, {&out}))
+    n->fn_ = [](const Grads& g, const Node&) -> Grads { return {g[0]}; };
+  return out;
+}
+Tensor mul(const Tensor& a, Scalar b) {
+  if (!folds_number(a)) return mul(a, number_operand(a, b, "mul"));
+  Tensor out = number_forward(a, b, "mul", MulF{});
+  if (auto n = autograd::record("mul", {&a}, {&out}))
+    n->fn_ = [b](const Grads& g, const Node&) -> Grads { return {mul(g[0], b)}; };
+  return out;
+}
+Tensor div(const Tensor& a, Scalar b) {
+  if (!folds_number(a)) return div(a, number_operand(a, b, "div"));
+  Tensor out = number_forward(a, b, "div", DivF{});
+  if (auto n = autograd::record("div", {&a}, {&out}))
+    n->fn_ = [b](const Grads& g, const Node&) -> Grads { return {div(g[0], b)}; };
+  return out;
+}
+
+// ---------------------------------------------------------------- floor_divide, remainder, fmod
+
+Tensor floor_divide(const Tensor& a, const Tensor& b) {
+  check_defined(a, "floor_divide", "input");
+  check_defined(b, "floor_divide", "other");
+  const DType dt = result_type(a, b);
+  check_kinds<kIF>(dt, "floor_divide");
+  if (dt == kInt64) check_no_zero_divisor(as_dtype(b, dt), "floor_divide");
+  Tensor out = binary_in<kIF>(a, b, dt, "floor_divide", FloorDivF{});
+  // Piecewise constant, and PyTorch defines no derivative: a backward through it is an error.
+  if (auto n = autograd::record("floor_divide", {&a, &b}, {&out}))
+    n->fn_ = [](const Grads&, const Node&) -> Grads {
+      fail<AutogradError>("floor_divide: the derivative is not implemented (the result is piecewise constant)");
+    };
+  return out;
+}
+
+namespace {
+/// remainder and fmod: a - q·b for a rounded quotient q, so the gradient is (g, -g·q), with q
+/// taken from the values (it is piecewise constant).
+template <class F>
+Tensor modulo(const Tensor& a, const Tensor& b, const char* op, F f, bool floored) {
+  check_defined(a, op, "input");
+  check_defined(b, op, "other");
+  const DType dt = result_type(a, b);
+  check_kinds<kIF>(dt, op);
+  if (dt == kInt64) check_no_zero_divisor(as_dtype(b, dt), op);
+  Tensor out = binary_in<kIF>(a, b, dt, op, f);
+  if (auto n = autograd::record(op, {&a, &b}, {&out}))
+    n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b), so = SavedTensor(out), op, floored](const Grads& g,
+                                                                                            const Node& self) -> Grads {
+      const Tensor av = sa.unpack(op), bv = sb.unpack(op);
+      Tensor ga, gb;
+      if (self.needs_grad(0)) ga = autograd::sum_to(g[0], av.shape());
+      if (self.needs_grad(1)) {
+        Tensor q;
+        {
+          NoGradGuard ng;
+          q = floored ? floor_divide(av, bv) : div(sub(av, so.unpack(op)), bv);
+        }
+        gb = autograd::sum_to(neg(mul(g[0], q)), bv.shape());
+      }
+      return {ga, gb};
+    };
+  return out;
+}
+}  // namespace
+
+Tensor remainder(const Tensor& a, const Tensor& b) { return modulo(a, b, "remainder", RemainderF{}, true); }
+Tensor fmod(const Tensor& a, const Tensor& b) { return modulo(a, b, "fmod", FmodF{}, false); }
+Tensor floor_divide(const Tensor& a, Scalar b) { return floor_divide(a, number_operand(a, b, "floor_divide")); }
+Tensor remainder(const Tensor& a, Scalar b) { return remainder(a, number_operand(a, b, "remainder")); }
+Tensor fmod(const Tensor& a, Scalar b) { return fmod(a, number_operand(a, b, "fmod")); }
 
 // ---------------------------------------------------------------- maximum, minimum
 
@@ -207,19 +478,19 @@ Tensor select_backward(const char* name, const Tensor& a, const Tensor& b, Tenso
 }  // namespace
 
 Tensor maximum(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward(a, b, "maximum", MaxF{});
+  Tensor out = binary_forward<kAll>(a, b, "maximum", MaxF{});
   return select_backward("maximum", a, b, out, true);
 }
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward(a, b, "minimum", MinF{});
+  Tensor out = binary_forward<kAll>(a, b, "minimum", MinF{});
   return select_backward("minimum", a, b, out, false);
 }
 
 // ---------------------------------------------------------------- pow
 
 Tensor pow(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward(a, b, "pow", PowF{});
+  Tensor out = binary_forward<kIF>(a, b, "pow", PowF{});
   if (auto n = autograd::record("pow", {&a, &b}, {&out}))
     n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b), so = SavedTensor(out)](const Grads& g,
                                                                                const Node& self) -> Grads {
@@ -249,16 +520,28 @@ struct PowScalarF {
 };
 }  // namespace
 
-Tensor pow(const Tensor& x, double e) {
-  Tensor out = unary_forward(x, "pow", PowScalarF{e});
+Tensor pow(const Tensor& x, Scalar e) {
+  check_defined(x, "pow", "input");
+  const DType dt = result_type(x, e);
+  if (!is_floating(dt)) {
+    // Integer powers stay integers (bool ** 2 is int64); a negative one has no integer result.
+    check_kinds<kI>(dt, "pow");
+    const int64_t ei = e.to_int64();
+    if (ei < 0) fail<ValueError>("pow: integers to negative integer powers are not allowed (exponent {})", ei);
+    return unary_same<kI>(as_dtype(x, dt), "pow", [ei](int64_t v) { return kernels::int_pow(v, ei); });
+  }
+  const double ed = e.to_double();
+  Tensor out = unary_forward(x, "pow", PowScalarF{ed});
   if (auto n = autograd::record("pow", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x), e](const Grads& g, const Node&) -> Grads {
-      if (e == 0.0) return {zeros_like(g[0])};
+    n->fn_ = [sx = SavedTensor(x), ed](const Grads& g, const Node&) -> Grads {
+      if (ed == 0.0) return {zeros_like(g[0])};
       const Tensor xv = sx.unpack("pow");
-      return {mul(g[0], mul(pow(xv, e - 1.0), scalar_like(g[0], e)))};
+      return {mul(g[0], mul(pow(xv, ed - 1.0), scalar_like(g[0], ed)))};
     };
   return out;
 }
+
+Tensor pow(Scalar base, const Tensor& exponent) { return pow(number_operand(exponent, base, "pow"), exponent); }
 
 // ---------------------------------------------------------------- unary maths
 
@@ -266,7 +549,10 @@ namespace {
 struct NegF {
   template <class V>
   V operator()(V x) const {
-    return -x;
+    if constexpr (is_int_v<V>)
+      return kernels::wrap_neg(x);
+    else
+      return -x;
   }
 };
 struct ExpF {
@@ -296,13 +582,18 @@ struct RsqrtF {
 struct AbsF {
   template <class V>
   V operator()(V x) const {
-    return xsimd::abs(x);
+    if constexpr (is_int_v<V>)
+      return x < 0 ? kernels::wrap_neg(x) : x;
+    else
+      return xsimd::abs(x);
   }
 };
 struct SignF {
   template <class V>
   V operator()(V x) const {
-    if constexpr (is_scalar_v<V>)
+    if constexpr (is_bool_v<V>)
+      return x;
+    else if constexpr (is_scalar_v<V>)
       return x > 0 ? V(1) : (x < 0 ? V(-1) : (x == 0 ? V(0) : x));
     else
       return xsimd::select(x > V(0), V(1), xsimd::select(x < V(0), V(-1), x * V(0)));
@@ -311,7 +602,10 @@ struct SignF {
 struct SquareF {
   template <class V>
   V operator()(V x) const {
-    return x * x;
+    if constexpr (is_int_v<V>)
+      return kernels::wrap_mul(x, x);
+    else
+      return x * x;
   }
 };
 struct RecipF {
@@ -341,14 +635,9 @@ struct ErfF {
 }  // namespace
 
 Tensor neg(const Tensor& x) {
-  check_defined(x, "neg", "input");
-  Tensor out;
-  if (x.dtype() == kInt64) {
-    out = empty(x.shape(), kInt64);
-    kernels::map_unary<int64_t>(x, out, NegF{});
-  } else {
-    out = unary_forward(x, "neg", NegF{});
-  }
+  if (x.defined() && x.dtype() == kBool)
+    fail<DTypeError>("neg: negation of a bool tensor is not supported (use logical_not or ~)");
+  Tensor out = unary_same<kIF>(x, "neg", NegF{});
   if (auto n = autograd::record("neg", {&x}, {&out}))
     n->fn_ = [](const Grads& g, const Node&) -> Grads { return {neg(g[0])}; };
   return out;
@@ -388,14 +677,7 @@ Tensor rsqrt(const Tensor& x) {
 }
 
 Tensor abs(const Tensor& x) {
-  check_defined(x, "abs", "input");
-  Tensor out;
-  if (x.dtype() == kInt64) {
-    out = empty(x.shape(), kInt64);
-    kernels::map_unary<int64_t>(x, out, [](int64_t v) { return v < 0 ? -v : v; });
-  } else {
-    out = unary_forward(x, "abs", AbsF{});
-  }
+  Tensor out = unary_same<kIF>(x, "abs", AbsF{});
   if (auto n = autograd::record("abs", {&x}, {&out}))
     n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads {
       return {mul(g[0], sign(sx.unpack("abs")))};
@@ -404,14 +686,15 @@ Tensor abs(const Tensor& x) {
 }
 
 Tensor sign(const Tensor& x) {
-  Tensor out = unary_forward(x, "sign", SignF{});
+  Tensor out = unary_same<kAll>(x, "sign", SignF{});
   if (auto n = autograd::record("sign", {&x}, {&out}))
     n->fn_ = [](const Grads& g, const Node&) -> Grads { return {zeros_like(g[0])}; };
   return out;
 }
 
 Tensor square(const Tensor& x) {
-  Tensor out = unary_forward(x, "square", SquareF{});
+  // bool squares as int64, as PyTorch's pow(x, 2) with an integer exponent.
+  Tensor out = unary_same<kIF>(x.defined() && x.dtype() == kBool ? x.to(kInt64) : x, "square", SquareF{});
   if (auto n = autograd::record("square", {&x}, {&out}))
     n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads {
       return {mul(g[0], mul(sx.unpack("square"), scalar_like(g[0], 2.0)))};
@@ -476,24 +759,46 @@ struct ClampF {
     }
   }
 };
+/// Integer bounds compared as integers (exact beyond 2^53).
+struct ClampIntF {
+  std::optional<int64_t> lo, hi;
+  int64_t operator()(int64_t x) const {
+    if (lo && x < *lo) x = *lo;
+    if (hi && x > *hi) x = *hi;
+    return x;
+  }
+};
 }  // namespace
 
-Tensor clamp(const Tensor& x, double lo, double hi) {
-  if (!std::isnan(lo) && !std::isnan(hi) && lo > hi)
-    fail<ValueError>("clamp: min ({}) is greater than max ({})", lo, hi);
-  Tensor out = unary_forward(x, "clamp", ClampF{lo, hi});
+Tensor clamp(const Tensor& x, std::optional<Scalar> lo, std::optional<Scalar> hi) {
+  check_defined(x, "clamp", "input");
+  if (lo && lo->is_nan()) lo.reset();
+  if (hi && hi->is_nan()) hi.reset();
+  if (lo && hi && lo->to_double() > hi->to_double())
+    fail<ValueError>("clamp: min ({}) is greater than max ({})", lo->to_double(), hi->to_double());
+  const DType dt = result_type(x, lo, hi);
+  check_kinds<kIF>(dt, "clamp");
+  if (dt == kInt64) {
+    const auto bound = [](const std::optional<Scalar>& s) {
+      return s ? std::optional<int64_t>(s->to_int64()) : std::nullopt;
+    };
+    return unary_same<kI>(as_dtype(x, dt), "clamp", ClampIntF{bound(lo), bound(hi)});
+  }
+  const double none = std::numeric_limits<double>::quiet_NaN();
+  const double l = lo ? lo->to_double() : none, h = hi ? hi->to_double() : none;
+  Tensor out = unary_same<kF>(as_dtype(x, dt), "clamp", ClampF{l, h});
   if (auto n = autograd::record("clamp", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x), lo, hi](const Grads& g, const Node&) -> Grads {
+    n->fn_ = [sx = SavedTensor(x), l, h](const Grads& g, const Node&) -> Grads {
       const Tensor xv = sx.unpack("clamp");
       Tensor keep = ones(xv.shape(), kBool);
-      if (!std::isnan(lo)) keep = where(ge(xv, scalar_like(xv, lo)), keep, scalar(0, kBool));
-      if (!std::isnan(hi)) keep = where(le(xv, scalar_like(xv, hi)), keep, scalar(0, kBool));
+      if (!std::isnan(l)) keep = where(ge(xv, scalar_like(xv, l)), keep, scalar(false, kBool));
+      if (!std::isnan(h)) keep = where(le(xv, scalar_like(xv, h)), keep, scalar(false, kBool));
       return {where(keep, g[0], scalar_like(g[0], 0.0))};
     };
   return out;
 }
-Tensor clamp_min(const Tensor& x, double lo) { return clamp(x, lo, std::numeric_limits<double>::quiet_NaN()); }
-Tensor clamp_max(const Tensor& x, double hi) { return clamp(x, std::numeric_limits<double>::quiet_NaN(), hi); }
+Tensor clamp_min(const Tensor& x, Scalar lo) { return clamp(x, lo, std::nullopt); }
+Tensor clamp_max(const Tensor& x, Scalar hi) { return clamp(x, std::nullopt, hi); }
 
 Tensor where(const Tensor& cond, const Tensor& a0, const Tensor& b0) {
   check_defined(cond, "where", "condition");
@@ -501,9 +806,9 @@ Tensor where(const Tensor& cond, const Tensor& a0, const Tensor& b0) {
   check_defined(b0, "where", "other");
   if (cond.dtype() != kBool)
     fail<DTypeError>("where: condition must be a bool tensor, got {}", dtype_name(cond.dtype()));
-  const DType dt = promote(a0.dtype(), b0.dtype());
+  const Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a0.shape(), "where"), b0.shape(), "where");
+  const DType dt = result_type(a0, b0);
   const Tensor a = as_dtype(a0, dt), b = as_dtype(b0, dt);
-  const Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = empty(s, dt);
   core::dispatch_all(dt, [&]<class T>() {
     kernels::map_ternary<bool, T>(cond, a, b, out, [](bool c, T x, T y) { return c ? x : y; });
@@ -517,8 +822,14 @@ Tensor where(const Tensor& cond, const Tensor& a0, const Tensor& b0) {
     };
   return out;
 }
+Tensor where(const Tensor& cond, const Tensor& a, Scalar b) { return where(cond, a, number_operand(a, b, "where")); }
+Tensor where(const Tensor& cond, Scalar a, const Tensor& b) { return where(cond, number_operand(b, a, "where"), b); }
+Tensor where(const Tensor& cond, Scalar a, Scalar b) {
+  const DType dt = result_type(a, b);
+  return where(cond, scalar(a, dt), scalar(b, dt));
+}
 
-// ---------------------------------------------------------------- comparisons (no gradient)
+// ---------------------------------------------------------------- comparisons, logical, bitwise (no gradient)
 
 Tensor eq(const Tensor& a, const Tensor& b) {
   return compare(a, b, "eq", [](auto x, auto y) { return x == y; });
@@ -538,6 +849,12 @@ Tensor gt(const Tensor& a, const Tensor& b) {
 Tensor ge(const Tensor& a, const Tensor& b) {
   return compare(a, b, "ge", [](auto x, auto y) { return x >= y; });
 }
+Tensor eq(const Tensor& a, Scalar b) { return eq(a, number_operand(a, b, "eq")); }
+Tensor ne(const Tensor& a, Scalar b) { return ne(a, number_operand(a, b, "ne")); }
+Tensor lt(const Tensor& a, Scalar b) { return lt(a, number_operand(a, b, "lt")); }
+Tensor le(const Tensor& a, Scalar b) { return le(a, number_operand(a, b, "le")); }
+Tensor gt(const Tensor& a, Scalar b) { return gt(a, number_operand(a, b, "gt")); }
+Tensor ge(const Tensor& a, Scalar b) { return ge(a, number_operand(a, b, "ge")); }
 
 Tensor logical_not(const Tensor& x) {
   check_defined(x, "logical_not", "input");
@@ -545,6 +862,30 @@ Tensor logical_not(const Tensor& x) {
   core::dispatch_all(x.dtype(), [&]<class T>() { kernels::map_unary<T, bool>(x, out, [](T v) { return !v; }); });
   return out;
 }
+Tensor logical_and(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "logical_and", [](auto x, auto y) { return x != 0 && y != 0; });
+}
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "logical_or", [](auto x, auto y) { return x != 0 || y != 0; });
+}
+Tensor logical_xor(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "logical_xor", [](auto x, auto y) { return (x != 0) != (y != 0); });
+}
+
+Tensor bitwise_not(const Tensor& x) {
+  return unary_same<kBI>(x, "bitwise_not", [](auto v) -> decltype(v) {
+    if constexpr (is_bool_v<decltype(v)>)
+      return !v;
+    else
+      return ~v;
+  });
+}
+Tensor bitwise_and(const Tensor& a, const Tensor& b) { return binary_forward<kBI>(a, b, "bitwise_and", BitAndF{}); }
+Tensor bitwise_or(const Tensor& a, const Tensor& b) { return binary_forward<kBI>(a, b, "bitwise_or", BitOrF{}); }
+Tensor bitwise_xor(const Tensor& a, const Tensor& b) { return binary_forward<kBI>(a, b, "bitwise_xor", BitXorF{}); }
+Tensor bitwise_and(const Tensor& a, Scalar b) { return bitwise_and(a, number_operand(a, b, "bitwise_and")); }
+Tensor bitwise_or(const Tensor& a, Scalar b) { return bitwise_or(a, number_operand(a, b, "bitwise_or")); }
+Tensor bitwise_xor(const Tensor& a, Scalar b) { return bitwise_xor(a, number_operand(a, b, "bitwise_xor")); }
 
 Tensor isnan(const Tensor& x) {
   Tensor out = empty(x.shape(), kBool);
@@ -594,31 +935,45 @@ Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator%(const Tensor& a, const Tensor& b) { return remainder(a, b); }
 Tensor operator-(const Tensor& x) { return xg::neg(x); }
-namespace {
-/// A Python-style scalar operand: it takes t's dtype, except that a fractional value with an
-/// integer tensor is float32 (so int64 * 2.5 gives 2.5x, not a silently truncated 2x).
-Tensor scalar_operand(const Tensor& t, double v) {
-  check_defined(t, "scalar operator", "tensor");
-  return scalar(v, !is_floating(t.dtype()) && std::trunc(v) != v ? kFloat32 : t.dtype());
+Tensor operator+(const Tensor& a, Scalar b) { return add(a, b); }
+Tensor operator-(const Tensor& a, Scalar b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, Scalar b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, Scalar b) { return div(a, b); }
+Tensor operator%(const Tensor& a, Scalar b) { return remainder(a, b); }
+Tensor operator+(Scalar a, const Tensor& b) {
+  return folds_number(b) ? add(b, a) : add(number_operand(b, a, "add"), b);
 }
-}  // namespace
-
-Tensor operator+(const Tensor& a, double b) { return add(a, scalar_operand(a, b)); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_operand(a, b)); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_operand(a, b)); }
-Tensor operator/(const Tensor& a, double b) { return div(a, scalar_operand(a, b)); }
-Tensor operator+(double a, const Tensor& b) { return add(scalar_operand(b, a), b); }
-Tensor operator-(double a, const Tensor& b) { return sub(scalar_operand(b, a), b); }
-Tensor operator*(double a, const Tensor& b) { return mul(scalar_operand(b, a), b); }
-Tensor operator/(double a, const Tensor& b) { return div(scalar_operand(b, a), b); }
+Tensor operator-(Scalar a, const Tensor& b) {
+  if (b.defined()) check_sub(a.dtype(), b.dtype(), "sub");
+  return sub(number_operand(b, a, "sub"), b);
+}
+Tensor operator*(Scalar a, const Tensor& b) {
+  return folds_number(b) ? mul(b, a) : mul(number_operand(b, a, "mul"), b);
+}
+Tensor operator/(Scalar a, const Tensor& b) { return div(number_operand(b, a, "div"), b); }
 Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
+Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
 Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
 Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
 Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
 Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
+Tensor operator==(const Tensor& a, Scalar b) { return eq(a, b); }
+Tensor operator!=(const Tensor& a, Scalar b) { return ne(a, b); }
+Tensor operator<(const Tensor& a, Scalar b) { return lt(a, b); }
+Tensor operator>(const Tensor& a, Scalar b) { return gt(a, b); }
+Tensor operator<=(const Tensor& a, Scalar b) { return le(a, b); }
+Tensor operator>=(const Tensor& a, Scalar b) { return ge(a, b); }
+Tensor operator&(const Tensor& a, const Tensor& b) { return bitwise_and(a, b); }
+Tensor operator|(const Tensor& a, const Tensor& b) { return bitwise_or(a, b); }
+Tensor operator^(const Tensor& a, const Tensor& b) { return bitwise_xor(a, b); }
+Tensor operator&(const Tensor& a, Scalar b) { return bitwise_and(a, b); }
+Tensor operator|(const Tensor& a, Scalar b) { return bitwise_or(a, b); }
+Tensor operator^(const Tensor& a, Scalar b) { return bitwise_xor(a, b); }
+Tensor operator~(const Tensor& x) { return bitwise_not(x); }
 
-// ---------------------------------------------------------------- in-place ops
+// ---------------------------------------------------------------- in-place ops and out=
 
 namespace {
 /// The checks every in-place write makes first: a defined, writable destination that autograd
@@ -629,11 +984,10 @@ void check_inplace(const Tensor& t, const char* op) {
   core::check_no_internal_overlap(t, op);
 }
 
-/// Refuses a result of dtype `result` that t cannot hold without losing its kind (float into an
-/// integer tensor, a number into bool), as PyTorch does.
+/// Refuses writing a result of dtype `result` into t when it would lose its category (float into
+/// an integer tensor, a number into bool): PyTorch's canCast rule, with PyTorch's wording.
 void check_result_fits(const Tensor& t, DType result, const char* op) {
-  const auto kind = [](DType d) { return is_floating(d) ? 2 : d == kInt64 ? 1 : 0; };
-  if (kind(result) > kind(t.dtype()))
+  if (!can_cast(result, t.dtype()))
     fail<DTypeError>("{}: result type {} can't be cast to the desired output type {}", op, dtype_name(result),
                      dtype_name(t.dtype()));
 }
@@ -651,20 +1005,29 @@ bool tracked(const Tensor& t, const Tensor* o = nullptr) {
   return autograd::grad_mode_enabled() && (t.requires_grad() || (o && o->requires_grad()));
 }
 
-template <class F>
+/// t = op(t, o) in place. The op's result type (result_type(t, o), or the floating one for true
+/// division) must fit t; it is computed in that type and cast on the write, as PyTorch.
+template <uint8_t K, class F>
 Tensor& inplace_binary(Tensor& t, const Tensor& o, const char* op, F f,
-                       Tensor (*out_of_place)(const Tensor&, const Tensor&)) {
+                       Tensor (*out_of_place)(const Tensor&, const Tensor&), bool true_division = false) {
   check_inplace(t, op);
   check_defined(o, op, "other");
   if (broadcast_shapes(t.shape(), o.shape(), op) != t.shape())
     fail<ShapeError>("{}: other of shape {} does not broadcast to self's shape {}", op, shape_str(o.shape()),
                      shape_str(t.shape()));
-  check_result_fits(t, promote(t.dtype(), o.dtype()), op);
+  const DType rt = true_division ? div_dtype(t, o) : result_type(t, o);
+  check_result_fits(t, rt, op);
   const Tensor src = core::readable_while_writing(t, o, op);
   // Recorded as op(clone(t), o): the clone keeps saved tensors off the memory being overwritten.
-  if (tracked(t, &o)) return commit(t, out_of_place(t.clone(), o));
-  const Tensor oo = as_dtype(src, t.dtype());
-  core::dispatch_numeric(t.dtype(), op, [&]<class T>() { kernels::map_binary<T>(t, oo, t, f); });
+  if (tracked(t, &o)) {
+    const Tensor value = out_of_place(t.clone(), o);
+    return commit(t, is_floating(value.dtype()) && value.dtype() != t.dtype() ? value.to(t.dtype()) : value);
+  }
+  if (rt != t.dtype()) {  // a wider float (float32 0-d self, float64 other): compute there, then cast
+    kernels::copy(out_of_place(t, src), t);
+  } else {
+    binary_into<K>(t, src, t, op, f);
+  }
   t.bump_version();
   return t;
 }
@@ -685,45 +1048,90 @@ Tensor& inplace_unary(Tensor& t, const char* op, Op out_of_place) {
   return t;
 }
 
-/// A Python-style number as an operand of an in-place op on t: refused when t cannot hold it.
-Tensor inplace_scalar(const Tensor& t, double v, const char* op) {
-  check_defined(t, op, "self");
-  if (!is_floating(t.dtype()) && std::trunc(v) != v)
-    fail<DTypeError>(
-        "{}: result type float32 can't be cast to the desired output type {} (the number {} is not "
-        "a whole number)",
-        op, dtype_name(t.dtype()), v);
-  return scalar(v, t.dtype());
+/// The out= contract: out must have the broadcast shape, may not take part in autograd, and
+/// must be able to hold the result type (can_cast). Computed straight into out when the dtypes
+/// agree, else out of place and cast on the write.
+template <uint8_t K, class F>
+Tensor& binary_out(Tensor& out, const Tensor& a, const Tensor& b, DType rt, const char* op, F f,
+                   Tensor (*out_of_place)(const Tensor&, const Tensor&)) {
+  check_defined(out, op, "out");
+  if (autograd::grad_mode_enabled() && (a.requires_grad() || b.requires_grad() || out.requires_grad()))
+    fail<AutogradError>("{}: out= forms do not support automatic differentiation (an argument requires grad)", op);
+  const Shape s = broadcast_shapes(a.shape(), b.shape(), op);
+  if (out.shape() != s)
+    fail<ShapeError>("{}: out has shape {} but the result has shape {}", op, shape_str(out.shape()), shape_str(s));
+  check_result_fits(out, rt, op);
+  core::check_no_internal_overlap(out, op);
+  const Tensor sa = core::readable_while_writing(out, a, op), sb = core::readable_while_writing(out, b, op);
+  if (rt == out.dtype())
+    binary_into<K>(sa, sb, out, op, f);
+  else
+    kernels::copy(out_of_place(sa, sb), out);
+  out.bump_version();
+  return out;
 }
 }  // namespace
 
-Tensor& Tensor::add_(const Tensor& o, double alpha) {
-  if (alpha == 1.0) return inplace_binary(*this, o, "add_", AddF{}, &add);
-  check_defined(o, "add_", "other");
-  if (defined()) core::readable_while_writing(*this, o, "add_");  // refuses partial overlap
-  return inplace_binary(*this, mul(o, scalar_like(o, alpha)), "add_", AddF{}, &add);
+Tensor& add_out(Tensor& out, const Tensor& a, const Tensor& b) {
+  check_defined(a, "add_out", "input");
+  check_defined(b, "add_out", "other");
+  return binary_out<kAll>(out, a, b, result_type(a, b), "add_out", AddF{}, &add);
 }
-Tensor& Tensor::sub_(const Tensor& o) { return inplace_binary(*this, o, "sub_", SubF{}, &sub); }
-Tensor& Tensor::mul_(const Tensor& o) { return inplace_binary(*this, o, "mul_", MulF{}, &mul); }
-Tensor& Tensor::div_(const Tensor& o) {
-  // True division cannot be stored in an integer tensor (PyTorch refuses it too).
-  if (defined() && !is_floating(dtype()))
-    fail<DTypeError>("div_: true division cannot be written into a {} tensor (use div, or convert to float)",
-                     dtype_name(dtype()));
-  return inplace_binary(*this, o, "div_", DivF{}, &div);
+Tensor& sub_out(Tensor& out, const Tensor& a, const Tensor& b) {
+  check_defined(a, "sub_out", "input");
+  check_defined(b, "sub_out", "other");
+  check_sub(a.dtype(), b.dtype(), "sub_out");
+  return binary_out<kIF>(out, a, b, result_type(a, b), "sub_out", SubF{}, &sub);
 }
-Tensor& Tensor::add_(double v) { return add_(inplace_scalar(*this, v, "add_")); }
-Tensor& Tensor::mul_(double v) { return mul_(inplace_scalar(*this, v, "mul_")); }
+Tensor& mul_out(Tensor& out, const Tensor& a, const Tensor& b) {
+  check_defined(a, "mul_out", "input");
+  check_defined(b, "mul_out", "other");
+  return binary_out<kAll>(out, a, b, result_type(a, b), "mul_out", MulF{}, &mul);
+}
+Tensor& div_out(Tensor& out, const Tensor& a, const Tensor& b) {
+  check_defined(a, "div_out", "input");
+  check_defined(b, "div_out", "other");
+  return binary_out<kF>(out, a, b, div_dtype(a, b), "div_out", DivF{}, &div);
+}
 
-Tensor& Tensor::fill_(double v) {
+Tensor& Tensor::add_(const Tensor& o, Scalar alpha) {
+  if (alpha.to_double() == 1.0) return inplace_binary<kAll>(*this, o, "add_", AddF{}, &add);
+  check_defined(*this, "add_", "self");
+  check_defined(o, "add_", "other");
+  // As PyTorch: an integral result takes no fractional alpha, only a bool result a bool alpha.
+  const DType rt = result_type(*this, o);
+  if (!is_floating(rt) && alpha.is_floating())
+    fail<DTypeError>("add_: for integral input tensors, argument alpha must not be a floating point number");
+  if (rt != kBool && alpha.is_boolean()) fail<DTypeError>("add_: a bool alpha is only supported for bool tensors");
+  const Tensor src = core::readable_while_writing(*this, o, "add_");
+  return inplace_binary<kAll>(*this, mul(src, alpha), "add_", AddF{}, &add);
+}
+Tensor& Tensor::sub_(const Tensor& o, Scalar alpha) {
+  if (defined() && o.defined()) check_sub(dtype(), o.dtype(), "sub_");
+  if (alpha.to_double() == 1.0) return inplace_binary<kIF>(*this, o, "sub_", SubF{}, &sub);
+  check_defined(o, "sub_", "other");
+  const Tensor src = defined() ? core::readable_while_writing(*this, o, "sub_") : o;
+  return add_(neg(src), alpha);
+}
+Tensor& Tensor::mul_(const Tensor& o) { return inplace_binary<kAll>(*this, o, "mul_", MulF{}, &mul); }
+Tensor& Tensor::div_(const Tensor& o) { return inplace_binary<kF>(*this, o, "div_", DivF{}, &div, true); }
+Tensor& Tensor::add_(Scalar v) { return add_(number_operand(*this, v, "add_")); }
+Tensor& Tensor::sub_(Scalar v) {
+  if (defined()) check_sub(dtype(), v.dtype(), "sub_");
+  return sub_(number_operand(*this, v, "sub_"));
+}
+Tensor& Tensor::mul_(Scalar v) { return mul_(number_operand(*this, v, "mul_")); }
+Tensor& Tensor::div_(Scalar v) { return div_(number_operand(*this, v, "div_")); }
+
+Tensor& Tensor::fill_(Scalar v) {
   check_inplace(*this, "fill_");
-  // fill_ casts the value to the tensor's dtype, as PyTorch's does; untracked it allocates nothing.
+  // fill_ casts, as PyTorch (2.5 into an int64 tensor is 2); untracked it allocates nothing.
   if (tracked(*this)) return commit(*this, scalar(v, dtype()).expand(shape()));
   kernels::fill(*this, v);
   bump_version();
   return *this;
 }
-Tensor& Tensor::zero_() { return fill_(0.0); }
+Tensor& Tensor::zero_() { return fill_(0); }
 
 Tensor& Tensor::copy_(const Tensor& src) {
   check_inplace(*this, "copy_");
@@ -742,7 +1150,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   return *this;
 }
 
-Tensor& Tensor::clamp_(double lo, double hi) {
+Tensor& Tensor::clamp_(std::optional<Scalar> lo, std::optional<Scalar> hi) {
   return inplace_unary(*this, "clamp_", [lo, hi](const Tensor& x) { return xg::clamp(x, lo, hi); });
 }
 Tensor& Tensor::relu_() {

@@ -19,10 +19,11 @@ inline void check_defined(const Tensor& t, const char* op, const char* arg) {
 /// A tensor converted to dtype d (no copy when it already is).
 inline Tensor as_dtype(const Tensor& t, DType d) { return t.dtype() == d ? t : t.to(d); }
 
-/// Float inputs stay as they are; integer and bool inputs become float32, as PyTorch's unary maths.
-inline Tensor as_floating(const Tensor& t) { return is_floating(t.dtype()) ? t : t.to(kFloat32); }
+/// Float inputs stay as they are; integer and bool inputs become the default float dtype, as
+/// PyTorch's unary maths.
+inline Tensor as_floating(const Tensor& t) { return is_floating(t.dtype()) ? t : t.to(get_default_dtype()); }
 
-/// A 0-d tensor of value v in t's dtype (a Python scalar operand).
-inline Tensor scalar_like(const Tensor& t, double v) { return scalar(v, t.dtype()); }
+/// A 0-d tensor of value v in t's dtype (a constant of the same dtype in a backward formula).
+inline Tensor scalar_like(const Tensor& t, Scalar v) { return scalar(v, t.dtype()); }
 
 }  // namespace xg::ops

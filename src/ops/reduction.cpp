@@ -9,6 +9,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/accumulate.h"
+#include "kernels/integer.h"
 #include "kernels/loops.h"
 #include "ops/helpers.h"
 
@@ -126,13 +127,14 @@ A sum_run(const T* p, int64_t n, int64_t st) {
       for (int64_t l = 0; l < W; ++l) acc += static_cast<A>(l0[l]) + static_cast<A>(l1[l]);
     }
   }
-  for (; i < n; ++i) acc += static_cast<A>(p[i * st]);
+  for (; i < n; ++i) acc = kernels::wrap_add(acc, static_cast<A>(p[i * st]));  // int64 wraps, as PyTorch
   return acc;
 }
 
 /// Output tensor of a plan.
 Tensor plan_output(const Plan& p, bool keepdim, DType dt) { return empty(keepdim ? p.out_shape : p.out_shape_nk, dt); }
 
+/// sum and prod: bool and int64 inputs give int64 (wrapping on overflow), as PyTorch.
 Tensor sum_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
   const Tensor x = x0.dtype() == kBool ? x0.to(kInt64) : x0;
   const Plan p = make_plan(x, dims, "sum");
@@ -175,7 +177,7 @@ Tensor sum_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
                                        [&](const std::array<char*, 1>& q, int64_t n, const std::array<int64_t, 1>& st) {
                                          const T* r = reinterpret_cast<const T*>(q[0]);
                                          for (int64_t k = 0; k < n; ++k) {
-                                           for (int64_t j = j0; j < j1; ++j) o[j] += r[k * st[0] + j];
+                                           for (int64_t j = j0; j < j1; ++j) o[j] = kernels::wrap_add(o[j], r[k * st[0] + j]);
                                            if (fold && ++rows == kRows) {
                                              flush();
                                              rows = 0;
@@ -196,8 +198,26 @@ Tensor sum_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
     A* acc = p.outputs > 1 ? many.data() : &one;
     reduce_chunks<T, A>(
         x, p, A(0), [](int64_t, const T* q, int64_t n, int64_t st) { return sum_run<T, A>(q, n, st); },
-        [](A a, A b) { return a + b; }, acc);
+        [](A a, A b) { return kernels::wrap_add(a, b); }, acc);
     for (int64_t k = 0; k < p.outputs; ++k) o[k] = static_cast<T>(acc[k]);
+  });
+  return out;
+}
+
+Tensor prod_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
+  const Tensor x = x0.dtype() == kBool ? x0.to(kInt64) : x0;
+  const Plan p = make_plan(x, dims, "prod");
+  Tensor out = plan_output(p, keepdim, x.dtype());
+  if (p.outputs == 0) return out;
+  core::dispatch_numeric(x.dtype(), "prod", [&]<class T>() {
+    reduce_chunks<T, T>(
+        x, p, T(1),
+        [](int64_t, const T* q, int64_t n, int64_t st) {
+          T acc = 1;
+          for (int64_t i = 0; i < n; ++i) acc = kernels::wrap_mul(acc, q[i * st]);
+          return acc;
+        },
+        [](T a, T b) { return kernels::wrap_mul(a, b); }, out.data<T>());
   });
   return out;
 }
@@ -212,7 +232,7 @@ Tensor extreme_forward(const Tensor& x, const Shape& dims, bool keepdim, const c
     fail<ValueError>("{}: cannot reduce over a dimension of size 0 (input shape {})", op, shape_str(x.shape()));
   Tensor out = plan_output(p, keepdim, x.dtype());
   if (p.outputs == 0) return out;
-  core::dispatch_numeric(x.dtype(), op, [&]<class T>() {
+  core::dispatch_all(x.dtype(), [&]<class T>() {  // bool too: amax is any, amin all
     auto better = [](T v, T acc) {
       if constexpr (std::is_floating_point_v<T>)
         if (v != v) return true;
@@ -369,6 +389,29 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   return out;
 }
 
+Tensor prod(const Tensor& x, const Shape& dims, bool keepdim) {
+  check_defined(x, "prod", "input");
+  Tensor out = prod_forward(x, dims, keepdim);
+  if (auto n = autograd::record("prod", {&x}, {&out})) {
+    const Plan p = make_plan(x, dims, "prod");
+    n->fn_ = [sx = SavedTensor(x), p, keepdim](const Grads& g, const Node&) -> Grads {
+      // d prod / d x_i is the product of the others: prod / x_i without zeros; with one zero, the
+      // product of the non-zeros at the zero and 0 elsewhere; with two or more, 0 everywhere.
+      const Tensor xv = sx.unpack("prod");
+      const Shape& rd = p.red_dims;
+      const Tensor is_zero = eq(xv, 0);
+      const Tensor zeros_n = rd.empty() ? reshape(sum(is_zero), p.out_shape) : sum(is_zero, rd, true);
+      const Tensor nz = where(is_zero, scalar_like(xv, 1.0), xv);
+      const Tensor prod_nz = rd.empty() ? reshape(prod(nz), p.out_shape) : prod(nz, rd, true);
+      const Tensor zero = scalar_like(xv, 0.0);
+      const Tensor others =
+          where(is_zero, where(eq(zeros_n, 1), prod_nz, zero), where(eq(zeros_n, 0), div(prod_nz, nz), zero));
+      return {mul(unreduce(g[0], p, keepdim), others)};
+    };
+  }
+  return out;
+}
+
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
   check_defined(x, "mean", "input");
   if (!is_floating(x.dtype())) fail<DTypeError>("mean: expected a floating tensor, got {}", dtype_name(x.dtype()));
@@ -435,9 +478,9 @@ Tensor std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
   return var_or_std<true>(x, dims, unbiased, keepdim, "std");
 }
 
-Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
-  check_defined(x, "logsumexp", "input");
-  if (!is_floating(x.dtype())) fail<DTypeError>("logsumexp: expected a floating tensor, got {}", dtype_name(x.dtype()));
+Tensor logsumexp(const Tensor& x0, const Shape& dims, bool keepdim) {
+  check_defined(x0, "logsumexp", "input");
+  const Tensor x = as_floating(x0);  // integers and bools in the default float dtype, as PyTorch
   // m is a constant shift: the gradient of log Σ e^(x-m) + m is softmax(x) whatever m is.
   Tensor m = amax(x.detach(), dims, true);
   m = where(isfinite(m), m, scalar_like(m, 0.0));

@@ -311,7 +311,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   for (size_t i = 0; i < tensors.size(); ++i) check_defined(tensors[i], "cat", "tensors");
   if (t0.dim() == 0) fail<ShapeError>("cat: zero-dimensional tensor (at position 0) cannot be concatenated");
   const int64_t d = wrap_dim(dim, t0.dim(), "cat");
-  DType dt = t0.dtype();
+  const DType dt = result_type(tensors);
   Shape out_shape = t0.shape();
   out_shape[static_cast<size_t>(d)] = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
@@ -326,7 +326,6 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     if (!core::add_size(out_shape[static_cast<size_t>(d)], t.shape()[static_cast<size_t>(d)],
                         out_shape[static_cast<size_t>(d)]))
       fail<ShapeError>("cat: the sizes along dim {} add up past int64", d);
-    dt = promote(dt, t.dtype());
   }
   Tensor out = empty(out_shape, dt);
   int64_t pos = 0;

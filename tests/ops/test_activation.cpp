@@ -54,7 +54,9 @@ TEST(Activation, Values) {
   expect_values(f64({-1, 1}, {2}).relu(), {2}, {0, 1});
   expect_values(f64({0}, {1}).sigmoid(), {1}, {0.5});
   expect_values(f64({0}, {1}).tanh(), {1}, {0});
-  EXPECT_EQ(relu(i64({-1, 2}, {2})).dtype(), kFloat32);
+  EXPECT_EQ(relu(i64({-1, 2}, {2})).dtype(), kInt64);  // integers stay integers, as PyTorch
+  EXPECT_EQ(relu(i64({-1, 2}, {2})).to_vector<int64_t>(), (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(sigmoid(i64({-1, 2}, {2})).dtype(), kFloat32);
   expect_values(relu(f64({NAN}, {1})), {1}, {NAN});
   expect_error<ValueError>([] { gelu(zeros({2}), "fast"); }, {"gelu", "fast"});
   EXPECT_THROW(softplus(zeros({2}), 0.0), ValueError);

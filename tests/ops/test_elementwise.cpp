@@ -206,10 +206,11 @@ TEST(Elementwise, ScalarOperators) {
   expect_values(2.0 / a, {3}, {2, -1, 0.5});
   EXPECT_EQ((a * 2.0).dtype(), kFloat32);  // the scalar takes the tensor's dtype
   EXPECT_EQ((f64({1}, {1}) * 2.0).dtype(), kFloat64);
-  // integer tensors: whole scalars keep int64, fractional ones promote instead of truncating
+  // integer tensors: integer numbers keep int64, floating ones promote (as Python numbers in PyTorch)
   const Tensor i = i64({1, 2, 3}, {3});
-  EXPECT_EQ((i + 1.0).dtype(), kInt64);
-  EXPECT_EQ((i * 3.0).to_vector<int64_t>(), (std::vector<int64_t>{3, 6, 9}));
+  EXPECT_EQ((i + 1).dtype(), kInt64);
+  EXPECT_EQ((i * 3).to_vector<int64_t>(), (std::vector<int64_t>{3, 6, 9}));
+  EXPECT_EQ((i + 1.0).dtype(), kFloat32);
   Tensor h = i * 2.5;
   EXPECT_EQ(h.dtype(), kFloat32);
   expect_values(h, {3}, {2.5, 5, 7.5});
@@ -340,12 +341,14 @@ TEST(Elementwise, Int64Arithmetic) {
   EXPECT_EQ(mul(big_t, scalar(3, kInt64)).at({1234567}), 3703701.0);
 }
 
-TEST(Elementwise, BoolArithmeticIsRejected) {
+TEST(Elementwise, BoolArithmetic) {
+  // As PyTorch: bool + bool is logical or, bool * bool logical and; subtraction is refused.
   const Tensor b = from_vector(std::vector<bool>{true, false}, {2});
-  expect_error<DTypeError>([&] { add(b, b); }, {"add", "bool"});
-  EXPECT_THROW(sub(b, b), DTypeError);
-  EXPECT_THROW(mul(b, b), DTypeError);
-  EXPECT_THROW(maximum(b, b), DTypeError);
+  EXPECT_EQ(add(b, b).dtype(), kBool);
+  expect_values(add(b, b), {2}, {1, 0});
+  expect_values(mul(b, b), {2}, {1, 0});
+  expect_values(maximum(b, b), {2}, {1, 0});
+  expect_error<DTypeError>([&] { sub(b, b); }, {"sub", "bool"});
   // comparisons of bools are fine
   expect_values(eq(b, b), {2}, {1, 1});
 }
@@ -447,8 +450,9 @@ TEST(ElementwiseInplace, ValuesAndBroadcast) {
   // int64 tensors
   Tensor it = i64({1, 2}, {2});
   it.add_(i64({5}, {1}));
-  it.mul_(3.0);
+  it.mul_(3);
   EXPECT_EQ(it.to_vector<int64_t>(), (std::vector<int64_t>{18, 21}));
+  EXPECT_THROW(it.mul_(3.0), DTypeError);            // a float number makes a float result
   EXPECT_THROW(it.div_(i64({2}, {1})), DTypeError);  // true division does not fit an int tensor
 }
 
@@ -466,7 +470,7 @@ TEST(ElementwiseInplace, CopyAndErrors) {
   expect_error<ShapeError>([&] { s.add_(zeros({2, 3})); }, {"add_", "[2, 3]", "[3]"});
   expect_error<ShapeError>([&] { s.mul_(zeros({4})); }, {"mul_", "[4]", "[3]"});
   expect_error<ShapeError>([&] { s.copy_(zeros({2, 3})); }, {"copy_", "[2, 3]", "[3]"});
-  EXPECT_THROW(from_vector(std::vector<bool>{true}, {1}).add_(from_vector(std::vector<bool>{true}, {1})), DTypeError);
+  EXPECT_THROW(from_vector(std::vector<bool>{true}, {1}).add_(i64({1}, {1})), DTypeError);
   // a leaf that requires grad cannot be modified in place, except under NoGradGuard
   Tensor w = f64({1, 2}, {2});
   w.requires_grad_();

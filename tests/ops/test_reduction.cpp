@@ -87,7 +87,9 @@ TEST(Reduction, Logsumexp) {
     expect_values(logsumexp(f64({-1e4, 1e4}, {2}).to(dt)), {}, {1e4}, 1e-3, 1e-6);
     expect_values(logsumexp(f64({-INFINITY, -INFINITY}, {2}).to(dt)), {}, {-INFINITY});
   }
-  EXPECT_THROW(logsumexp(i64({1}, {1})), DTypeError);
+  // integers promote to the default float dtype, as PyTorch
+  EXPECT_EQ(logsumexp(i64({1}, {1})).dtype(), kFloat32);
+  EXPECT_NEAR(logsumexp(i64({1}, {1})).item(), 1.0, 1e-6);
 }
 
 TEST(Reduction, ArgmaxArgmin) {

@@ -5,8 +5,12 @@
 
 namespace xg {
 
+/// bool and int64 inputs sum to int64 (wrapping on overflow), as PyTorch; floats keep their dtype.
 Tensor sum(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+/// Product; dtypes as sum. The gradient handles zeros (the product of the others).
+Tensor prod(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+/// Keep the input's dtype (bool too).
 Tensor amax(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
 Tensor amin(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
 /// Variance, unbiased (n-1) by default; two-pass for stability.
