@@ -177,7 +177,8 @@ Tensor sum_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
                                        [&](const std::array<char*, 1>& q, int64_t n, const std::array<int64_t, 1>& st) {
                                          const T* r = reinterpret_cast<const T*>(q[0]);
                                          for (int64_t k = 0; k < n; ++k) {
-                                           for (int64_t j = j0; j < j1; ++j) o[j] = kernels::wrap_add(o[j], r[k * st[0] + j]);
+                                           for (int64_t j = j0; j < j1; ++j)
+                                             o[j] = kernels::wrap_add(o[j], r[k * st[0] + j]);
                                            if (fold && ++rows == kRows) {
                                              flush();
                                              rows = 0;
