@@ -1,253 +1,20 @@
-/// The tape's machinery: nodes, saved tensors, recording, and the iterative backward engine.
-#include <execinfo.h>
-
+/// The iterative backward engine over the tape of core/tape.cpp, and Tensor's backward entry points.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
+#include <mutex>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
 
-#include <mutex>
-
 #include "core/alias.h"
 #include "core/pool.h"
+#include "core/tape_detail.h"
 #include "xgrad/autograd.h"
 #include "xgrad/ops/elementwise.h"
 #include "xgrad/ops/reduction.h"
 #include "xgrad/ops/shape.h"
 
 namespace xg::autograd {
-
-// ---------------------------------------------------------------- modes
-
-namespace {
-thread_local bool t_grad_mode = true;
-thread_local bool t_anomaly_mode = false;
-std::atomic<uint64_t> g_sequence{0};
-}  // namespace
-
-bool grad_mode_enabled() { return t_grad_mode; }
-void set_grad_mode(bool on) { t_grad_mode = on; }
-bool anomaly_mode_enabled() { return t_anomaly_mode; }
-void set_anomaly_mode(bool on) { t_anomaly_mode = on; }
-
-// ---------------------------------------------------------------- node lifetime
-
-/// Destroys nodes without recursion: a node being destroyed hands its edges (and the grad_fns of
-/// the tensors it saved) to this loop instead of freeing them inside its own destructor.
-void release_node(std::shared_ptr<Node>&& n) {
-  if (!n) return;
-  thread_local std::vector<std::shared_ptr<Node>> pending;
-  thread_local bool draining = false;
-  pending.push_back(std::move(n));
-  if (draining) return;
-  draining = true;
-  while (!pending.empty()) {
-    std::shared_ptr<Node> p = std::move(pending.back());
-    pending.pop_back();
-    p.reset();
-  }
-  draining = false;
-}
-
-Node::Node() : sequence_nr_(g_sequence.fetch_add(1, std::memory_order_relaxed)) {}
-Node::~Node() {
-  for (auto& e : next_edges_) release_node(std::move(e.fn));
-}
-
-std::vector<Tensor> FnNode::apply(std::vector<Tensor>& grads) {
-  if (!fn_) fail<AutogradError>("{}: backward has no function (graph already freed)", name_);
-  return fn_(grads, *this);
-}
-
-/// Guards every write of a grad() field and the creation of leaves' accumulators, so that
-/// backward passes running on several threads through shared leaves add up correctly.
-std::recursive_mutex& grad_mutex() {
-  static std::recursive_mutex m;
-  return m;
-}
-
-/// The sink of a leaf's gradient: accumulates into grad().
-class AccumulateGrad : public Node {
- public:
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : leaf_(std::move(leaf)) {}
-  std::string name() const override { return "AccumulateGrad"; }
-  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
-    Tensor g = grads[0];
-    if (!g.defined()) return {};
-    // Backward passes on several threads may reach the same leaf (shared parameters).
-    std::lock_guard<std::recursive_mutex> lock(grad_mutex());
-    TensorImpl& leaf = *leaf_;
-    if (g.shape() != leaf.shape_)
-      fail<ShapeError>("AccumulateGrad: gradient of shape {} for a leaf of shape {}", shape_str(g.shape()),
-                       shape_str(leaf.shape_));
-    if (!leaf.grad_) {
-      // Steal the buffer when nothing else can see it; otherwise keep a private copy.
-      const bool private_buf = g.impl_ptr().use_count() <= 2 && g.impl()->storage_.use_count() == 1 &&
-                               g.is_contiguous() && g.dtype() == leaf.dtype_;
-      if (grad_mode_enabled())
-        leaf.grad_ = g.to(leaf.dtype_).impl_ptr();
-      else
-        leaf.grad_ = (private_buf ? g.detach() : g.detach().to(leaf.dtype_).clone()).impl_ptr();
-    } else if (grad_mode_enabled()) {
-      leaf.grad_ = add(Tensor(leaf.grad_), g).impl_ptr();
-    } else {
-      Tensor(leaf.grad_).add_(g);
-    }
-    return {};
-  }
-  std::shared_ptr<TensorImpl> leaf_;
-};
-
-Edge gradient_edge(const Tensor& t) {
-  t.grad_fn();  // brings a view's history up to date
-  TensorImpl* impl = t.impl();
-  if (impl->grad_fn_) return {impl->grad_fn_, impl->output_nr_};
-  if (!impl->requires_grad_) return {};
-  std::lock_guard<std::recursive_mutex> lock(grad_mutex());
-  std::shared_ptr<Node> acc = impl->grad_accumulator_.lock();
-  if (!acc) {
-    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
-    impl->grad_accumulator_ = acc;
-  }
-  return {acc, 0};
-}
-
-// ---------------------------------------------------------------- saved tensors
-
-namespace {
-/// The node recorded last on this thread: SavedTensor recognises that node's outputs by it.
-thread_local const Node* t_last_recorded = nullptr;
-}  // namespace
-
-SavedTensor::SavedTensor(const Tensor& t)
-    : SavedTensor(t, t.defined() && t.impl()->grad_fn_ && t.impl()->grad_fn_.get() == t_last_recorded) {}
-
-SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
-  if (!t.defined()) return;
-  version_ = t.version();
-  if (is_output) {
-    is_output_ = true;
-    grad_fn_ = t.grad_fn();
-    output_nr_ = t.impl()->output_nr_;
-    data_ = t.detach();
-  } else if (t.is_view()) {
-    // Keep the view's history but not its base: the base may come to hold (through CopySlices)
-    // the very node this tensor is saved on, and a strong link back would be a cycle.
-    data_ = core::alias(t);
-    TensorImpl& d = *data_.impl();
-    d.grad_fn_ = t.grad_fn();
-    d.output_nr_ = t.impl()->output_nr_;
-    d.requires_grad_ = t.requires_grad();
-  } else {
-    data_ = t;
-  }
-}
-
-Tensor SavedTensor::unpack(const char* op) const {
-  if (!data_.defined()) return {};
-  if (data_.version() != version_)
-    fail<AutogradError>(
-        "{}: a tensor saved for backward was modified by an in-place operation (version {} when saved, now {}). "
-        "Clone it before changing it in place.",
-        op, version_, data_.version());
-  if (!is_output_ || !grad_mode_enabled()) return data_;
-  // create_graph: re-attach the saved output to its node so second derivatives flow through it.
-  std::shared_ptr<Node> fn = grad_fn_.lock();
-  if (!fn) return data_;
-  Tensor t = core::alias(data_);
-  TensorImpl* impl = t.impl();
-  impl->requires_grad_ = true;
-  impl->grad_fn_ = std::move(fn);
-  impl->output_nr_ = output_nr_;
-  return t;
-}
-
-// ---------------------------------------------------------------- recording
-
-bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
-  for (const Tensor* t : inputs)
-    if (t && t->defined() && t->requires_grad()) return true;
-  return false;
-}
-bool any_requires_grad(const std::vector<Tensor>& inputs) {
-  for (const Tensor& t : inputs)
-    if (t.defined() && t.requires_grad()) return true;
-  return false;
-}
-
-namespace {
-std::string capture_trace(const char* name) {
-  void* frames[24];
-  const int n = ::backtrace(frames, 24);
-  std::string s = fmt::format("forward of '{}' called from:\n", name);
-  char** syms = ::backtrace_symbols(frames, n);
-  if (syms) {
-    for (int i = 2; i < n; ++i) s += fmt::format("  #{} {}\n", i - 2, syms[i]);
-    std::free(syms);
-  }
-  return s;
-}
-
-template <class Inputs, class Outputs>
-std::shared_ptr<FnNode> record_impl(const char* name, const Inputs& inputs, const Outputs& outputs) {
-  if (!grad_mode_enabled()) return nullptr;
-  bool any = false;
-  for (const Tensor* t : inputs)
-    if (t && t->defined() && t->requires_grad()) any = true;
-  if (!any) return nullptr;
-  auto node = core::make_pooled<FnNode>(name);
-  node->next_edges_.reserve(inputs.size());
-  for (const Tensor* t : inputs)
-    node->next_edges_.push_back(t && t->defined() && t->requires_grad() ? gradient_edge(*t) : Edge{});
-  node->num_outputs_ = static_cast<uint32_t>(outputs.size());
-  uint32_t k = 0;
-  for (Tensor* out : outputs) {
-    TensorImpl* impl = out->impl();
-    impl->grad_fn_ = node;
-    impl->output_nr_ = k++;
-    impl->requires_grad_ = true;
-  }
-  if (anomaly_mode_enabled()) node->trace_ = capture_trace(name);
-  t_last_recorded = node.get();
-  return node;
-}
-}  // namespace
-
-std::shared_ptr<FnNode> record(const char* name, std::initializer_list<const Tensor*> inputs,
-                               std::initializer_list<Tensor*> outputs) {
-  return record_impl(name, inputs, outputs);
-}
-
-std::shared_ptr<FnNode> record(const char* name, const std::vector<Tensor>& inputs, std::vector<Tensor*> outputs) {
-  std::vector<const Tensor*> ptrs;
-  ptrs.reserve(inputs.size());
-  for (const Tensor& t : inputs) ptrs.push_back(&t);
-  return record_impl(name, ptrs, outputs);
-}
-
-// ---------------------------------------------------------------- sum_to
-
-Tensor sum_to(const Tensor& grad, const Shape& shape) {
-  const Shape& gs = grad.shape();
-  if (gs == shape) return grad;
-  if (gs.size() < shape.size())
-    fail<ShapeError>("sum_to: cannot reduce a gradient of shape {} to shape {}", shape_str(gs), shape_str(shape));
-  const size_t lead = gs.size() - shape.size();
-  Shape dims;
-  for (size_t i = 0; i < gs.size(); ++i) {
-    if (i < lead) {
-      dims.push_back(static_cast<int64_t>(i));
-    } else if (shape[i - lead] == 1 && gs[i] != 1) {
-      dims.push_back(static_cast<int64_t>(i));
-    } else if (shape[i - lead] != gs[i]) {
-      fail<ShapeError>("sum_to: cannot reduce a gradient of shape {} to shape {}", shape_str(gs), shape_str(shape));
-    }
-  }
-  Tensor r = dims.empty() ? grad : sum(grad, dims, true);
-  return reshape(r, shape);
-}
 
 // ---------------------------------------------------------------- the engine
 
@@ -460,14 +227,41 @@ void before_apply(Node* node, AccumulateGrad* acc, std::vector<Tensor>& grads, b
     for (auto& [k, idx] : *capture) accumulate(captured[idx], grads[k]);
 }
 
+/// A leaf's gradient into its grad(): AccumulateGrad's backward, here because it adds with ops.
+std::vector<Tensor> accumulate_leaf(AccumulateGrad& acc, std::vector<Tensor>& grads) {
+  Tensor g = grads[0];
+  if (!g.defined()) return {};
+  // Backward passes on several threads may reach the same leaf (shared parameters).
+  std::lock_guard<std::recursive_mutex> lock(grad_mutex());
+  TensorImpl& leaf = *acc.leaf_;
+  if (g.shape() != leaf.shape_)
+    fail<ShapeError>("AccumulateGrad: gradient of shape {} for a leaf of shape {}", shape_str(g.shape()),
+                     shape_str(leaf.shape_));
+  if (!leaf.grad_) {
+    // Steal the buffer when nothing else can see it; otherwise keep a private copy.
+    const bool private_buf = g.impl_ptr().use_count() <= 2 && g.impl()->storage_.use_count() == 1 &&
+                             g.is_contiguous() && g.dtype() == leaf.dtype_;
+    if (grad_mode_enabled())
+      leaf.grad_ = g.to(leaf.dtype_).impl_ptr();
+    else
+      leaf.grad_ = (private_buf ? g.detach() : g.detach().to(leaf.dtype_).clone()).impl_ptr();
+  } else if (grad_mode_enabled()) {
+    leaf.grad_ = add(Tensor(leaf.grad_), g).impl_ptr();
+  } else {
+    Tensor(leaf.grad_).add_(g);
+  }
+  return {};
+}
+
 /// Runs one node's backward and checks what it returned.
-std::vector<Tensor> apply_node(Node* node, bool is_acc, std::vector<Tensor>& grads, bool retain_graph) {
+std::vector<Tensor> apply_node(Node* node, AccumulateGrad* acc, std::vector<Tensor>& grads, bool retain_graph) {
+  const bool is_acc = acc != nullptr;
   if (node->released_)
     fail<AutogradError>(
         "backward: trying to backward through the graph a second time (node '{}'): its saved tensors were freed "
         "after the first backward. Pass retain_graph=true to the first call if you need to.",
         node->name());
-  std::vector<Tensor> out = node->apply(grads);
+  std::vector<Tensor> out = acc ? accumulate_leaf(*acc, grads) : node->apply(grads);
   if (!retain_graph) {
     node->release_variables();
     node->released_ = !is_acc;
@@ -551,7 +345,7 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
       if (inputs && acc) run = false;  // grad() leaves grad() fields alone
     }
     std::vector<Tensor> out;
-    if (run) out = apply_node(node, acc != nullptr, grads, retain_graph);
+    if (run) out = apply_node(node, acc, grads, retain_graph);
     for (size_t i = 0; i < node->next_edges_.size(); ++i) {
       const uint32_t c = task.children[task.first_edge[n] + i];
       if (c == GraphTask::kNone) continue;
@@ -585,6 +379,12 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 // ---------------------------------------------------------------- Tensor hooks
 
 namespace xg {
+
+void Tensor::backward(const Tensor& grad_output, bool retain_graph, bool create_graph) const {
+  std::vector<Tensor> gs;
+  if (grad_output.defined()) gs.push_back(grad_output);
+  autograd::backward({*this}, gs, retain_graph, create_graph);
+}
 
 void Tensor::register_hook(GradHook hook) const {
   if (!requires_grad()) fail<AutogradError>("register_hook: tensor does not require grad");

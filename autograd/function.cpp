@@ -1,8 +1,8 @@
 /// Custom differentiable functions: a user's forward and backward joined as one tape node.
 #include <algorithm>
 
-#include "autograd/views.h"
 #include "core/alias.h"
+#include "ops/views.h"
 #include "xgrad/autograd.h"
 
 namespace xg::autograd {

@@ -8,7 +8,7 @@
 #include <numeric>
 #include <thread>
 
-#include "xgrad/autograd.h"
+#include "xgrad/tape.h"
 
 namespace xg::data {
 namespace {

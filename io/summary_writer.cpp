@@ -14,9 +14,9 @@
 #include "io/record_writer.h"
 #include "io/tensorboard/event.pb.h"
 #include "xgrad/error.h"
-#include "xgrad/train/tensorboard.h"
+#include "xgrad/io/summary_writer.h"
 
-namespace xg::train {
+namespace xg::io {
 
 namespace pb = ::xgrad::tensorboard;
 
@@ -254,4 +254,4 @@ void SummaryWriter::add_hparams(const std::map<std::string, HParamValue>& hparam
   for (const auto& [name, value] : metrics) add_scalar(name, value, 0);
 }
 
-}  // namespace xg::train
+}  // namespace xg::io

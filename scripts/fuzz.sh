@@ -24,8 +24,10 @@ while (($#)); do
 done
 bash scripts/setup.sh
 build=build-fuzz
+# scripts/test.sh builds the tests in the same tree (XGRAD_FUZZ_KEEP_TESTS=1) and runs them first.
 cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DXGRAD_WERROR=ON -DXGRAD_FUZZ=ON \
-  -DXGRAD_BUILD_TESTS=OFF -DXGRAD_BUILD_EXAMPLES=OFF >/dev/null
+  -DXGRAD_BUILD_TESTS="$([[ "${XGRAD_FUZZ_KEEP_TESTS:-0}" == "1" ]] && echo ON || echo OFF)" \
+  -DXGRAD_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)"
 if ((${#names[@]} == 0)); then
   for f in tests/fuzz/fuzz_*.cpp; do names+=("$(basename "$f" .cpp)"); done

@@ -1,7 +1,9 @@
 #pragma once
-/// Process-wide controls: the one thread-count setting, and the caching allocator's statistics.
-#include <cstddef>
+/// Process-wide controls: the one thread-count setting (kernels layer), and, through memory.h, the
+/// caching allocator's statistics (core).
 #include <cstdint>
+
+#include "xgrad/memory.h"
 
 namespace xg {
 
@@ -19,17 +21,5 @@ void set_thread_backoff(bool enabled);
 bool thread_backoff_enabled();
 /// How many times the kernels have dropped to one thread for that reason.
 int64_t thread_backoffs();
-
-/// Bytes handed out by the caching allocator now, at most so far, and held in its cache.
-struct MemoryStats {
-  size_t current_bytes = 0;
-  size_t peak_bytes = 0;
-  size_t cached_bytes = 0;
-  uint64_t os_allocations = 0;  ///< times the allocator asked the OS for memory
-};
-MemoryStats memory_stats();
-void reset_peak_memory();
-/// Returns cached blocks to the OS.
-void empty_cache();
 
 }  // namespace xg

@@ -22,8 +22,11 @@ class Generator;
 struct TensorImpl;
 namespace autograd {
 class Node;
-/// Rebuilds a view's grad_fn after its base's history was rewritten by an in-place op.
+/// Rebuilds a view's grad_fn after its base's history was rewritten by an in-place op. The ops layer,
+/// which makes views and rewrites histories, registers how (set_view_history_refresher); core calls it.
 void refresh_view_history(TensorImpl& view);
+using ViewHistoryRefresher = void (*)(TensorImpl& view);
+void set_view_history_refresher(ViewHistoryRefresher f);
 }  // namespace autograd
 
 /// A block of memory shared by a tensor and all its views. The version counter lives here so

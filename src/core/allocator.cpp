@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "xgrad/error.h"
-#include "xgrad/runtime.h"
+#include "xgrad/memory.h"
 
 namespace xg::core {
 namespace {

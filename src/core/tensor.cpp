@@ -2,20 +2,16 @@
 #include "core/pool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
 #include "core/alias.h"
 #include "core/allocator.h"
 #include "core/dispatch.h"
+#include "core/new_tensor.h"
 #include "core/sizes.h"
-#include "kernels/copy.h"
-#include "xgrad/autograd.h"
-#include "xgrad/ops/activation.h"
-#include "xgrad/ops/elementwise.h"
-#include "xgrad/ops/matmul.h"
-#include "xgrad/ops/reduction.h"
-#include "xgrad/ops/shape.h"
+#include "core/tape_detail.h"
 #include "xgrad/random.h"
 
 namespace xg {
@@ -34,10 +30,20 @@ Storage::~Storage() {
     core::cached_free(data_, nbytes_);
 }
 
-namespace autograd {
-void release_node(std::shared_ptr<Node>&& n);
-}
 TensorImpl::~TensorImpl() { autograd::release_node(std::move(grad_fn_)); }
+
+namespace {
+std::atomic<autograd::ViewHistoryRefresher> g_view_refresher{nullptr};
+}  // namespace
+void autograd::set_view_history_refresher(ViewHistoryRefresher f) {
+  g_view_refresher.store(f, std::memory_order_release);
+}
+void autograd::refresh_view_history(TensorImpl& view) {
+  const ViewHistoryRefresher f = g_view_refresher.load(std::memory_order_acquire);
+  // Views get a base only through mark_view (ops/views.cpp), whose file registers f at load time.
+  if (f == nullptr) fail<AutogradError>("internal error: a view's history is stale but no refresher is registered");
+  f(view);
+}
 
 // ---------------------------------------------------------------- shape helpers
 
@@ -186,17 +192,6 @@ Scalar Tensor::item_scalar() const {
   return core::dispatch_all(dtype(), [&]<class T>() { return Scalar(*static_cast<const T*>(raw_data())); });
 }
 
-template <class T>
-std::vector<T> Tensor::to_vector() const {
-  Tensor c = to(dtype_of<T>::value).contiguous();
-  const T* p = c.data<T>();
-  return std::vector<T>(p, p + c.numel());
-}
-template std::vector<float> Tensor::to_vector<float>() const;
-template std::vector<double> Tensor::to_vector<double>() const;
-template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
-template std::vector<bool> Tensor::to_vector<bool>() const;
-
 // ---------------------------------------------------------------- factories
 
 namespace {
@@ -215,28 +210,18 @@ std::shared_ptr<TensorImpl> new_impl(const Shape& shape, DType dtype, const char
   impl->dtype_ = dtype;
   return impl;
 }
-Tensor filled(const Shape& shape, Scalar value, DType dtype, const char* op) {
-  Tensor t(new_impl(shape, dtype, op));
-  kernels::fill(t, value);
-  return t;
-}
 }  // namespace
 
+Tensor core::new_tensor(const Shape& shape, DType dtype, const char* op) { return Tensor(new_impl(shape, dtype, op)); }
 Tensor empty(const Shape& shape, DType dtype) { return Tensor(new_impl(shape, dtype, "empty")); }
 
-Tensor full(const Shape& shape, Scalar value, DType dtype) { return filled(shape, value, dtype, "full"); }
 Tensor zeros(const Shape& shape, DType dtype) {
   Tensor t(new_impl(shape, dtype, "zeros"));
   std::memset(t.raw_data(), 0, t.nbytes());
   return t;
 }
-Tensor ones(const Shape& shape, DType dtype) { return filled(shape, Scalar(int64_t{1}), dtype, "ones"); }
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
-Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
 Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype()); }
-Tensor full_like(const Tensor& t, Scalar value) { return full(t.shape(), value, t.dtype()); }
-Tensor scalar(Scalar value, DType dtype) { return full({}, value, dtype); }
-
 Tensor arange(double start, double end, double step, DType dtype) {
   if (step == 0) fail<ValueError>("arange: step must be non-zero");
   const double n = std::ceil((end - start) / step);
@@ -392,31 +377,6 @@ Tensor randperm(int64_t n, Generator* gen) {
   return t;
 }
 
-// ---------------------------------------------------------------- conversion and copies
-
-Tensor Tensor::to(DType d) const {
-  if (d == dtype()) return *this;
-  Tensor out = empty(shape(), d);
-  kernels::copy(*this, out);
-  if (is_floating(d) && is_floating(dtype())) {
-    if (auto node = autograd::record("to", {this}, {&out}))
-      node->fn_ = [src = dtype()](const autograd::Grads& g, const autograd::Node&) -> autograd::Grads {
-        return {g[0].to(src)};
-      };
-  }
-  return out;
-}
-
-Tensor Tensor::clone() const {
-  Tensor out = empty(shape(), dtype());
-  kernels::copy(*this, out);
-  if (auto node = autograd::record("clone", {this}, {&out}))
-    node->fn_ = [](const autograd::Grads& g, const autograd::Node&) -> autograd::Grads { return {g[0]}; };
-  return out;
-}
-
-Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
-
 // ---------------------------------------------------------------- autograd surface
 
 Tensor& Tensor::requires_grad_(bool on) {
@@ -443,18 +403,6 @@ void Tensor::set_grad(const Tensor& g) {
   checked().grad_ = g.impl_ptr();
 }
 
-void Tensor::zero_grad(bool set_to_none) {
-  auto& i = checked();
-  if (!i.grad_) return;
-  if (set_to_none) {
-    i.grad_.reset();
-  } else {
-    Tensor g(i.grad_);
-    g = g.detach();
-    g.zero_();
-  }
-}
-
 Tensor Tensor::detach() const {
   checked();
   return core::alias(*this);
@@ -472,100 +420,5 @@ Tensor core::alias(const Tensor& t, Shape shape, Shape strides, int64_t offset) 
 }
 
 Tensor core::alias(const Tensor& t) { return alias(t, t.shape(), t.strides(), t.offset()); }
-
-void Tensor::backward(const Tensor& grad_output, bool retain_graph, bool create_graph) const {
-  std::vector<Tensor> gs;
-  if (grad_output.defined()) gs.push_back(grad_output);
-  autograd::backward({*this}, gs, retain_graph, create_graph);
-}
-
-// ---------------------------------------------------------------- method forms of ops
-
-Tensor Tensor::reshape(const Shape& s) const { return xg::reshape(*this, s); }
-Tensor Tensor::view(const Shape& s) const { return xg::view(*this, s); }
-Tensor Tensor::flatten(int64_t a, int64_t b) const { return xg::flatten(*this, a, b); }
-Tensor Tensor::permute(const Shape& d) const { return xg::permute(*this, d); }
-Tensor Tensor::transpose(int64_t a, int64_t b) const { return xg::transpose(*this, a, b); }
-Tensor Tensor::narrow(int64_t d, int64_t s, int64_t l) const { return xg::narrow(*this, d, s, l); }
-Tensor Tensor::slice(int64_t d, int64_t s, int64_t e, int64_t st) const { return xg::slice(*this, d, s, e, st); }
-Tensor Tensor::select(int64_t d, int64_t i) const { return xg::select(*this, d, i); }
-Tensor Tensor::squeeze(int64_t d) const { return xg::squeeze(*this, d); }
-Tensor Tensor::squeeze() const { return xg::squeeze(*this); }
-Tensor Tensor::unsqueeze(int64_t d) const { return xg::unsqueeze(*this, d); }
-Tensor Tensor::expand(const Shape& s) const { return xg::expand(*this, s); }
-Tensor Tensor::sum() const { return xg::sum(*this); }
-Tensor Tensor::mean() const { return xg::mean(*this); }
-Tensor Tensor::sum(const Shape& d, bool k) const { return xg::sum(*this, d, k); }
-Tensor Tensor::mean(const Shape& d, bool k) const { return xg::mean(*this, d, k); }
-Tensor Tensor::exp() const { return xg::exp(*this); }
-Tensor Tensor::log() const { return xg::log(*this); }
-Tensor Tensor::pow(Scalar e) const { return xg::pow(*this, e); }
-Tensor Tensor::abs() const { return xg::abs(*this); }
-Tensor Tensor::sqrt() const { return xg::sqrt(*this); }
-Tensor Tensor::relu() const { return xg::relu(*this); }
-Tensor Tensor::sigmoid() const { return xg::sigmoid(*this); }
-Tensor Tensor::tanh() const { return xg::tanh(*this); }
-Tensor Tensor::argmax(int64_t d, bool k) const { return xg::argmax(*this, d, k); }
-Tensor Tensor::matmul(const Tensor& o) const { return xg::matmul(*this, o); }
-
-// ---------------------------------------------------------------- printing
-
-std::string Tensor::to_string() const {
-  if (!defined()) return "tensor(undefined)";
-  Tensor c = contiguous().detach();
-  const bool fp = is_floating(dtype());
-  std::vector<double> v(static_cast<size_t>(numel()));
-  core::dispatch_all(dtype(), [&]<class T>() {
-    const T* p = static_cast<const T*>(c.raw_data());
-    for (int64_t i = 0; i < numel(); ++i) v[static_cast<size_t>(i)] = static_cast<double>(p[i]);
-  });
-  // Like PyTorch: fixed point with 4 decimals unless magnitudes call for scientific notation.
-  double amax = 0, amin_nz = INFINITY;
-  for (double x : v)
-    if (std::isfinite(x)) {
-      amax = std::max(amax, std::abs(x));
-      if (x != 0) amin_nz = std::min(amin_nz, std::abs(x));
-    }
-  const bool sci = fp && (amax >= 1e8 || (amin_nz < 1e-4 && amin_nz != INFINITY));
-  auto fmt_one = [&](double x) -> std::string {
-    if (dtype() == kBool) return x != 0 ? "True" : "False";
-    if (!fp) return fmt::format("{}", static_cast<int64_t>(x));
-    if (std::isnan(x)) return "nan";
-    if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-    return sci ? fmt::format("{:.4e}", x) : fmt::format("{:.4f}", x);
-  };
-  size_t width = 0;
-  for (double x : v) width = std::max(width, fmt_one(x).size());
-  const bool elide = numel() > 1000;
-  const auto& s = shape();
-  std::string out = "tensor(";
-  std::function<void(size_t, int64_t, int)> rec = [&](size_t d, int64_t off, int indent) {
-    if (d == s.size()) {
-      out += fmt::format("{:>{}}", fmt_one(v[static_cast<size_t>(off)]), width);
-      return;
-    }
-    const int64_t n = s[d];
-    const int64_t stride = shape_numel(Shape(s.begin() + static_cast<long>(d) + 1, s.end()));
-    out += "[";
-    for (int64_t i = 0; i < n; ++i) {
-      if (elide && n > 6 && i == 3) {
-        out += d + 1 == s.size() ? "..., " : fmt::format("...,\n{:{}}", "", indent + 1);
-        i = n - 3;
-      }
-      rec(d + 1, off + i * stride, indent + 1);
-      if (i + 1 < n)
-        out += d + 1 == s.size() ? ", " : fmt::format(",{}{:{}}", std::string(s.size() - d - 1, '\n'), "", indent + 1);
-    }
-    out += "]";
-  };
-  rec(0, 0, 7);
-  out += fmt::format(", shape={}, dtype={}", shape_str(s), dtype_name(dtype()));
-  if (grad_fn())
-    out += fmt::format(", grad_fn=<{}>", grad_fn()->name());
-  else if (requires_grad())
-    out += ", requires_grad=True";
-  out += ")";
-  return out;
-}
 
 }  // namespace xg

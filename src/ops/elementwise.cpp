@@ -10,11 +10,11 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/views.h"
-#include "core/overlap.h"
 #include "kernels/copy.h"
 #include "kernels/integer.h"
 #include "ops/map_helpers.h"
+#include "ops/overlap.h"
+#include "ops/views.h"
 #include "xgrad/ops/activation.h"
 
 namespace xg {
@@ -981,7 +981,7 @@ namespace {
 void check_inplace(const Tensor& t, const char* op) {
   check_defined(t, op, "self");
   autograd::check_inplace(t, op);
-  core::check_no_internal_overlap(t, op);
+  ops::check_no_internal_overlap(t, op);
 }
 
 /// Refuses writing a result of dtype `result` into t when it would lose its category (float into
@@ -1017,7 +1017,7 @@ Tensor& inplace_binary(Tensor& t, const Tensor& o, const char* op, F f,
                      shape_str(t.shape()));
   const DType rt = true_division ? div_dtype(t, o) : result_type(t, o);
   check_result_fits(t, rt, op);
-  const Tensor src = core::readable_while_writing(t, o, op);
+  const Tensor src = ops::readable_while_writing(t, o, op);
   // Recorded as op(clone(t), o): the clone keeps saved tensors off the memory being overwritten.
   if (tracked(t, &o)) {
     const Tensor value = out_of_place(t.clone(), o);
@@ -1061,8 +1061,8 @@ Tensor& binary_out(Tensor& out, const Tensor& a, const Tensor& b, DType rt, cons
   if (out.shape() != s)
     fail<ShapeError>("{}: out has shape {} but the result has shape {}", op, shape_str(out.shape()), shape_str(s));
   check_result_fits(out, rt, op);
-  core::check_no_internal_overlap(out, op);
-  const Tensor sa = core::readable_while_writing(out, a, op), sb = core::readable_while_writing(out, b, op);
+  ops::check_no_internal_overlap(out, op);
+  const Tensor sa = ops::readable_while_writing(out, a, op), sb = ops::readable_while_writing(out, b, op);
   if (rt == out.dtype())
     binary_into<K>(sa, sb, out, op, f);
   else
@@ -1103,14 +1103,14 @@ Tensor& Tensor::add_(const Tensor& o, Scalar alpha) {
   if (!is_floating(rt) && alpha.is_floating())
     fail<DTypeError>("add_: for integral input tensors, argument alpha must not be a floating point number");
   if (rt != kBool && alpha.is_boolean()) fail<DTypeError>("add_: a bool alpha is only supported for bool tensors");
-  const Tensor src = core::readable_while_writing(*this, o, "add_");
+  const Tensor src = ops::readable_while_writing(*this, o, "add_");
   return inplace_binary<kAll>(*this, mul(src, alpha), "add_", AddF{}, &add);
 }
 Tensor& Tensor::sub_(const Tensor& o, Scalar alpha) {
   if (defined() && o.defined()) check_sub(dtype(), o.dtype(), "sub_");
   if (alpha.to_double() == 1.0) return inplace_binary<kIF>(*this, o, "sub_", SubF{}, &sub);
   check_defined(o, "sub_", "other");
-  const Tensor src = defined() ? core::readable_while_writing(*this, o, "sub_") : o;
+  const Tensor src = defined() ? ops::readable_while_writing(*this, o, "sub_") : o;
   return add_(neg(src), alpha);
 }
 Tensor& Tensor::mul_(const Tensor& o) { return inplace_binary<kAll>(*this, o, "mul_", MulF{}, &mul); }
@@ -1138,7 +1138,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   check_defined(src, "copy_", "src");
   if (broadcast_shapes(shape(), src.shape(), "copy_") != shape())
     fail<ShapeError>("copy_: source of shape {} does not broadcast to {}", shape_str(src.shape()), shape_str(shape()));
-  const Tensor s = core::readable_while_writing(*this, src, "copy_");
+  const Tensor s = ops::readable_while_writing(*this, src, "copy_");
   if (tracked(*this, &src)) {
     // copy_ casts, as in PyTorch; the gradient flows back through the cast and the broadcast.
     Tensor value = src.dtype() == dtype() || !is_floating(src.dtype()) || !is_floating(dtype()) ? src : src.to(dtype());

@@ -1,10 +1,10 @@
 #pragma once
 /// Shared plumbing of the op files: input checks, output allocation, and the autograd shorthands.
 #include "core/dispatch.h"
-#include "xgrad/autograd.h"
 #include "xgrad/ops/elementwise.h"
 #include "xgrad/ops/reduction.h"
 #include "xgrad/ops/shape.h"
+#include "xgrad/tape.h"
 
 namespace xg::ops {
 

@@ -509,4 +509,26 @@ Tensor norm(const Tensor& x0) {
   return out;
 }
 
+namespace autograd {
+Tensor sum_to(const Tensor& grad, const Shape& shape) {
+  const Shape& gs = grad.shape();
+  if (gs == shape) return grad;
+  if (gs.size() < shape.size())
+    fail<ShapeError>("sum_to: cannot reduce a gradient of shape {} to shape {}", shape_str(gs), shape_str(shape));
+  const size_t lead = gs.size() - shape.size();
+  Shape dims;
+  for (size_t i = 0; i < gs.size(); ++i) {
+    if (i < lead) {
+      dims.push_back(static_cast<int64_t>(i));
+    } else if (shape[i - lead] == 1 && gs[i] != 1) {
+      dims.push_back(static_cast<int64_t>(i));
+    } else if (shape[i - lead] != gs[i]) {
+      fail<ShapeError>("sum_to: cannot reduce a gradient of shape {} to shape {}", shape_str(gs), shape_str(shape));
+    }
+  }
+  Tensor r = dims.empty() ? grad : sum(grad, dims, true);
+  return reshape(r, shape);
+}
+}  // namespace autograd
+
 }  // namespace xg

@@ -7,11 +7,11 @@
 #include <numeric>
 #include <optional>
 
-#include "autograd/views.h"
 #include "core/alias.h"
 #include "core/sizes.h"
 #include "kernels/copy.h"
 #include "ops/helpers.h"
+#include "ops/views.h"
 
 namespace xg {
 

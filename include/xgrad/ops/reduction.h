@@ -26,3 +26,8 @@ Tensor argmin(const Tensor& x);
 Tensor norm(const Tensor& x);
 
 }  // namespace xg
+
+namespace xg::autograd {
+/// Sums a gradient back to the shape of a broadcast input: undoes broadcasting for every op.
+Tensor sum_to(const Tensor& grad, const Shape& shape);
+}  // namespace xg::autograd

@@ -3,7 +3,7 @@
 /// input that partly overlaps the destination, would make the result depend on loop order.
 #include "xgrad/tensor.h"
 
-namespace xg::core {
+namespace xg::ops {
 
 enum class Overlap { none, full, partial, too_hard };
 
@@ -20,4 +20,4 @@ void check_no_internal_overlap(const Tensor& dst, const char* op);
 /// private copy when the layouts are too irregular to tell (so the result never depends on order).
 Tensor readable_while_writing(const Tensor& dst, const Tensor& src, const char* op);
 
-}  // namespace xg::core
+}  // namespace xg::ops

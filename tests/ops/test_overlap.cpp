@@ -1,7 +1,7 @@
 /// Writes into memory that inputs share: refused where PyTorch refuses, exact aliasing allowed.
 #include <gtest/gtest.h>
 
-#include "core/overlap.h"
+#include "ops/overlap.h"
 #include "xgrad/xgrad.h"
 
 using namespace xg;
@@ -48,13 +48,13 @@ TEST(Overlap, ExactAliasingAndDisjointViewsAreAllowed) {
 
 TEST(Overlap, Classification) {
   Tensor a = zeros({4, 4});
-  EXPECT_EQ(core::overlap(a, a), core::Overlap::full);
-  EXPECT_EQ(core::overlap(a, a.t()), core::Overlap::partial);
-  EXPECT_EQ(core::overlap(a[0], a[1]), core::Overlap::none);
-  EXPECT_EQ(core::overlap(a, zeros({4, 4})), core::Overlap::none);
-  EXPECT_EQ(core::overlap(a.slice(1, 0, 4, 2), a.slice(1, 1, 4, 2)), core::Overlap::too_hard);
-  EXPECT_TRUE(core::has_internal_overlap(zeros({1}).expand({3})));
-  EXPECT_FALSE(core::has_internal_overlap(a.t()));
+  EXPECT_EQ(ops::overlap(a, a), ops::Overlap::full);
+  EXPECT_EQ(ops::overlap(a, a.t()), ops::Overlap::partial);
+  EXPECT_EQ(ops::overlap(a[0], a[1]), ops::Overlap::none);
+  EXPECT_EQ(ops::overlap(a, zeros({4, 4})), ops::Overlap::none);
+  EXPECT_EQ(ops::overlap(a.slice(1, 0, 4, 2), a.slice(1, 1, 4, 2)), ops::Overlap::too_hard);
+  EXPECT_TRUE(ops::has_internal_overlap(zeros({1}).expand({3})));
+  EXPECT_FALSE(ops::has_internal_overlap(a.t()));
 }
 
 TEST(Overlap, IrregularLayoutsReadACopy) {

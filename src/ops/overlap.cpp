@@ -1,4 +1,4 @@
-#include "core/overlap.h"
+#include "ops/overlap.h"
 
 #include <algorithm>
 #include <numeric>
@@ -6,7 +6,7 @@
 #include "core/alias.h"
 #include "kernels/copy.h"
 
-namespace xg::core {
+namespace xg::ops {
 
 bool non_overlapping_and_dense(const Tensor& t) {
   const Shape& s = t.shape();
@@ -74,8 +74,8 @@ Tensor readable_while_writing(const Tensor& dst, const Tensor& src, const char* 
       break;
   }
   Tensor copy = empty(src.shape(), src.dtype());
-  kernels::copy(alias(src), copy);
+  kernels::copy(core::alias(src), copy);
   return copy;
 }
 
-}  // namespace xg::core
+}  // namespace xg::ops

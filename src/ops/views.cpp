@@ -1,5 +1,5 @@
 /// View tracking: CopySlices for in-place ops on views, and view histories rebuilt from the base.
-#include "autograd/views.h"
+#include "ops/views.h"
 
 #include <algorithm>
 #include <numeric>
@@ -97,9 +97,8 @@ Tensor outside_mask(const Geometry& base, const Geometry& view, int64_t len, DTy
 /// A leaf-style edge into whatever produced t, or none.
 Edge edge_or_none(const Tensor& t) { return t.requires_grad() ? gradient_edge(t) : Edge{}; }
 
-}  // namespace
-
-void refresh_view_history(TensorImpl& view) {
+/// A view's fresh grad_fn from its base's current history (Tensor::fresh calls it through core).
+void refresh_history(TensorImpl& view) {
   TensorImpl& base = *view.base_;
   view.base_history_seen_ = base.history_version_;
   if (view.view_no_grad_ || !base.requires_grad_) return;
@@ -112,6 +111,12 @@ void refresh_view_history(TensorImpl& view) {
   view.output_nr_ = 0;
   view.requires_grad_ = true;
 }
+
+/// Registered at load time: views get a base only through mark_view below, so any program with a view
+/// to refresh has linked this file.
+[[maybe_unused]] const bool g_refresher_registered = (set_view_history_refresher(&refresh_history), true);
+
+}  // namespace
 
 void mark_view(const Tensor& view, const Tensor& of) {
   TensorImpl& v = *view.impl();
@@ -163,7 +168,7 @@ void rebase_history(const Tensor& t, const Tensor& value) {
     b.output_nr_ = 0;
     b.requires_grad_ = true;
     ++b.history_version_;
-    refresh_view_history(ti);
+    refresh_history(ti);
     return;
   }
   if (value.requires_grad()) {

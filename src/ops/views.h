@@ -2,7 +2,7 @@
 /// Views and in-place ops share history, as in PyTorch: a view remembers its base, and an in-place
 /// op on a view rewrites the base's history with a CopySlices node, so gradients reach everything
 /// the base came from. Used by the view ops (mark_view) and every in-place op (the other two).
-#include "xgrad/autograd.h"
+#include "xgrad/tape.h"
 
 namespace xg::autograd {
 

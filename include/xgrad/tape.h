@@ -1,0 +1,150 @@
+#pragma once
+/// The tape, part of the core layer because every TensorImpl holds a node of it: the node and edge
+/// types, saved tensors, grad mode and the record() call through which ops attach their backward.
+/// Running backward over it is the autograd layer's (xgrad/autograd.h).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xgrad/tensor.h"
+
+namespace xg::autograd {
+
+class Node;
+
+/// An edge of the tape: the node that takes this gradient, and which of its outputs it is.
+struct Edge {
+  std::shared_ptr<Node> fn;
+  uint32_t input_nr = 0;
+  bool valid() const { return fn != nullptr; }
+};
+
+/// A node of the tape: the backward of one op call. apply() receives one gradient per forward
+/// output (undefined where no gradient flowed) and returns one per next edge (undefined where the
+/// edge is invalid or the input takes no gradient).
+class Node {
+ public:
+  Node();
+  virtual ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  virtual std::vector<Tensor> apply(std::vector<Tensor>& grads) = 0;
+  virtual std::string name() const = 0;
+  /// Drops saved tensors once backward has run (unless retain_graph).
+  virtual void release_variables() {}
+
+  std::vector<Edge> next_edges_;
+  uint32_t num_outputs_ = 1;
+  uint64_t sequence_nr_ = 0;
+  bool released_ = false;
+  /// Forward call site, recorded in anomaly mode.
+  std::string trace_;
+  /// Hooks on the gradient of forward output k: (k, hook).
+  std::vector<std::pair<uint32_t, GradHook>> pre_hooks_;
+  /// Hooks of non-leaf tensors that asked to retain their gradient: (k, impl).
+  std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>> retained_;
+
+  bool needs_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].valid(); }
+};
+
+/// A tensor saved for backward. An op's own output (recognised as an output of the node recorded
+/// last on this thread, so save outputs right after record()) keeps only a weak link to its
+/// grad_fn: the graph keeps that node alive, and the node holding its output strongly would be a
+/// reference cycle. Inputs are kept as they are. unpack() errors if the tensor was changed in place
+/// after it was saved.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  explicit SavedTensor(const Tensor& t);
+  /// Saves t, stating whether it is an output of the node it will be saved on.
+  SavedTensor(const Tensor& t, bool is_output);
+  Tensor unpack(const char* op) const;
+  bool defined() const { return data_.defined(); }
+
+ private:
+  Tensor data_;
+  std::weak_ptr<Node> grad_fn_;
+  uint32_t output_nr_ = 0;
+  bool is_output_ = false;
+  uint64_t version_ = 0;
+};
+
+using Grads = std::vector<Tensor>;
+/// The backward of a lambda node: given output gradients, return one gradient per input.
+using BackwardFn = std::function<Grads(const Grads& grad_outputs, const Node& self)>;
+
+/// A node whose backward is a lambda written beside the op's forward.
+class FnNode : public Node {
+ public:
+  explicit FnNode(const char* name) : name_(name) {}
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override;
+  std::string name() const override { return name_; }
+  void release_variables() override { fn_ = nullptr; }
+  BackwardFn fn_;
+
+ private:
+  const char* name_;
+};
+
+/// True when autograd records ops (thread-local; on by default).
+bool grad_mode_enabled();
+void set_grad_mode(bool on);
+/// Anomaly mode: backward names the op whose backward first produced NaN or Inf.
+bool anomaly_mode_enabled();
+void set_anomaly_mode(bool on);
+
+/// Whether an op on these inputs must be recorded.
+bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
+bool any_requires_grad(const std::vector<Tensor>& inputs);
+/// The edge through which gradient reaches t (its grad_fn, or a leaf's accumulator).
+Edge gradient_edge(const Tensor& t);
+/// Records an op: if grad mode is on and some input requires grad, makes a FnNode with edges to
+/// the inputs, attaches it to the outputs and returns it so the caller can set fn_ (saving outputs
+/// after attaching them). Returns nullptr when nothing needs recording.
+std::shared_ptr<FnNode> record(const char* name, std::initializer_list<const Tensor*> inputs,
+                               std::initializer_list<Tensor*> outputs);
+std::shared_ptr<FnNode> record(const char* name, const std::vector<Tensor>& inputs, std::vector<Tensor*> outputs);
+
+/// RAII: disables recording in this scope (inference, optimizer updates).
+class NoGradGuard {
+ public:
+  NoGradGuard() : prev_(grad_mode_enabled()) { set_grad_mode(false); }
+  ~NoGradGuard() { set_grad_mode(prev_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool prev_;
+};
+/// RAII: re-enables recording inside a NoGradGuard scope.
+class EnableGradGuard {
+ public:
+  EnableGradGuard() : prev_(grad_mode_enabled()) { set_grad_mode(true); }
+  ~EnableGradGuard() { set_grad_mode(prev_); }
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+
+ private:
+  bool prev_;
+};
+/// RAII: anomaly detection on in this scope.
+class DetectAnomalyGuard {
+ public:
+  DetectAnomalyGuard() : prev_(anomaly_mode_enabled()) { set_anomaly_mode(true); }
+  ~DetectAnomalyGuard() { set_anomaly_mode(prev_); }
+  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+
+ private:
+  bool prev_;
+};
+
+}  // namespace xg::autograd
+
+namespace xg {
+using autograd::EnableGradGuard;
+using autograd::NoGradGuard;
+}  // namespace xg
