@@ -1,11 +1,10 @@
-/// Conv2d, ConvTranspose2d and the pooling layers.
+/// Conv2d and ConvTranspose2d.
 #include "xgrad/nn/conv.h"
 
 #include <cmath>
 
 #include "xgrad/nn/init.h"
-#include "xgrad/nn/pooling.h"
-#include "xgrad/ops/pool.h"
+#include "xgrad/ops/conv.h"
 
 namespace xg::nn {
 
@@ -95,43 +94,5 @@ std::string ConvTranspose2d::extra_repr() const {
   if (!bias_.defined()) s += ", bias=false";
   return s;
 }
-
-// ------------------------------------------------------------------ pooling
-
-namespace {
-Pair resolve_stride(Pair stride, Pair kernel) { return stride == Pair{0, 0} ? kernel : stride; }
-}  // namespace
-
-MaxPool2d::MaxPool2d(Size2 kernel_size, Size2 stride, Size2 padding)
-    : Module("MaxPool2d"), kernel_size_(kernel_size), stride_(resolve_stride(stride, kernel_size)), padding_(padding) {}
-
-Tensor MaxPool2d::forward(const Tensor& input) { return max_pool2d(input, kernel_size_, stride_, padding_); }
-
-std::string MaxPool2d::extra_repr() const {
-  return fmt::format("kernel_size={}, stride={}, padding={}", pair_str(kernel_size_), pair_str(stride_),
-                     pair_str(padding_));
-}
-
-AvgPool2d::AvgPool2d(Size2 kernel_size, Size2 stride, Size2 padding, bool count_include_pad)
-    : Module("AvgPool2d"),
-      kernel_size_(kernel_size),
-      stride_(resolve_stride(stride, kernel_size)),
-      padding_(padding),
-      count_include_pad_(count_include_pad) {}
-
-Tensor AvgPool2d::forward(const Tensor& input) {
-  return avg_pool2d(input, kernel_size_, stride_, padding_, count_include_pad_);
-}
-
-std::string AvgPool2d::extra_repr() const {
-  return fmt::format("kernel_size={}, stride={}, padding={}, count_include_pad={}", pair_str(kernel_size_),
-                     pair_str(stride_), pair_str(padding_), count_include_pad_);
-}
-
-AdaptiveAvgPool2d::AdaptiveAvgPool2d(Size2 output_size) : Module("AdaptiveAvgPool2d"), output_size_(output_size) {}
-
-Tensor AdaptiveAvgPool2d::forward(const Tensor& input) { return adaptive_avg_pool2d(input, output_size_); }
-
-std::string AdaptiveAvgPool2d::extra_repr() const { return "output_size=" + pair_str(output_size_); }
 
 }  // namespace xg::nn

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <typeinfo>
 
+#include "core/alias.h"
 #include "xgrad/autograd.h"
 #include "xgrad/nn/serialize.h"
 
@@ -178,24 +179,10 @@ int64_t Module::num_parameters(bool trainable_only) const {
 }
 
 namespace {
-/// Replaces the data of t in place with src's (PyTorch's set_data): every handle sharing t's
-/// TensorImpl sees the new dtype and values, and autograd identity (leaf, requires_grad) is kept.
-void set_data(const Tensor& t, const Tensor& src) {
-  Tensor c = src.detach().contiguous();
-  TensorImpl* impl = t.impl();
-  impl->storage_ = c.impl()->storage_;
-  impl->shape_ = c.shape();
-  impl->strides_ = c.strides();
-  impl->offset_ = c.offset();
-  impl->numel_ = c.numel();
-  impl->dtype_ = c.dtype();
-  impl->grad_.reset();
-}
-
 void convert_all(const std::vector<Tensor>& ts, DType dtype) {
   NoGradGuard ng;
   for (const Tensor& t : ts)
-    if (is_floating(t.dtype()) && t.dtype() != dtype) set_data(t, t.detach().to(dtype));
+    if (is_floating(t.dtype()) && t.dtype() != dtype) core::set_data(t, t.detach().to(dtype).contiguous());
 }
 }  // namespace
 

@@ -421,4 +421,15 @@ Tensor core::alias(const Tensor& t, Shape shape, Shape strides, int64_t offset) 
 
 Tensor core::alias(const Tensor& t) { return alias(t, t.shape(), t.strides(), t.offset()); }
 
+void core::set_data(const Tensor& t, const Tensor& src) {
+  TensorImpl* impl = t.impl();
+  impl->storage_ = src.impl()->storage_;
+  impl->shape_ = src.shape();
+  impl->strides_ = src.strides();
+  impl->offset_ = src.offset();
+  impl->numel_ = src.numel();
+  impl->dtype_ = src.dtype();
+  impl->grad_.reset();
+}
+
 }  // namespace xg

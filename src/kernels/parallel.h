@@ -41,20 +41,21 @@ class RegionErrors {
   std::exception_ptr first_;
 };
 
-/// Calls f(begin, end) on contiguous pieces of [begin, end), one per thread, when the range exceeds
-/// grain; otherwise once on the calling thread. Nested calls run serially. An exception from f reaches the
-/// caller (RegionErrors), after every thread has stopped.
+/// Calls f(begin, end, piece) on contiguous pieces of [begin, end), one per thread, when the range
+/// exceeds grain; otherwise once on the calling thread, as piece 0. Pieces are numbered below team_size(),
+/// so a caller can give each its own scratch (no thread ids needed). Nested calls run serially. An
+/// exception from f reaches the caller (RegionErrors), after every thread has stopped.
 template <class F>
-void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
+void parallel_for_pieces(int64_t begin, int64_t end, int64_t grain, F&& f) {
   const int64_t n = end - begin;
   if (n <= 0) return;
   if (n <= grain) {
-    f(begin, end);
+    f(begin, end, int64_t{0});
     return;
   }
   const int nt = team_size();
   if (nt <= 1) {
-    f(begin, end);
+    f(begin, end, int64_t{0});
     return;
   }
   const int64_t chunks = std::min<int64_t>(nt, (n + grain - 1) / grain);
@@ -71,7 +72,7 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
         const int64_t b = begin + c * per;
         const int64_t e = std::min(end, b + per);
         if (b < e) {
-          errors.run([&] { f(b, e); });
+          errors.run([&] { f(b, e, c); });
           any = true;
         }
       }
@@ -81,6 +82,14 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
   // A failed region's timing says nothing about busy cores: only completed regions feed the back-off.
   if (!errors.failed()) timer.done();
   errors.rethrow();
+}
+
+/// Calls f(begin, end) on contiguous pieces of [begin, end), one per thread, when the range exceeds
+/// grain; otherwise once on the calling thread. Nested calls run serially. An exception from f reaches the
+/// caller (RegionErrors), after every thread has stopped.
+template <class F>
+void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
+  parallel_for_pieces(begin, end, grain, [&](int64_t b, int64_t e, int64_t) { f(b, e); });
 }
 
 }  // namespace xg::kernels

@@ -9,8 +9,6 @@
 /// differentiable to any order (gradgradcheck passes for input, weight and bias).
 #include "xgrad/ops/conv.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <memory>
 
@@ -70,10 +68,8 @@ void for_images(int64_t n, double macs_per_image, int64_t scratch_elems, F&& bod
   // One allocation up front (no allocation, hence no exception, inside the parallel region).
   const Tensor buf = empty({std::max<int64_t>(1, slots * scratch_elems)}, dtype_of<T>::value);
   T* base = buf.data<T>();
-  const int level = omp_get_level();
-  kernels::parallel_for(0, n, split ? 1 : n, [&](int64_t b, int64_t e) {
-    const int slot = omp_get_level() > level ? omp_get_thread_num() : 0;
-    T* scratch = base + slot * scratch_elems;
+  kernels::parallel_for_pieces(0, n, split ? 1 : n, [&](int64_t b, int64_t e, int64_t piece) {
+    T* scratch = base + piece * scratch_elems;
     for (int64_t i = b; i < e; ++i) body(i, scratch);
   });
 }
@@ -192,8 +188,6 @@ void conv_wgrad(const ConvSpec& s, const T* x, const T* gy, T* gw) {
 }
 
 /// A contiguous, graph-free view of t's data (a copy only when t is strided).
-Tensor raw(const Tensor& t) { return t.detach().contiguous(); }
-
 Tensor conv_op(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvSpec& s);
 Tensor adjoint_op(const Tensor& y, const Tensor& w, const Tensor& bias, const ConvSpec& s);
 Tensor wgrad_op(const Tensor& x, const Tensor& gy, const ConvSpec& s);
@@ -275,13 +269,6 @@ void check_tensors(const char* op, const Tensor& x, const Tensor& w, const Tenso
   if (x.dim() != 3 && x.dim() != 4)
     fail<ShapeError>("{}: expected a 3-D (C,H,W) or 4-D (N,C,H,W) input, got shape {}", op, shape_str(x.shape()));
   if (w.dim() != 4) fail<ShapeError>("{}: expected a 4-D weight, got shape {}", op, shape_str(w.shape()));
-}
-
-/// Runs a 4-D op on a 3-D input by adding and removing a batch dim of 1.
-template <class F>
-Tensor batched(const Tensor& x, F&& f) {
-  if (x.dim() == 4) return f(x);
-  return squeeze(f(unsqueeze(x, 0)), 0);
 }
 
 }  // namespace

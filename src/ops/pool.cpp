@@ -31,8 +31,6 @@ struct PoolSpec {
   Shape out_shape() const { return {n, c, oh, ow}; }
 };
 
-Tensor raw(const Tensor& t) { return t.detach().contiguous(); }
-
 // ---- max pooling: output = gather(x, argmax)
 
 Tensor max_scatter_op(const Tensor& g, const Tensor& argmax, const PoolSpec& s);
@@ -161,13 +159,6 @@ PoolSpec window_spec(const char* op, const Tensor& x, Pair kernel, Pair stride, 
         "{}: kernel_size [{}, {}] with padding [{}, {}] does not fit input of shape {} (output size {}x{})", op, s.kh,
         s.kw, s.ph, s.pw, shape_str(xs), s.oh, s.ow);
   return s;
-}
-
-/// Runs a 4-D op on a 3-D input by adding and removing a batch dim of 1.
-template <class F>
-Tensor batched(const Tensor& x, F&& f) {
-  if (x.dim() == 4) return f(x);
-  return squeeze(f(unsqueeze(x, 0)), 0);
 }
 
 }  // namespace

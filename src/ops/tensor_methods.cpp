@@ -34,7 +34,6 @@ Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
 Tensor full_like(const Tensor& t, Scalar value) { return full(t.shape(), value, t.dtype()); }
 Tensor scalar(Scalar value, DType dtype) { return full({}, value, dtype); }
 
-
 // ---------------------------------------------------------------- conversion and copies
 
 Tensor Tensor::to(DType d) const {

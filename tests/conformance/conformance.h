@@ -14,6 +14,11 @@ namespace xg::conformance {
 using json = nlohmann::json;
 /// Inputs by PyTorch argument name; an absent optional input is an undefined Tensor.
 using Inputs = std::map<std::string, Tensor>;
+/// An optional input (a bias, a class weight): undefined when the case has none.
+inline Tensor optional_input(const Inputs& in, const std::string& name) {
+  auto it = in.find(name);
+  return it == in.end() ? Tensor() : it->second;
+}
 using OpFn = std::function<std::vector<Tensor>(const Inputs&, const json& attrs)>;
 
 /// Result of a whole-case runner (optimizers, schedules): empty error means pass.

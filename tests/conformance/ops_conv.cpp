@@ -8,11 +8,6 @@ namespace {
 /// A spatial attr: always a list of two ints, [height, width].
 Pair pair_attr(const json& a, const char* name) { return a.at(name).get<Pair>(); }
 
-Tensor optional_input(const Inputs& in, const char* name) {
-  auto it = in.find(name);
-  return it == in.end() ? Tensor() : it->second;
-}
-
 const Register reg{
     {"conv2d",
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {

@@ -12,12 +12,6 @@ OpFn simple() {
   };
 }
 
-/// An optional input (a class weight, say): undefined when the case has none.
-Tensor optional_input(const Inputs& in, const char* name) {
-  auto it = in.find(name);
-  return it == in.end() ? Tensor() : it->second;
-}
-
 const Register reg{
     {"cross_entropy",
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {

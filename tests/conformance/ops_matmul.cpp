@@ -11,8 +11,7 @@ const Register reg{
      [](const Inputs& in, const json&) -> std::vector<Tensor> { return {matmul(in.at("input"), in.at("other"))}; }},
     {"linear",
      [](const Inputs& in, const json&) -> std::vector<Tensor> {
-       auto b = in.find("bias");
-       return {linear(in.at("input"), in.at("weight"), b == in.end() ? Tensor() : b->second)};
+       return {linear(in.at("input"), in.at("weight"), optional_input(in, "bias"))};
      }},
 };
 

@@ -1,0 +1,16 @@
+/// Dropout.
+#include "xgrad/nn/dropout.h"
+
+#include "xgrad/nn/functional.h"
+
+namespace xg::nn {
+
+Dropout::Dropout(double p, Generator* gen) : Module("Dropout"), p_(p), gen_(gen) {
+  if (!(p >= 0.0 && p <= 1.0)) fail<ValueError>("Dropout: p must be in [0, 1], got {}", p);
+}
+
+Tensor Dropout::forward(const Tensor& input) { return functional::dropout(input, p_, is_training(), gen_); }
+
+std::string Dropout::extra_repr() const { return fmt::format("p={}", p_); }
+
+}  // namespace xg::nn
