@@ -27,8 +27,8 @@ constexpr int kFieldBegun = 2;
 struct Sink {
   std::vector<CSVRecord> records;
   CSVRecord current;
-  int64_t line = 0;           ///< the physical line being fed
-  bool at_boundary = true;    ///< no record in progress
+  int64_t line = 0;         ///< the physical line being fed
+  bool at_boundary = true;  ///< no record in progress
 };
 
 void on_field(void* s, size_t len, void* data) {
@@ -78,8 +78,7 @@ char guess_delimiter(std::string_view text) {
   return counts[3] > 0 ? ' ' : ',';
 }
 
-std::vector<CSVRecord> parse_csv_records(std::string_view text, const CSVReadOptions& opts,
-                                         const std::string& source) {
+std::vector<CSVRecord> parse_csv_records(std::string_view text, const CSVReadOptions& opts, const std::string& source) {
   // A UTF-8 byte-order mark (Excel writes one) is not part of the first cell.
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   const char delim = opts.delimiter == 0 ? guess_delimiter(text) : opts.delimiter;
@@ -119,8 +118,7 @@ std::vector<CSVRecord> parse_csv_records(std::string_view text, const CSVReadOpt
       fail<IOError>("read_csv_records: '{}' line {}: {}", source, sink.line, csv_strerror(csv_error(&parser.p)));
   }
   if (parser.p.pstate == kFieldBegun && parser.p.quoted)
-    fail<IOError>("read_csv_records: '{}' line {}: a quoted cell is never closed (a missing '\"')", source,
-                  open_line);
+    fail<IOError>("read_csv_records: '{}' line {}: a quoted cell is never closed (a missing '\"')", source, open_line);
   if (csv_fini(&parser.p, on_field, on_record, &sink) != 0)
     fail<IOError>("read_csv_records: '{}' line {}: {}", source, sink.line, csv_strerror(csv_error(&parser.p)));
   return std::move(sink.records);

@@ -2,11 +2,10 @@
 /// to tensors, saved as JSON).
 #include "xgrad/data/table.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -18,6 +17,7 @@
 
 #include "xgrad/data/transforms.h"
 #include "xgrad/error.h"
+#include "xgrad/io/safetensors.h"
 
 namespace xg::data {
 namespace {
@@ -56,31 +56,6 @@ void infer(Column& c) {
     c.numbers = std::move(nums);
   else
     c.numbers.clear();
-}
-
-/// Writes through a temporary file in the same folder renamed into place, so that a reader never
-/// sees half a file and a failed write leaves the old one.
-void write_atomically(const std::filesystem::path& file, const std::string& text, const char* who) {
-  const std::filesystem::path tmp = file.string() + fmt::format(".tmp.{}", ::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail<IOError>("{}: cannot create '{}'", who, tmp.string());
-    f.write(text.data(), static_cast<std::streamsize>(text.size()));
-    f.flush();
-    if (!f) {
-      f.close();
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      fail<IOError>("{}: writing '{}' failed (disk full?)", who, tmp.string());
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) {
-    std::error_code ec2;
-    std::filesystem::remove(tmp, ec2);
-    fail<IOError>("{}: cannot rename '{}' to '{}': {}", who, tmp.string(), file.string(), ec.message());
-  }
 }
 
 }  // namespace
@@ -126,8 +101,8 @@ Table Table::from_records(const std::vector<CSVRecord>& records, const TableRead
   if (opts.skip_rows < 0) fail<ValueError>("Table::read_csv: skip_rows must be >= 0, got {}", opts.skip_rows);
   size_t first = 0;
   while (first < records.size() && records[first].line <= opts.skip_rows) ++first;
-  if (first == records.size()) fail<IOError>("Table::read_csv: '{}' has no records after {} skipped lines", source,
-                                             opts.skip_rows);
+  if (first == records.size())
+    fail<IOError>("Table::read_csv: '{}' has no records after {} skipped lines", source, opts.skip_rows);
   Table t;
   t.source_ = source;
   const CSVRecord& head = records[first];
@@ -329,7 +304,8 @@ Recipe& Recipe::fit(const Table& train) {
     }
     FeatureSpec f;
     f.name = c.name;
-    const bool forced = std::find(opts_.categorical.begin(), opts_.categorical.end(), c.name) != opts_.categorical.end();
+    const bool forced =
+        std::find(opts_.categorical.begin(), opts_.categorical.end(), c.name) != opts_.categorical.end();
     f.type = forced ? ColumnType::Categorical : c.type;
     features_.push_back(std::move(f));
     cols.push_back(&c);
@@ -342,17 +318,18 @@ Recipe& Recipe::fit(const Table& train) {
     for (const Column* c : cols) complete = complete && !c->missing[r];
     if (complete || opts_.missing != Missing::DropRows) kept.push_back(r);
     if (!label.missing[r] || opts_.missing == Missing::DropRows) continue;
-    fail<IOError>("Recipe::fit: '{}' line {}, label column '{}': the label is missing (Missing::DropRows drops "
-                  "such rows)",
-                  train.source(), train.line(static_cast<int64_t>(r)), opts_.label);
+    fail<IOError>(
+        "Recipe::fit: '{}' line {}, label column '{}': the label is missing (Missing::DropRows drops "
+        "such rows)",
+        train.source(), train.line(static_cast<int64_t>(r)), opts_.label);
   }
   if (kept.empty()) fail<ValueError>("Recipe::fit: '{}' has no complete rows to learn from", train.source());
 
   // ---- the target
   if (opts_.task == Task::Regression) {
     if (label.type != ColumnType::Numeric)
-      fail<ValueError>("Recipe::fit: '{}': the regression label '{}' is {}, not numeric", train.source(),
-                       opts_.label, column_type_name(label.type));
+      fail<ValueError>("Recipe::fit: '{}': the regression label '{}' is {}, not numeric", train.source(), opts_.label,
+                       column_type_name(label.type));
     double s = 0, ss = 0;
     for (size_t r : kept) s += label.numbers[r];
     target_shift_ = opts_.scale_target ? s / static_cast<double>(kept.size()) : 0.0;
@@ -366,9 +343,10 @@ Recipe& Recipe::fit(const Table& train) {
     for (size_t r : kept) sub.missing[r] = 0;
     classes_ = sub.categories();
     if (classes_.size() < 2)
-      fail<ValueError>("Recipe::fit: '{}': the label '{}' has {} class(es) in the training rows; classification "
-                       "needs at least 2",
-                       train.source(), opts_.label, classes_.size());
+      fail<ValueError>(
+          "Recipe::fit: '{}': the label '{}' has {} class(es) in the training rows; classification "
+          "needs at least 2",
+          train.source(), opts_.label, classes_.size());
   }
 
   // ---- the features: imputation, vocabularies, scaling
@@ -379,9 +357,10 @@ Recipe& Recipe::fit(const Table& train) {
     if (opts_.missing == Missing::Refuse) {
       const auto it = std::find(c.missing.begin(), c.missing.end(), 1);
       if (it != c.missing.end())
-        fail<IOError>("Recipe::fit: '{}' line {}, column '{}': missing value (choose a Missing policy: drop rows "
-                      "or impute)",
-                      train.source(), train.line(it - c.missing.begin()), c.name);
+        fail<IOError>(
+            "Recipe::fit: '{}' line {}, column '{}': missing value (choose a Missing policy: drop rows "
+            "or impute)",
+            train.source(), train.line(it - c.missing.begin()), c.name);
     }
     if (f.type == ColumnType::Numeric) {
       std::vector<double> v;
@@ -514,9 +493,10 @@ TabularTensors Recipe::transform(const Table& t, bool with_target) const {
       const auto it = std::lower_bound(f.categories.begin(), f.categories.end(), cat);
       if (it == f.categories.end() || *it != cat) {
         if (opts_.unknown == Unknown::Refuse)
-          fail<IOError>("Recipe::transform: '{}' line {}, column '{}': category '{}' was never seen in training "
-                        "(known: {}; Unknown::Ignore encodes it as all zeros)",
-                        src, t.line(static_cast<int64_t>(r)), f.name, cat, quoted_list(f.categories, 10));
+          fail<IOError>(
+              "Recipe::transform: '{}' line {}, column '{}': category '{}' was never seen in training "
+              "(known: {}; Unknown::Ignore encodes it as all zeros)",
+              src, t.line(static_cast<int64_t>(r)), f.name, cat, quoted_list(f.categories, 10));
         if (!one_hot) row[0] = -1.0f;
         continue;
       }
@@ -554,9 +534,10 @@ TabularTensors Recipe::transform(const Table& t, bool with_target) const {
     if (numeric_labels_ && parse_number(key, v)) key = number_key(v);
     const auto it = ids.find(key);
     if (label->missing[r] || it == ids.end())
-      fail<IOError>("Recipe::transform: '{}' line {}, label column '{}': class '{}' was not seen in training "
-                    "(classes: {})",
-                    src, line_of(i), opts_.label, label->cells[r], quoted_list(classes_, 20));
+      fail<IOError>(
+          "Recipe::transform: '{}' line {}, label column '{}': class '{}' was not seen in training "
+          "(classes: {})",
+          src, line_of(i), opts_.label, label->cells[r], quoted_list(classes_, 20));
     y[static_cast<size_t>(i)] = it->second;
   }
   if (binary()) {
@@ -696,7 +677,11 @@ Recipe Recipe::from_json(const std::string& text, const std::string& source) {
   return r;
 }
 
-void Recipe::save(const std::filesystem::path& file) const { write_atomically(file, to_json(), "Recipe::save"); }
+void Recipe::save(const std::filesystem::path& file) const {
+  const std::string text = to_json();
+  io::write_file_atomically(file.string(),
+                            [&](std::FILE* f) { return std::fwrite(text.data(), 1, text.size(), f) == text.size(); });
+}
 
 Recipe Recipe::load(const std::filesystem::path& file) {
   std::ifstream f(file, std::ios::binary);

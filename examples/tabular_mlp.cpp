@@ -14,6 +14,7 @@
 // A --csv, --target-csv or --predict name that is not a file here is looked up in the data folder's
 // tabular/ (--data-dir, $XGRAD_DATA or ../shared/data), where scikit-learn's CSV files are.
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -22,6 +23,7 @@
 #include <fmt/ranges.h>
 
 #include "example_util.h"
+#include "xgrad/io/safetensors.h"
 #include "xgrad/nn.h"
 #include "xgrad/optim.h"
 
@@ -65,14 +67,8 @@ char delimiter_of(const std::string& d) {
 
 /// Through a temporary file renamed into place, as Recipe::save writes the recipe.
 void write_file_atomically(const fs::path& file, const std::string& text) {
-  const fs::path tmp = file.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.flush();
-    if (!f) throw IOError(fmt::format("cannot write '{}'", tmp.string()));
-  }
-  fs::rename(tmp, file);
+  io::write_file_atomically(file.string(),
+                            [&](std::FILE* f) { return std::fwrite(text.data(), 1, text.size(), f) == text.size(); });
 }
 
 std::shared_ptr<nn::Module> make_net(int64_t inputs, const std::vector<int64_t>& hidden, int64_t outputs) {
@@ -131,7 +127,8 @@ std::string predict_csv(train::Model& model, const data::Recipe& recipe, const d
   const Tensor out = model.predict(d.features, 256).to(kFloat64).contiguous();
   const double* o = out.data<double>();
   const int64_t n = d.features.size(0), k = out.size(1);
-  std::string csv = recipe.options().task == data::Task::Regression ? "line,prediction\n" : "line,prediction,probability\n";
+  std::string csv =
+      recipe.options().task == data::Task::Regression ? "line,prediction\n" : "line,prediction,probability\n";
   int64_t correct = 0;
   double ss_res = 0, ss_tot = 0, mean_y = 0;
   std::vector<double> truth, values;
@@ -166,12 +163,12 @@ std::string predict_csv(train::Model& model, const data::Recipe& recipe, const d
     }
     csv += fmt::format("{},{},{}\n", line, recipe.classes()[static_cast<size_t>(cls)], prob);
     if (labelled) {
-      const int64_t truth_cls = recipe.binary() ? static_cast<int64_t>(d.targets.data<float>()[i])
-                                                : d.targets.data<int64_t>()[i];
+      const int64_t truth_cls =
+          recipe.binary() ? static_cast<int64_t>(d.targets.data<float>()[i]) : d.targets.data<int64_t>()[i];
       correct += truth_cls == cls;
     }
   }
-  score = !labelled ? std::nan("")
+  score = !labelled                                         ? std::nan("")
           : recipe.options().task == data::Task::Regression ? 1 - ss_res / ss_tot
                                                             : static_cast<double>(correct) / static_cast<double>(n);
   return csv;
@@ -195,36 +192,38 @@ int main(int argc, char** argv) {
         "target-csv", "A one-column file holding the target, joined to --csv row by row",
         cxxopts::value<std::string>()->default_value(""))(
         "task", "classification or regression", cxxopts::value<std::string>()->default_value("classification"))(
-        "delimiter", "auto, ',', ';', tab, space or any character", cxxopts::value<std::string>()->default_value("auto"))(
+        "delimiter", "auto, ',', ';', tab, space or any character",
+        cxxopts::value<std::string>()->default_value("auto"))(
         "skip-rows", "Lines to skip before the header or data (1 for scikit-learn's counts line)",
-        cxxopts::value<int64_t>()->default_value("0"))(
-        "no-header", "The first row is data; columns are named c1, c2, …")(
+        cxxopts::value<int64_t>()->default_value("0"))("no-header",
+                                                       "The first row is data; columns are named c1, c2, …")(
         "select", "Use only these columns (comma-separated, the label included)",
-        cxxopts::value<std::string>()->default_value(""))(
-        "drop", "Leave out these columns (comma-separated)", cxxopts::value<std::string>()->default_value(""))(
+        cxxopts::value<std::string>()->default_value(""))("drop", "Leave out these columns (comma-separated)",
+                                                          cxxopts::value<std::string>()->default_value(""))(
         "categorical", "Treat these columns as categories even when numeric",
         cxxopts::value<std::string>()->default_value(""));
-    opts.add_options("Preprocessing")(
-        "missing", "Missing cells: refuse, drop, mean, median, most_frequent, constant",
-        cxxopts::value<std::string>()->default_value("refuse"))(
-        "fill-value", "--missing constant: the value for numeric columns", cxxopts::value<double>()->default_value("0"))(
-        "fill-category", "--missing constant: the category for categorical columns",
-        cxxopts::value<std::string>()->default_value("missing"))(
+    opts.add_options("Preprocessing")("missing", "Missing cells: refuse, drop, mean, median, most_frequent, constant",
+                                      cxxopts::value<std::string>()->default_value("refuse"))(
+        "fill-value", "--missing constant: the value for numeric columns",
+        cxxopts::value<double>()->default_value("0"))("fill-category",
+                                                      "--missing constant: the category for categorical columns",
+                                                      cxxopts::value<std::string>()->default_value("missing"))(
         "encoding", "Categories: onehot or ordinal", cxxopts::value<std::string>()->default_value("onehot"))(
         "unknown", "A category not seen in training: refuse or ignore (all zeros)",
         cxxopts::value<std::string>()->default_value("refuse"))(
-        "scaling", "Numeric columns: standard, minmax or none", cxxopts::value<std::string>()->default_value("standard"));
+        "scaling", "Numeric columns: standard, minmax or none",
+        cxxopts::value<std::string>()->default_value("standard"));
     opts.add_options("Model")("hidden", "Hidden layer widths", cxxopts::value<std::string>()->default_value("16"))(
         "weight-decay", "L2 penalty (Adam's weight_decay)", cxxopts::value<double>()->default_value("0.01"))(
         "test-fraction", "Held-out fraction", cxxopts::value<double>()->default_value("0.2"))(
         "save-model", "Write model.safetensors, recipe.json and network.txt into this folder",
-        cxxopts::value<std::string>()->default_value(""))(
-        "load-model", "Predict with the model saved in this folder (no training)",
-        cxxopts::value<std::string>()->default_value(""))(
+        cxxopts::value<std::string>()->default_value(""))("load-model",
+                                                          "Predict with the model saved in this folder (no training)",
+                                                          cxxopts::value<std::string>()->default_value(""))(
         "predict", "Predict this CSV (same columns; the label may be absent)",
-        cxxopts::value<std::string>()->default_value(""))(
-        "output", "Write the predictions here (default: standard output)",
-        cxxopts::value<std::string>()->default_value(""));
+        cxxopts::value<std::string>()->default_value(""))("output",
+                                                          "Write the predictions here (default: standard output)",
+                                                          cxxopts::value<std::string>()->default_value(""));
     cxxopts::ParseResult r;
     if (!example::parse(opts, argc, argv, a, r)) return 0;
     const std::string csv = r["csv"].as<std::string>(), load_dir = r["load-model"].as<std::string>(),
@@ -252,8 +251,7 @@ int main(int argc, char** argv) {
       const NetShape shape = NetShape::read(fs::path(load_dir) / "network.txt");
       if (shape.inputs != recipe.num_features() || shape.outputs != recipe.num_outputs())
         throw IOError(fmt::format("'{}': network.txt ({} inputs, {} outputs) does not match recipe.json ({}, {})",
-                                  load_dir, shape.inputs, shape.outputs, recipe.num_features(),
-                                  recipe.num_outputs()));
+                                  load_dir, shape.inputs, shape.outputs, recipe.num_features(), recipe.num_outputs()));
       auto net = make_net(shape.inputs, shape.hidden, shape.outputs);
       train::Model model(net);
       model.load((fs::path(load_dir) / "model.safetensors").string());
@@ -283,9 +281,9 @@ int main(int argc, char** argv) {
 
     data::RecipeOptions ropt;
     ropt.label = label;
-    ropt.task = choose<data::Task>("task", r["task"].as<std::string>(),
-                                   {{"classification", data::Task::Classification},
-                                    {"regression", data::Task::Regression}});
+    ropt.task =
+        choose<data::Task>("task", r["task"].as<std::string>(),
+                           {{"classification", data::Task::Classification}, {"regression", data::Task::Regression}});
     ropt.missing = choose<data::Missing>("missing", r["missing"].as<std::string>(),
                                          {{"refuse", data::Missing::Refuse},
                                           {"drop", data::Missing::DropRows},
@@ -331,7 +329,9 @@ int main(int argc, char** argv) {
     manual_seed(a.seed);
     auto net = make_net(recipe.num_features(), hidden, recipe.num_outputs());
     train::Model model(net);
-    const std::string loss = regression ? "mse" : recipe.binary() ? "bce_with_logits" : "sparse_categorical_crossentropy";
+    const std::string loss = regression        ? "mse"
+                             : recipe.binary() ? "bce_with_logits"
+                                               : "sparse_categorical_crossentropy";
     std::vector<train::MetricArg> metrics;
     if (regression)
       metrics = {"mae", "mse"};
@@ -339,12 +339,14 @@ int main(int argc, char** argv) {
       metrics = {"accuracy", "precision", "recall", "auc"};
     else
       metrics = {"accuracy"};
-    model.compile(std::make_shared<optim::Adam>(
-                      net->parameters(), optim::AdamOptions{.lr = a.lr, .weight_decay = r["weight-decay"].as<double>()}),
-                  loss, metrics);
+    model.compile(
+        std::make_shared<optim::Adam>(net->parameters(),
+                                      optim::AdamOptions{.lr = a.lr, .weight_decay = r["weight-decay"].as<double>()}),
+        loss, metrics);
     const double t0 = train::steady_seconds();
-    const train::History h = model.fit(tr.features, tr.targets,
-                                       {.epochs = a.epochs, .batch_size = a.batch_size, .verbose = a.verbose, .seed = a.seed});
+    const train::History h =
+        model.fit(tr.features, tr.targets,
+                  {.epochs = a.epochs, .batch_size = a.batch_size, .verbose = a.verbose, .seed = a.seed});
     const double seconds = train::steady_seconds() - t0;
     const train::Logs test = model.evaluate(te.features, te.targets);
     std::string line = regression ? "Held-out (standardised target):" : "Held-out:";
