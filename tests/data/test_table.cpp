@@ -82,7 +82,11 @@ const std::vector<PythonCase>& python_cases() {
       {"doubled_quotes", "a,b\n\"he said \"\"hi\"\"\",3\n", ',', {{"a", "b"}, {"he said \"hi\"", "3"}}},
       {"newline_in_quotes", "a,b\n\"line1\nline2\",4\n5,6\n", ',', {{"a", "b"}, {"line1\nline2", "4"}, {"5", "6"}}},
       {"crlf", "a,b\r\n1,2\r\n\"3\r\n3\",4\r\n", ',', {{"a", "b"}, {"1", "2"}, {"3\r\n3", "4"}}},
-      {"bom", "\xef\xbb\xbf" "a,b\n1,2\n", ',', {{"a", "b"}, {"1", "2"}}},
+      {"bom",
+       "\xef\xbb\xbf"
+       "a,b\n1,2\n",
+       ',',
+       {{"a", "b"}, {"1", "2"}}},
       {"semicolon", "a;b\n1,5;2\n\"x;y\";3\n", ';', {{"a", "b"}, {"1,5", "2"}, {"x;y", "3"}}},
       {"tab", "a\tb\n1\t\"x\ty\"\n", '\t', {{"a", "b"}, {"1", "x\ty"}}},
       {"empty_cells",
@@ -268,12 +272,15 @@ TEST(Recipe, ImputesWithTrainingStatisticsOnly) {
   // The label (score) is missing in row 2, which imputation does not fill: fit on rows 0, 1, 3;
   // row 4 (age 45) plays the held-out part.
   const Table tr = t.rows({0, 1, 3});
-  Recipe mean({.label = "score", .task = Task::Regression, .missing = Missing::Mean, .scaling = Scaling::None,
+  Recipe mean({.label = "score",
+               .task = Task::Regression,
+               .missing = Missing::Mean,
+               .scaling = Scaling::None,
                .scale_target = false});
   mean.fit(tr);
   ASSERT_EQ(mean.features().size(), 2u);
   EXPECT_DOUBLE_EQ(mean.features()[0].fill_number, (34.0 + 28.0) / 2);  // not 45 from the test row
-  EXPECT_EQ(mean.features()[1].fill_category, "Lyon");                   // ties: the first in sorted order
+  EXPECT_EQ(mean.features()[1].fill_category, "Lyon");                  // ties: the first in sorted order
   const TabularTensors d = mean.transform(tr);
   EXPECT_FLOAT_EQ(d.features.data<float>()[1 * d.features.size(1) + 0], 31.0f);
   Recipe med({.label = "score", .task = Task::Regression, .missing = Missing::Median, .scaling = Scaling::None});
@@ -314,8 +321,7 @@ TEST(Recipe, OneHotOrdinalAndUnknownCategories) {
   EXPECT_EQ(r.feature_names(), (std::vector<std::string>{"color=blue", "color=green", "color=red", "size"}));
   EXPECT_TRUE(r.binary());
   const TabularTensors d = r.transform(t);
-  EXPECT_EQ(d.features.to_vector<float>(),
-            (std::vector<float>{0, 0, 1, 1, 1, 0, 0, 2, 0, 0, 1, 3, 0, 1, 0, 4}));
+  EXPECT_EQ(d.features.to_vector<float>(), (std::vector<float>{0, 0, 1, 1, 1, 0, 0, 2, 0, 0, 1, 3, 0, 1, 0, 4}));
   EXPECT_EQ(d.targets.shape(), (Shape{4, 1}));
   EXPECT_EQ(d.targets.to_vector<float>(), (std::vector<float>{0, 1, 0, 1}));
   const std::string e = error_of<IOError>([&] { r.transform(n); });
@@ -369,8 +375,8 @@ TEST(Recipe, TargetsOfTheRightShapes) {
 
 TEST(Recipe, SavedAsJsonAndLoadedGivesIdenticalTensors) {
   TempDir tmp;
-  const fs::path f = write_text(tmp.path / "mix.csv",
-                                "a,b,c,y\n0.1,x,7,yes\nNA,y,8,no\n0.3,,9,yes\n0.7,x,NA,no\n1e-3,z,11,yes\n");
+  const fs::path f =
+      write_text(tmp.path / "mix.csv", "a,b,c,y\n0.1,x,7,yes\nNA,y,8,no\n0.3,,9,yes\n0.7,x,NA,no\n1e-3,z,11,yes\n");
   const Table t = Table::read_csv(f);
   Recipe r({.label = "y", .missing = Missing::Median, .encoding = Encoding::OneHot, .unknown = Unknown::Ignore});
   r.read_options.delimiter = ',';
