@@ -32,6 +32,12 @@ bool parse_number(std::string_view s, double& v) {
   return ec == std::errc() || ec == std::errc::result_out_of_range;
 }
 
+/// A number a float32 feature or target can hold: NaN, infinities and values beyond float32's range
+/// are refused, naming the cell, rather than spread through the scalers and the model.
+bool storable(double v) {
+  return std::isfinite(v) && std::abs(v) <= static_cast<double>(std::numeric_limits<float>::max());
+}
+
 /// The key of a numeric class label: "1", "1.0" and "1e0" are one class.
 std::string number_key(double v) { return fmt::format("{}", v); }
 
@@ -325,6 +331,17 @@ Recipe& Recipe::fit(const Table& train) {
   }
   if (kept.empty()) fail<ValueError>("Recipe::fit: '{}' has no complete rows to learn from", train.source());
 
+  // Numbers the tensors cannot hold are an error at their cell.
+  auto check_finite = [&](const Column& c) {
+    for (size_t r : kept)
+      if (!c.missing[r] && !storable(c.numbers[r]))
+        fail<IOError>("Recipe::fit: '{}' line {}, column '{}': '{}' is not a finite float32 number", train.source(),
+                      train.line(static_cast<int64_t>(r)), c.name, c.cells[r]);
+  };
+  for (size_t k = 0; k < features_.size(); ++k)
+    if (features_[k].type == ColumnType::Numeric) check_finite(*cols[k]);
+  if (opts_.task == Task::Regression && label.type == ColumnType::Numeric) check_finite(label);
+
   // ---- the target
   if (opts_.task == Task::Regression) {
     if (label.type != ColumnType::Numeric)
@@ -483,9 +500,11 @@ TabularTensors Recipe::transform(const Table& t, bool with_target) const {
       float* row = x + i * width + col0;
       if (f.type == ColumnType::Numeric) {
         double v = f.fill_number;
-        if (!miss && !parse_number(c.cells[r], v))
-          fail<IOError>("Recipe::transform: '{}' line {}, column '{}': '{}' is not a number (the column is numeric)",
-                        src, t.line(static_cast<int64_t>(r)), f.name, c.cells[r]);
+        if (!miss && (!parse_number(c.cells[r], v) || !storable(v)))
+          fail<IOError>(
+              "Recipe::transform: '{}' line {}, column '{}': '{}' is not a finite number (the column is "
+              "numeric)",
+              src, t.line(static_cast<int64_t>(r)), f.name, c.cells[r]);
         row[0] = static_cast<float>((v - f.shift) / f.scale);
         continue;
       }
@@ -517,9 +536,9 @@ TabularTensors Recipe::transform(const Table& t, bool with_target) const {
     for (int64_t i = 0; i < n; ++i) {
       const auto r = static_cast<size_t>(out.rows[static_cast<size_t>(i)]);
       double v = 0;
-      if (label->missing[r] || !parse_number(label->cells[r], v))
-        fail<IOError>("Recipe::transform: '{}' line {}, label column '{}': '{}' is not a number", src, line_of(i),
-                      opts_.label, label->cells[r]);
+      if (label->missing[r] || !parse_number(label->cells[r], v) || !storable(v))
+        fail<IOError>("Recipe::transform: '{}' line {}, label column '{}': '{}' is not a finite number", src,
+                      line_of(i), opts_.label, label->cells[r]);
       y[i] = static_cast<float>((v - target_shift_) / target_scale_);
     }
     return out;

@@ -300,6 +300,17 @@ TEST(Recipe, ImputesWithTrainingStatisticsOnly) {
   EXPECT_EQ(mf.features()[0].fill_number, 28.0);  // every value once: the smallest
 }
 
+TEST(Recipe, NonFiniteNumbersNameTheirCell) {
+  TempDir tmp;
+  const Table t = Table::read_csv(write_text(tmp.path / "inf.csv", "x,y\n1,0\ninf,1\n2,1\n"));
+  const std::string e = error_of<IOError>([&] { Recipe({.label = "y"}).fit(t); });
+  EXPECT_TRUE(has(e, "inf.csv' line 3, column 'x': 'inf' is not a finite float32 number")) << e;
+  Recipe r({.label = "y"});
+  r.fit(t.rows({0, 2}));
+  const Table big = Table::read_csv(write_text(tmp.path / "big.csv", "x,y\n1e39,0\n"));
+  EXPECT_TRUE(has(error_of<IOError>([&] { r.transform(big); }), "big.csv' line 2, column 'x': '1e39' is not a finite"));
+}
+
 TEST(Recipe, DropRowsDropsIncompleteRows) {
   TempDir tmp;
   const Table t = people(tmp).select({"age", "city", "score"});
