@@ -596,6 +596,53 @@ E enum_value(const json& j, const char* key, const std::vector<std::string>& nam
     throw std::invalid_argument(fmt::format("'{}' is '{}', not one of {}", key, s, quoted_list(names)));
   return static_cast<E>(it - names.begin());
 }
+/// Whether s is well-formed UTF-8 (JSON strings must be).
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    i += n;
+  }
+  return true;
+}
+
+/// Text from a CSV file as JSON: a string when it is UTF-8, else {"hex": "…"} of its bytes (a
+/// Latin-1 file's categories), so that every name and category survives the round trip byte for
+/// byte.
+json text(const std::string& s) {
+  if (valid_utf8(s)) return s;
+  std::string hex;
+  for (char c : s) hex += fmt::format("{:02x}", static_cast<unsigned char>(c));
+  return json{{"hex", hex}};
+}
+json texts(const std::vector<std::string>& v) {
+  json a = json::array();
+  for (const auto& s : v) a.push_back(text(s));
+  return a;
+}
+std::string text_of(const json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  const std::string hex = j.at("hex").get<std::string>();
+  if (hex.size() % 2) throw std::invalid_argument("a hex string of odd length");
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    unsigned v = 0;
+    const auto [p, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, v, 16);
+    if (ec != std::errc() || p != hex.data() + i + 2) throw std::invalid_argument("a hex string with a non-hex digit");
+    out.push_back(static_cast<char>(v));
+  }
+  return out;
+}
+std::vector<std::string> texts_of(const json& j) {
+  if (!j.is_array()) throw std::invalid_argument("expected an array of strings");
+  std::vector<std::string> out;
+  for (const json& e : j) out.push_back(text_of(e));
+  return out;
+}
+
 const std::vector<std::string> kTasks = {"classification", "regression"};
 const std::vector<std::string> kMissing = {"refuse", "drop", "mean", "median", "most_frequent", "constant"};
 const std::vector<std::string> kEncodings = {"onehot", "ordinal"};
@@ -610,35 +657,35 @@ std::string Recipe::to_json() const {
   json j;
   j["format"] = "xgrad.tabular_recipe";
   j["version"] = 1;
-  j["csv"] = {{"delimiter", read_options.delimiter ? std::string(1, read_options.delimiter) : std::string()},
+  j["csv"] = {{"delimiter", text(read_options.delimiter ? std::string(1, read_options.delimiter) : std::string())},
               {"skip_rows", read_options.skip_rows},
               {"header", read_options.header},
-              {"missing_values", read_options.missing_values},
+              {"missing_values", texts(read_options.missing_values)},
               {"trim_spaces", read_options.trim_spaces}};
-  j["options"] = {{"label", opts_.label},
+  j["options"] = {{"label", text(opts_.label)},
                   {"task", enum_name(opts_.task, kTasks)},
                   {"missing", enum_name(opts_.missing, kMissing)},
                   {"fill_number", opts_.fill_number},
-                  {"fill_category", opts_.fill_category},
+                  {"fill_category", text(opts_.fill_category)},
                   {"encoding", enum_name(opts_.encoding, kEncodings)},
                   {"unknown", enum_name(opts_.unknown, kUnknown)},
                   {"scaling", enum_name(opts_.scaling, kScaling)},
                   {"scale_target", opts_.scale_target},
-                  {"categorical", opts_.categorical}};
+                  {"categorical", texts(opts_.categorical)}};
   json feats = json::array();
   for (const FeatureSpec& f : features_)
-    feats.push_back({{"name", f.name},
+    feats.push_back({{"name", text(f.name)},
                      {"type", enum_name(f.type, kTypes)},
                      {"fill_number", f.fill_number},
-                     {"fill_category", f.fill_category},
-                     {"categories", f.categories},
+                     {"fill_category", text(f.fill_category)},
+                     {"categories", texts(f.categories)},
                      {"shift", f.shift},
                      {"scale", f.scale}});
   j["features"] = feats;
-  j["classes"] = classes_;
+  j["classes"] = texts(classes_);
   j["numeric_labels"] = numeric_labels_;
   j["target"] = {{"shift", target_shift_}, {"scale", target_scale_}};
-  j["skipped_columns"] = skipped_;
+  j["skipped_columns"] = texts(skipped_);
   return j.dump(2) + "\n";
 }
 
@@ -649,31 +696,31 @@ Recipe Recipe::from_json(const std::string& text, const std::string& source) {
     if (j.at("format").get<std::string>() != "xgrad.tabular_recipe" || j.at("version").get<int>() != 1)
       throw std::invalid_argument("not an xgrad tabular recipe of version 1");
     const json& c = j.at("csv");
-    const std::string d = c.at("delimiter").get<std::string>();
+    const std::string d = text_of(c.at("delimiter"));
     if (d.size() > 1) throw std::invalid_argument("the delimiter must be one character");
     r.read_options.delimiter = d.empty() ? '\0' : d[0];
     r.read_options.skip_rows = c.at("skip_rows").get<int64_t>();
     r.read_options.header = c.at("header").get<bool>();
-    r.read_options.missing_values = c.at("missing_values").get<std::vector<std::string>>();
+    r.read_options.missing_values = texts_of(c.at("missing_values"));
     r.read_options.trim_spaces = c.at("trim_spaces").get<bool>();
     const json& o = j.at("options");
-    r.opts_.label = o.at("label").get<std::string>();
+    r.opts_.label = text_of(o.at("label"));
     r.opts_.task = enum_value<Task>(o, "task", kTasks);
     r.opts_.missing = enum_value<Missing>(o, "missing", kMissing);
     r.opts_.fill_number = o.at("fill_number").get<double>();
-    r.opts_.fill_category = o.at("fill_category").get<std::string>();
+    r.opts_.fill_category = text_of(o.at("fill_category"));
     r.opts_.encoding = enum_value<Encoding>(o, "encoding", kEncodings);
     r.opts_.unknown = enum_value<Unknown>(o, "unknown", kUnknown);
     r.opts_.scaling = enum_value<Scaling>(o, "scaling", kScaling);
     r.opts_.scale_target = o.at("scale_target").get<bool>();
-    r.opts_.categorical = o.at("categorical").get<std::vector<std::string>>();
+    r.opts_.categorical = texts_of(o.at("categorical"));
     for (const json& f : j.at("features")) {
       FeatureSpec s;
-      s.name = f.at("name").get<std::string>();
+      s.name = text_of(f.at("name"));
       s.type = enum_value<ColumnType>(f, "type", kTypes);
       s.fill_number = f.at("fill_number").get<double>();
-      s.fill_category = f.at("fill_category").get<std::string>();
-      s.categories = f.at("categories").get<std::vector<std::string>>();
+      s.fill_category = text_of(f.at("fill_category"));
+      s.categories = texts_of(f.at("categories"));
       if (!std::is_sorted(s.categories.begin(), s.categories.end()))
         throw std::invalid_argument(fmt::format("the categories of '{}' are not sorted", s.name));
       s.shift = f.at("shift").get<double>();
@@ -682,11 +729,11 @@ Recipe Recipe::from_json(const std::string& text, const std::string& source) {
         throw std::invalid_argument(fmt::format("the scaling of '{}' is not finite and nonzero", s.name));
       r.features_.push_back(std::move(s));
     }
-    r.classes_ = j.at("classes").get<std::vector<std::string>>();
+    r.classes_ = texts_of(j.at("classes"));
     r.numeric_labels_ = j.at("numeric_labels").get<bool>();
     r.target_shift_ = j.at("target").at("shift").get<double>();
     r.target_scale_ = j.at("target").at("scale").get<double>();
-    r.skipped_ = j.at("skipped_columns").get<std::vector<std::string>>();
+    r.skipped_ = texts_of(j.at("skipped_columns"));
     if (r.opts_.task == Task::Classification && r.classes_.size() < 2)
       throw std::invalid_argument("a classification recipe needs at least 2 classes");
   } catch (const std::exception& e) {

@@ -404,6 +404,14 @@ TEST(Recipe, SavedAsJsonAndLoadedGivesIdenticalTensors) {
   EXPECT_EQ(back.classes(), (std::vector<std::string>{"no", "yes"}));
   // Without the label column (a CSV to predict) the features are the same.
   EXPECT_EQ(back.transform(t.drop({"y"}), false).features.to_vector<float>(), a.features.to_vector<float>());
+  // A Latin-1 file's bytes are not UTF-8, which JSON strings must be: they are kept as hex.
+  const Table latin =
+      Table::read_csv(write_text(tmp.path / "latin1.csv", "city,y\nZ\xfcrich,a\nParis,b\nZ\xfcrich,b\n"));
+  Recipe lr({.label = "y"});
+  lr.fit(latin);
+  const Recipe lb = Recipe::from_json(lr.to_json());
+  EXPECT_EQ(lb.features()[0].categories, (std::vector<std::string>{"Paris", "Z\xfcrich"}));
+  EXPECT_EQ(lb.transform(latin).features.to_vector<float>(), lr.transform(latin).features.to_vector<float>());
   write_text(tmp.path / "bad.json", "{\"format\": \"something else\"}");
   EXPECT_TRUE(has(error_of<IOError>([&] { Recipe::load(tmp.path / "bad.json"); }), "not a valid recipe"));
 }
