@@ -58,8 +58,9 @@ class Table {
  public:
   Table() = default;
   /// Reads a CSV file (RFC 4180, any delimiter, gzip, a byte-order mark: see read_csv_records).
-  /// A row with a different number of cells than the header (a ragged row), duplicate or empty
-  /// header names, or a header without data throw IOError naming the file and line.
+  /// An empty header cell names its column c<position>. A row with a different number of cells
+  /// than the header (a ragged row), a name given twice, or a header without data throw IOError
+  /// naming the file and line.
   static Table read_csv(const std::filesystem::path& file, const TableReadOptions& opts = {});
   /// From records already split (the first one the header when opts.header); `source` names them.
   static Table from_records(const std::vector<CSVRecord>& records, const TableReadOptions& opts,
