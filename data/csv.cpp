@@ -17,13 +17,6 @@
 namespace xg::data {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = trim(s.substr(1, s.size() - 2));
-  return s;
-}
-
 bool parse_double(std::string_view s, double& v) {
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   if (s.empty()) return false;
@@ -53,6 +46,7 @@ bool parse_count(std::string_view s, int64_t& v) {
   return !s.empty() && ec == std::errc() && p == s.data() + s.size() && v >= 0;
 }
 
+/// A record's cells as views (the records own the strings).
 struct Line {
   int64_t number;  ///< 1-based, as an editor shows it
   std::vector<std::string_view> cells;
@@ -63,27 +57,15 @@ struct Line {
 CSVDataset::CSVDataset(const std::filesystem::path& file, CSVOptions opts) {
   const std::string fname = file.string();
   if (opts.max_classes < 1) fail<ValueError>("CSVDataset: max_classes must be positive, got {}", opts.max_classes);
-  const std::vector<uint8_t> bytes = read_maybe_gzip(file);
-  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  // A UTF-8 byte-order mark (Excel writes one) is not part of the first cell.
-  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
-
+  const std::vector<CSVRecord> records = read_csv_records(file, {.delimiter = opts.delimiter, .trim_spaces = true});
   std::vector<Line> lines;
-  int64_t number = 0;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string_view raw = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++number;
-    if (trim(raw).empty()) continue;
-    Line l{number, {}};
-    for (size_t c = 0;;) {
-      const size_t d = raw.find(opts.delimiter, c);
-      l.cells.push_back(trim(raw.substr(c, d == std::string_view::npos ? std::string_view::npos : d - c)));
-      if (d == std::string_view::npos) break;
-      c = d + 1;
-    }
+  lines.reserve(records.size());
+  for (const CSVRecord& rec : records) {
+    // A line of spaces only is blank, as it always was here.
+    if (rec.cells.size() == 1 && rec.cells[0].empty()) continue;
+    Line l{rec.line, {}};
+    l.cells.reserve(rec.cells.size());
+    for (const std::string& c : rec.cells) l.cells.emplace_back(c);
     lines.push_back(std::move(l));
   }
   if (lines.empty()) fail<IOError>("CSVDataset: '{}' is empty", fname);

@@ -64,11 +64,19 @@ const Spec& spec_for(const std::string& name) {
                          "get Fisher's iris data from https://archive.ics.uci.edu/dataset/53/iris and save it as "
                          "<root>/iris/iris.csv (CSVDataset reads the UCI iris.data rows as they are)",
                          "iris.csv"};
+  static const Spec tabular{"tabular",
+                            {"tabular"},
+                            {"wine_data.csv", "breast_cancer.csv", "diabetes_data_raw.csv.gz"},
+                            "save scikit-learn's bundled CSV files (sklearn/datasets/data/wine_data.csv, "
+                            "breast_cancer.csv, diabetes_data_raw.csv.gz, diabetes_target.csv.gz; Debian's "
+                            "python3-sklearn installs them) into <root>/tabular/",
+                            "wine_data.csv, breast_cancer.csv or diabetes_data_raw.csv.gz"};
   if (name == "mnist") return mnist;
   if (name == "fashion-mnist") return fashion;
   if (name == "cifar10") return cifar;
   if (name == "iris") return iris;
-  fail<ValueError>("find_dataset: unknown data set '{}' (known: mnist, fashion-mnist, cifar10, iris)", name);
+  if (name == "tabular") return tabular;
+  fail<ValueError>("find_dataset: unknown data set '{}' (known: mnist, fashion-mnist, cifar10, iris, tabular)", name);
 }
 
 bool holds(const fs::path& dir, const Spec& s) {

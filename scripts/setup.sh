@@ -5,7 +5,7 @@
 #                              OpenMP with its Archer tool, llvm-symbolizer for readable reports)
 #   scripts/setup.sh --bench   also the benchmark peers (Google Benchmark, OpenBLAS, LibTorch)
 set -euo pipefail
-pkgs=(g++ cmake make libxtensor-dev libxsimd-dev libfmt-dev libgtest-dev nlohmann-json3-dev zlib1g-dev
+pkgs=(g++ cmake make libxtensor-dev libxsimd-dev libfmt-dev libgtest-dev nlohmann-json3-dev zlib1g-dev libcsv-dev
       libcxxopts-dev clang-format clang libclang-rt-dev libomp-dev llvm
       libprotobuf-dev protobuf-compiler libpng-dev python3-protobuf python3-pil chromium-headless-shell)
 if [[ "${1:-}" == "--bench" ]]; then

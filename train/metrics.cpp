@@ -1,7 +1,9 @@
 #include "xgrad/train/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include <fmt/ranges.h>
@@ -50,6 +52,26 @@ std::vector<int64_t> row_argmax(const std::vector<double>& m, int64_t n, int64_t
     out[static_cast<size_t>(i)] = best;
   }
   return out;
+}
+
+/// Binary scores and 0/1 labels of pred [N], [N, 1] or [N, 2] (score: the second minus the first)
+/// and target [N] or [N, 1].
+void binary_scores(const Tensor& pred, const Tensor& target, const char* who, std::vector<double>& scores,
+                   std::vector<uint8_t>& labels) {
+  const bool two = pred.dim() == 2 && pred.size(1) == 2;
+  if (!(pred.dim() == 1 || (pred.dim() == 2 && (pred.size(1) == 1 || two))))
+    fail<ShapeError>("{}: binary predictions must be [N], [N, 1] or [N, 2], got shape {}", who, pred.shape());
+  const int64_t n = pred.size(0);
+  if (target.numel() != n || target.dim() < 1 || target.dim() > 2 || target.size(0) != n)
+    fail<ShapeError>("{}: targets must be [{}] or [{}, 1] of 0/1, got shape {}", who, n, n, target.shape());
+  const auto p = values(pred), t = values(target);
+  for (int64_t i = 0; i < n; ++i) {
+    const double y = t[static_cast<size_t>(i)];
+    if (y != 0 && y != 1) fail<ValueError>("{}: target {} is not 0 or 1", who, y);
+    labels.push_back(y == 1 ? 1 : 0);
+    scores.push_back(two ? p[static_cast<size_t>(2 * i + 1)] - p[static_cast<size_t>(2 * i)]
+                         : p[static_cast<size_t>(i)]);
+  }
 }
 
 }  // namespace
@@ -152,7 +174,76 @@ double Mean::result() const {
   return count_ == 0 ? std::numeric_limits<double>::quiet_NaN() : sum_ / static_cast<double>(count_);
 }
 
-std::shared_ptr<Metric> make_metric(const std::string& name) {
+void RegressionError::update(const Tensor& pred, const Tensor& target) {
+  if (pred.numel() != target.numel() || (pred.dim() > 0 && target.dim() > 0 && pred.size(0) != target.size(0)))
+    fail<ShapeError>("{}: predictions {} and targets {} must hold the same number of values", name_, pred.shape(),
+                     target.shape());
+  const auto p = values(pred), t = values(target);
+  for (size_t i = 0; i < p.size(); ++i) {
+    const double d = p[i] - t[i];
+    sum_ += squared_ ? d * d : std::abs(d);
+  }
+  count_ += static_cast<int64_t>(p.size());
+}
+
+double RegressionError::result() const {
+  return count_ == 0 ? std::numeric_limits<double>::quiet_NaN() : sum_ / static_cast<double>(count_);
+}
+
+void BinaryConfusion::update(const Tensor& pred, const Tensor& target) {
+  std::vector<double> scores;
+  std::vector<uint8_t> labels;
+  binary_scores(pred, target, name_.c_str(), scores, labels);
+  // [N, 2] scores are a difference: positive when the second class wins, whatever the threshold.
+  const double th = pred.dim() == 2 && pred.size(1) == 2 ? 0.0 : threshold_;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    const bool positive = scores[i] > th;
+    tp_ += positive && labels[i];
+    fp_ += positive && !labels[i];
+    fn_ += !positive && labels[i];
+  }
+  updated_ = true;
+}
+
+double BinaryConfusion::result() const {
+  if (!updated_) return std::numeric_limits<double>::quiet_NaN();
+  const int64_t den = kind_ == Kind::Precision ? tp_ + fp_ : tp_ + fn_;
+  return den == 0 ? 0.0 : static_cast<double>(tp_) / static_cast<double>(den);
+}
+
+void AUC::update(const Tensor& pred, const Tensor& target) {
+  binary_scores(pred, target, name_.c_str(), scores_, labels_);
+}
+
+double AUC::result() const {
+  // Mann-Whitney: the positives' rank sum among all scores (tied scores share their mean rank).
+  const size_t n = scores_.size();
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores_[a] < scores_[b]; });
+  double rank_sum = 0;
+  int64_t pos = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && scores_[order[j]] == scores_[order[i]]) ++j;
+    const double mean_rank = (static_cast<double>(i) + static_cast<double>(j) + 1) / 2;  // 1-based ranks i+1..j
+    for (size_t k = i; k < j; ++k)
+      if (labels_[order[k]]) rank_sum += mean_rank, ++pos;
+    i = j;
+  }
+  const int64_t neg = static_cast<int64_t>(n) - pos;
+  if (pos == 0 || neg == 0) return std::numeric_limits<double>::quiet_NaN();
+  const double p = static_cast<double>(pos);
+  return (rank_sum - p * (p + 1) / 2) / (p * static_cast<double>(neg));
+}
+
+std::shared_ptr<Metric> make_metric(const std::string& name, double binary_threshold) {
+  if (name == "mae" || name == "mean_absolute_error") return std::make_shared<RegressionError>(false, name);
+  if (name == "mse" || name == "mean_squared_error") return std::make_shared<RegressionError>(true, name);
+  if (name == "precision")
+    return std::make_shared<BinaryConfusion>(BinaryConfusion::Kind::Precision, binary_threshold, name);
+  if (name == "recall") return std::make_shared<BinaryConfusion>(BinaryConfusion::Kind::Recall, binary_threshold, name);
+  if (name == "auc") return std::make_shared<AUC>(name);
   if (name == "accuracy" || name == "acc") return std::make_shared<Accuracy>(name);
   if (name == "sparse_categorical_accuracy") return std::make_shared<SparseCategoricalAccuracy>(name);
   if (name == "categorical_accuracy") return std::make_shared<CategoricalAccuracy>(name);
@@ -167,7 +258,7 @@ std::shared_ptr<Metric> make_metric(const std::string& name) {
   fail<ValueError>(
       "make_metric: unknown metric '{}' (known: accuracy, acc, sparse_categorical_accuracy, categorical_accuracy, "
       "binary_accuracy, top_k_accuracy, top_<k>_accuracy, sparse_top_k_categorical_accuracy, "
-      "top_k_categorical_accuracy)",
+      "top_k_categorical_accuracy, mae, mean_absolute_error, mse, mean_squared_error, precision, recall, auc)",
       name);
 }
 

@@ -152,6 +152,8 @@ LossArg::LossArg(const std::string& name) : name_(name) {
   }
 }
 
+double LossArg::binary_threshold() const { return kind_ == Kind::BinaryLogits ? 0.0 : 0.5; }
+
 std::shared_ptr<Metric> LossArg::accuracy_metric(const std::string& metric_name) const {
   switch (kind_) {
     case Kind::Sparse:
@@ -199,7 +201,8 @@ void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, LossArg loss, s
   for (const auto& m : metrics) {
     std::shared_ptr<Metric> metric = m.metric();
     if (!metric)
-      metric = (m.name() == "accuracy" || m.name() == "acc") ? loss.accuracy_metric(m.name()) : make_metric(m.name());
+      metric = (m.name() == "accuracy" || m.name() == "acc") ? loss.accuracy_metric(m.name())
+                                                             : make_metric(m.name(), loss.binary_threshold());
     for (const auto& other : ms)
       if (other->name() == metric->name())
         fail<ValueError>("Model::compile: metric '{}' is given twice", metric->name());

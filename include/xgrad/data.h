@@ -5,4 +5,5 @@
 #include "xgrad/data/images.h"
 #include "xgrad/data/loader.h"
 #include "xgrad/data/locate.h"
+#include "xgrad/data/table.h"
 #include "xgrad/data/transforms.h"

@@ -119,3 +119,14 @@ put("fuzz_scheduler_state", "sequential", sched_file(sched("SequentialLR", {"las
                                                            [lin, step])))
 exp = sched("ExponentialLR", {"last_epoch": 2, "step_count": 3}, {"base_lrs": [0.1], "last_lrs": [0.081]})
 put("fuzz_scheduler_state", "chained", sched_file(sched("ChainedScheduler", {}, {"last_lrs": [0.081]}, [exp, step])))
+
+# ---- tabular: CSV tables with a recipe byte first (fuzz_table), recipe JSON (fuzz_recipe)
+put("fuzz_table", "messy_classification", b"\x00" + b"id,\"colour, main\",age,y\r\n1,red,34,yes\r\n2,\"blue\"\"s\",NA,no\r\n"
+    b"3,,28,yes\r\n4,red,45,no\r\n")
+put("fuzz_table", "median_onehot", b"\x03" + b"a;b;y\n1,5;x;0\n2;y;1\n;x;0\n4;z;1\n")
+put("fuzz_table", "regression_minmax", b"\xc2" + b"x\ty\n1\t2.5\n2\t\"3\n.5\"\n3\t4\n")
+put("fuzz_table", "ordinal_ignore", b"\x1d" + "\ufeffcity,n,label\nZ\u00fcrich,1,a\nParis,2,b\n?,3,a\n".encode())
+recipe = {'classes': ['0', '1'], 'csv': {'delimiter': '', 'header': True, 'missing_values': ['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '?'], 'skip_rows': 0, 'trim_spaces': True}, 'features': [{'categories': [], 'fill_category': '', 'fill_number': 4.0, 'name': 'a', 'scale': 0.7071067811865476, 'shift': 4.0, 'type': 'numeric'}, {'categories': ['x', 'y', 'z'], 'fill_category': 'y', 'fill_number': 0.0, 'name': 'b', 'scale': 1.0, 'shift': 0.0, 'type': 'categorical'}, {'categories': [], 'fill_category': '', 'fill_number': 2.0, 'name': 'c', 'scale': 2.345207879911715, 'shift': 3.0, 'type': 'numeric'}], 'format': 'xgrad.tabular_recipe', 'numeric_labels': True, 'options': {'categorical': [], 'encoding': 'onehot', 'fill_category': 'missing', 'fill_number': 0.0, 'label': 'y', 'missing': 'median', 'scale_target': True, 'scaling': 'standard', 'task': 'classification', 'unknown': 'ignore'}, 'skipped_columns': [], 'target': {'scale': 1.0, 'shift': 0.0}, 'version': 1}
+put("fuzz_recipe", "classification", json.dumps(recipe, indent=1))
+put("fuzz_recipe", "regression_ordinal", json.dumps(dict(recipe, classes=[], options=dict(
+    recipe["options"], task="regression", encoding="ordinal", label="c"), target={"shift": 3.0, "scale": 2.0})))

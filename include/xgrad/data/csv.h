@@ -3,11 +3,41 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "xgrad/data/dataset.h"
 
 namespace xg::data {
+
+/// How read_csv_records splits a file into cells (RFC 4180, through Debian's libcsv).
+struct CSVReadOptions {
+  /// The cell separator: ',', ';', '\t', ' ' or any other byte; 0 guesses it from the first
+  /// record (the most frequent of ',', ';', '\t' outside quotes, else ' ', else ',').
+  char delimiter = ',';
+  /// Strip spaces and tabs (other than the delimiter) around unquoted cells; spaces inside quotes
+  /// are kept. Off: cells are exactly as written, as Python's csv module returns them.
+  bool trim_spaces = true;
+};
+
+/// One record of a CSV file: the 1-based line on which it starts (as an editor shows it; a quoted
+/// cell may carry it over several lines) and its cells, unquoted.
+struct CSVRecord {
+  int64_t line = 0;
+  std::vector<std::string> cells;
+};
+
+/// Reads every record of an RFC 4180 file: quoted cells may hold delimiters, doubled quotes ("")
+/// and line breaks; lines end in LF, CRLF or CR; a UTF-8 byte-order mark is skipped; a `.gz` file is
+/// inflated first. Blank lines are skipped (Python's csv module returns them as empty records).
+/// A quote that opens a cell but never closes throws IOError naming the file and the line where
+/// the cell starts. Rows are not checked against each other: that is the caller's schema.
+std::vector<CSVRecord> read_csv_records(const std::filesystem::path& file, const CSVReadOptions& opts = {});
+/// The same for text in memory; `source` names it in errors.
+std::vector<CSVRecord> parse_csv_records(std::string_view text, const CSVReadOptions& opts,
+                                         const std::string& source = "<memory>");
+/// The delimiter that CSVReadOptions::delimiter = 0 picks for this text.
+char guess_delimiter(std::string_view text);
 
 /// What the first line of a CSV file is; Auto tells them apart as described at CSVDataset.
 enum class CSVHeader { Auto, None, Names, Counts };
@@ -39,11 +69,11 @@ struct CSVOptions {
 ///  - no header at all (every feature cell of the first line is a number).
 /// CSVOptions::header forces one of these where the detection would guess wrong. A `.gz` file is
 /// inflated first, and a UTF-8 byte-order mark at the start is skipped. Every row is checked
-/// against the header's counts before anything is allocated for them.
+/// against the header's counts before anything is allocated for them. Cells are read by
+/// read_csv_records (RFC 4180: quoted cells with delimiters, quotes and line breaks inside).
 /// Class labels are non-negative integers, or strings (e.g. `Iris-setosa`), which become classes
-/// numbered in sorted order of their names. Blank lines are skipped, surrounding spaces and
-/// double quotes around a cell are stripped; quoted cells with embedded delimiters are not
-/// supported. A ragged row, an empty or non-numeric feature cell, a value that is not finite (or
+/// numbered in sorted order of their names. Blank lines are skipped, surrounding spaces around
+/// a cell are stripped. A ragged row, an empty or non-numeric feature cell, a value that is not finite (or
 /// not finite in float32) unless CSVOptions::allow_nonfinite, or a fractional, negative or too
 /// large class label throws IOError naming the file, row and column.
 class CSVDataset : public Dataset {

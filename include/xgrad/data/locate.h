@@ -16,10 +16,10 @@ namespace xg::data {
 /// Folders that do not exist are included: find_dataset reports them in its error.
 std::vector<std::filesystem::path> data_search_roots(const std::string& data_dir = "");
 
-/// The folder holding data set `name` — "mnist", "fashion-mnist", "cifar10" (or "cifar-10") or
-/// "iris" — under the first root of data_search_roots(data_dir) that has it: in the subfolder
-/// `mnist/`, `fashion-mnist/`, `cifar-10-batches-bin/` (also `cifar-10/` and
-/// `cifar-10/cifar-10-batches-bin/`) or `iris/`, or directly in an explicit `data_dir` or
+/// The folder holding data set `name` — "mnist", "fashion-mnist", "cifar10" (or "cifar-10"),
+/// "iris" or "tabular" (scikit-learn's small CSV files: wine, breast cancer, diabetes) — under the first root of
+/// data_search_roots(data_dir) that has it: in the subfolder `mnist/`, `fashion-mnist/`, `cifar-10-batches-bin/` (also
+/// `cifar-10/` and `cifar-10/cifar-10-batches-bin/`), `iris/` or `tabular/`, or directly in an explicit `data_dir` or
 /// `XGRAD_DATA` folder. A folder counts only when it holds the data set's files (IDX images,
 /// `data_batch_1.bin`/`test_batch.bin`, `iris.csv`). An explicit location is used or refused,
 /// never skipped: when it does not exist, or lacks the data set, that is the error, even if

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "xgrad/tensor.h"
 
@@ -114,10 +115,70 @@ class Mean : public Metric {
   int64_t count_ = 0;
 };
 
+/// Regression error over all values: pred and target hold the same number of values per sample
+/// ([N] against [N, 1] is fine). Squared: the mean squared error, else the mean absolute error.
+class RegressionError : public Metric {
+ public:
+  RegressionError(bool squared, std::string name) : squared_(squared), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  void reset() override { sum_ = 0, count_ = 0; }
+  void update(const Tensor& pred, const Tensor& target) override;
+  double result() const override;
+
+ private:
+  bool squared_;
+  std::string name_;
+  double sum_ = 0;
+  int64_t count_ = 0;
+};
+
+/// Binary classification from scores: pred [N] or [N, 1] (positive when above `threshold`: 0 for
+/// logits, 0.5 for probabilities) or [N, 2] (positive when the second score is the larger),
+/// against 0/1 targets [N] or [N, 1]. Counts true/false positives and negatives.
+class BinaryConfusion : public Metric {
+ public:
+  enum class Kind { Precision, Recall };
+  BinaryConfusion(Kind kind, double threshold, std::string name)
+      : kind_(kind), threshold_(threshold), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  void reset() override { tp_ = fp_ = fn_ = 0; }
+  void update(const Tensor& pred, const Tensor& target) override;
+  /// Precision tp / (tp + fp) or recall tp / (tp + fn); 0 when the denominator is 0 (as
+  /// scikit-learn's zero_division=0), NaN before any update.
+  double result() const override;
+
+ private:
+  Kind kind_;
+  double threshold_;
+  std::string name_;
+  int64_t tp_ = 0, fp_ = 0, fn_ = 0;
+  bool updated_ = false;
+};
+
+/// Area under the ROC curve for binary scores (the shapes of BinaryConfusion): the probability
+/// that a random positive scores above a random negative, ties counting one half. Keeps every
+/// score of the epoch (exact, unlike Keras's thresholded approximation); NaN when the samples seen
+/// hold only one class.
+class AUC : public Metric {
+ public:
+  explicit AUC(std::string name = "auc") : name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  void reset() override { scores_.clear(), labels_.clear(); }
+  void update(const Tensor& pred, const Tensor& target) override;
+  double result() const override;
+
+ private:
+  std::string name_;
+  std::vector<double> scores_;
+  std::vector<uint8_t> labels_;
+};
+
 /// A metric by its Keras name: "accuracy"/"acc" (Accuracy, auto form), "sparse_categorical_accuracy",
 /// "categorical_accuracy", "binary_accuracy", "top_k_accuracy" or "top_<k>_accuracy",
-/// "sparse_top_k_categorical_accuracy" / "top_k_categorical_accuracy" (k = 5).
-/// Unknown names are a ValueError listing the known ones.
-std::shared_ptr<Metric> make_metric(const std::string& name);
+/// "sparse_top_k_categorical_accuracy" / "top_k_categorical_accuracy" (k = 5), "mae" /
+/// "mean_absolute_error", "mse" / "mean_squared_error", "precision", "recall", "auc".
+/// binary_threshold: where precision and recall call a score positive (Model::compile passes 0 for
+/// bce_with_logits, else 0.5). Unknown names are a ValueError listing the known ones.
+std::shared_ptr<Metric> make_metric(const std::string& name, double binary_threshold = 0.5);
 
 }  // namespace xg::train

@@ -57,6 +57,8 @@ class LossArg {
   const LossFn& fn() const { return fn_; }
   /// The accuracy form that suits this loss (used for the metric name "accuracy").
   std::shared_ptr<Metric> accuracy_metric(const std::string& metric_name) const;
+  /// Where a binary score counts as positive for precision and recall: 0 for logits, else 0.5.
+  double binary_threshold() const;
 
  private:
   std::string name_;

@@ -1,0 +1,384 @@
+// An MLP on any CSV table: the columns' types are inferred, missing cells and categories handled
+// by a Recipe chosen with flags and fitted on the training split only, then a seeded 80/20 split
+// (stratified for classification), Adam, and held-out metrics. --save-model DIR writes the weights,
+// the recipe (JSON) and the layer sizes; --load-model DIR --predict FILE applies exactly the same
+// steps to a new CSV in another process.
+//
+//   tabular_mlp --csv breast_cancer.csv --skip-rows 1 --no-header            (label: the last column)
+//   tabular_mlp --csv wine_data.csv --skip-rows 1 --no-header
+//   tabular_mlp --csv diabetes_data_raw.csv.gz --target-csv diabetes_target.csv.gz --no-header
+//               --task regression
+//   tabular_mlp --csv mine.csv --label price --task regression --missing median --unknown ignore
+//               --save-model out/   (then: tabular_mlp --load-model out/ --predict new.csv --output pred.csv)
+//
+// A --csv, --target-csv or --predict name that is not a file here is looked up in the data folder's
+// tabular/ (--data-dir, $XGRAD_DATA or ../shared/data), where scikit-learn's CSV files are.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <fmt/ranges.h>
+
+#include "example_util.h"
+#include "xgrad/io/safetensors.h"
+#include "xgrad/nn.h"
+#include "xgrad/optim.h"
+
+using namespace xg;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// `name` as given when it is a file; else, when it is a bare name, the data folder's tabular/name.
+fs::path resolve(const std::string& name, const std::string& data_dir) {
+  std::error_code ec;
+  if (fs::exists(name, ec) || fs::path(name).has_parent_path()) return name;
+  return data::find_dataset("tabular", data_dir) / name;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+template <class E>
+E choose(const std::string& flag, const std::string& value, const std::vector<std::pair<std::string, E>>& options) {
+  std::string known;
+  for (const auto& [name, e] : options) {
+    if (name == value) return e;
+    known += (known.empty() ? "" : ", ") + name;
+  }
+  throw ValueError(fmt::format("--{} must be one of {}, got '{}'", flag, known, value));
+}
+
+char delimiter_of(const std::string& d) {
+  if (d == "auto") return '\0';
+  if (d == "tab" || d == "\\t") return '\t';
+  if (d == "space") return ' ';
+  if (d.size() == 1) return d[0];
+  throw ValueError(fmt::format("--delimiter must be auto, tab, space or one character, got '{}'", d));
+}
+
+/// Through a temporary file renamed into place, as Recipe::save writes the recipe.
+void write_file_atomically(const fs::path& file, const std::string& text) {
+  io::write_file_atomically(file.string(),
+                            [&](std::FILE* f) { return std::fwrite(text.data(), 1, text.size(), f) == text.size(); });
+}
+
+std::shared_ptr<nn::Module> make_net(int64_t inputs, const std::vector<int64_t>& hidden, int64_t outputs) {
+  auto net = std::make_shared<nn::Sequential>();
+  int64_t width = inputs;
+  for (int64_t h : hidden) {
+    net->add(nn::Linear(width, h));
+    net->add(nn::ReLU());
+    width = h;
+  }
+  net->add(nn::Linear(width, outputs));
+  return net;
+}
+
+/// The network's layer sizes as saved beside the weights: "inputs F\nhidden 64,32\noutputs K\n".
+struct NetShape {
+  int64_t inputs = 0, outputs = 0;
+  std::vector<int64_t> hidden;
+  std::string text() const {
+    return fmt::format("inputs {}\nhidden {}\noutputs {}\n", inputs, fmt::join(hidden, ","), outputs);
+  }
+  static NetShape read(const fs::path& file) {
+    std::ifstream f(file);
+    if (!f) throw IOError(fmt::format("cannot open '{}'", file.string()));
+    NetShape s;
+    std::string key, hidden;
+    if (!(f >> key >> s.inputs) || key != "inputs" || !(f >> key) || key != "hidden" || !(f >> hidden) ||
+        !(f >> key >> s.outputs) || key != "outputs" || s.inputs < 1 || s.outputs < 1)
+      throw IOError(fmt::format("'{}' is not a network description (inputs/hidden/outputs lines)", file.string()));
+    for (const auto& h : split_list(hidden)) s.hidden.push_back(std::stoll(h));
+    return s;
+  }
+};
+
+std::vector<int64_t> parse_hidden(const std::string& s) {
+  std::vector<int64_t> out;
+  for (const auto& h : split_list(s)) {
+    int64_t v = 0;
+    try {
+      v = std::stoll(h);
+    } catch (const std::exception&) {
+      v = 0;
+    }
+    if (v < 1) throw ValueError(fmt::format("--hidden takes positive layer widths like 64,32, got '{}'", s));
+    out.push_back(v);
+  }
+  return out;
+}
+
+/// Predictions for `t` as CSV: line, prediction (class or value), and the probability of the
+/// predicted class for classification. Returns the text and, when t has labels, the accuracy
+/// (classification) or R^2 (regression) in `score`.
+std::string predict_csv(train::Model& model, const data::Recipe& recipe, const data::Table& t, double& score) {
+  const bool labelled = t.has_column(recipe.options().label);
+  const data::TabularTensors d = recipe.transform(t, labelled);
+  const Tensor out = model.predict(d.features, 256).to(kFloat64).contiguous();
+  const double* o = out.data<double>();
+  const int64_t n = d.features.size(0), k = out.size(1);
+  std::string csv =
+      recipe.options().task == data::Task::Regression ? "line,prediction\n" : "line,prediction,probability\n";
+  int64_t correct = 0;
+  double ss_res = 0, ss_tot = 0, mean_y = 0;
+  std::vector<double> truth, values;
+  if (recipe.options().task == data::Task::Regression) {
+    values = recipe.inverse_target(out).to_vector<double>();
+    if (labelled) truth = recipe.inverse_target(d.targets).to_vector<double>();
+    for (double y : truth) mean_y += y / static_cast<double>(n);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t line = t.line(d.rows[static_cast<size_t>(i)]);
+    if (recipe.options().task == data::Task::Regression) {
+      const double y = values[static_cast<size_t>(i)];
+      csv += fmt::format("{},{}\n", line, y);
+      if (labelled) {
+        const double yt = truth[static_cast<size_t>(i)];
+        ss_res += (yt - y) * (yt - y), ss_tot += (yt - mean_y) * (yt - mean_y);
+      }
+      continue;
+    }
+    int64_t cls = 0;
+    double prob = 0;
+    if (recipe.binary()) {
+      prob = 1 / (1 + std::exp(-o[i]));
+      cls = prob > 0.5 ? 1 : 0;
+      if (!cls) prob = 1 - prob;
+    } else {
+      double mx = o[i * k], sum = 0;
+      for (int64_t j = 1; j < k; ++j)
+        if (o[i * k + j] > mx) mx = o[i * k + j], cls = j;
+      for (int64_t j = 0; j < k; ++j) sum += std::exp(o[i * k + j] - mx);
+      prob = 1 / sum;
+    }
+    csv += fmt::format("{},{},{}\n", line, recipe.classes()[static_cast<size_t>(cls)], prob);
+    if (labelled) {
+      const int64_t truth_cls =
+          recipe.binary() ? static_cast<int64_t>(d.targets.data<float>()[i]) : d.targets.data<int64_t>()[i];
+      correct += truth_cls == cls;
+    }
+  }
+  score = !labelled                                         ? std::nan("")
+          : recipe.options().task == data::Task::Regression ? 1 - ss_res / ss_tot
+                                                            : static_cast<double>(correct) / static_cast<double>(n);
+  return csv;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return example::run_main([&] {
+    cxxopts::Options opts("tabular_mlp", "Train an MLP on a CSV table with a saved preprocessing recipe");
+    example::Args a;
+    a.epochs = 30;
+    a.batch_size = 32;
+    a.lr = 0.003;
+    a.verbose = 0;
+    a.seed = 0;
+    example::add_common_options(opts, a);
+    opts.add_options("Data")("csv", "The CSV file to train on", cxxopts::value<std::string>()->default_value(""))(
+        "label", "The target column (default: the last column, or 'target' with --target-csv)",
+        cxxopts::value<std::string>()->default_value(""))(
+        "target-csv", "A one-column file holding the target, joined to --csv row by row",
+        cxxopts::value<std::string>()->default_value(""))(
+        "task", "classification or regression", cxxopts::value<std::string>()->default_value("classification"))(
+        "delimiter", "auto, ',', ';', tab, space or any character",
+        cxxopts::value<std::string>()->default_value("auto"))(
+        "skip-rows", "Lines to skip before the header or data (1 for scikit-learn's counts line)",
+        cxxopts::value<int64_t>()->default_value("0"))("no-header",
+                                                       "The first row is data; columns are named c1, c2, …")(
+        "select", "Use only these columns (comma-separated, the label included)",
+        cxxopts::value<std::string>()->default_value(""))("drop", "Leave out these columns (comma-separated)",
+                                                          cxxopts::value<std::string>()->default_value(""))(
+        "categorical", "Treat these columns as categories even when numeric",
+        cxxopts::value<std::string>()->default_value(""));
+    opts.add_options("Preprocessing")("missing", "Missing cells: refuse, drop, mean, median, most_frequent, constant",
+                                      cxxopts::value<std::string>()->default_value("refuse"))(
+        "fill-value", "--missing constant: the value for numeric columns",
+        cxxopts::value<double>()->default_value("0"))("fill-category",
+                                                      "--missing constant: the category for categorical columns",
+                                                      cxxopts::value<std::string>()->default_value("missing"))(
+        "encoding", "Categories: onehot or ordinal", cxxopts::value<std::string>()->default_value("onehot"))(
+        "unknown", "A category not seen in training: refuse or ignore (all zeros)",
+        cxxopts::value<std::string>()->default_value("refuse"))(
+        "scaling", "Numeric columns: standard, minmax or none",
+        cxxopts::value<std::string>()->default_value("standard"));
+    opts.add_options("Model")("hidden", "Hidden layer widths", cxxopts::value<std::string>()->default_value("16"))(
+        "weight-decay", "L2 penalty (Adam's weight_decay)", cxxopts::value<double>()->default_value("0.01"))(
+        "test-fraction", "Held-out fraction", cxxopts::value<double>()->default_value("0.2"))(
+        "save-model", "Write model.safetensors, recipe.json and network.txt into this folder",
+        cxxopts::value<std::string>()->default_value(""))("load-model",
+                                                          "Predict with the model saved in this folder (no training)",
+                                                          cxxopts::value<std::string>()->default_value(""))(
+        "predict", "Predict this CSV (same columns; the label may be absent)",
+        cxxopts::value<std::string>()->default_value(""))("output",
+                                                          "Write the predictions here (default: standard output)",
+                                                          cxxopts::value<std::string>()->default_value(""));
+    cxxopts::ParseResult r;
+    if (!example::parse(opts, argc, argv, a, r)) return 0;
+    const std::string csv = r["csv"].as<std::string>(), load_dir = r["load-model"].as<std::string>(),
+                      predict = r["predict"].as<std::string>(), output = r["output"].as<std::string>();
+
+    auto write_predictions = [&](train::Model& model, const data::Recipe& recipe) {
+      const fs::path file = resolve(predict, a.data_dir);
+      const data::Table t = data::Table::read_csv(file, recipe.read_options);
+      double score = 0;
+      const std::string text = predict_csv(model, recipe, t, score);
+      if (output.empty()) {
+        std::cout << text;
+      } else {
+        write_file_atomically(output, text);
+        std::cout << fmt::format("Wrote {} predictions for '{}' to {}\n", t.num_rows(), file.string(), output);
+      }
+      if (!std::isnan(score))
+        std::cout << fmt::format("Predicted '{}': {} {:.4f}\n", file.string(),
+                                 recipe.options().task == data::Task::Regression ? "r2" : "accuracy", score);
+    };
+
+    if (!load_dir.empty()) {
+      if (predict.empty()) throw ValueError("--load-model needs --predict FILE");
+      const data::Recipe recipe = data::Recipe::load(fs::path(load_dir) / "recipe.json");
+      const NetShape shape = NetShape::read(fs::path(load_dir) / "network.txt");
+      if (shape.inputs != recipe.num_features() || shape.outputs != recipe.num_outputs())
+        throw IOError(fmt::format("'{}': network.txt ({} inputs, {} outputs) does not match recipe.json ({}, {})",
+                                  load_dir, shape.inputs, shape.outputs, recipe.num_features(), recipe.num_outputs()));
+      auto net = make_net(shape.inputs, shape.hidden, shape.outputs);
+      train::Model model(net);
+      model.load((fs::path(load_dir) / "model.safetensors").string());
+      write_predictions(model, recipe);
+      return 0;
+    }
+    if (csv.empty()) throw ValueError("give --csv FILE to train on (or --load-model DIR --predict FILE)");
+
+    // ---- read, join, choose columns
+    data::TableReadOptions ro;
+    ro.delimiter = delimiter_of(r["delimiter"].as<std::string>());
+    ro.skip_rows = r["skip-rows"].as<int64_t>();
+    ro.header = r.count("no-header") == 0;
+    const fs::path csv_file = resolve(csv, a.data_dir);
+    data::Table table = data::Table::read_csv(csv_file, ro);
+    std::string label = r["label"].as<std::string>();
+    if (const std::string target = r["target-csv"].as<std::string>(); !target.empty()) {
+      data::Table y = data::Table::read_csv(resolve(target, a.data_dir), ro);
+      if (y.num_columns() != 1)
+        throw ValueError(fmt::format("--target-csv '{}' has {} columns; it must have one", target, y.num_columns()));
+      if (label.empty()) label = "target";
+      table = table.concat_columns(y.rename(y.column(0).name, label));
+    }
+    if (label.empty()) label = table.column(table.num_columns() - 1).name;
+    if (const auto sel = split_list(r["select"].as<std::string>()); !sel.empty()) table = table.select(sel);
+    if (const auto drop = split_list(r["drop"].as<std::string>()); !drop.empty()) table = table.drop(drop);
+
+    data::RecipeOptions ropt;
+    ropt.label = label;
+    ropt.task =
+        choose<data::Task>("task", r["task"].as<std::string>(),
+                           {{"classification", data::Task::Classification}, {"regression", data::Task::Regression}});
+    ropt.missing = choose<data::Missing>("missing", r["missing"].as<std::string>(),
+                                         {{"refuse", data::Missing::Refuse},
+                                          {"drop", data::Missing::DropRows},
+                                          {"mean", data::Missing::Mean},
+                                          {"median", data::Missing::Median},
+                                          {"most_frequent", data::Missing::MostFrequent},
+                                          {"constant", data::Missing::Constant}});
+    ropt.fill_number = r["fill-value"].as<double>();
+    ropt.fill_category = r["fill-category"].as<std::string>();
+    ropt.encoding = choose<data::Encoding>("encoding", r["encoding"].as<std::string>(),
+                                           {{"onehot", data::Encoding::OneHot}, {"ordinal", data::Encoding::Ordinal}});
+    ropt.unknown = choose<data::Unknown>("unknown", r["unknown"].as<std::string>(),
+                                         {{"refuse", data::Unknown::Refuse}, {"ignore", data::Unknown::Ignore}});
+    ropt.scaling = choose<data::Scaling>(
+        "scaling", r["scaling"].as<std::string>(),
+        {{"standard", data::Scaling::Standard}, {"minmax", data::Scaling::MinMax}, {"none", data::Scaling::None}});
+    ropt.categorical = split_list(r["categorical"].as<std::string>());
+    const std::vector<int64_t> hidden = parse_hidden(r["hidden"].as<std::string>());
+    const double test_fraction = r["test-fraction"].as<double>();
+    const bool regression = ropt.task == data::Task::Regression;
+    if (!table.has_column(label))  // before anything else, with the columns there are
+      throw ValueError(fmt::format("--label: '{}' has no column '{}' (columns: {})", csv_file.string(), label,
+                                   fmt::join(table.column_names(), ", ")));
+
+    std::cout << "Schema: " << table.schema();
+
+    // ---- split, fit the recipe on the training rows only, transform both
+    const auto [train_t, test_t] = table.split(test_fraction, a.seed, regression ? "" : label);
+    data::Recipe recipe(ropt);
+    recipe.read_options = ro;
+    recipe.fit(train_t);
+    const data::TabularTensors tr = recipe.transform(train_t), te = recipe.transform(test_t);
+    if (!recipe.skipped_columns().empty())
+      std::cout << fmt::format("Skipped empty columns: {}\n", fmt::join(recipe.skipped_columns(), ", "));
+    std::cout << fmt::format("Features after encoding: {}; ", recipe.num_features());
+    if (regression)
+      std::cout << "task: regression (target standardised on the training split)\n";
+    else
+      std::cout << fmt::format("classes ({}): {}\n", recipe.classes().size(), fmt::join(recipe.classes(), ", "));
+    std::cout << fmt::format("Split seed {}: {} training rows, {} test rows\n", a.seed, tr.features.size(0),
+                             te.features.size(0));
+
+    manual_seed(a.seed);
+    auto net = make_net(recipe.num_features(), hidden, recipe.num_outputs());
+    train::Model model(net);
+    const std::string loss = regression        ? "mse"
+                             : recipe.binary() ? "bce_with_logits"
+                                               : "sparse_categorical_crossentropy";
+    std::vector<train::MetricArg> metrics;
+    if (regression)
+      metrics = {"mae", "mse"};
+    else if (recipe.binary())
+      metrics = {"accuracy", "precision", "recall", "auc"};
+    else
+      metrics = {"accuracy"};
+    model.compile(
+        std::make_shared<optim::Adam>(net->parameters(),
+                                      optim::AdamOptions{.lr = a.lr, .weight_decay = r["weight-decay"].as<double>()}),
+        loss, metrics);
+    const double t0 = train::steady_seconds();
+    const train::History h =
+        model.fit(tr.features, tr.targets,
+                  {.epochs = a.epochs, .batch_size = a.batch_size, .verbose = a.verbose, .seed = a.seed});
+    const double seconds = train::steady_seconds() - t0;
+    const train::Logs test = model.evaluate(te.features, te.targets);
+    std::string line = regression ? "Held-out (standardised target):" : "Held-out:";
+    for (const auto& key : test.keys()) line += fmt::format(" {} {:.4f}", key, test[key]);
+    std::cout << line << "\n";
+
+    if (regression) {
+      // R^2 and MAE in the target's own units.
+      const std::vector<double> p = recipe.inverse_target(model.predict(te.features, 256)).to_vector<double>();
+      const std::vector<double> y = recipe.inverse_target(te.targets).to_vector<double>();
+      double mean = 0, ss_res = 0, ss_tot = 0, mae = 0;
+      for (double v : y) mean += v / static_cast<double>(y.size());
+      for (size_t i = 0; i < y.size(); ++i) {
+        ss_res += (y[i] - p[i]) * (y[i] - p[i]), ss_tot += (y[i] - mean) * (y[i] - mean);
+        mae += std::abs(y[i] - p[i]) / static_cast<double>(y.size());
+      }
+      std::cout << fmt::format("result: test_r2={:.4f} test_mae={:.4f} epochs={} train_seconds={:.2f}",
+                               1 - ss_res / ss_tot, mae, h.size(), seconds)
+                << std::endl;
+    } else {
+      example::print_result(test["accuracy"], test["loss"], static_cast<int64_t>(h.size()), seconds);
+    }
+
+    if (const std::string dir = r["save-model"].as<std::string>(); !dir.empty()) {
+      fs::create_directories(dir);
+      model.save((fs::path(dir) / "model.safetensors").string());
+      recipe.save(fs::path(dir) / "recipe.json");
+      write_file_atomically(fs::path(dir) / "network.txt",
+                            NetShape{recipe.num_features(), recipe.num_outputs(), hidden}.text());
+      std::cout << "Saved the model, its recipe and layer sizes to " << dir << "\n";
+    }
+    if (!predict.empty()) write_predictions(model, recipe);
+    return 0;
+  });
+}
