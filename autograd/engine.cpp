@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
-#include <queue>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -55,7 +54,13 @@ struct GraphTask {
   std::vector<Node*> nodes;
   std::vector<int32_t> deps;
   std::vector<char> needed;
+  /// Pending gradients per node. Kept with their capacity between passes (cleared, not freed), as are
+  /// the scratch vectors below: a small op's backward then allocates nothing of the engine's own.
   std::vector<std::vector<Tensor>> buffers;
+  std::vector<uint32_t> post;
+  std::vector<std::pair<uint32_t, size_t>> stack;
+  /// Ready nodes as a heap, the most recently recorded first: (sequence number, index).
+  std::vector<std::pair<uint64_t, uint32_t>> ready;
   /// Child of edge e of node i: children[first_edge[i] + e] (kNone for an invalid edge).
   std::vector<uint32_t> first_edge;
   std::vector<uint32_t> children;
@@ -110,10 +115,13 @@ struct GraphTask {
 
   /// Empties the task for the next pass, keeping its memory.
   void clear() {
+    for (size_t i = 0; i < nodes.size() && i < buffers.size(); ++i) buffers[i].clear();
     nodes.clear();
     deps.clear();
     needed.clear();
-    buffers.clear();
+    post.clear();
+    stack.clear();
+    ready.clear();
     first_edge.clear();
     children.clear();
     std::fill(table.begin(), table.end(), std::pair<const Node*, uint32_t>{nullptr, 0});
@@ -121,9 +129,7 @@ struct GraphTask {
 
   /// Iterative post-order DFS from the roots: indexes nodes, counts dependencies, and returns the
   /// nodes children first.
-  std::vector<uint32_t> discover(const std::vector<Node*>& roots) {
-    std::vector<uint32_t> post;
-    std::vector<std::pair<uint32_t, size_t>> stack;
+  const std::vector<uint32_t>& discover(const std::vector<Node*>& roots) {
     for (Node* r : roots)
       if (auto [i, fresh] = visit(r); fresh) stack.emplace_back(i, 0);
     while (!stack.empty()) {
@@ -142,7 +148,7 @@ struct GraphTask {
         stack.pop_back();
       }
     }
-    buffers.resize(nodes.size());
+    if (buffers.size() < nodes.size()) buffers.resize(nodes.size());
     return post;
   }
 };
@@ -302,7 +308,7 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
   GraphTask& task = *lease;
   std::vector<Node*> root_nodes;
   for (auto& [e, g] : roots) root_nodes.push_back(e.fn.get());
-  const std::vector<uint32_t> post = task.discover(root_nodes);
+  const std::vector<uint32_t>& post = task.discover(root_nodes);
   if (inputs) {
     for (uint32_t n : post) {  // children come before parents
       bool need = captures.count(task.nodes[n]) > 0;
@@ -323,18 +329,21 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
 
   for (size_t r = 0; r < roots.size(); ++r)
     task.add_grad(task.find(root_nodes[r]), roots[r].first.input_nr, roots[r].second);
-  // Ready nodes, the most recently recorded first: (sequence number, index).
-  std::priority_queue<std::pair<uint64_t, uint32_t>> ready;
-  auto push_ready = [&](uint32_t n) { ready.emplace(task.nodes[n]->sequence_nr_, n); };
+  auto& ready = task.ready;
+  auto push_ready = [&](uint32_t n) {
+    ready.emplace_back(task.nodes[n]->sequence_nr_, n);
+    std::push_heap(ready.begin(), ready.end());
+  };
   for (uint32_t n : post)
     if (task.deps[n] == 0) push_ready(n);
 
   while (!ready.empty()) {
-    const uint32_t n = ready.top().second;
-    ready.pop();
+    std::pop_heap(ready.begin(), ready.end());
+    const uint32_t n = ready.back().second;
+    ready.pop_back();
     Node* node = task.nodes[n];
-    std::vector<Tensor> grads = std::move(task.buffers[n]);
-    task.buffers[n] = {};
+    // The node's gradients in place (the outer vector does not grow during the pass); emptied after.
+    std::vector<Tensor>& grads = task.buffers[n];
     grads.resize(node->num_outputs_);
     auto* acc = dynamic_cast<AccumulateGrad*>(node);
     const bool any_grad = std::any_of(grads.begin(), grads.end(), [](const Tensor& t) { return t.defined(); });
@@ -352,6 +361,7 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
       if (i < out.size() && out[i].defined()) task.add_grad(c, node->next_edges_[i].input_nr, std::move(out[i]));
       if (--task.deps[c] == 0) push_ready(c);
     }
+    grads.clear();
   }
 
   if (inputs && !allow_unused)

@@ -26,5 +26,8 @@ int64_t checked_numel(const Shape& shape, const char* op);
 /// numel times the element size, or an Error naming op, shape and dtype when it exceeds
 /// kMaxTensorBytes. The shape must already be valid.
 size_t checked_nbytes(const Shape& shape, DType dtype, const char* op);
+/// checked_numel, contiguous strides and checked_nbytes of shape in one pass: numel and strides are
+/// written, the byte count returned. For new tensors, where it runs once per op.
+size_t checked_layout(const Shape& shape, DType dtype, const char* op, int64_t& numel, Shape& strides);
 
 }  // namespace xg::core

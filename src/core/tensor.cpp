@@ -93,13 +93,35 @@ int64_t checked_numel(const Shape& shape, const char* op) {
   return n;
 }
 
+namespace {
+[[noreturn]] void too_many_bytes(const Shape& shape, DType dtype, uint64_t numel, const char* op) {
+  fail<Error>("{}: a {} tensor of shape {} would take {} elements x {} bytes, more than fits in memory", op,
+              dtype_name(dtype), shape_str(shape), numel, element_size(dtype));
+}
+}  // namespace
+
 size_t checked_nbytes(const Shape& shape, DType dtype, const char* op) {
   const auto numel = static_cast<uint64_t>(checked_numel(shape, op));
-  if (numel > kMaxTensorBytes / element_size(dtype))
-    fail<Error>("{}: a {} tensor of shape {} would take {} elements x {} bytes, more than fits in memory", op,
-                dtype_name(dtype), shape_str(shape), numel, element_size(dtype));
+  if (numel > kMaxTensorBytes / element_size(dtype)) too_many_bytes(shape, dtype, numel, op);
   return static_cast<size_t>(numel) * element_size(dtype);
 }
+
+size_t checked_layout(const Shape& shape, DType dtype, const char* op, int64_t& numel, Shape& strides) {
+  strides.resize(shape.size());
+  int64_t span = 1, n = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    const int64_t d = shape[i];
+    if (d < 0) fail<ShapeError>("{}: cannot create a tensor of shape {}: negative size", op, shape_str(shape));
+    strides[i] = span;
+    if (!mul_size(span, std::max<int64_t>(d, 1), span)) too_large(shape, op);
+    n *= d;  // |n| <= span: cannot overflow
+  }
+  if (static_cast<uint64_t>(n) > kMaxTensorBytes / element_size(dtype))
+    too_many_bytes(shape, dtype, static_cast<uint64_t>(n), op);
+  numel = n;
+  return static_cast<size_t>(n) * element_size(dtype);
+}
+
 
 }  // namespace core
 
@@ -197,16 +219,15 @@ Scalar Tensor::item_scalar() const {
 namespace {
 /// A contiguous tensor of shape; `op` names the caller in size and memory errors.
 std::shared_ptr<TensorImpl> new_impl(const Shape& shape, DType dtype, const char* op) {
-  const size_t nbytes = core::checked_nbytes(shape, dtype, op);
   auto impl = core::make_pooled<TensorImpl>();
-  impl->numel_ = shape_numel(shape);
+  // Sizes checked, element count and strides in one pass (this runs for every op's output).
+  const size_t nbytes = core::checked_layout(shape, dtype, op, impl->numel_, impl->strides_);
   try {
     impl->storage_ = core::make_pooled<Storage>(nbytes);
   } catch (const Error& e) {
     fail<Error>("{}: cannot allocate a {} tensor of shape {}: {}", op, dtype_name(dtype), shape_str(shape), e.what());
   }
   impl->shape_ = shape;
-  impl->strides_ = contiguous_strides(shape);
   impl->dtype_ = dtype;
   return impl;
 }
