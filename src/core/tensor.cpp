@@ -122,7 +122,6 @@ size_t checked_layout(const Shape& shape, DType dtype, const char* op, int64_t& 
   return static_cast<size_t>(n) * element_size(dtype);
 }
 
-
 }  // namespace core
 
 int64_t wrap_dim(int64_t d, int64_t ndim, const char* op) {
