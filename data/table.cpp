@@ -596,14 +596,34 @@ E enum_value(const json& j, const char* key, const std::vector<std::string>& nam
     throw std::invalid_argument(fmt::format("'{}' is '{}', not one of {}", key, s, quoted_list(names)));
   return static_cast<E>(it - names.begin());
 }
-/// Whether s is well-formed UTF-8 (JSON strings must be).
+/// Whether s is well-formed UTF-8 as RFC 3629 defines it, which JSON strings must be and nlohmann's
+/// writer enforces: no overlong forms (C0, C1, E0 80..9F, F0 80..8F), no surrogates (ED A0..BF),
+/// nothing past U+10FFFF (F4 90.., F5..FF).
 bool valid_utf8(std::string_view s) {
+  auto at = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
   for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    const unsigned char c = at(i);
+    size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+    if (c < 0x80) {
+      n = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (i + n > s.size()) return false;
+    if (n > 1 && (at(i + 1) < lo || at(i + 1) > hi)) return false;
+    for (size_t k = 2; k < n; ++k)
+      if (at(i + k) < 0x80 || at(i + k) > 0xBF) return false;
     i += n;
   }
   return true;

@@ -412,6 +412,16 @@ TEST(Recipe, SavedAsJsonAndLoadedGivesIdenticalTensors) {
   const Recipe lb = Recipe::from_json(lr.to_json());
   EXPECT_EQ(lb.features()[0].categories, (std::vector<std::string>{"Paris", "Z\xfcrich"}));
   EXPECT_EQ(lb.transform(latin).features.to_vector<float>(), lr.transform(latin).features.to_vector<float>());
+  // Bytes that only look like UTF-8 (overlong C0 BC, a surrogate ED A0 80, F5, F4 90 past U+10FFFF)
+  // are hex too: JSON's writer refuses them (the fuzzer found C0 BC throwing a non-xgrad exception).
+  const Table odd = Table::read_csv(
+      write_text(tmp.path / "odd.csv",
+                 "c,y\na\xc0\xbc,a\nb\xed\xa0\x80,b\nc\xf5\x80\x80\x80,a\nd\xf4\x90\x80\x80,b\n\xc3\xa9,a\n"));
+  Recipe orr({.label = "y"});
+  orr.fit(odd);
+  const Recipe ob = Recipe::from_json(orr.to_json());
+  EXPECT_EQ(ob.features()[0].categories, orr.features()[0].categories);
+  EXPECT_EQ(ob.transform(odd).features.to_vector<float>(), orr.transform(odd).features.to_vector<float>());
   write_text(tmp.path / "bad.json", "{\"format\": \"something else\"}");
   EXPECT_TRUE(has(error_of<IOError>([&] { Recipe::load(tmp.path / "bad.json"); }), "not a valid recipe"));
 }
