@@ -709,17 +709,31 @@ std::string Recipe::to_json() const {
   return j.dump(2) + "\n";
 }
 
+namespace {
+/// A whole number of a recipe file, refused unless the JSON holds an integer that fits: nlohmann's
+/// get<int64_t> of 5e93 converts out of range (undefined behaviour; the fuzzer found it).
+int64_t whole(const json& v, int64_t lo, int64_t hi) {
+  if (!v.is_number_integer()) throw std::invalid_argument(fmt::format("{} is not a whole number", v.dump()));
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi))
+    throw std::invalid_argument(fmt::format("{} is out of range", v.dump()));
+  const auto n = v.get<int64_t>();
+  if (n < lo || n > hi) throw std::invalid_argument(fmt::format("{} is out of range", v.dump()));
+  return n;
+}
+}  // namespace
+
 Recipe Recipe::from_json(const std::string& text, const std::string& source) {
   Recipe r;
   try {
     const json j = json::parse(text);
-    if (j.at("format").get<std::string>() != "xgrad.tabular_recipe" || j.at("version").get<int>() != 1)
+    if (j.at("format").get<std::string>() != "xgrad.tabular_recipe" ||
+        whole(j.at("version"), std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()) != 1)
       throw std::invalid_argument("not an xgrad tabular recipe of version 1");
     const json& c = j.at("csv");
     const std::string d = text_of(c.at("delimiter"));
     if (d.size() > 1) throw std::invalid_argument("the delimiter must be one character");
     r.read_options.delimiter = d.empty() ? '\0' : d[0];
-    r.read_options.skip_rows = c.at("skip_rows").get<int64_t>();
+    r.read_options.skip_rows = whole(c.at("skip_rows"), 0, std::numeric_limits<int64_t>::max());
     r.read_options.header = c.at("header").get<bool>();
     r.read_options.missing_values = texts_of(c.at("missing_values"));
     r.read_options.trim_spaces = c.at("trim_spaces").get<bool>();

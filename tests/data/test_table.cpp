@@ -424,6 +424,13 @@ TEST(Recipe, SavedAsJsonAndLoadedGivesIdenticalTensors) {
   EXPECT_EQ(ob.transform(odd).features.to_vector<float>(), orr.transform(odd).features.to_vector<float>());
   write_text(tmp.path / "bad.json", "{\"format\": \"something else\"}");
   EXPECT_TRUE(has(error_of<IOError>([&] { Recipe::load(tmp.path / "bad.json"); }), "not a valid recipe"));
+  // A whole number written as a huge float (the fuzzer's 5e93 skip_rows) is refused, not converted.
+  std::string huge = r.to_json();
+  const size_t at = huge.find("\"skip_rows\": 0");
+  ASSERT_NE(at, std::string::npos);
+  huge.replace(at, 14, "\"skip_rows\": 5e93");
+  write_text(tmp.path / "huge.json", huge);
+  EXPECT_TRUE(has(error_of<IOError>([&] { Recipe::load(tmp.path / "huge.json"); }), "not a valid recipe"));
 }
 
 // ---------------------------------------------------------------- metrics
