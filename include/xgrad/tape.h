@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,17 +51,17 @@ class Node {
   bool needs_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].valid(); }
 };
 
-/// A tensor saved for backward. An op's own output (recognised as an output of the node recorded
-/// last on this thread, so save outputs right after record()) keeps only a weak link to its
-/// grad_fn: the graph keeps that node alive, and the node holding its output strongly would be a
-/// reference cycle. Inputs are kept as they are. unpack() errors if the tensor was changed in place
-/// after it was saved.
+/// A tensor saved for backward. An op's own output is saved as one (SavedTensor::output, or
+/// is_output): it keeps only a weak link to its grad_fn, because the graph keeps that node alive and
+/// the node holding its output strongly would be a reference cycle. Inputs are kept as they are.
+/// unpack() errors if the tensor was changed in place after it was saved.
 class SavedTensor {
  public:
   SavedTensor() = default;
-  explicit SavedTensor(const Tensor& t);
-  /// Saves t, stating whether it is an output of the node it will be saved on.
-  SavedTensor(const Tensor& t, bool is_output);
+  /// Saves t, stating whether it is an output of the node it is saved on.
+  explicit SavedTensor(const Tensor& t, bool is_output = false);
+  /// Saves an output of the node (attached by record() or connect() before this is called).
+  static SavedTensor output(const Tensor& t) { return SavedTensor(t, true); }
   Tensor unpack(const char* op) const;
   bool defined() const { return data_.defined(); }
 
@@ -107,6 +108,10 @@ Edge gradient_edge(const Tensor& t);
 std::shared_ptr<FnNode> record(const char* name, std::initializer_list<const Tensor*> inputs,
                                std::initializer_list<Tensor*> outputs);
 std::shared_ptr<FnNode> record(const char* name, const std::vector<Tensor>& inputs, std::vector<Tensor*> outputs);
+/// Wires a node the caller made (record() does this with an FnNode): edges to the inputs that
+/// require grad, and the node attached to the outputs as their grad_fn.
+void connect(const std::shared_ptr<Node>& node, const char* name, std::span<const Tensor* const> inputs,
+             std::span<Tensor* const> outputs);
 
 /// RAII: disables recording in this scope (inference, optimizer updates).
 class NoGradGuard {

@@ -84,14 +84,6 @@ Edge gradient_edge(const Tensor& t) {
 
 // ---------------------------------------------------------------- saved tensors
 
-namespace {
-/// The node recorded last on this thread: SavedTensor recognises that node's outputs by it.
-thread_local const Node* t_last_recorded = nullptr;
-}  // namespace
-
-SavedTensor::SavedTensor(const Tensor& t)
-    : SavedTensor(t, t.defined() && t.impl()->grad_fn_ && t.impl()->grad_fn_.get() == t_last_recorded) {}
-
 SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   if (!t.defined()) return;
   version_ = t.version();
@@ -162,10 +154,17 @@ template <class Inputs, class Outputs>
 std::shared_ptr<FnNode> record_impl(const char* name, const Inputs& inputs, const Outputs& outputs) {
   if (!grad_mode_enabled()) return nullptr;
   bool any = false;
-  for (const Tensor* t : inputs)
-    if (t && t->defined() && t->requires_grad()) any = true;
+  for (const Tensor* t : inputs) any = any || (t && t->defined() && t->requires_grad());
   if (!any) return nullptr;
   auto node = core::make_pooled<FnNode>(name);
+  connect(node, name, std::span<const Tensor* const>(inputs.begin(), inputs.size()),
+          std::span<Tensor* const>(outputs.begin(), outputs.size()));
+  return node;
+}
+}  // namespace
+
+void connect(const std::shared_ptr<Node>& node, const char* name, std::span<const Tensor* const> inputs,
+             std::span<Tensor* const> outputs) {
   node->next_edges_.reserve(inputs.size());
   for (const Tensor* t : inputs)
     node->next_edges_.push_back(t && t->defined() && t->requires_grad() ? gradient_edge(*t) : Edge{});
@@ -178,10 +177,7 @@ std::shared_ptr<FnNode> record_impl(const char* name, const Inputs& inputs, cons
     impl->requires_grad_ = true;
   }
   if (anomaly_mode_enabled()) node->trace_ = capture_trace(name);
-  t_last_recorded = node.get();
-  return node;
 }
-}  // namespace
 
 std::shared_ptr<FnNode> record(const char* name, std::initializer_list<const Tensor*> inputs,
                                std::initializer_list<Tensor*> outputs) {

@@ -1,10 +1,11 @@
-/// Activations: fused SIMD forwards with their backwards beside them. Backward uses a fused kernel
-/// when no graph is being built of it, and differentiable ops under create_graph.
+/// Activations: fused SIMD forwards, each op's definition (ops/op.h) with its backward formula and,
+/// where one exists, the fused kernel of the plain backward beside it.
 #include "xgrad/ops/activation.h"
 
 #include <cmath>
 
 #include "ops/map_helpers.h"
+#include "ops/op.h"
 
 namespace xg {
 
@@ -135,7 +136,117 @@ struct SiluF {
   }
 };
 
+// ---------------------------------------------------------------- definitions
+
+/// relu: d/dx = [y > 0], read from the saved output.
+const OpDef<> kRelu{
+    .name = "relu",
+    .saves = {.outputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads {
+      const Tensor y = c.output();
+      return {where(gt(y, scalar_like(y, 0.0)), c.grad(), scalar_like(c.grad(), 0.0))};
+    },
+    .fused = [](const Ctx<>& c) -> Grads { return {fused_grad(c.grad(), c.output(), "relu", ReluGradF{})}; },
+};
+
+struct Slope {
+  double slope;
+};
+const OpDef<Slope> kLeakyRelu{
+    .name = "leaky_relu",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<Slope>& c) -> Grads {
+      const Tensor x = c.input();
+      return {where(gt(x, scalar_like(x, 0.0)), c.grad(), mul(c.grad(), scalar_like(c.grad(), c.attrs().slope)))};
+    },
+};
+
+/// sigmoid: d/dx = y (1 - y).
+const OpDef<> kSigmoid{
+    .name = "sigmoid",
+    .saves = {.outputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads {
+      const Tensor y = c.output();
+      return {mul(c.grad(), mul(y, sub(scalar_like(y, 1.0), y)))};
+    },
+    .fused = [](const Ctx<>& c) -> Grads { return {fused_grad(c.grad(), c.output(), "sigmoid", SigmoidGradF{})}; },
+};
+
+/// tanh: d/dx = 1 - y².
+const OpDef<> kTanh{
+    .name = "tanh",
+    .saves = {.outputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads {
+      const Tensor y = c.output();
+      return {mul(c.grad(), sub(scalar_like(y, 1.0), mul(y, y)))};
+    },
+    .fused = [](const Ctx<>& c) -> Grads { return {fused_grad(c.grad(), c.output(), "tanh", TanhGradF{})}; },
+};
+
+struct TanhForm {
+  bool tanh_form;
+};
+const OpDef<TanhForm> kGelu{
+    .name = "gelu",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<TanhForm>& c) -> Grads {
+      const Tensor x = c.input();
+      const auto k = [&](double v) { return scalar_like(x, v); };
+      if (c.attrs().tanh_form) {
+        // y = 0.5 x (1 + t), t = tanh(s (x + a x^3)); dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) s (1 + 3 a x^2)
+        const double s = 0.79788456080286535588, a = 0.044715;
+        const Tensor x2 = mul(x, x);
+        const Tensor t = tanh(mul(k(s), add(x, mul(k(a), mul(x2, x)))));
+        const Tensor d = add(mul(k(0.5), add(k(1.0), t)),
+                             mul(mul(k(0.5 * s), x), mul(sub(k(1.0), mul(t, t)), add(k(1.0), mul(k(3 * a), x2)))));
+        return {mul(c.grad(), d)};
+      }
+      // dy/dx = Phi(x) + x phi(x)
+      const Tensor cdf = mul(k(0.5), add(k(1.0), erf(mul(x, k(0.70710678118654752440)))));
+      const Tensor pdf = mul(k(0.39894228040143267794), exp(mul(k(-0.5), mul(x, x))));
+      return {mul(c.grad(), add(cdf, mul(x, pdf)))};
+    },
+};
+
+struct SoftplusAttrs {
+  double beta, threshold;
+};
+const OpDef<SoftplusAttrs> kSoftplus{
+    .name = "softplus",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<SoftplusAttrs>& c) -> Grads {
+      const Tensor x = c.input();
+      const Tensor bx = mul(x, scalar_like(x, c.attrs().beta));
+      return {where(gt(bx, scalar_like(x, c.attrs().threshold)), c.grad(), mul(c.grad(), sigmoid(bx)))};
+    },
+};
+
+struct Alpha {
+  double alpha;
+};
+const OpDef<Alpha> kElu{
+    .name = "elu",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<Alpha>& c) -> Grads {
+      const Tensor x = c.input();
+      return {where(gt(x, scalar_like(x, 0.0)), c.grad(), mul(c.grad(), mul(exp(x), scalar_like(x, c.attrs().alpha))))};
+    },
+};
+
+/// silu: d/dx x s(x) = s (1 + x (1 - s)).
+const OpDef<> kSilu{
+    .name = "silu",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads {
+      const Tensor x = c.input();
+      const Tensor s = sigmoid(x);
+      return {mul(c.grad(), mul(s, add(scalar_like(x, 1.0), mul(x, sub(scalar_like(x, 1.0), s)))))};
+    },
+};
+
 }  // namespace
+
+// ---------------------------------------------------------------- forwards
 
 Tensor relu(const Tensor& x) {
   check_defined(x, "relu", "input");
@@ -146,113 +257,54 @@ Tensor relu(const Tensor& x) {
     kernels::map_unary<int64_t>(x, out, [](int64_t v) { return v > 0 ? v : int64_t{0}; });
     return out;
   }
-  Tensor out = unary_forward(x, "relu", ReluF{});
-  if (auto n = autograd::record("relu", {&x}, {&out}))
-    n->fn_ = [so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {
-      const Tensor y = so.unpack("relu");
-      if (!autograd::grad_mode_enabled()) return {fused_grad(g[0], y, "relu", ReluGradF{})};
-      return {where(gt(y, scalar_like(y, 0.0)), g[0], scalar_like(g[0], 0.0))};
-    };
-  return out;
+  return kRelu.record(unary_forward(x, kRelu.name, ReluF{}), {&x});
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {
-  check_floating(x, "leaky_relu");
-  Tensor out = unary_forward(x, "leaky_relu", LeakyF{slope});
-  if (auto n = autograd::record("leaky_relu", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x), slope](const Grads& g, const Node&) -> Grads {
-      const Tensor xv = sx.unpack("leaky_relu");
-      return {where(gt(xv, scalar_like(xv, 0.0)), g[0], mul(g[0], scalar_like(g[0], slope)))};
-    };
-  return out;
+  check_floating(x, kLeakyRelu.name);
+  return kLeakyRelu.record(unary_forward(x, kLeakyRelu.name, LeakyF{slope}), {&x}, {slope});
 }
 
-Tensor sigmoid(const Tensor& x) {
-  Tensor out = unary_forward(x, "sigmoid", SigmoidF{});
-  if (auto n = autograd::record("sigmoid", {&x}, {&out}))
-    n->fn_ = [so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {
-      const Tensor y = so.unpack("sigmoid");
-      if (!autograd::grad_mode_enabled()) return {fused_grad(g[0], y, "sigmoid", SigmoidGradF{})};
-      return {mul(g[0], mul(y, sub(scalar_like(y, 1.0), y)))};
-    };
-  return out;
-}
+Tensor sigmoid(const Tensor& x) { return kSigmoid.record(unary_forward(x, kSigmoid.name, SigmoidF{}), {&x}); }
 
-Tensor tanh(const Tensor& x) {
-  Tensor out = unary_forward(x, "tanh", TanhF{});
-  if (auto n = autograd::record("tanh", {&x}, {&out}))
-    n->fn_ = [so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {
-      const Tensor y = so.unpack("tanh");
-      if (!autograd::grad_mode_enabled()) return {fused_grad(g[0], y, "tanh", TanhGradF{})};
-      return {mul(g[0], sub(scalar_like(y, 1.0), mul(y, y)))};
-    };
-  return out;
-}
+Tensor tanh(const Tensor& x) { return kTanh.record(unary_forward(x, kTanh.name, TanhF{}), {&x}); }
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   if (approximate != "none" && approximate != "tanh")
     fail<ValueError>("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate);
-  check_floating(x, "gelu");
+  check_floating(x, kGelu.name);
   const bool tanh_form = approximate == "tanh";
-  Tensor out = tanh_form ? unary_forward(x, "gelu", GeluTanhF{}) : unary_forward(x, "gelu", GeluF{});
-  if (auto n = autograd::record("gelu", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x), tanh_form](const Grads& g, const Node&) -> Grads {
-      const Tensor xv = sx.unpack("gelu");
-      const auto c = [&](double v) { return scalar_like(xv, v); };
-      if (tanh_form) {
-        // y = 0.5 x (1 + t), t = tanh(k (x + a x^3)); dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 a x^2)
-        const double k = 0.79788456080286535588, a = 0.044715;
-        const Tensor x2 = mul(xv, xv);
-        const Tensor t = tanh(mul(c(k), add(xv, mul(c(a), mul(x2, xv)))));
-        const Tensor d = add(mul(c(0.5), add(c(1.0), t)),
-                             mul(mul(c(0.5 * k), xv), mul(sub(c(1.0), mul(t, t)), add(c(1.0), mul(c(3 * a), x2)))));
-        return {mul(g[0], d)};
-      }
-      // dy/dx = Phi(x) + x phi(x)
-      const Tensor cdf = mul(c(0.5), add(c(1.0), erf(mul(xv, c(0.70710678118654752440)))));
-      const Tensor pdf = mul(c(0.39894228040143267794), exp(mul(c(-0.5), mul(xv, xv))));
-      return {mul(g[0], add(cdf, mul(xv, pdf)))};
-    };
-  return out;
+  Tensor out = tanh_form ? unary_forward(x, kGelu.name, GeluTanhF{}) : unary_forward(x, kGelu.name, GeluF{});
+  return kGelu.record(std::move(out), {&x}, {tanh_form});
 }
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
   if (beta == 0) fail<ValueError>("softplus: beta must be non-zero");
-  check_floating(x, "softplus");
-  Tensor out = unary_forward(x, "softplus", SoftplusF{beta, threshold});
-  if (auto n = autograd::record("softplus", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x), beta, threshold](const Grads& g, const Node&) -> Grads {
-      const Tensor xv = sx.unpack("softplus");
-      const Tensor bx = mul(xv, scalar_like(xv, beta));
-      return {where(gt(bx, scalar_like(xv, threshold)), g[0], mul(g[0], sigmoid(bx)))};
-    };
-  return out;
+  check_floating(x, kSoftplus.name);
+  return kSoftplus.record(unary_forward(x, kSoftplus.name, SoftplusF{beta, threshold}), {&x}, {beta, threshold});
 }
 
 Tensor elu(const Tensor& x, double alpha) {
-  check_floating(x, "elu");
-  Tensor out = unary_forward(x, "elu", EluF{alpha});
-  if (auto n = autograd::record("elu", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x), alpha](const Grads& g, const Node&) -> Grads {
-      const Tensor xv = sx.unpack("elu");
-      return {where(gt(xv, scalar_like(xv, 0.0)), g[0], mul(g[0], mul(exp(xv), scalar_like(xv, alpha))))};
-    };
-  return out;
+  check_floating(x, kElu.name);
+  return kElu.record(unary_forward(x, kElu.name, EluF{alpha}), {&x}, {alpha});
 }
 
 Tensor silu(const Tensor& x) {
-  check_floating(x, "silu");
-  Tensor out = unary_forward(x, "silu", SiluF{});
-  if (auto n = autograd::record("silu", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads {
-      const Tensor xv = sx.unpack("silu");
-      const Tensor s = sigmoid(xv);
-      // d/dx x s(x) = s (1 + x (1 - s))
-      return {mul(g[0], mul(s, add(scalar_like(xv, 1.0), mul(xv, sub(scalar_like(xv, 1.0), s)))))};
-    };
-  return out;
+  check_floating(x, kSilu.name);
+  return kSilu.record(unary_forward(x, kSilu.name, SiluF{}), {&x});
 }
 
 Tensor log_sigmoid(const Tensor& x) { return neg(softplus(neg(x), 1.0, INFINITY)); }
+
+namespace {
+const RegisterOp reg_relu{expose(kRelu, relu, {"input"})};
+const RegisterOp reg_leaky_relu{expose(kLeakyRelu, leaky_relu, {"input"}, {"negative_slope"}, {0.1})};
+const RegisterOp reg_sigmoid{expose(kSigmoid, sigmoid, {"input"})};
+const RegisterOp reg_tanh{expose(kTanh, tanh, {"input"})};
+const RegisterOp reg_gelu{expose(kGelu, gelu, {"input"}, {"approximate"}, {std::string("tanh")})};
+const RegisterOp reg_softplus{expose(kSoftplus, softplus, {"input"}, {"beta", "threshold"}, {1.5, 20.0})};
+const RegisterOp reg_elu{expose(kElu, elu, {"input"}, {"alpha"}, {1.0})};
+const RegisterOp reg_silu{expose(kSilu, silu, {"input"})};
+}  // namespace
 
 }  // namespace xg

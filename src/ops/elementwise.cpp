@@ -13,6 +13,7 @@
 #include "kernels/copy.h"
 #include "kernels/integer.h"
 #include "ops/map_helpers.h"
+#include "ops/op.h"
 #include "ops/overlap.h"
 #include "ops/views.h"
 #include "xgrad/ops/activation.h"
@@ -308,200 +309,222 @@ Tensor unary_same(const Tensor& x, const char* op, F f) {
   return out;
 }
 
-}  // namespace
+// ---------------------------------------------------------------- definitions: arithmetic
 
-// ---------------------------------------------------------------- add, sub, mul, div
+const OpDef<NoAttrs, 2> kAdd{
+    .name = "add",
+    .broadcast = true,
+    .backward = [](const Ctx<NoAttrs, 2>& c) -> Grads {
+      return {c.needs(0) ? c.reduce(0, c.grad()) : Tensor(), c.needs(1) ? c.reduce(1, c.grad()) : Tensor()};
+    },
+};
+const OpDef<NoAttrs, 2> kSub{
+    .name = "sub",
+    .broadcast = true,
+    .backward = [](const Ctx<NoAttrs, 2>& c) -> Grads {
+      return {c.needs(0) ? c.reduce(0, c.grad()) : Tensor(), c.needs(1) ? c.reduce(1, neg(c.grad())) : Tensor()};
+    },
+};
+/// Each side's gradient reads only the other side, so a side is saved only when the other needs it.
+const OpDef<NoAttrs, 2> kMul{
+    .name = "mul",
+    .saves = {.inputs = 0b11, .for_others = true},
+    .broadcast = true,
+    .backward = [](const Ctx<NoAttrs, 2>& c) -> Grads {
+      return {c.needs(0) ? c.reduce(0, mul(c.grad(), c.input(1))) : Tensor(),
+              c.needs(1) ? c.reduce(1, mul(c.grad(), c.input(0))) : Tensor()};
+    },
+};
+const OpDef<NoAttrs, 2> kDiv{
+    .name = "div",
+    .saves = {.inputs = 0b11},
+    .broadcast = true,
+    .backward = [](const Ctx<NoAttrs, 2>& c) -> Grads {
+      const Tensor b = c.input(1);
+      Tensor ga, gb;
+      if (c.needs(0)) ga = c.reduce(0, div(c.grad(), b));
+      if (c.needs(1)) gb = c.reduce(1, neg(div(mul(c.grad(), c.input(0)), mul(b, b))));
+      return {ga, gb};
+    },
+};
+/// The forms with a number operand (a tensor and a Scalar): one input.
+const OpDef<> kAddNumber{.name = "add", .backward = [](const Ctx<>& c) -> Grads { return {c.grad()}; }};
+const OpDef<> kSubNumber{.name = "sub", .backward = [](const Ctx<>& c) -> Grads { return {c.grad()}; }};
+const OpDef<Scalar> kMulNumber{
+    .name = "mul",
+    .backward = [](const Ctx<Scalar>& c) -> Grads { return {mul(c.grad(), c.attrs())}; },
+};
+const OpDef<Scalar> kDivNumber{
+    .name = "div",
+    .backward = [](const Ctx<Scalar>& c) -> Grads { return {div(c.grad(), c.attrs())}; },
+};
 
-Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward<kAll>(a, b, "add", AddF{});
-  if (auto n = autograd::record("add", {&a, &b}, {&out}))
-    n->fn_ = [sa = a.shape(), sb = b.shape()](const Grads& g, const Node& self) -> Grads {
-      return {self.needs_grad(0) ? autograd::sum_to(g[0], sa) : Tensor(),
-              self.needs_grad(1) ? autograd::sum_to(g[0], sb) : Tensor()};
-    };
-  return out;
-}
-
-Tensor sub(const Tensor& a, const Tensor& b) {
-  if (a.defined() && b.defined()) check_sub(a.dtype(), b.dtype(), "sub");
-  Tensor out = binary_forward<kIF>(a, b, "sub", SubF{});
-  if (auto n = autograd::record("sub", {&a, &b}, {&out}))
-    n->fn_ = [sa = a.shape(), sb = b.shape()](const Grads& g, const Node& self) -> Grads {
-      return {self.needs_grad(0) ? autograd::sum_to(g[0], sa) : Tensor(),
-              self.needs_grad(1) ? autograd::sum_to(neg(g[0]), sb) : Tensor()};
-    };
-  return out;
-}
-
-Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward<kAll>(a, b, "mul", MulF{});
-  if (auto n = autograd::record("mul", {&a, &b}, {&out})) {
-    // Each side's gradient needs only the other side: save just what a needed gradient uses.
-    n->fn_ = [sa = n->needs_grad(1) ? SavedTensor(a) : SavedTensor(),
-              sb = n->needs_grad(0) ? SavedTensor(b) : SavedTensor(), shape_a = a.shape(),
-              shape_b = b.shape()](const Grads& g, const Node& self) -> Grads {
-      return {self.needs_grad(0) ? autograd::sum_to(mul(g[0], sb.unpack("mul")), shape_a) : Tensor(),
-              self.needs_grad(1) ? autograd::sum_to(mul(g[0], sa.unpack("mul")), shape_b) : Tensor()};
-    };
-  }
-  return out;
-}
-
-namespace {
 /// True division's dtype: the promoted floating dtype, or the default one for integers and bools.
 DType div_dtype(const Tensor& a, const Tensor& b) {
   const DType dt = result_type(a, b);
   return is_floating(dt) ? dt : get_default_dtype();
 }
+
+// ---------------------------------------------------------------- definitions: floor_divide, remainder, fmod
+
+/// Piecewise constant, and PyTorch defines no derivative: a backward through it is an error.
+const OpDef<NoAttrs, 2> kFloorDivide{
+    .name = "floor_divide",
+    .backward = [](const Ctx<NoAttrs, 2>&) -> Grads {
+      fail<AutogradError>("floor_divide: the derivative is not implemented (the result is piecewise constant)");
+    },
+};
+/// a - q·b: the gradient is (g, -g·q) with q = floor(a / b) (remainder) or trunc(a / b) (fmod), taken
+/// from the values.
+template <bool Floored>
+Grads modulo_backward(const Ctx<NoAttrs, 2>& c) {
+  Tensor ga, gb;
+  if (c.needs(0)) ga = c.reduce(0, c.grad());
+  if (c.needs(1)) {
+    const Tensor a = c.input(0), b = c.input(1);
+    Tensor q;
+    {
+      NoGradGuard ng;
+      q = Floored ? floor_divide(a, b) : div(sub(a, c.output()), b);
+    }
+    gb = c.reduce(1, neg(mul(c.grad(), q)));
+  }
+  return {ga, gb};
+}
+const OpDef<NoAttrs, 2> kRemainder{.name = "remainder",
+                                   .saves = {.inputs = 0b11, .outputs = 0b1},
+                                   .broadcast = true,
+                                   .backward = modulo_backward<true>};
+const OpDef<NoAttrs, 2> kFmod{
+    .name = "fmod", .saves = {.inputs = 0b11, .outputs = 0b1}, .broadcast = true, .backward = modulo_backward<false>};
+
+/// maximum and minimum, as PyTorch: a tie splits the gradient evenly (the subgradient in the middle,
+/// so that maximum(x, x) has derivative 1 in x), and the loser gets none. A NaN on either side loses
+/// nothing: both get g.
+template <bool IsMax>
+Grads select_backward(const Ctx<NoAttrs, 2>& c) {
+  const Tensor a = c.input(0), b = c.input(1), g = c.grad();
+  const Tensor zero = scalar_like(g, 0.0);
+  const Tensor shared = where(eq(a, b), mul(g, scalar_like(g, 0.5)), g);
+  const Tensor a_loses = IsMax ? lt(a, b) : gt(a, b);
+  const Tensor b_loses = IsMax ? gt(a, b) : lt(a, b);
+  return {c.needs(0) ? c.reduce(0, where(a_loses, zero, shared)) : Tensor(),
+          c.needs(1) ? c.reduce(1, where(b_loses, zero, shared)) : Tensor()};
+}
+const OpDef<NoAttrs, 2> kMaximum{
+    .name = "maximum", .saves = {.inputs = 0b11}, .broadcast = true, .backward = select_backward<true>};
+const OpDef<NoAttrs, 2> kMinimum{
+    .name = "minimum", .saves = {.inputs = 0b11}, .broadcast = true, .backward = select_backward<false>};
+
+/// pow(a, b): d/da = b a^(b-1), d/db = a^b log a.
+const OpDef<NoAttrs, 2> kPow{
+    .name = "pow",
+    .saves = {.inputs = 0b11, .outputs = 0b1},
+    .broadcast = true,
+    .backward = [](const Ctx<NoAttrs, 2>& c) -> Grads {
+      const Tensor a = c.input(0), b = c.input(1);
+      Tensor ga, gb;
+      if (c.needs(0)) ga = c.reduce(0, mul(c.grad(), mul(b, pow(a, sub(b, scalar_like(b, 1.0))))));
+      if (c.needs(1)) gb = c.reduce(1, mul(c.grad(), mul(c.output(), log(a))));
+      return {ga, gb};
+    },
+};
+/// pow(x, e) for a number e: d/dx = e x^(e-1).
+const OpDef<double> kPowNumber{
+    .name = "pow",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<double>& c) -> Grads {
+      const double e = c.attrs();
+      if (e == 0.0) return {zeros_like(c.grad())};
+      return {mul(c.grad(), mul(pow(c.input(), e - 1.0), scalar_like(c.grad(), e)))};
+    },
+};
+
 }  // namespace
 
+// ---------------------------------------------------------------- add, sub, mul, div
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  return kAdd.record(binary_forward<kAll>(a, b, kAdd.name, AddF{}), {&a, &b});
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  if (a.defined() && b.defined()) check_sub(a.dtype(), b.dtype(), kSub.name);
+  return kSub.record(binary_forward<kIF>(a, b, kSub.name, SubF{}), {&a, &b});
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return kMul.record(binary_forward<kAll>(a, b, kMul.name, MulF{}), {&a, &b});
+}
+
 Tensor div(const Tensor& a, const Tensor& b) {
-  check_defined(a, "div", "input");
-  check_defined(b, "div", "other");
-  Tensor out = binary_in<kF>(a, b, div_dtype(a, b), "div", DivF{});
-  if (auto n = autograd::record("div", {&a, &b}, {&out}))
-    n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b)](const Grads& g, const Node& self) -> Grads {
-      const Tensor bv = sb.unpack("div");
-      Tensor ga, gb;
-      if (self.needs_grad(0)) ga = autograd::sum_to(div(g[0], bv), sa.unpack("div").shape());
-      if (self.needs_grad(1)) {
-        const Tensor av = sa.unpack("div");
-        gb = autograd::sum_to(neg(div(mul(g[0], av), mul(bv, bv))), bv.shape());
-      }
-      return {ga, gb};
-    };
-  return out;
+  check_defined(a, kDiv.name, "input");
+  check_defined(b, kDiv.name, "other");
+  return kDiv.record(binary_in<kF>(a, b, div_dtype(a, b), kDiv.name, DivF{}), {&a, &b});
 }
 
 Tensor add(const Tensor& a, Scalar b) {
   if (!folds_number(a)) return add(a, number_operand(a, b, "add"));
-  Tensor out = number_forward(a, b, "add", AddF{});
-  if (auto n = autograd::record("add", {&a}, {&out}))
-    n->fn_ = [](const Grads& g, const Node&) -> Grads { return {g[0]}; };
-  return out;
+  return kAddNumber.record(number_forward(a, b, kAddNumber.name, AddF{}), {&a});
 }
 Tensor sub(const Tensor& a, Scalar b) {
   if (a.defined()) check_sub(a.dtype(), b.dtype(), "sub");
   if (!folds_number(a)) return sub(a, number_operand(a, b, "sub"));
-  Tensor out = number_forward(a, b, "sub", SubF{});
-  if (auto n = autograd::record("sub", {&a}, {&out}))
-    n->fn_ = [](const Grads& g, const Node&) -> Grads { return {g[0]}; };
-  return out;
+  return kSubNumber.record(number_forward(a, b, kSubNumber.name, SubF{}), {&a});
 }
 Tensor mul(const Tensor& a, Scalar b) {
   if (!folds_number(a)) return mul(a, number_operand(a, b, "mul"));
-  Tensor out = number_forward(a, b, "mul", MulF{});
-  if (auto n = autograd::record("mul", {&a}, {&out}))
-    n->fn_ = [b](const Grads& g, const Node&) -> Grads { return {mul(g[0], b)}; };
-  return out;
+  return kMulNumber.record(number_forward(a, b, kMulNumber.name, MulF{}), {&a}, {b});
 }
 Tensor div(const Tensor& a, Scalar b) {
   if (!folds_number(a)) return div(a, number_operand(a, b, "div"));
-  Tensor out = number_forward(a, b, "div", DivF{});
-  if (auto n = autograd::record("div", {&a}, {&out}))
-    n->fn_ = [b](const Grads& g, const Node&) -> Grads { return {div(g[0], b)}; };
-  return out;
+  return kDivNumber.record(number_forward(a, b, kDivNumber.name, DivF{}), {&a}, {b});
 }
-
 // ---------------------------------------------------------------- floor_divide, remainder, fmod
 
 Tensor floor_divide(const Tensor& a, const Tensor& b) {
-  check_defined(a, "floor_divide", "input");
-  check_defined(b, "floor_divide", "other");
+  check_defined(a, kFloorDivide.name, "input");
+  check_defined(b, kFloorDivide.name, "other");
   const DType dt = result_type(a, b);
-  check_kinds<kIF>(dt, "floor_divide");
-  if (dt == kInt64) check_no_zero_divisor(as_dtype(b, dt), "floor_divide");
-  Tensor out = binary_in<kIF>(a, b, dt, "floor_divide", FloorDivF{});
-  // Piecewise constant, and PyTorch defines no derivative: a backward through it is an error.
-  if (auto n = autograd::record("floor_divide", {&a, &b}, {&out}))
-    n->fn_ = [](const Grads&, const Node&) -> Grads {
-      fail<AutogradError>("floor_divide: the derivative is not implemented (the result is piecewise constant)");
-    };
-  return out;
+  check_kinds<kIF>(dt, kFloorDivide.name);
+  if (dt == kInt64) check_no_zero_divisor(as_dtype(b, dt), kFloorDivide.name);
+  return kFloorDivide.record(binary_in<kIF>(a, b, dt, kFloorDivide.name, FloorDivF{}), {&a, &b});
 }
 
 namespace {
 /// remainder and fmod: a - q·b for a rounded quotient q, so the gradient is (g, -g·q), with q
 /// taken from the values (it is piecewise constant).
 template <class F>
-Tensor modulo(const Tensor& a, const Tensor& b, const char* op, F f, bool floored) {
-  check_defined(a, op, "input");
-  check_defined(b, op, "other");
+Tensor modulo(const OpDef<NoAttrs, 2>& def, const Tensor& a, const Tensor& b, F f) {
+  check_defined(a, def.name, "input");
+  check_defined(b, def.name, "other");
   const DType dt = result_type(a, b);
-  check_kinds<kIF>(dt, op);
-  if (dt == kInt64) check_no_zero_divisor(as_dtype(b, dt), op);
-  Tensor out = binary_in<kIF>(a, b, dt, op, f);
-  if (auto n = autograd::record(op, {&a, &b}, {&out}))
-    n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b), so = SavedTensor(out), op, floored](const Grads& g,
-                                                                                            const Node& self) -> Grads {
-      const Tensor av = sa.unpack(op), bv = sb.unpack(op);
-      Tensor ga, gb;
-      if (self.needs_grad(0)) ga = autograd::sum_to(g[0], av.shape());
-      if (self.needs_grad(1)) {
-        Tensor q;
-        {
-          NoGradGuard ng;
-          q = floored ? floor_divide(av, bv) : div(sub(av, so.unpack(op)), bv);
-        }
-        gb = autograd::sum_to(neg(mul(g[0], q)), bv.shape());
-      }
-      return {ga, gb};
-    };
-  return out;
+  check_kinds<kIF>(dt, def.name);
+  if (dt == kInt64) check_no_zero_divisor(as_dtype(b, dt), def.name);
+  return def.record(binary_in<kIF>(a, b, dt, def.name, f), {&a, &b});
 }
 }  // namespace
 
-Tensor remainder(const Tensor& a, const Tensor& b) { return modulo(a, b, "remainder", RemainderF{}, true); }
-Tensor fmod(const Tensor& a, const Tensor& b) { return modulo(a, b, "fmod", FmodF{}, false); }
+Tensor remainder(const Tensor& a, const Tensor& b) { return modulo(kRemainder, a, b, RemainderF{}); }
+Tensor fmod(const Tensor& a, const Tensor& b) { return modulo(kFmod, a, b, FmodF{}); }
 Tensor floor_divide(const Tensor& a, Scalar b) { return floor_divide(a, number_operand(a, b, "floor_divide")); }
 Tensor remainder(const Tensor& a, Scalar b) { return remainder(a, number_operand(a, b, "remainder")); }
 Tensor fmod(const Tensor& a, Scalar b) { return fmod(a, number_operand(a, b, "fmod")); }
 
 // ---------------------------------------------------------------- maximum, minimum
 
-namespace {
-Tensor select_backward(const char* name, const Tensor& a, const Tensor& b, Tensor& out, bool is_max) {
-  if (auto n = autograd::record(name, {&a, &b}, {&out}))
-    n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b), is_max, name](const Grads& g, const Node& self) -> Grads {
-      // As PyTorch: a tie splits the gradient evenly (the subgradient in the middle, so that maximum(x, x)
-      // has derivative 1 in x), and the loser gets none. A NaN on either side loses nothing: both get g.
-      const Tensor av = sa.unpack(name), bv = sb.unpack(name);
-      const Tensor zero = scalar_like(g[0], 0.0);
-      const Tensor shared = where(eq(av, bv), mul(g[0], scalar_like(g[0], 0.5)), g[0]);
-      const Tensor a_loses = is_max ? lt(av, bv) : gt(av, bv);
-      const Tensor b_loses = is_max ? gt(av, bv) : lt(av, bv);
-      return {self.needs_grad(0) ? autograd::sum_to(where(a_loses, zero, shared), av.shape()) : Tensor(),
-              self.needs_grad(1) ? autograd::sum_to(where(b_loses, zero, shared), bv.shape()) : Tensor()};
-    };
-  return out;
-}
-}  // namespace
-
 Tensor maximum(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward<kAll>(a, b, "maximum", MaxF{});
-  return select_backward("maximum", a, b, out, true);
+  return kMaximum.record(binary_forward<kAll>(a, b, kMaximum.name, MaxF{}), {&a, &b});
 }
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward<kAll>(a, b, "minimum", MinF{});
-  return select_backward("minimum", a, b, out, false);
+  return kMinimum.record(binary_forward<kAll>(a, b, kMinimum.name, MinF{}), {&a, &b});
 }
 
 // ---------------------------------------------------------------- pow
 
 Tensor pow(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward<kIF>(a, b, "pow", PowF{});
-  if (auto n = autograd::record("pow", {&a, &b}, {&out}))
-    n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b), so = SavedTensor(out)](const Grads& g,
-                                                                               const Node& self) -> Grads {
-      const Tensor av = sa.unpack("pow"), bv = sb.unpack("pow");
-      Tensor ga, gb;
-      if (self.needs_grad(0))
-        ga = autograd::sum_to(mul(g[0], mul(bv, pow(av, sub(bv, scalar_like(bv, 1.0))))), av.shape());
-      if (self.needs_grad(1)) gb = autograd::sum_to(mul(g[0], mul(so.unpack("pow"), log(av))), bv.shape());
-      return {ga, gb};
-    };
-  return out;
+  return kPow.record(binary_forward<kIF>(a, b, kPow.name, PowF{}), {&a, &b});
 }
 
 namespace {
@@ -531,14 +554,7 @@ Tensor pow(const Tensor& x, Scalar e) {
     return unary_same<kI>(as_dtype(x, dt), "pow", [ei](int64_t v) { return kernels::int_pow(v, ei); });
   }
   const double ed = e.to_double();
-  Tensor out = unary_forward(x, "pow", PowScalarF{ed});
-  if (auto n = autograd::record("pow", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x), ed](const Grads& g, const Node&) -> Grads {
-      if (ed == 0.0) return {zeros_like(g[0])};
-      const Tensor xv = sx.unpack("pow");
-      return {mul(g[0], mul(pow(xv, ed - 1.0), scalar_like(g[0], ed)))};
-    };
-  return out;
+  return kPowNumber.record(unary_forward(x, kPowNumber.name, PowScalarF{ed}), {&x}, ed);
 }
 
 Tensor pow(Scalar base, const Tensor& exponent) { return pow(number_operand(exponent, base, "pow"), exponent); }
@@ -632,111 +648,104 @@ struct ErfF {
     return xsimd::erf(x);
   }
 };
+
+// ---------------------------------------------------------------- definitions: unary maths
+
+const OpDef<> kNeg{.name = "neg", .backward = [](const Ctx<>& c) -> Grads { return {neg(c.grad())}; }};
+const OpDef<> kExp{
+    .name = "exp",
+    .saves = {.outputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads { return {mul(c.grad(), c.output())}; },
+};
+const OpDef<> kLog{
+    .name = "log",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads { return {div(c.grad(), c.input())}; },
+};
+const OpDef<> kSqrt{
+    .name = "sqrt",
+    .saves = {.outputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads { return {div(c.grad(), mul(c.output(), scalar_like(c.grad(), 2.0)))}; },
+};
+/// d/dx x^-1/2 = -1/2 x^-3/2 = -0.5 · out / x
+const OpDef<> kRsqrt{
+    .name = "rsqrt",
+    .saves = {.inputs = 0b1, .outputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads {
+      return {mul(c.grad(), mul(div(c.output(), c.input()), scalar_like(c.grad(), -0.5)))};
+    },
+};
+const OpDef<> kAbs{
+    .name = "abs",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads { return {mul(c.grad(), sign(c.input()))}; },
+};
+const OpDef<> kSign{.name = "sign", .backward = [](const Ctx<>& c) -> Grads { return {zeros_like(c.grad())}; }};
+const OpDef<> kSquare{
+    .name = "square",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads { return {mul(c.grad(), mul(c.input(), scalar_like(c.grad(), 2.0)))}; },
+};
+const OpDef<> kReciprocal{
+    .name = "reciprocal",
+    .saves = {.outputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads {
+      const Tensor y = c.output();
+      return {neg(mul(c.grad(), mul(y, y)))};
+    },
+};
+const OpDef<> kSin{
+    .name = "sin",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads { return {mul(c.grad(), cos(c.input()))}; },
+};
+const OpDef<> kCos{
+    .name = "cos",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads { return {neg(mul(c.grad(), sin(c.input())))}; },
+};
+/// d/dx erf(x) = 2/sqrt(pi) e^(-x²)
+const OpDef<> kErf{
+    .name = "erf",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads {
+      const Tensor x = c.input();
+      return {mul(c.grad(), mul(exp(neg(mul(x, x))), scalar_like(c.grad(), 2.0 / std::sqrt(M_PI))))};
+    },
+};
 }  // namespace
 
 Tensor neg(const Tensor& x) {
   if (x.defined() && x.dtype() == kBool)
     fail<DTypeError>("neg: negation of a bool tensor is not supported (use logical_not or ~)");
-  Tensor out = unary_same<kIF>(x, "neg", NegF{});
-  if (auto n = autograd::record("neg", {&x}, {&out}))
-    n->fn_ = [](const Grads& g, const Node&) -> Grads { return {neg(g[0])}; };
-  return out;
+  return kNeg.record(unary_same<kIF>(x, kNeg.name, NegF{}), {&x});
 }
 
-Tensor exp(const Tensor& x) {
-  Tensor out = unary_forward(x, "exp", ExpF{});
-  if (auto n = autograd::record("exp", {&x}, {&out}))
-    n->fn_ = [so = SavedTensor(out)](const Grads& g, const Node&) -> Grads { return {mul(g[0], so.unpack("exp"))}; };
-  return out;
-}
+Tensor exp(const Tensor& x) { return kExp.record(unary_forward(x, kExp.name, ExpF{}), {&x}); }
 
-Tensor log(const Tensor& x) {
-  Tensor out = unary_forward(x, "log", LogF{});
-  if (auto n = autograd::record("log", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads { return {div(g[0], sx.unpack("log"))}; };
-  return out;
-}
+Tensor log(const Tensor& x) { return kLog.record(unary_forward(x, kLog.name, LogF{}), {&x}); }
 
-Tensor sqrt(const Tensor& x) {
-  Tensor out = unary_forward(x, "sqrt", SqrtF{});
-  if (auto n = autograd::record("sqrt", {&x}, {&out}))
-    n->fn_ = [so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {
-      return {div(g[0], mul(so.unpack("sqrt"), scalar_like(g[0], 2.0)))};
-    };
-  return out;
-}
+Tensor sqrt(const Tensor& x) { return kSqrt.record(unary_forward(x, kSqrt.name, SqrtF{}), {&x}); }
 
-Tensor rsqrt(const Tensor& x) {
-  Tensor out = unary_forward(x, "rsqrt", RsqrtF{});
-  if (auto n = autograd::record("rsqrt", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x), so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {
-      // d/dx x^-1/2 = -1/2 x^-3/2 = -0.5 · out / x
-      return {mul(g[0], mul(div(so.unpack("rsqrt"), sx.unpack("rsqrt")), scalar_like(g[0], -0.5)))};
-    };
-  return out;
-}
+Tensor rsqrt(const Tensor& x) { return kRsqrt.record(unary_forward(x, kRsqrt.name, RsqrtF{}), {&x}); }
 
-Tensor abs(const Tensor& x) {
-  Tensor out = unary_same<kIF>(x, "abs", AbsF{});
-  if (auto n = autograd::record("abs", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads {
-      return {mul(g[0], sign(sx.unpack("abs")))};
-    };
-  return out;
-}
+Tensor abs(const Tensor& x) { return kAbs.record(unary_same<kIF>(x, kAbs.name, AbsF{}), {&x}); }
 
-Tensor sign(const Tensor& x) {
-  Tensor out = unary_same<kAll>(x, "sign", SignF{});
-  if (auto n = autograd::record("sign", {&x}, {&out}))
-    n->fn_ = [](const Grads& g, const Node&) -> Grads { return {zeros_like(g[0])}; };
-  return out;
-}
+Tensor sign(const Tensor& x) { return kSign.record(unary_same<kAll>(x, kSign.name, SignF{}), {&x}); }
 
 Tensor square(const Tensor& x) {
   // bool squares as int64, as PyTorch's pow(x, 2) with an integer exponent.
-  Tensor out = unary_same<kIF>(x.defined() && x.dtype() == kBool ? x.to(kInt64) : x, "square", SquareF{});
-  if (auto n = autograd::record("square", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads {
-      return {mul(g[0], mul(sx.unpack("square"), scalar_like(g[0], 2.0)))};
-    };
-  return out;
+  const Tensor xs = x.defined() && x.dtype() == kBool ? x.to(kInt64) : x;
+  return kSquare.record(unary_same<kIF>(xs, kSquare.name, SquareF{}), {&x});
 }
 
-Tensor reciprocal(const Tensor& x) {
-  Tensor out = unary_forward(x, "reciprocal", RecipF{});
-  if (auto n = autograd::record("reciprocal", {&x}, {&out}))
-    n->fn_ = [so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {
-      const Tensor o = so.unpack("reciprocal");
-      return {neg(mul(g[0], mul(o, o)))};
-    };
-  return out;
-}
+Tensor reciprocal(const Tensor& x) { return kReciprocal.record(unary_forward(x, kReciprocal.name, RecipF{}), {&x}); }
 
-Tensor sin(const Tensor& x) {
-  Tensor out = unary_forward(x, "sin", SinF{});
-  if (auto n = autograd::record("sin", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads { return {mul(g[0], cos(sx.unpack("sin")))}; };
-  return out;
-}
+Tensor sin(const Tensor& x) { return kSin.record(unary_forward(x, kSin.name, SinF{}), {&x}); }
 
-Tensor cos(const Tensor& x) {
-  Tensor out = unary_forward(x, "cos", CosF{});
-  if (auto n = autograd::record("cos", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads {
-      return {neg(mul(g[0], sin(sx.unpack("cos"))))};
-    };
-  return out;
-}
+Tensor cos(const Tensor& x) { return kCos.record(unary_forward(x, kCos.name, CosF{}), {&x}); }
 
-Tensor erf(const Tensor& x) {
-  Tensor out = unary_forward(x, "erf", ErfF{});
-  if (auto n = autograd::record("erf", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x)](const Grads& g, const Node&) -> Grads {
-      const Tensor xv = sx.unpack("erf");
-      return {mul(g[0], mul(exp(neg(mul(xv, xv))), scalar_like(g[0], 2.0 / std::sqrt(M_PI))))};
-    };
-  return out;
-}
+Tensor erf(const Tensor& x) { return kErf.record(unary_forward(x, kErf.name, ErfF{}), {&x}); }
 
 // ---------------------------------------------------------------- clamp, where
 
@@ -758,6 +767,34 @@ struct ClampF {
       return r;
     }
   }
+};
+/// clamp passes the gradient where the input is within the bounds (NaN: no bound).
+struct Bounds {
+  double lo, hi;
+};
+const OpDef<Bounds> kClamp{
+    .name = "clamp",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<Bounds>& c) -> Grads {
+      const Tensor x = c.input();
+      const auto [l, h] = c.attrs();
+      Tensor keep = ones(x.shape(), kBool);
+      if (!std::isnan(l)) keep = where(ge(x, scalar_like(x, l)), keep, scalar(false, kBool));
+      if (!std::isnan(h)) keep = where(le(x, scalar_like(x, h)), keep, scalar(false, kBool));
+      return {where(keep, c.grad(), scalar_like(c.grad(), 0.0))};
+    },
+};
+/// where(cond, a, b): the gradient goes to the side cond chose. cond is kept as an attribute (it
+/// takes no gradient), still checked against in-place changes.
+const OpDef<SavedTensor, 2> kWhere{
+    .name = "where",
+    .broadcast = true,
+    .backward = [](const Ctx<SavedTensor, 2>& c) -> Grads {
+      const Tensor cond = c.attrs().unpack("where");
+      const Tensor zero = scalar_like(c.grad(), 0.0);
+      return {c.needs(0) ? c.reduce(0, where(cond, c.grad(), zero)) : Tensor(),
+              c.needs(1) ? c.reduce(1, where(cond, zero, c.grad())) : Tensor()};
+    },
 };
 /// Integer bounds compared as integers (exact beyond 2^53).
 struct ClampIntF {
@@ -786,16 +823,7 @@ Tensor clamp(const Tensor& x, std::optional<Scalar> lo, std::optional<Scalar> hi
   }
   const double none = std::numeric_limits<double>::quiet_NaN();
   const double l = lo ? lo->to_double() : none, h = hi ? hi->to_double() : none;
-  Tensor out = unary_same<kF>(as_dtype(x, dt), "clamp", ClampF{l, h});
-  if (auto n = autograd::record("clamp", {&x}, {&out}))
-    n->fn_ = [sx = SavedTensor(x), l, h](const Grads& g, const Node&) -> Grads {
-      const Tensor xv = sx.unpack("clamp");
-      Tensor keep = ones(xv.shape(), kBool);
-      if (!std::isnan(l)) keep = where(ge(xv, scalar_like(xv, l)), keep, scalar(false, kBool));
-      if (!std::isnan(h)) keep = where(le(xv, scalar_like(xv, h)), keep, scalar(false, kBool));
-      return {where(keep, g[0], scalar_like(g[0], 0.0))};
-    };
-  return out;
+  return kClamp.record(unary_same<kF>(as_dtype(x, dt), kClamp.name, ClampF{l, h}), {&x}, {l, h});
 }
 Tensor clamp_min(const Tensor& x, Scalar lo) { return clamp(x, lo, std::nullopt); }
 Tensor clamp_max(const Tensor& x, Scalar hi) { return clamp(x, std::nullopt, hi); }
@@ -813,14 +841,7 @@ Tensor where(const Tensor& cond, const Tensor& a0, const Tensor& b0) {
   core::dispatch_all(dt, [&]<class T>() {
     kernels::map_ternary<bool, T>(cond, a, b, out, [](bool c, T x, T y) { return c ? x : y; });
   });
-  if (auto n = autograd::record("where", {&a0, &b0}, {&out}))
-    n->fn_ = [sc = SavedTensor(cond), sa = a0.shape(), sb = b0.shape()](const Grads& g, const Node& self) -> Grads {
-      const Tensor c = sc.unpack("where");
-      const Tensor zero = scalar_like(g[0], 0.0);
-      return {self.needs_grad(0) ? autograd::sum_to(where(c, g[0], zero), sa) : Tensor(),
-              self.needs_grad(1) ? autograd::sum_to(where(c, zero, g[0]), sb) : Tensor()};
-    };
-  return out;
+  return kWhere.record(std::move(out), {&a0, &b0}, SavedTensor(cond));
 }
 Tensor where(const Tensor& cond, const Tensor& a, Scalar b) { return where(cond, a, number_operand(a, b, "where")); }
 Tensor where(const Tensor& cond, Scalar a, const Tensor& b) { return where(cond, number_operand(b, a, "where"), b); }
@@ -1165,5 +1186,31 @@ Tensor& Tensor::tanh_() {
 Tensor& Tensor::neg_() {
   return inplace_unary(*this, "neg_", [](const Tensor& x) { return xg::neg(x); });
 }
+
+// ---------------------------------------------------------------- the registry
+
+namespace {
+using TT = Tensor (*)(const Tensor&, const Tensor&);
+const RegisterOp reg_add{expose(kAdd, static_cast<TT>(add), {"input", "other"})};
+const RegisterOp reg_sub{expose(kSub, static_cast<TT>(sub), {"input", "other"})};
+const RegisterOp reg_mul{expose(kMul, static_cast<TT>(mul), {"input", "other"})};
+const RegisterOp reg_div{within(expose(kDiv, static_cast<TT>(div), {"input", "other"}), 0.5, 2.0)};
+const RegisterOp reg_maximum{expose(kMaximum, maximum, {"input", "other"})};
+const RegisterOp reg_minimum{expose(kMinimum, minimum, {"input", "other"})};
+const RegisterOp reg_pow{within(expose(kPow, static_cast<TT>(pow), {"input", "exponent"}), 0.5, 2.0)};
+const RegisterOp reg_remainder{within(expose(kRemainder, static_cast<TT>(remainder), {"input", "other"}), 0.5, 2.0)};
+const RegisterOp reg_fmod{within(expose(kFmod, static_cast<TT>(fmod), {"input", "other"}), 0.5, 2.0)};
+const RegisterOp reg_neg{expose(kNeg, neg, {"input"})};
+const RegisterOp reg_exp{expose(kExp, exp, {"input"})};
+const RegisterOp reg_log{within(expose(kLog, log, {"input"}), 0.5, 2.0)};
+const RegisterOp reg_sqrt{within(expose(kSqrt, sqrt, {"input"}), 0.5, 2.0)};
+const RegisterOp reg_rsqrt{within(expose(kRsqrt, rsqrt, {"input"}), 0.5, 2.0)};
+const RegisterOp reg_abs{expose(kAbs, abs, {"input"})};
+const RegisterOp reg_square{expose(kSquare, square, {"input"})};
+const RegisterOp reg_reciprocal{within(expose(kReciprocal, reciprocal, {"input"}), 0.5, 2.0)};
+const RegisterOp reg_sin{expose(kSin, sin, {"input"})};
+const RegisterOp reg_cos{expose(kCos, cos, {"input"})};
+const RegisterOp reg_erf{expose(kErf, erf, {"input"})};
+}  // namespace
 
 }  // namespace xg

@@ -263,7 +263,8 @@ Tensor extreme(const Tensor& x, const Shape& dims, bool keepdim, const char* op)
   Tensor out = extreme_forward<IsMax>(x, dims, keepdim, op);
   if (auto n = autograd::record(op, {&x}, {&out})) {
     const Plan p = make_plan(x, dims, op);
-    n->fn_ = [sx = SavedTensor(x), so = SavedTensor(out), p, keepdim, op](const Grads& g, const Node&) -> Grads {
+    n->fn_ = [sx = SavedTensor(x), so = SavedTensor::output(out), p, keepdim, op](const Grads& g,
+                                                                                  const Node&) -> Grads {
       const Tensor xv = sx.unpack(op);
       const Tensor ov = unreduce(so.unpack(op), p, keepdim);
       // The gradient goes to the extremal elements, shared evenly among ties (as PyTorch's amax).
@@ -447,8 +448,8 @@ Tensor var_or_std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdi
     core::dispatch_float(x.dtype(), op,
                          [&]<class T>() { moments<T>(x, p, mean64.data<double>(), out.data<T>(), denom, Sqrt); });
   if (auto node = autograd::record(op, {&x}, {&out}))
-    node->fn_ = [sx = SavedTensor(x), so = SavedTensor(out), mean64, p, keepdim, denom, op](const Grads& g,
-                                                                                            const Node&) -> Grads {
+    node->fn_ = [sx = SavedTensor(x), so = SavedTensor::output(out), mean64, p, keepdim, denom, op](
+                    const Grads& g, const Node&) -> Grads {
       const Tensor xv = sx.unpack(op);
       // d var / dx = 2 (x - mean) / denom, d std / dx = (x - mean) / (denom · std) (0 where std is 0, as
       // PyTorch). x - mean is formed as (x - m_f) + (m_f - m) with m_f the float mean (x - m_f is exact near the
@@ -500,7 +501,7 @@ Tensor norm(const Tensor& x0) {
   Tensor out = empty({}, x0.dtype());
   core::dispatch_float(x0.dtype(), "norm", [&]<class T>() { out.data<T>()[0] = static_cast<T>(l2_norm<T>(x0, p)); });
   if (auto node = autograd::record("norm", {&x0}, {&out}))
-    node->fn_ = [sx = SavedTensor(x0), so = SavedTensor(out)](const Grads& g, const Node&) -> Grads {
+    node->fn_ = [sx = SavedTensor(x0), so = SavedTensor::output(out)](const Grads& g, const Node&) -> Grads {
       const Tensor xv = sx.unpack("norm"), nv = so.unpack("norm");
       // x·g/‖x‖, 0 at ‖x‖ = 0 (as PyTorch): never through sqrt(Σx²), whose Σx² overflows at |x| ~ 1e19.
       const Tensor zero = scalar_like(nv, 0.0);

@@ -155,7 +155,7 @@ Tensor softmax_forward(const Tensor& x0, int64_t dim, const char* op) {
 Tensor softmax(const Tensor& x, int64_t dim) {
   Tensor out = softmax_forward<false>(x, dim, "softmax");
   if (auto n = autograd::record("softmax", {&x}, {&out}))
-    n->fn_ = [so = SavedTensor(out), dim](const Grads& g, const Node&) -> Grads {
+    n->fn_ = [so = SavedTensor::output(out), dim](const Grads& g, const Node&) -> Grads {
       const Tensor y = so.unpack("softmax");
       if (!autograd::grad_mode_enabled() && g[0].dtype() == y.dtype()) return {softmax_backward<false>(y, g[0], dim)};
       const int64_t d = y.dim() == 0 ? 0 : dim;
@@ -168,7 +168,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor out = softmax_forward<true>(x, dim, "log_softmax");
   if (auto n = autograd::record("log_softmax", {&x}, {&out}))
-    n->fn_ = [so = SavedTensor(out), dim](const Grads& g, const Node&) -> Grads {
+    n->fn_ = [so = SavedTensor::output(out), dim](const Grads& g, const Node&) -> Grads {
       const Tensor y = so.unpack("log_softmax");
       if (!autograd::grad_mode_enabled() && g[0].dtype() == y.dtype()) return {softmax_backward<true>(y, g[0], dim)};
       // dx = g - softmax · Σ g

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "xgrad/ops/registry.h"
 #include "xgrad/xgrad.h"
 
 namespace xg::conformance {

@@ -180,6 +180,29 @@ std::string check_tensor(const std::string& case_name, const std::string& what, 
   return err;
 }
 
+/// A JSON attribute as the op registry takes it.
+ops::Attr to_attr(const json& j) {
+  if (j.is_null()) return std::monostate{};
+  if (j.is_boolean()) return j.get<bool>();
+  if (j.is_number_integer()) return j.get<int64_t>();
+  if (j.is_number()) return j.get<double>();
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_array()) return j.get<std::vector<int64_t>>();
+  throw ValueError(fmt::format("attribute {} has no registry form", j.dump()));
+}
+
+/// The binding of an op defined with ops::OpDef: its registry entry names its tensor arguments and
+/// attributes as the cases do, so it needs no hand-written binding.
+OpFn registry_binding(const ops::OpInfo& op) {
+  return [&op](const Inputs& in, const json& attrs) {
+    std::vector<Tensor> ts;
+    for (const std::string& n : op.inputs) ts.push_back(in.at(n));
+    std::vector<ops::Attr> as;
+    for (const std::string& n : op.attrs) as.push_back(to_attr(attrs.at(n)));
+    return op.call(ts, as);
+  };
+}
+
 /// Runs one tensor-op case; returns "" on pass, else the first failure.
 std::string run_op_case(const json& c, const OpFn& fn, const Options& o) {
   const std::string name = c.at("name");
@@ -241,11 +264,15 @@ void run_file(const std::string& path, Tally& t, bool verbose, bool report) {
     try {
       if (c.contains("op")) {
         key = c.at("op");
+        // A hand-written binding (an op's number or optional-argument form) comes first, then the
+        // op registry.
         auto it = op_registry().find(key);
-        if (it == op_registry().end())
-          skipped = true;
-        else
+        if (it != op_registry().end())
           err = run_op_case(c, it->second, o);
+        else if (const ops::OpInfo* op = ops::find_op(key))
+          err = run_op_case(c, registry_binding(*op), o);
+        else
+          skipped = true;
       } else {
         key = c.contains("optimizer") ? c.at("optimizer").get<std::string>() : c.at("scheduler").get<std::string>();
         auto it = case_registry().find(key);
