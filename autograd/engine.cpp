@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -285,33 +286,27 @@ std::vector<Tensor> apply_node(Node* node, AccumulateGrad* acc, std::vector<Tens
   return out;
 }
 
-/// One backward pass. With `inputs`, captures the gradients reaching them instead of accumulating.
-std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
-                               bool retain_graph, bool create_graph, const std::vector<Tensor>* inputs,
-                               bool allow_unused) {
-  std::vector<std::pair<Edge, Tensor>> roots = make_roots(outputs, grad_outputs);
+/// grad()'s targets: the node and input slot each input's gradient arrives at, and what arrived.
+struct Captures {
+  std::unordered_map<const Node*, std::vector<std::pair<uint32_t, size_t>>> at;
+  std::vector<Tensor> values;
 
-  // Capture targets for grad().
-  std::unordered_map<const Node*, std::vector<std::pair<uint32_t, size_t>>> captures;
-  std::vector<Tensor> captured;
-  if (inputs) {
-    captured.resize(inputs->size());
-    for (size_t i = 0; i < inputs->size(); ++i) {
-      const Tensor& in = (*inputs)[i];
+  explicit Captures(const std::vector<Tensor>& inputs) : values(inputs.size()) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const Tensor& in = inputs[i];
       if (!in.defined() || !in.requires_grad()) fail<AutogradError>("grad: input {} does not require grad", i);
       Edge e = gradient_edge(in);
-      captures[e.fn.get()].emplace_back(e.input_nr, i);
+      at[e.fn.get()].emplace_back(e.input_nr, i);
     }
   }
-
-  TaskLease lease;
-  GraphTask& task = *lease;
-  std::vector<Node*> root_nodes;
-  for (auto& [e, g] : roots) root_nodes.push_back(e.fn.get());
-  const std::vector<uint32_t>& post = task.discover(root_nodes);
-  if (inputs) {
-    for (uint32_t n : post) {  // children come before parents
-      bool need = captures.count(task.nodes[n]) > 0;
+  const std::vector<std::pair<uint32_t, size_t>>* find(const Node* n) const {
+    auto it = at.find(n);
+    return it == at.end() ? nullptr : &it->second;
+  }
+  /// Marks the nodes a capture depends on (post: children before parents); grad() runs only those.
+  void mark_needed(GraphTask& task, const std::vector<uint32_t>& post) const {
+    for (uint32_t n : post) {
+      bool need = at.count(task.nodes[n]) > 0;
       const size_t ne = task.nodes[n]->next_edges_.size();
       for (size_t e = 0; e < ne && !need; ++e) {
         const uint32_t c = task.children[task.first_edge[n] + e];
@@ -320,15 +315,18 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
       task.needed[n] = need;
     }
   }
+  void check_used(bool allow_unused) const {
+    if (allow_unused) return;
+    for (size_t i = 0; i < values.size(); ++i)
+      if (!values[i].defined())
+        fail<AutogradError>("grad: input {} was not used in the graph of the outputs (pass allow_unused=true)", i);
+  }
+};
 
-  struct ModeGuard {
-    bool prev = grad_mode_enabled();
-    ~ModeGuard() { set_grad_mode(prev); }
-  } mode_guard;
-  set_grad_mode(create_graph);
-
-  for (size_t r = 0; r < roots.size(); ++r)
-    task.add_grad(task.find(root_nodes[r]), roots[r].first.input_nr, roots[r].second);
+/// Runs the ready nodes, latest first (PyTorch's order), handing each node's results to its
+/// children and queueing a child once all its parents have run.
+void execute(GraphTask& task, const std::vector<uint32_t>& post, Captures* captures, bool retain_graph,
+             bool create_graph) {
   auto& ready = task.ready;
   auto push_ready = [&](uint32_t n) {
     ready.emplace_back(task.nodes[n]->sequence_nr_, n);
@@ -347,11 +345,12 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
     grads.resize(node->num_outputs_);
     auto* acc = dynamic_cast<AccumulateGrad*>(node);
     const bool any_grad = std::any_of(grads.begin(), grads.end(), [](const Tensor& t) { return t.defined(); });
-    bool run = any_grad && (!inputs || task.needed[n]);
+    bool run = any_grad && (!captures || task.needed[n]);
     if (run) {
-      auto it = inputs ? captures.find(node) : captures.end();
-      before_apply(node, acc, grads, create_graph, it != captures.end() ? &it->second : nullptr, captured);
-      if (inputs && acc) run = false;  // grad() leaves grad() fields alone
+      std::vector<Tensor> none;
+      before_apply(node, acc, grads, create_graph, captures ? captures->find(node) : nullptr,
+                   captures ? captures->values : none);
+      if (captures && acc) run = false;  // grad() leaves grad() fields alone
     }
     std::vector<Tensor> out;
     if (run) out = apply_node(node, acc, grads, retain_graph);
@@ -363,12 +362,35 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
     }
     grads.clear();
   }
+}
 
-  if (inputs && !allow_unused)
-    for (size_t i = 0; i < captured.size(); ++i)
-      if (!captured[i].defined())
-        fail<AutogradError>("grad: input {} was not used in the graph of the outputs (pass allow_unused=true)", i);
-  return captured;
+/// One backward pass. With `inputs`, captures the gradients reaching them instead of accumulating.
+std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                               bool retain_graph, bool create_graph, const std::vector<Tensor>* inputs,
+                               bool allow_unused) {
+  std::vector<std::pair<Edge, Tensor>> roots = make_roots(outputs, grad_outputs);
+  std::optional<Captures> captures;
+  if (inputs) captures.emplace(*inputs);
+
+  TaskLease lease;
+  GraphTask& task = *lease;
+  std::vector<Node*> root_nodes;
+  for (auto& [e, g] : roots) root_nodes.push_back(e.fn.get());
+  const std::vector<uint32_t>& post = task.discover(root_nodes);
+  if (captures) captures->mark_needed(task, post);
+
+  struct ModeGuard {
+    bool prev = grad_mode_enabled();
+    ~ModeGuard() { set_grad_mode(prev); }
+  } mode_guard;
+  set_grad_mode(create_graph);
+
+  for (size_t r = 0; r < roots.size(); ++r)
+    task.add_grad(task.find(root_nodes[r]), roots[r].first.input_nr, roots[r].second);
+  execute(task, post, captures ? &*captures : nullptr, retain_graph, create_graph);
+  if (!captures) return {};
+  captures->check_used(allow_unused);
+  return std::move(captures->values);
 }
 
 }  // namespace

@@ -113,39 +113,24 @@ std::shared_ptr<FnNode> record(const char* name, const std::vector<Tensor>& inpu
 void connect(const std::shared_ptr<Node>& node, const char* name, std::span<const Tensor* const> inputs,
              std::span<Tensor* const> outputs);
 
-/// RAII: disables recording in this scope (inference, optimizer updates).
-class NoGradGuard {
+/// RAII: sets a thread-local mode (Get/Set) to On for this scope and restores it after.
+template <bool (*Get)(), void (*Set)(bool), bool On>
+class ModeGuard {
  public:
-  NoGradGuard() : prev_(grad_mode_enabled()) { set_grad_mode(false); }
-  ~NoGradGuard() { set_grad_mode(prev_); }
-  NoGradGuard(const NoGradGuard&) = delete;
-  NoGradGuard& operator=(const NoGradGuard&) = delete;
+  ModeGuard() : prev_(Get()) { Set(On); }
+  ~ModeGuard() { Set(prev_); }
+  ModeGuard(const ModeGuard&) = delete;
+  ModeGuard& operator=(const ModeGuard&) = delete;
 
  private:
   bool prev_;
 };
-/// RAII: re-enables recording inside a NoGradGuard scope.
-class EnableGradGuard {
- public:
-  EnableGradGuard() : prev_(grad_mode_enabled()) { set_grad_mode(true); }
-  ~EnableGradGuard() { set_grad_mode(prev_); }
-  EnableGradGuard(const EnableGradGuard&) = delete;
-  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
-
- private:
-  bool prev_;
-};
-/// RAII: anomaly detection on in this scope.
-class DetectAnomalyGuard {
- public:
-  DetectAnomalyGuard() : prev_(anomaly_mode_enabled()) { set_anomaly_mode(true); }
-  ~DetectAnomalyGuard() { set_anomaly_mode(prev_); }
-  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
-  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
-
- private:
-  bool prev_;
-};
+/// Disables recording in this scope (inference, optimizer updates).
+using NoGradGuard = ModeGuard<grad_mode_enabled, set_grad_mode, false>;
+/// Re-enables recording inside a NoGradGuard scope.
+using EnableGradGuard = ModeGuard<grad_mode_enabled, set_grad_mode, true>;
+/// Anomaly detection on in this scope.
+using DetectAnomalyGuard = ModeGuard<anomaly_mode_enabled, set_anomaly_mode, true>;
 
 }  // namespace xg::autograd
 

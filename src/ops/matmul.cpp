@@ -5,6 +5,7 @@
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
 #include "ops/helpers.h"
+#include "ops/op.h"
 
 namespace xg {
 
@@ -62,6 +63,42 @@ Tensor mm_forward(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+/// mm: ā = g·bᵀ, b̄ = aᵀ·g; each side is saved only when the other needs a gradient.
+const OpDef<NoAttrs, 2> kMm{
+    .name = "mm",
+    .saves = {.inputs = 0b11, .for_others = true},
+    .backward = [](const Ctx<NoAttrs, 2>& c) -> Grads {
+      return {c.needs(0) ? mm(c.grad(), c.input(1).t()) : Tensor(),
+              c.needs(1) ? mm(c.input(0).t(), c.grad()) : Tensor()};
+    },
+};
+const OpDef<NoAttrs, 2> kBmm{
+    .name = "bmm",
+    .saves = {.inputs = 0b11, .for_others = true},
+    .backward = [](const Ctx<NoAttrs, 2>& c) -> Grads {
+      return {c.needs(0) ? bmm(c.grad(), c.input(1).transpose(1, 2)) : Tensor(),
+              c.needs(1) ? bmm(c.input(0).transpose(1, 2), c.grad()) : Tensor()};
+    },
+};
+/// linear(x, w, b) = x·wᵀ + b over x's last dim (attribute: in_features).
+const OpDef<int64_t, 3> kLinear{
+    .name = "linear",
+    .saves = {.inputs = 0b011, .for_others = true},
+    .backward = [](const Ctx<int64_t, 3>& c) -> Grads {
+      const int64_t in = c.attrs();
+      const Tensor g2 = reshape(c.grad(), {-1, c.grad().shape().back()});
+      Grads r(3);
+      if (c.needs(0)) {
+        Shape xs(c.grad().shape().begin(), c.grad().shape().end() - 1);
+        xs.push_back(in);
+        r[0] = reshape(mm(g2, c.input(1)), xs);
+      }
+      if (c.needs(1)) r[1] = mm(g2.t(), reshape(c.input(0), {-1, in}));
+      if (c.needs(2)) r[2] = sum(g2, {0});
+      return r;
+    },
+};
+
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
@@ -70,13 +107,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
     fail<ShapeError>("mm: cannot multiply shapes {} and {} (expected [n,k] and [k,m])", shape_str(a.shape()),
                      shape_str(b.shape()));
   Tensor out = mm_forward(a, b);
-  if (auto n = autograd::record("mm", {&a, &b}, {&out}))
-    n->fn_ = [sa = n->needs_grad(1) ? SavedTensor(a) : SavedTensor(),
-              sb = n->needs_grad(0) ? SavedTensor(b) : SavedTensor()](const Grads& g, const Node& self) -> Grads {
-      return {self.needs_grad(0) ? mm(g[0], sb.unpack("mm").t()) : Tensor(),
-              self.needs_grad(1) ? mm(sa.unpack("mm").t(), g[0]) : Tensor()};
-    };
-  return out;
+  return kMm.record(std::move(out), {&a, &b});
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
@@ -99,12 +130,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
       }
     });
   });
-  if (auto n = autograd::record("bmm", {&a, &b}, {&out}))
-    n->fn_ = [sa = SavedTensor(a), sb = SavedTensor(b)](const Grads& g, const Node& self) -> Grads {
-      return {self.needs_grad(0) ? bmm(g[0], sb.unpack("bmm").transpose(1, 2)) : Tensor(),
-              self.needs_grad(1) ? bmm(sa.unpack("bmm").transpose(1, 2), g[0]) : Tensor()};
-    };
-  return out;
+  return kBmm.record(std::move(out), {&a, &b});
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -168,22 +194,12 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
     gemm_2d<T>(x2, wt, o, std::max<int64_t>(outf, 1), static_cast<const T*>(x2.raw_data()),
                static_cast<const T*>(wt.raw_data()), beta);
   });
-  if (auto n = autograd::record("linear", {&x, &w, &bias}, {&out}))
-    n->fn_ = [sx = n->needs_grad(1) ? SavedTensor(x) : SavedTensor(),
-              sw = n->needs_grad(0) ? SavedTensor(w) : SavedTensor(), in](const Grads& g, const Node& self) -> Grads {
-      const Tensor g2 = reshape(g[0], {-1, g[0].shape().back()});
-      Grads r(3);
-      if (self.needs_grad(0)) {
-        const Tensor wv = sw.unpack("linear");
-        Shape xs(g[0].shape().begin(), g[0].shape().end() - 1);
-        xs.push_back(in);
-        r[0] = reshape(mm(g2, wv), xs);
-      }
-      if (self.needs_grad(1)) r[1] = mm(g2.t(), reshape(sx.unpack("linear"), {-1, in}));
-      if (self.needs_grad(2)) r[2] = sum(g2, {0});
-      return r;
-    };
-  return out;
+  return kLinear.record(std::move(out), {&x, &w, &bias}, in);
 }
+
+namespace {
+using TT = Tensor (*)(const Tensor&, const Tensor&);
+const RegisterOp reg_mm{shaped(expose(kMm, static_cast<TT>(mm), {"input", "mat2"}), {{3, 4}, {4, 5}})};
+}  // namespace
 
 }  // namespace xg

@@ -11,6 +11,7 @@
 #include "kernels/accumulate.h"
 #include "kernels/parallel.h"
 #include "ops/helpers.h"
+#include "ops/op.h"
 
 namespace xg {
 
@@ -184,8 +185,69 @@ Tensor to_tensor(const std::vector<double>& v, DType d) {
 
 // ---------------------------------------------------------------- batch_norm
 
-Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, bool training, double momentum, double eps) {
+namespace {
+
+/// What batch_norm's backward keeps: the statistics it normalised with and the layout.
+struct BatchNormAttrs {
+  std::vector<double> mean, invstd;
+  Shape dims;  ///< the reduced dims: 0, 2, 3, ...
+  int64_t r = 0, N = 0, C = 0, S = 0;
+  double eps = 0;
+};
+
+/// Evaluation: affine in x with constant statistics, so every gradient is a short composition.
+const OpDef<BatchNormAttrs, 3> kBatchNormEval{
+    .name = "batch_norm",
+    .saves = {.inputs = 0b011},
+    .backward = [](const Ctx<BatchNormAttrs, 3>& c) -> Grads {
+      const BatchNormAttrs& a = c.attrs();
+      const Tensor x = c.input(0), w = c.input(1), g = c.grad();
+      const Tensor inv = channel_view(to_tensor(a.invstd, x.dtype()), a.r);
+      Tensor gx, gw, gb;
+      if (c.needs(0)) gx = mul(g, w.defined() ? mul(inv, channel_view(w, a.r)) : inv);
+      if (c.needs(1)) gw = sum(mul(g, mul(sub(x, channel_view(to_tensor(a.mean, x.dtype()), a.r)), inv)), a.dims);
+      if (c.needs(2)) gb = sum(g, a.dims);
+      return {gx, gw, gb};
+    },
+};
+
+/// Training: the statistics depend on x. The formula recomputes them from x so that second
+/// derivatives flow through them; the fused kernel makes one pass per channel.
+const OpDef<BatchNormAttrs, 3> kBatchNormTrain{
+    .name = "batch_norm",
+    .saves = {.inputs = 0b011},
+    .backward = [](const Ctx<BatchNormAttrs, 3>& c) -> Grads {
+      const BatchNormAttrs& a = c.attrs();
+      const Tensor x = c.input(0), w = c.input(1), g = c.grad();
+      const Tensor mu = xg::mean(x, a.dims, true);
+      const Tensor inv = rsqrt(xg::var(x, a.dims, false, true) + a.eps);
+      const Tensor xhat = mul(sub(x, mu), inv);
+      Tensor gx, gw, gb;
+      if (c.needs(0)) {
+        const Tensor gy = w.defined() ? mul(g, channel_view(w, a.r)) : g;
+        gx = mul(inv, sub(sub(gy, xg::mean(gy, a.dims, true)), mul(xhat, xg::mean(mul(gy, xhat), a.dims, true))));
+      }
+      if (c.needs(1)) gw = sum(mul(g, xhat), a.dims);
+      if (c.needs(2)) gb = sum(g, a.dims);
+      return {gx, gw, gb};
+    },
+    .fused = [](const Ctx<BatchNormAttrs, 3>& c) -> Grads {
+      const BatchNormAttrs& a = c.attrs();
+      const Tensor x = c.input(0).contiguous(), gc = c.grad().contiguous();
+      Tensor gx = c.needs(0) ? empty(x.shape(), x.dtype()) : Tensor();
+      std::vector<double> dw(static_cast<size_t>(a.C)), db(static_cast<size_t>(a.C));
+      const std::vector<double> wv = values_or(c.input(1), a.C, 1.0);
+      core::dispatch_float(x.dtype(), "batch_norm", [&]<class T>() {
+        bn_backward_kernel<T>(x.data<T>(), gc.data<T>(), gx.defined() ? gx.data<T>() : nullptr, dw.data(), db.data(),
+                              a.N, a.C, a.S, a.mean.data(), a.invstd.data(), wv.data());
+      });
+      return {gx, c.needs(1) ? to_tensor(dw, x.dtype()) : Tensor(), c.needs(2) ? to_tensor(db, x.dtype()) : Tensor()};
+    },
+};
+
+/// batch_norm's argument checks, PyTorch's messages.
+void check_batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                      const Tensor& bias, bool training) {
   constexpr const char* op = "batch_norm";
   check_defined(input, op, "input");
   if (input.dim() < 2)
@@ -203,94 +265,66 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   if (training && N * S <= 1)
     fail<ValueError>("batch_norm: expected more than 1 value per channel when training, got input of shape {}",
                      shape_str(input.shape()));
+}
+
+/// The running statistics are state, not part of the graph: updated in place, unbiased variance.
+void update_running(const Tensor& running_mean, const Tensor& running_var, const BatchNormAttrs& a,
+                    const std::vector<double>& var, double momentum) {
+  NoGradGuard ng;
+  const double n = static_cast<double>(a.N * a.S);
+  std::vector<double> rm = running_mean.to_vector<double>(), rv = running_var.to_vector<double>();
+  for (size_t c = 0; c < static_cast<size_t>(a.C); ++c) {
+    rm[c] = (1 - momentum) * rm[c] + momentum * a.mean[c];
+    rv[c] = (1 - momentum) * rv[c] + momentum * var[c] * n / (n - 1);
+  }
+  Tensor(running_mean).copy_(to_tensor(rm, running_mean.dtype()));
+  Tensor(running_var).copy_(to_tensor(rv, running_var.dtype()));
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  check_batch_norm(input, running_mean, running_var, weight, bias, training);
+  BatchNormAttrs a;
+  a.r = input.dim();
+  a.N = input.shape()[0];
+  a.C = input.shape()[1];
+  a.S = a.C == 0 || a.N == 0 ? 0 : input.numel() / (a.N * a.C);
+  a.eps = eps;
+  a.dims = {0};
+  for (int64_t d = 2; d < a.r; ++d) a.dims.push_back(d);
+  const auto C = static_cast<size_t>(a.C);
   const DType dt = input.dtype();
   const Tensor xin = input.contiguous();
-  Tensor out = empty(input.shape(), dt);
 
-  std::vector<double> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
+  // Statistics: the batch's (training) or the running ones.
+  a.mean.resize(C);
+  std::vector<double> var(C);
   if (training) {
-    core::dispatch_float(dt, op, [&]<class T>() { bn_stats<T>(xin.data<T>(), N, C, S, mean.data(), var.data()); });
+    core::dispatch_float(dt, "batch_norm",
+                         [&]<class T>() { bn_stats<T>(xin.data<T>(), a.N, a.C, a.S, a.mean.data(), var.data()); });
   } else {
-    mean = running_mean.to_vector<double>();
+    a.mean = running_mean.to_vector<double>();
     var = running_var.to_vector<double>();
   }
-  std::vector<double> invstd(static_cast<size_t>(C)), scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
-  const std::vector<double> w = values_or(weight, C, 1.0), b = values_or(bias, C, 0.0);
-  for (size_t c = 0; c < static_cast<size_t>(C); ++c) {
-    invstd[c] = 1.0 / std::sqrt(var[c] + eps);
-    scale[c] = invstd[c] * w[c];
-    shift[c] = b[c];
+
+  // y = (x - mean)·invstd·w + b in one pass.
+  Tensor out = empty(input.shape(), dt);
+  a.invstd.resize(C);
+  std::vector<double> scale(C);
+  const std::vector<double> w = values_or(weight, a.C, 1.0), b = values_or(bias, a.C, 0.0);
+  for (size_t c = 0; c < C; ++c) {
+    a.invstd[c] = 1.0 / std::sqrt(var[c] + eps);
+    scale[c] = a.invstd[c] * w[c];
   }
-  core::dispatch_float(dt, op, [&]<class T>() {
-    bn_apply<T>(xin.data<T>(), out.data<T>(), N, C, S, mean.data(), scale.data(), shift.data());
+  core::dispatch_float(dt, "batch_norm", [&]<class T>() {
+    bn_apply<T>(xin.data<T>(), out.data<T>(), a.N, a.C, a.S, a.mean.data(), scale.data(), b.data());
   });
 
-  if (training && running_mean.defined()) {
-    // The buffers are state, not part of the graph: update them in place, unbiased variance.
-    NoGradGuard ng;
-    const double n = static_cast<double>(N * S);
-    std::vector<double> rm = running_mean.to_vector<double>(), rv = running_var.to_vector<double>();
-    for (size_t c = 0; c < static_cast<size_t>(C); ++c) {
-      rm[c] = (1 - momentum) * rm[c] + momentum * mean[c];
-      rv[c] = (1 - momentum) * rv[c] + momentum * var[c] * n / (n - 1);
-    }
-    Tensor(running_mean).copy_(to_tensor(rm, running_mean.dtype()));
-    Tensor(running_var).copy_(to_tensor(rv, running_var.dtype()));
-  }
-
-  if (auto node = autograd::record(op, {&input, &weight, &bias}, {&out})) {
-    const int64_t r = input.dim();
-    Shape dims{0};
-    for (int64_t d = 2; d < r; ++d) dims.push_back(d);
-    if (!training) {
-      // Affine in x with constant statistics: every gradient is a short composition.
-      const Tensor inv_t = to_tensor(invstd, dt), mean_t = to_tensor(mean, dt);
-      node->fn_ = [sx = SavedTensor(input), sw = SavedTensor(weight), inv_t, mean_t, dims, r](
-                      const Grads& g, const Node& self) -> Grads {
-        const Tensor inv = channel_view(inv_t, r);
-        Tensor gx, gw, gb;
-        if (self.needs_grad(0)) gx = mul(g[0], sw.defined() ? mul(inv, channel_view(sw.unpack("batch_norm"), r)) : inv);
-        if (self.needs_grad(1)) {
-          const Tensor xhat = mul(sub(sx.unpack("batch_norm"), channel_view(mean_t, r)), inv);
-          gw = sum(mul(g[0], xhat), dims);
-        }
-        if (self.needs_grad(2)) gb = sum(g[0], dims);
-        return {gx, gw, gb};
-      };
-    } else {
-      node->fn_ = [sx = SavedTensor(input), sw = SavedTensor(weight), mean, invstd, dims, r, eps, N, C, S](
-                      const Grads& g, const Node& self) -> Grads {
-        const Tensor x = sx.unpack("batch_norm");
-        const Tensor wt = sw.defined() ? sw.unpack("batch_norm") : Tensor();
-        if (!autograd::grad_mode_enabled()) {
-          // Fast path: one fused pass per channel.
-          const Tensor gc = g[0].contiguous(), xc = x.contiguous();
-          Tensor gx = self.needs_grad(0) ? empty(x.shape(), x.dtype()) : Tensor();
-          std::vector<double> dw(static_cast<size_t>(C)), db(static_cast<size_t>(C));
-          const std::vector<double> wv = values_or(wt, C, 1.0);
-          core::dispatch_float(x.dtype(), "batch_norm", [&]<class T>() {
-            bn_backward_kernel<T>(xc.data<T>(), gc.data<T>(), gx.defined() ? gx.data<T>() : nullptr, dw.data(),
-                                  db.data(), N, C, S, mean.data(), invstd.data(), wv.data());
-          });
-          return {gx, self.needs_grad(1) ? to_tensor(dw, x.dtype()) : Tensor(),
-                  self.needs_grad(2) ? to_tensor(db, x.dtype()) : Tensor()};
-        }
-        // create_graph: the same formula from differentiable ops, statistics recomputed from x.
-        const Tensor mu = xg::mean(x, dims, true);
-        const Tensor inv = rsqrt(xg::var(x, dims, false, true) + eps);
-        const Tensor xhat = mul(sub(x, mu), inv);
-        Tensor gx, gw, gb;
-        if (self.needs_grad(0)) {
-          const Tensor gy = wt.defined() ? mul(g[0], channel_view(wt, r)) : g[0];
-          gx = mul(inv, sub(sub(gy, xg::mean(gy, dims, true)), mul(xhat, xg::mean(mul(gy, xhat), dims, true))));
-        }
-        if (self.needs_grad(1)) gw = sum(mul(g[0], xhat), dims);
-        if (self.needs_grad(2)) gb = sum(g[0], dims);
-        return {gx, gw, gb};
-      };
-    }
-  }
-  return out;
+  if (training && running_mean.defined()) update_running(running_mean, running_var, a, var, momentum);
+  const auto& def = training ? kBatchNormTrain : kBatchNormEval;
+  return def.record(std::move(out), {&input, &weight, &bias}, std::move(a));
 }
 
 // ---------------------------------------------------------------- layer_norm
@@ -373,6 +407,55 @@ void ln_backward_params(const T* x, const T* g, const double* mean, const T* rst
   });
 }
 
+/// What layer_norm's backward keeps: the per-row statistics and the layout.
+struct LayerNormAttrs {
+  Tensor mean, rstd;  ///< [M] float64, [M] in x's dtype
+  Shape dims;         ///< the normalised dims, counted from the end
+  Shape normalized_shape;
+  double eps = 0;
+  int64_t M = 0, K = 0;
+};
+
+/// The formula recomputes the statistics from x so that second derivatives flow through them; the
+/// fused kernels use the forward's.
+const OpDef<LayerNormAttrs, 3> kLayerNorm{
+    .name = "layer_norm",
+    .saves = {.inputs = 0b011},
+    .backward = [](const Ctx<LayerNormAttrs, 3>& c) -> Grads {
+      const LayerNormAttrs& a = c.attrs();
+      const Tensor x = c.input(0), w = c.input(1), g = c.grad();
+      const Tensor mu = xg::mean(x, a.dims, true);
+      const Tensor rs = rsqrt(xg::var(x, a.dims, false, true) + a.eps);
+      const Tensor xhat = mul(sub(x, mu), rs);
+      Tensor gx, gw, gb;
+      if (c.needs(0)) {
+        const Tensor gy = w.defined() ? mul(g, w) : g;
+        gx = mul(rs, sub(sub(gy, xg::mean(gy, a.dims, true)), mul(xhat, xg::mean(mul(gy, xhat), a.dims, true))));
+      }
+      if (c.needs(1)) gw = autograd::sum_to(mul(g, xhat), a.normalized_shape);
+      if (c.needs(2)) gb = autograd::sum_to(g, a.normalized_shape);
+      return {gx, gw, gb};
+    },
+    .fused = [](const Ctx<LayerNormAttrs, 3>& c) -> Grads {
+      const LayerNormAttrs& a = c.attrs();
+      const Tensor x = c.input(0).contiguous(), gc = c.grad().contiguous(), w = c.input(1);
+      const Tensor wc = w.defined() ? w.contiguous() : Tensor();
+      Tensor gx, gw, gb;
+      if (c.needs(0)) gx = empty(x.shape(), x.dtype());
+      if (c.needs(1)) gw = empty(a.normalized_shape, x.dtype());
+      if (c.needs(2)) gb = empty(a.normalized_shape, x.dtype());
+      core::dispatch_float(x.dtype(), "layer_norm", [&]<class T>() {
+        if (gx.defined())
+          ln_backward_input<T>(x.data<T>(), gc.data<T>(), wc.defined() ? wc.data<T>() : nullptr, a.mean.data<double>(),
+                               a.rstd.data<T>(), gx.data<T>(), a.M, a.K);
+        if (gw.defined() || gb.defined())
+          ln_backward_params<T>(x.data<T>(), gc.data<T>(), a.mean.data<double>(), a.rstd.data<T>(),
+                                gw.defined() ? gw.data<T>() : nullptr, gb.defined() ? gb.data<T>() : nullptr, a.M, a.K);
+      });
+      return {gx, gw, gb};
+    },
+};
+
 }  // namespace
 
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
@@ -401,45 +484,9 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
     ln_forward<T>(xin.data<T>(), out.data<T>(), w.defined() ? w.data<T>() : nullptr,
                   b.defined() ? b.data<T>() : nullptr, M, K, eps, mean_t.data<double>(), rstd_t.data<T>());
   });
-  if (auto node = autograd::record(op, {&input, &weight, &bias}, {&out})) {
-    Shape dims;
-    for (int64_t i = 0; i < k; ++i) dims.push_back(-1 - i);
-    node->fn_ = [sx = SavedTensor(input), sw = SavedTensor(weight), mean_t, rstd_t, dims, normalized_shape, eps, M, K](
-                    const Grads& g, const Node& self) -> Grads {
-      const Tensor x = sx.unpack("layer_norm");
-      const Tensor wt = sw.defined() ? sw.unpack("layer_norm") : Tensor();
-      if (!autograd::grad_mode_enabled()) {
-        const Tensor xc = x.contiguous(), gc = g[0].contiguous();
-        const Tensor wc = wt.defined() ? wt.contiguous() : Tensor();
-        Tensor gx, gw, gb;
-        if (self.needs_grad(0)) gx = empty(x.shape(), x.dtype());
-        if (self.needs_grad(1)) gw = empty(normalized_shape, x.dtype());
-        if (self.needs_grad(2)) gb = empty(normalized_shape, x.dtype());
-        core::dispatch_float(x.dtype(), "layer_norm", [&]<class T>() {
-          if (gx.defined())
-            ln_backward_input<T>(xc.data<T>(), gc.data<T>(), wc.defined() ? wc.data<T>() : nullptr,
-                                 mean_t.data<double>(), rstd_t.data<T>(), gx.data<T>(), M, K);
-          if (gw.defined() || gb.defined())
-            ln_backward_params<T>(xc.data<T>(), gc.data<T>(), mean_t.data<double>(), rstd_t.data<T>(),
-                                  gw.defined() ? gw.data<T>() : nullptr, gb.defined() ? gb.data<T>() : nullptr, M, K);
-        });
-        return {gx, gw, gb};
-      }
-      // create_graph: differentiable composition, statistics recomputed from x.
-      const Tensor mu = xg::mean(x, dims, true);
-      const Tensor rs = rsqrt(xg::var(x, dims, false, true) + eps);
-      const Tensor xhat = mul(sub(x, mu), rs);
-      Tensor gx, gw, gb;
-      if (self.needs_grad(0)) {
-        const Tensor gy = wt.defined() ? mul(g[0], wt) : g[0];
-        gx = mul(rs, sub(sub(gy, xg::mean(gy, dims, true)), mul(xhat, xg::mean(mul(gy, xhat), dims, true))));
-      }
-      if (self.needs_grad(1)) gw = autograd::sum_to(mul(g[0], xhat), normalized_shape);
-      if (self.needs_grad(2)) gb = autograd::sum_to(g[0], normalized_shape);
-      return {gx, gw, gb};
-    };
-  }
-  return out;
+  LayerNormAttrs a{mean_t, rstd_t, {}, normalized_shape, eps, M, K};
+  for (int64_t i = 0; i < k; ++i) a.dims.push_back(-1 - i);
+  return kLayerNorm.record(std::move(out), {&input, &weight, &bias}, std::move(a));
 }
 
 }  // namespace xg

@@ -85,8 +85,7 @@ struct OpDef {
     auto node = core::make_pooled<OpNode<A, N, M>>(this, std::move(attrs));
     autograd::connect(node, name, ins, outs);
     for (size_t i = 0; i < N; ++i)
-      if ((saves.inputs >> i) & 1u && (!saves.for_others || (wanted & ~(1u << i))))
-        node->in_[i] = SavedTensor(*ins[i]);
+      if ((saves.inputs >> i) & 1u && (!saves.for_others || (wanted & ~(1u << i)))) node->in_[i] = SavedTensor(*ins[i]);
     for (size_t k = 0; k < M; ++k)
       if ((saves.outputs >> k) & 1u) node->out_[k] = SavedTensor::output(*outs[k]);
     if (broadcast)
@@ -97,9 +96,7 @@ struct OpDef {
         }
   }
   /// The single-output form: records and returns out.
-  Tensor record(Tensor out, const std::array<const Tensor*, N>& ins, A attrs = {}) const
-    requires(M == 1)
-  {
+  Tensor record(Tensor out, const std::array<const Tensor*, N>& ins, A attrs = {}) const requires(M == 1) {
     record(ins, {&out}, std::move(attrs));
     return out;
   }
@@ -193,6 +190,12 @@ OpInfo expose(const OpDef<A, N, M>& def, R (*fn)(P...), std::vector<std::string>
     else
       return r;
   };
+  return info;
+}
+
+/// expose() with the input shapes the generated checks use.
+inline OpInfo shaped(OpInfo info, std::vector<Shape> shapes) {
+  info.sample_shapes = std::move(shapes);
   return info;
 }
 

@@ -10,6 +10,7 @@
 #include "kernels/accumulate.h"
 #include "kernels/parallel.h"
 #include "ops/helpers.h"
+#include "ops/op.h"
 
 namespace xg {
 
@@ -152,29 +153,45 @@ Tensor softmax_forward(const Tensor& x0, int64_t dim, const char* op) {
 
 }  // namespace
 
+namespace {
+
+/// softmax: dx = y (g - Σ g y), from the saved output.
+Grads softmax_formula(const Ctx<int64_t>& c) {
+  const Tensor y = c.output(), g = c.grad();
+  if (y.dim() == 0) return {mul(y, sub(g, mul(g, y)))};
+  return {mul(y, sub(g, sum(mul(g, y), {c.attrs()}, true)))};
+}
+/// log_softmax: dx = g - softmax · Σ g.
+Grads log_softmax_formula(const Ctx<int64_t>& c) {
+  const Tensor y = c.output(), g = c.grad();
+  return {sub(g, mul(exp(y), y.dim() == 0 ? g : sum(g, {c.attrs()}, true)))};
+}
+/// The fused kernel, for a gradient of the output's dtype (else the formula, which promotes).
+template <bool Log>
+Grads softmax_fused(const Ctx<int64_t>& c) {
+  const Tensor y = c.output();
+  if (c.grad().dtype() != y.dtype()) return Log ? log_softmax_formula(c) : softmax_formula(c);
+  return {softmax_backward<Log>(y, c.grad(), c.attrs())};
+}
+
+const OpDef<int64_t> kSoftmax{
+    .name = "softmax", .saves = {.outputs = 0b1}, .backward = softmax_formula, .fused = softmax_fused<false>};
+const OpDef<int64_t> kLogSoftmax{
+    .name = "log_softmax", .saves = {.outputs = 0b1}, .backward = log_softmax_formula, .fused = softmax_fused<true>};
+
+}  // namespace
+
 Tensor softmax(const Tensor& x, int64_t dim) {
-  Tensor out = softmax_forward<false>(x, dim, "softmax");
-  if (auto n = autograd::record("softmax", {&x}, {&out}))
-    n->fn_ = [so = SavedTensor::output(out), dim](const Grads& g, const Node&) -> Grads {
-      const Tensor y = so.unpack("softmax");
-      if (!autograd::grad_mode_enabled() && g[0].dtype() == y.dtype()) return {softmax_backward<false>(y, g[0], dim)};
-      const int64_t d = y.dim() == 0 ? 0 : dim;
-      // dx = y (g - Σ g y)
-      return {mul(y, sub(g[0], y.dim() == 0 ? mul(g[0], y) : sum(mul(g[0], y), {d}, true)))};
-    };
-  return out;
+  return kSoftmax.record(softmax_forward<false>(x, dim, kSoftmax.name), {&x}, dim);
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
-  Tensor out = softmax_forward<true>(x, dim, "log_softmax");
-  if (auto n = autograd::record("log_softmax", {&x}, {&out}))
-    n->fn_ = [so = SavedTensor::output(out), dim](const Grads& g, const Node&) -> Grads {
-      const Tensor y = so.unpack("log_softmax");
-      if (!autograd::grad_mode_enabled() && g[0].dtype() == y.dtype()) return {softmax_backward<true>(y, g[0], dim)};
-      // dx = g - softmax · Σ g
-      return {sub(g[0], mul(exp(y), y.dim() == 0 ? g[0] : sum(g[0], {dim}, true)))};
-    };
-  return out;
+  return kLogSoftmax.record(softmax_forward<true>(x, dim, kLogSoftmax.name), {&x}, dim);
 }
+
+namespace {
+const RegisterOp reg_softmax{expose(kSoftmax, softmax, {"input"}, {"dim"}, {int64_t{1}})};
+const RegisterOp reg_log_softmax{expose(kLogSoftmax, log_softmax, {"input"}, {"dim"}, {int64_t{1}})};
+}  // namespace
 
 }  // namespace xg

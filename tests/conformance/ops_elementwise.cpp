@@ -26,11 +26,6 @@ const Register reg{
      [](const Inputs& in, const json&) -> std::vector<Tensor> {
        return {where(in.at("condition"), in.at("input"), in.at("other"))};
      }},
-    // softmax
-    {"softmax",
-     [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {softmax(in.at("input"), a.at("dim"))}; }},
-    {"log_softmax",
-     [](const Inputs& in, const json& a) -> std::vector<Tensor> { return {log_softmax(in.at("input"), a.at("dim"))}; }},
 };
 
 }  // namespace

@@ -11,12 +11,13 @@
 namespace xg {
 namespace {
 
-/// Inputs in the op's range: the first {3, 4}, the others {4}, so binary ops broadcast.
+/// Inputs in the op's range, of its sample shapes (by default the first [3, 4], the others [4], so
+/// binary ops broadcast).
 std::vector<Tensor> sample_inputs(const ops::OpInfo& op, uint64_t seed) {
   manual_seed(seed);
   std::vector<Tensor> ins;
   for (size_t i = 0; i < op.inputs.size(); ++i) {
-    const Shape s = i == 0 ? Shape{3, 4} : Shape{4};
+    const Shape s = i < op.sample_shapes.size() ? op.sample_shapes[i] : i == 0 ? Shape{3, 4} : Shape{4};
     ins.push_back((rand(s, kFloat64) * (op.hi - op.lo) + op.lo).requires_grad_());
   }
   return ins;

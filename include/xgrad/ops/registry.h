@@ -22,9 +22,11 @@ struct OpInfo {
   std::vector<std::string> inputs, attrs;
   /// Calls the op: tensors and attributes in the order above.
   std::function<std::vector<Tensor>(const std::vector<Tensor>& inputs, const std::vector<Attr>& attrs)> call;
-  /// Attributes and an input range for generated checks, where the op is smooth.
+  /// Attributes, an input range (where the op is smooth) and input shapes for generated checks;
+  /// no shapes: [3, 4] for the first input and [4] for the others (so binary ops broadcast).
   std::vector<Attr> sample_attrs;
   double lo = -2.0, hi = 2.0;
+  std::vector<Shape> sample_shapes;
   /// Whether the plain backward runs a fused kernel beside the differentiable formula.
   bool fused = false;
 };
