@@ -129,6 +129,28 @@ struct EluF {
       return xsimd::select(x > V(0), x, e);
   }
 };
+/// min(max(v, 0), 6), keeping NaN (as PyTorch; xsimd::max would turn it into 0).
+template <class V>
+V relu6(V v) {
+  if constexpr (is_scalar_v<V>)
+    return v < V(0) ? V(0) : (v > V(6) ? V(6) : v);
+  else
+    return xsimd::select(v < V(0), V(0), xsimd::select(v > V(6), V(6), v));
+}
+/// x · relu6(x + 3) / 6
+struct HardswishF {
+  template <class V>
+  V operator()(V x) const {
+    return x * relu6(x + V(3)) / V(6);
+  }
+};
+/// relu6(x + 3) / 6
+struct HardsigmoidF {
+  template <class V>
+  V operator()(V x) const {
+    return relu6(x + V(3)) / V(6);
+  }
+};
 struct SiluF {
   template <class V>
   V operator()(V x) const {
@@ -244,6 +266,29 @@ const OpDef<> kSilu{
     },
 };
 
+/// hardswish: d/dx = 0 below -3, x/3 + 1/2 from -3 up to 3, 1 from 3 on (PyTorch's vectorized kernel,
+/// which the reference cases check at the kinks).
+const OpDef<> kHardswish{
+    .name = "hardswish",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads {
+      const Tensor x = c.input(), g = c.grad();
+      const Tensor mid = mul(g, add(div(x, scalar_like(x, 3.0)), scalar_like(x, 0.5)));
+      return {where(lt(x, scalar_like(x, -3.0)), scalar_like(g, 0.0), where(lt(x, scalar_like(x, 3.0)), mid, g))};
+    },
+};
+
+/// hardsigmoid: d/dx = 1/6 strictly between -3 and 3, else 0 (as PyTorch).
+const OpDef<> kHardsigmoid{
+    .name = "hardsigmoid",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<>& c) -> Grads {
+      const Tensor x = c.input(), g = c.grad();
+      const Tensor inside = logical_and(gt(x, scalar_like(x, -3.0)), lt(x, scalar_like(x, 3.0)));
+      return {where(inside, div(g, scalar_like(g, 6.0)), scalar_like(g, 0.0))};
+    },
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------- forwards
@@ -294,6 +339,16 @@ Tensor silu(const Tensor& x) {
   return kSilu.record(unary_forward(x, kSilu.name, SiluF{}), {&x});
 }
 
+Tensor hardswish(const Tensor& x) {
+  check_floating(x, kHardswish.name);
+  return kHardswish.record(unary_forward(x, kHardswish.name, HardswishF{}), {&x});
+}
+
+Tensor hardsigmoid(const Tensor& x) {
+  check_floating(x, kHardsigmoid.name);
+  return kHardsigmoid.record(unary_forward(x, kHardsigmoid.name, HardsigmoidF{}), {&x});
+}
+
 Tensor log_sigmoid(const Tensor& x) { return neg(softplus(neg(x), 1.0, INFINITY)); }
 
 namespace {
@@ -305,6 +360,8 @@ const RegisterOp reg_gelu{expose(kGelu, gelu, {"input"}, {"approximate"}, {std::
 const RegisterOp reg_softplus{expose(kSoftplus, softplus, {"input"}, {"beta", "threshold"}, {1.5, 20.0})};
 const RegisterOp reg_elu{expose(kElu, elu, {"input"}, {"alpha"}, {1.0})};
 const RegisterOp reg_silu{expose(kSilu, silu, {"input"})};
+const RegisterOp reg_hardswish{within(expose(kHardswish, hardswish, {"input"}), -4.0, 4.0)};
+const RegisterOp reg_hardsigmoid{within(expose(kHardsigmoid, hardsigmoid, {"input"}), -4.0, 4.0)};
 }  // namespace
 
 }  // namespace xg

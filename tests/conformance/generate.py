@@ -171,6 +171,8 @@ def bn(t, a):
 
 # op -> (torch function of (tensors by name, attrs), output names, which outputs are differentiable)
 OPS = {
+    "hardswish": (lambda t, a: [F.hardswish(t["input"])], ["output"], [True]),
+    "hardsigmoid": (lambda t, a: [F.hardsigmoid(t["input"])], ["output"], [True]),
     "softmax": (lambda t, a: [torch.softmax(t["input"], a["dim"])], ["output"], [True]),
     "log_softmax": (lambda t, a: [torch.log_softmax(t["input"], a["dim"])], ["output"], [True]),
     "logsumexp": (lambda t, a: [torch.logsumexp(t["input"], reduce_dims(a, t["input"]), a["keepdim"])], ["output"],
@@ -310,6 +312,16 @@ OFFSETS = [("offset1e4", 1e4, 3), ("offset1e6", 1e6, 3)]
 SCALES = [("scale1e4", 0.0, 13)]
 
 
+def activation_cases():
+    cases = []
+    for op in ("hardswish", "hardsigmoid"):
+        # Both pieces and the flat parts, and the kinks at -3 and 3 exactly (PyTorch's side of each).
+        cases.append(Case(f"{op}/8x32", op, {}, [In("input", Gen(0.0, 2), [8, 32])]))
+        cases.append(Case(f"{op}/kinks", op, {}, [In("input", [-4.0, -3.0, -2.5, -0.5, 0.0, 0.5, 2.5, 3.0, 4.0])]))
+        cases.append(Case(f"{op}/scale1e4", op, {}, [In("input", Gen(0.0, 13), [4, 64])]))
+    return cases
+
+
 def softmax_cases():
     cases = []
     for op in ("softmax", "log_softmax"):
@@ -421,7 +433,8 @@ def norm_cases():
     return cases
 
 
-FAMILIES = {"softmax": softmax_cases, "loss": loss_cases, "reduction": reduction_cases, "norm": norm_cases}
+FAMILIES = {"activation": activation_cases, "softmax": softmax_cases, "loss": loss_cases,
+            "reduction": reduction_cases, "norm": norm_cases}
 
 
 def render(family, cases):

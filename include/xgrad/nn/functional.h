@@ -26,6 +26,8 @@ Tensor l2_penalty(const std::vector<Tensor>& params, double factor);
 
 using xg::elu;
 using xg::gelu;
+using xg::hardsigmoid;
+using xg::hardswish;
 using xg::leaky_relu;
 using xg::linear;
 using xg::log_sigmoid;

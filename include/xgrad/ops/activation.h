@@ -16,6 +16,10 @@ Tensor gelu(const Tensor& x, const std::string& approximate = "none");
 Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
 Tensor elu(const Tensor& x, double alpha = 1.0);
 Tensor silu(const Tensor& x);
+/// x · relu6(x + 3) / 6 (MobileNetV3).
+Tensor hardswish(const Tensor& x);
+/// relu6(x + 3) / 6.
+Tensor hardsigmoid(const Tensor& x);
 /// log(sigmoid(x)) computed stably.
 Tensor log_sigmoid(const Tensor& x);
 
