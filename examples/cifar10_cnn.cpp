@@ -25,12 +25,8 @@ using namespace xg;
 
 int main(int argc, char** argv) {
   return example::run_main([&] {
-    cxxopts::Options opts("cifar10_cnn", "Train a CNN on CIFAR-10 with Model::fit");
-    example::Args a;
-    a.epochs = 15;
-    a.batch_size = 64;
-    example::add_common_options(opts, a);
-    opts.add_options()("augment", "Random crop (padding 4) and horizontal flip of training images")(
+    example::CommandLine cl("cifar10_cnn", "Train a CNN on CIFAR-10 with Model::fit", {.epochs = 15, .batch_size = 64});
+    cl.options.add_options()("augment", "Random crop (padding 4) and horizontal flip of training images")(
         "validation-split",
         "Fraction of the training samples held out for per-epoch validation (0: none; default: 0.1, or 0 "
         "with --augment)",
@@ -43,8 +39,9 @@ int main(int argc, char** argv) {
         "Learning rate schedule: plateau (halve when the validation loss stalls), cosine (to zero over the "
         "epochs) or none (default: cosine with --augment, else plateau)",
         cxxopts::value<std::string>()->default_value(""));
-    cxxopts::ParseResult r;
-    if (!example::parse(opts, argc, argv, a, r)) return 0;
+    if (!cl.parse(argc, argv)) return 0;
+    const example::Args& a = cl.args;
+    const cxxopts::ParseResult& r = cl.result;
     const bool augment = r.count("augment") > 0;
 
     const auto dir = data::find_dataset("cifar10", a.data_dir);
@@ -114,10 +111,7 @@ int main(int argc, char** argv) {
                               .transform = augment ? data::image_augmentation(4, mean, stddev) : normalize_only,
                               .validation_transform = normalize_only});
     const double seconds = train::steady_seconds() - t0;
-    if (!a.save.empty()) {
-      model.save(a.save);
-      std::cout << "Saved the weights to " << a.save << "\n";
-    }
+    example::save_weights(model.module(), a.save);
     data::DataLoader test_loader(test_set, {.batch_size = 256, .transform = normalize_only});
     const train::Logs test = model.evaluate(test_loader);
     std::cout << fmt::format("Test: loss {:.4f}, accuracy {:.4f}\n", test["loss"], test["accuracy"]);

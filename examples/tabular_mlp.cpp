@@ -178,15 +178,9 @@ std::string predict_csv(train::Model& model, const data::Recipe& recipe, const d
 
 int main(int argc, char** argv) {
   return example::run_main([&] {
-    cxxopts::Options opts("tabular_mlp", "Train an MLP on a CSV table with a saved preprocessing recipe");
-    example::Args a;
-    a.epochs = 30;
-    a.batch_size = 32;
-    a.lr = 0.003;
-    a.verbose = 0;
-    a.seed = 0;
-    example::add_common_options(opts, a);
-    opts.add_options("Data")("csv", "The CSV file to train on", cxxopts::value<std::string>()->default_value(""))(
+    example::CommandLine cl("tabular_mlp", "Train an MLP on a CSV table with a saved preprocessing recipe",
+                            {.epochs = 30, .batch_size = 32, .lr = 0.003, .seed = 0, .verbose = 0});
+    cl.options.add_options("Data")("csv", "The CSV file to train on", cxxopts::value<std::string>()->default_value(""))(
         "label", "The target column (default: the last column, or 'target' with --target-csv)",
         cxxopts::value<std::string>()->default_value(""))(
         "target-csv", "A one-column file holding the target, joined to --csv row by row",
@@ -202,8 +196,9 @@ int main(int argc, char** argv) {
                                                           cxxopts::value<std::string>()->default_value(""))(
         "categorical", "Treat these columns as categories even when numeric",
         cxxopts::value<std::string>()->default_value(""));
-    opts.add_options("Preprocessing")("missing", "Missing cells: refuse, drop, mean, median, most_frequent, constant",
-                                      cxxopts::value<std::string>()->default_value("refuse"))(
+    cl.options.add_options("Preprocessing")("missing",
+                                            "Missing cells: refuse, drop, mean, median, most_frequent, constant",
+                                            cxxopts::value<std::string>()->default_value("refuse"))(
         "fill-value", "--missing constant: the value for numeric columns",
         cxxopts::value<double>()->default_value("0"))("fill-category",
                                                       "--missing constant: the category for categorical columns",
@@ -213,7 +208,8 @@ int main(int argc, char** argv) {
         cxxopts::value<std::string>()->default_value("refuse"))(
         "scaling", "Numeric columns: standard, minmax or none",
         cxxopts::value<std::string>()->default_value("standard"));
-    opts.add_options("Model")("hidden", "Hidden layer widths", cxxopts::value<std::string>()->default_value("16"))(
+    cl.options.add_options("Model")("hidden", "Hidden layer widths",
+                                    cxxopts::value<std::string>()->default_value("16"))(
         "weight-decay", "L2 penalty (Adam's weight_decay)", cxxopts::value<double>()->default_value("0.01"))(
         "test-fraction", "Held-out fraction", cxxopts::value<double>()->default_value("0.2"))(
         "save-model", "Write model.safetensors, recipe.json and network.txt into this folder",
@@ -224,8 +220,9 @@ int main(int argc, char** argv) {
         cxxopts::value<std::string>()->default_value(""))("output",
                                                           "Write the predictions here (default: standard output)",
                                                           cxxopts::value<std::string>()->default_value(""));
-    cxxopts::ParseResult r;
-    if (!example::parse(opts, argc, argv, a, r)) return 0;
+    if (!cl.parse(argc, argv)) return 0;
+    const example::Args& a = cl.args;
+    const cxxopts::ParseResult& r = cl.result;
     const std::string csv = r["csv"].as<std::string>(), load_dir = r["load-model"].as<std::string>(),
                       predict = r["predict"].as<std::string>(), output = r["output"].as<std::string>();
 
