@@ -15,22 +15,13 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "data/parse_number.h"
 #include "xgrad/data/transforms.h"
 #include "xgrad/error.h"
 #include "xgrad/io/safetensors.h"
 
 namespace xg::data {
 namespace {
-
-bool parse_number(std::string_view s, double& v) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (p != s.data() + s.size()) return false;
-  // Beyond double's range: strtod says which way (±inf or 0).
-  if (ec == std::errc::result_out_of_range) v = std::strtod(std::string(s).c_str(), nullptr);
-  return ec == std::errc() || ec == std::errc::result_out_of_range;
-}
 
 /// A number a float32 feature or target can hold: NaN, infinities and values beyond float32's range
 /// are refused, naming the cell, rather than spread through the scalers and the model.
