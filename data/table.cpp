@@ -485,6 +485,109 @@ void Recipe::fit_target(const Table& train, const Column& label, const std::vect
         train.source(), opts_.label, classes_.size());
 }
 
+namespace {
+
+/// The rows a table gives tensors for: all, or with Missing::DropRows those with every used cell
+/// (and the label, when there is one) present.
+std::vector<int64_t> rows_to_transform(const Table& t, const Column* label, const std::vector<const Column*>& cols,
+                                       Missing missing) {
+  std::vector<int64_t> rows;
+  for (int64_t r = 0; r < t.num_rows(); ++r) {
+    const auto ru = static_cast<size_t>(r);
+    bool complete = !label || !label->missing[ru];
+    for (const Column* c : cols) complete = complete && !c->missing[ru];
+    if (complete || missing != Missing::DropRows) rows.push_back(r);
+  }
+  return rows;
+}
+
+/// One feature's columns of every row in x (row i at x + i·width): the number shifted and scaled,
+/// or the category's one-hot column or ordinal index (all zeros or -1 for an unseen one under
+/// Unknown::Ignore). Returns how many columns the feature takes.
+int64_t encode_feature(const FeatureSpec& f, const Column& c, const Table& t, const std::vector<int64_t>& rows,
+                       const RecipeOptions& opts, float* x, int64_t width) {
+  const std::string& src = t.source();
+  const bool one_hot = f.type == ColumnType::Categorical && opts.encoding == Encoding::OneHot;
+  const auto n = static_cast<int64_t>(rows.size());
+  for (int64_t i = 0; i < n; ++i) {
+    const auto r = static_cast<size_t>(rows[static_cast<size_t>(i)]);
+    const bool miss = c.missing[r] != 0;
+    if (miss && opts.missing == Missing::Refuse)
+      fail<IOError>("Recipe::transform: '{}' line {}, column '{}': missing value (the recipe refuses them)", src,
+                    t.line(static_cast<int64_t>(r)), f.name);
+    float* row = x + i * width;
+    if (f.type == ColumnType::Numeric) {
+      double v = f.fill_number;
+      if (!miss && (!parse_number(c.cells[r], v) || !storable(v)))
+        fail<IOError>(
+            "Recipe::transform: '{}' line {}, column '{}': '{}' is not a finite number (the column is "
+            "numeric)",
+            src, t.line(static_cast<int64_t>(r)), f.name, c.cells[r]);
+      row[0] = static_cast<float>((v - f.shift) / f.scale);
+      continue;
+    }
+    const std::string& cat = miss ? f.fill_category : c.cells[r];
+    const auto it = std::lower_bound(f.categories.begin(), f.categories.end(), cat);
+    if (it == f.categories.end() || *it != cat) {
+      if (opts.unknown == Unknown::Refuse)
+        fail<IOError>(
+            "Recipe::transform: '{}' line {}, column '{}': category '{}' was never seen in training "
+            "(known: {}; Unknown::Ignore encodes it as all zeros)",
+            src, t.line(static_cast<int64_t>(r)), f.name, cat, quoted_list(f.categories, 10));
+      if (!one_hot) row[0] = -1.0f;
+      continue;
+    }
+    const auto id = it - f.categories.begin();
+    if (one_hot)
+      row[id] = 1.0f;
+    else
+      row[0] = static_cast<float>(id);
+  }
+  return one_hot ? static_cast<int64_t>(f.categories.size()) : 1;
+}
+
+/// The regression target of every row, standardised as fitted: float32 [N, 1].
+Tensor regression_targets(const Table& t, const Column& label, const std::vector<int64_t>& rows,
+                          const std::string& label_name, double shift, double scale) {
+  const auto n = static_cast<int64_t>(rows.size());
+  Tensor targets = empty({n, 1}, kFloat32);
+  float* y = targets.data<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const auto r = static_cast<size_t>(rows[static_cast<size_t>(i)]);
+    double v = 0;
+    if (label.missing[r] || !parse_number(label.cells[r], v) || !storable(v))
+      fail<IOError>("Recipe::transform: '{}' line {}, label column '{}': '{}' is not a finite number", t.source(),
+                    t.line(rows[static_cast<size_t>(i)]), label_name, label.cells[r]);
+    y[i] = static_cast<float>((v - shift) / scale);
+  }
+  return targets;
+}
+
+/// The class index of every row (numeric labels by value: "1" and "1.0" are one class).
+std::vector<int64_t> class_ids(const Table& t, const Column& label, const std::vector<int64_t>& rows,
+                               const std::string& label_name, const std::vector<std::string>& classes,
+                               bool numeric_labels) {
+  std::map<std::string, int64_t> ids;
+  for (size_t k = 0; k < classes.size(); ++k) ids.emplace(classes[k], static_cast<int64_t>(k));
+  std::vector<int64_t> y(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto r = static_cast<size_t>(rows[i]);
+    std::string key = label.cells[r];
+    double v = 0;
+    if (numeric_labels && parse_number(key, v)) key = number_key(v);
+    const auto it = ids.find(key);
+    if (label.missing[r] || it == ids.end())
+      fail<IOError>(
+          "Recipe::transform: '{}' line {}, label column '{}': class '{}' was not seen in training "
+          "(classes: {})",
+          t.source(), t.line(rows[i]), label_name, label.cells[r], quoted_list(classes, 20));
+    y[i] = it->second;
+  }
+  return y;
+}
+
+}  // namespace
+
 TabularTensors Recipe::transform(const Table& t, bool with_target) const {
   if (!fitted_) fail<ValueError>("Recipe::transform: call fit() (or load a saved recipe) first");
   const std::string& src = t.source();
@@ -502,90 +605,22 @@ TabularTensors Recipe::transform(const Table& t, bool with_target) const {
                        quoted_list(t.column_names()));
     label = &t.column(opts_.label);
   }
+
   TabularTensors out;
-  for (int64_t r = 0; r < t.num_rows(); ++r) {
-    const auto ru = static_cast<size_t>(r);
-    bool complete = !label || !label->missing[ru];
-    for (const Column* c : cols) complete = complete && !c->missing[ru];
-    if (complete || opts_.missing != Missing::DropRows) out.rows.push_back(r);
-  }
+  out.rows = rows_to_transform(t, label, cols, opts_.missing);
   const auto n = static_cast<int64_t>(out.rows.size());
   const int64_t width = num_features();
   out.features = zeros({n, width}, kFloat32);
-  float* x = out.features.data<float>();
   int64_t col0 = 0;
-  for (size_t k = 0; k < features_.size(); ++k) {
-    const FeatureSpec& f = features_[k];
-    const Column& c = *cols[k];
-    const bool one_hot = f.type == ColumnType::Categorical && opts_.encoding == Encoding::OneHot;
-    for (int64_t i = 0; i < n; ++i) {
-      const auto r = static_cast<size_t>(out.rows[static_cast<size_t>(i)]);
-      const bool miss = c.missing[r] != 0;
-      if (miss && opts_.missing == Missing::Refuse)
-        fail<IOError>("Recipe::transform: '{}' line {}, column '{}': missing value (the recipe refuses them)", src,
-                      t.line(static_cast<int64_t>(r)), f.name);
-      float* row = x + i * width + col0;
-      if (f.type == ColumnType::Numeric) {
-        double v = f.fill_number;
-        if (!miss && (!parse_number(c.cells[r], v) || !storable(v)))
-          fail<IOError>(
-              "Recipe::transform: '{}' line {}, column '{}': '{}' is not a finite number (the column is "
-              "numeric)",
-              src, t.line(static_cast<int64_t>(r)), f.name, c.cells[r]);
-        row[0] = static_cast<float>((v - f.shift) / f.scale);
-        continue;
-      }
-      const std::string& cat = miss ? f.fill_category : c.cells[r];
-      const auto it = std::lower_bound(f.categories.begin(), f.categories.end(), cat);
-      if (it == f.categories.end() || *it != cat) {
-        if (opts_.unknown == Unknown::Refuse)
-          fail<IOError>(
-              "Recipe::transform: '{}' line {}, column '{}': category '{}' was never seen in training "
-              "(known: {}; Unknown::Ignore encodes it as all zeros)",
-              src, t.line(static_cast<int64_t>(r)), f.name, cat, quoted_list(f.categories, 10));
-        if (!one_hot) row[0] = -1.0f;
-        continue;
-      }
-      const auto id = it - f.categories.begin();
-      if (one_hot)
-        row[id] = 1.0f;
-      else
-        row[0] = static_cast<float>(id);
-    }
-    col0 += one_hot ? static_cast<int64_t>(f.categories.size()) : 1;
-  }
+  for (size_t k = 0; k < features_.size(); ++k)
+    col0 += encode_feature(features_[k], *cols[k], t, out.rows, opts_, out.features.data<float>() + col0, width);
   if (!label) return out;
 
-  auto line_of = [&](int64_t i) { return t.line(out.rows[static_cast<size_t>(i)]); };
   if (opts_.task == Task::Regression) {
-    out.targets = empty({n, 1}, kFloat32);
-    float* y = out.targets.data<float>();
-    for (int64_t i = 0; i < n; ++i) {
-      const auto r = static_cast<size_t>(out.rows[static_cast<size_t>(i)]);
-      double v = 0;
-      if (label->missing[r] || !parse_number(label->cells[r], v) || !storable(v))
-        fail<IOError>("Recipe::transform: '{}' line {}, label column '{}': '{}' is not a finite number", src,
-                      line_of(i), opts_.label, label->cells[r]);
-      y[i] = static_cast<float>((v - target_shift_) / target_scale_);
-    }
+    out.targets = regression_targets(t, *label, out.rows, opts_.label, target_shift_, target_scale_);
     return out;
   }
-  std::map<std::string, int64_t> ids;
-  for (size_t k = 0; k < classes_.size(); ++k) ids.emplace(classes_[k], static_cast<int64_t>(k));
-  std::vector<int64_t> y(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const auto r = static_cast<size_t>(out.rows[static_cast<size_t>(i)]);
-    std::string key = label->cells[r];
-    double v = 0;
-    if (numeric_labels_ && parse_number(key, v)) key = number_key(v);
-    const auto it = ids.find(key);
-    if (label->missing[r] || it == ids.end())
-      fail<IOError>(
-          "Recipe::transform: '{}' line {}, label column '{}': class '{}' was not seen in training "
-          "(classes: {})",
-          src, line_of(i), opts_.label, label->cells[r], quoted_list(classes_, 20));
-    y[static_cast<size_t>(i)] = it->second;
-  }
+  const std::vector<int64_t> y = class_ids(t, *label, out.rows, opts_.label, classes_, numeric_labels_);
   if (binary()) {
     out.targets = empty({n, 1}, kFloat32);
     for (int64_t i = 0; i < n; ++i) out.targets.data<float>()[i] = static_cast<float>(y[static_cast<size_t>(i)]);
