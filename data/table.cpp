@@ -15,22 +15,13 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "data/parse_number.h"
 #include "xgrad/data/transforms.h"
 #include "xgrad/error.h"
 #include "xgrad/io/safetensors.h"
 
 namespace xg::data {
 namespace {
-
-bool parse_number(std::string_view s, double& v) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (p != s.data() + s.size()) return false;
-  // Beyond double's range: strtod says which way (±inf or 0).
-  if (ec == std::errc::result_out_of_range) v = std::strtod(std::string(s).c_str(), nullptr);
-  return ec == std::errc() || ec == std::errc::result_out_of_range;
-}
 
 /// A number a float32 feature or target can hold: NaN, infinities and values beyond float32's range
 /// are refused, naming the cell, rather than spread through the scalers and the model.
@@ -290,6 +281,152 @@ int64_t Recipe::num_outputs() const {
   return static_cast<int64_t>(classes_.size());
 }
 
+namespace {
+
+/// The feature columns (all but the label and the empty ones, which go to `skipped`) and the type
+/// each is read as (categorical when RecipeOptions::categorical names it).
+std::vector<const Column*> choose_features(const Table& train, const RecipeOptions& opts,
+                                           std::vector<FeatureSpec>& features, std::vector<std::string>& skipped) {
+  std::vector<const Column*> cols;
+  for (int64_t i = 0; i < train.num_columns(); ++i) {
+    const Column& c = train.column(i);
+    if (c.name == opts.label) continue;
+    if (c.type == ColumnType::Empty) {
+      skipped.push_back(c.name);
+      continue;
+    }
+    FeatureSpec f;
+    f.name = c.name;
+    const bool forced = std::find(opts.categorical.begin(), opts.categorical.end(), c.name) != opts.categorical.end();
+    f.type = forced ? ColumnType::Categorical : c.type;
+    features.push_back(std::move(f));
+    cols.push_back(&c);
+  }
+  return cols;
+}
+
+/// The rows statistics are learned from: all, or with Missing::DropRows those with every used cell
+/// present. A missing label is an error unless such rows are dropped.
+std::vector<size_t> rows_to_learn_from(const Table& train, const Column& label, const std::vector<const Column*>& cols,
+                                       const RecipeOptions& opts) {
+  std::vector<size_t> kept;
+  for (size_t r = 0; r < static_cast<size_t>(train.num_rows()); ++r) {
+    bool complete = !label.missing[r];
+    for (const Column* c : cols) complete = complete && !c->missing[r];
+    if (complete || opts.missing != Missing::DropRows) kept.push_back(r);
+    if (!label.missing[r] || opts.missing == Missing::DropRows) continue;
+    fail<IOError>(
+        "Recipe::fit: '{}' line {}, label column '{}': the label is missing (Missing::DropRows drops "
+        "such rows)",
+        train.source(), train.line(static_cast<int64_t>(r)), opts.label);
+  }
+  if (kept.empty()) fail<ValueError>("Recipe::fit: '{}' has no complete rows to learn from", train.source());
+  return kept;
+}
+
+/// Numbers the tensors cannot hold are an error at their cell.
+void check_storable(const Table& train, const Column& c, const std::vector<size_t>& kept) {
+  for (size_t r : kept)
+    if (!c.missing[r] && !storable(c.numbers[r]))
+      fail<IOError>("Recipe::fit: '{}' line {}, column '{}': '{}' is not a finite float32 number", train.source(),
+                    train.line(static_cast<int64_t>(r)), c.name, c.cells[r]);
+}
+
+/// Missing::Refuse: a missing cell in a feature column is an error.
+void refuse_missing(const Table& train, const Column& c) {
+  const auto it = std::find(c.missing.begin(), c.missing.end(), 1);
+  if (it != c.missing.end())
+    fail<IOError>(
+        "Recipe::fit: '{}' line {}, column '{}': missing value (choose a Missing policy: drop rows "
+        "or impute)",
+        train.source(), train.line(it - c.missing.begin()), c.name);
+}
+
+/// The value a numeric column's missing cells get: the median, the most frequent value (the
+/// smallest of ties, as scikit-learn), the constant, or else the mean of the present kept cells.
+double numeric_fill(const Column& c, const std::vector<size_t>& kept, const RecipeOptions& opts) {
+  std::vector<double> v;
+  for (size_t r : kept)
+    if (!c.missing[r]) v.push_back(c.numbers[r]);
+  if (v.empty()) v.push_back(0.0);
+  switch (opts.missing) {
+    case Missing::Median: {
+      std::sort(v.begin(), v.end());
+      const size_t n = v.size();
+      return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+    case Missing::MostFrequent: {
+      std::map<double, int64_t> counts;
+      for (double x : v) ++counts[x];
+      int64_t best = -1;
+      double fill = 0.0;
+      for (auto& [x, n] : counts)
+        if (n > best) best = n, fill = x;
+      return fill;
+    }
+    case Missing::Constant:
+      return opts.fill_number;
+    default: {
+      double s = 0;
+      for (double x : v) s += x;
+      return s / static_cast<double>(v.size());
+    }
+  }
+}
+
+/// A categorical column's vocabulary (the kept rows' categories, sorted, and the constant fill
+/// with Missing::Constant) and the category its missing cells get (else the most frequent).
+void fit_categories(FeatureSpec& f, const Column& c, const std::vector<size_t>& kept, const RecipeOptions& opts) {
+  std::map<std::string, int64_t> counts;
+  for (size_t r : kept)
+    if (!c.missing[r]) ++counts[c.cells[r]];
+  if (opts.missing == Missing::Constant) {
+    f.fill_category = opts.fill_category;
+    counts.emplace(opts.fill_category, 0);
+  } else {
+    int64_t best = -1;
+    for (auto& [cat, n] : counts)
+      if (n > best) best = n, f.fill_category = cat;
+  }
+  for (auto& [cat, n] : counts) f.categories.push_back(cat);
+}
+
+/// Numeric scaling, fitted on the imputed training values: StandardScaler's mean and population
+/// std, or min-max.
+void fit_scaling(std::vector<FeatureSpec>& features, const std::vector<const Column*>& cols,
+                 const std::vector<int64_t>& numeric_idx, const std::vector<size_t>& kept, Scaling scaling) {
+  if (numeric_idx.empty() || scaling == Scaling::None) return;
+  const auto n = static_cast<int64_t>(kept.size()), m = static_cast<int64_t>(numeric_idx.size());
+  auto feature = [&](int64_t j) -> FeatureSpec& {
+    return features[static_cast<size_t>(numeric_idx[static_cast<size_t>(j)])];
+  };
+  Tensor x = empty({n, m}, kFloat64);
+  double* xd = x.data<double>();
+  for (int64_t j = 0; j < m; ++j) {
+    const FeatureSpec& f = feature(j);
+    const Column& c = *cols[static_cast<size_t>(numeric_idx[static_cast<size_t>(j)])];
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t r = kept[static_cast<size_t>(i)];
+      xd[i * m + j] = c.missing[r] ? f.fill_number : c.numbers[r];
+    }
+  }
+  if (scaling == Scaling::Standard) {
+    StandardScaler sc;
+    sc.fit(x);
+    const auto mean = sc.mean().to_vector<double>(), scale = sc.scale().to_vector<double>();
+    for (int64_t j = 0; j < m; ++j)
+      feature(j).shift = mean[static_cast<size_t>(j)], feature(j).scale = scale[static_cast<size_t>(j)];
+  } else {
+    for (int64_t j = 0; j < m; ++j) {
+      double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+      for (int64_t i = 0; i < n; ++i) lo = std::min(lo, xd[i * m + j]), hi = std::max(hi, xd[i * m + j]);
+      feature(j).shift = lo, feature(j).scale = hi > lo ? hi - lo : 1.0;
+    }
+  }
+}
+
+}  // namespace
+
 Recipe& Recipe::fit(const Table& train) {
   if (opts_.label.empty()) fail<ValueError>("Recipe::fit: RecipeOptions::label (the target column) is not set");
   if (!train.has_column(opts_.label))
@@ -299,50 +436,31 @@ Recipe& Recipe::fit(const Table& train) {
   const Column& label = train.column(opts_.label);
   features_.clear(), classes_.clear(), skipped_.clear();
 
-  // The feature columns and the type each is read as.
-  std::vector<const Column*> cols;
-  for (int64_t i = 0; i < train.num_columns(); ++i) {
-    const Column& c = train.column(i);
-    if (c.name == opts_.label) continue;
-    if (c.type == ColumnType::Empty) {
-      skipped_.push_back(c.name);
-      continue;
-    }
-    FeatureSpec f;
-    f.name = c.name;
-    const bool forced =
-        std::find(opts_.categorical.begin(), opts_.categorical.end(), c.name) != opts_.categorical.end();
-    f.type = forced ? ColumnType::Categorical : c.type;
-    features_.push_back(std::move(f));
-    cols.push_back(&c);
-  }
-
-  // The rows statistics are learned from: all, or those with every used cell present.
-  std::vector<size_t> kept;
-  for (size_t r = 0; r < static_cast<size_t>(train.num_rows()); ++r) {
-    bool complete = !label.missing[r];
-    for (const Column* c : cols) complete = complete && !c->missing[r];
-    if (complete || opts_.missing != Missing::DropRows) kept.push_back(r);
-    if (!label.missing[r] || opts_.missing == Missing::DropRows) continue;
-    fail<IOError>(
-        "Recipe::fit: '{}' line {}, label column '{}': the label is missing (Missing::DropRows drops "
-        "such rows)",
-        train.source(), train.line(static_cast<int64_t>(r)), opts_.label);
-  }
-  if (kept.empty()) fail<ValueError>("Recipe::fit: '{}' has no complete rows to learn from", train.source());
-
-  // Numbers the tensors cannot hold are an error at their cell.
-  auto check_finite = [&](const Column& c) {
-    for (size_t r : kept)
-      if (!c.missing[r] && !storable(c.numbers[r]))
-        fail<IOError>("Recipe::fit: '{}' line {}, column '{}': '{}' is not a finite float32 number", train.source(),
-                      train.line(static_cast<int64_t>(r)), c.name, c.cells[r]);
-  };
+  const std::vector<const Column*> cols = choose_features(train, opts_, features_, skipped_);
+  const std::vector<size_t> kept = rows_to_learn_from(train, label, cols, opts_);
   for (size_t k = 0; k < features_.size(); ++k)
-    if (features_[k].type == ColumnType::Numeric) check_finite(*cols[k]);
-  if (opts_.task == Task::Regression && label.type == ColumnType::Numeric) check_finite(label);
+    if (features_[k].type == ColumnType::Numeric) check_storable(train, *cols[k], kept);
+  if (opts_.task == Task::Regression && label.type == ColumnType::Numeric) check_storable(train, label, kept);
+  fit_target(train, label, kept);
 
-  // ---- the target
+  // ---- the features: imputation, vocabularies, scaling
+  std::vector<int64_t> numeric_idx;
+  for (size_t k = 0; k < features_.size(); ++k) {
+    FeatureSpec& f = features_[k];
+    if (opts_.missing == Missing::Refuse) refuse_missing(train, *cols[k]);
+    if (f.type == ColumnType::Numeric) {
+      f.fill_number = numeric_fill(*cols[k], kept, opts_);
+      numeric_idx.push_back(static_cast<int64_t>(k));
+    } else {
+      fit_categories(f, *cols[k], kept, opts_);
+    }
+  }
+  fit_scaling(features_, cols, numeric_idx, kept, opts_.scaling);
+  fitted_ = true;
+  return *this;
+}
+
+void Recipe::fit_target(const Table& train, const Column& label, const std::vector<size_t>& kept) {
   if (opts_.task == Task::Regression) {
     if (label.type != ColumnType::Numeric)
       fail<ValueError>("Recipe::fit: '{}': the regression label '{}' is {}, not numeric", train.source(), opts_.label,
@@ -353,110 +471,122 @@ Recipe& Recipe::fit(const Table& train) {
     for (size_t r : kept) ss += (label.numbers[r] - target_shift_) * (label.numbers[r] - target_shift_);
     target_scale_ = opts_.scale_target ? std::sqrt(ss / static_cast<double>(kept.size())) : 1.0;
     if (!(target_scale_ > 0) || !std::isfinite(target_scale_)) target_scale_ = 1.0;
-  } else {
-    numeric_labels_ = label.type == ColumnType::Numeric;
-    Column sub = label;  // categories() of the kept rows only
-    sub.missing.assign(label.cells.size(), 1);
-    for (size_t r : kept) sub.missing[r] = 0;
-    classes_ = sub.categories();
-    if (classes_.size() < 2)
-      fail<ValueError>(
-          "Recipe::fit: '{}': the label '{}' has {} class(es) in the training rows; classification "
-          "needs at least 2",
-          train.source(), opts_.label, classes_.size());
+    return;
   }
-
-  // ---- the features: imputation, vocabularies, scaling
-  std::vector<int64_t> numeric_idx;
-  for (size_t k = 0; k < features_.size(); ++k) {
-    FeatureSpec& f = features_[k];
-    const Column& c = *cols[k];
-    if (opts_.missing == Missing::Refuse) {
-      const auto it = std::find(c.missing.begin(), c.missing.end(), 1);
-      if (it != c.missing.end())
-        fail<IOError>(
-            "Recipe::fit: '{}' line {}, column '{}': missing value (choose a Missing policy: drop rows "
-            "or impute)",
-            train.source(), train.line(it - c.missing.begin()), c.name);
-    }
-    if (f.type == ColumnType::Numeric) {
-      std::vector<double> v;
-      for (size_t r : kept)
-        if (!c.missing[r]) v.push_back(c.numbers[r]);
-      if (v.empty()) v.push_back(0.0);
-      switch (opts_.missing) {
-        case Missing::Median: {
-          std::sort(v.begin(), v.end());
-          const size_t n = v.size();
-          f.fill_number = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-          break;
-        }
-        case Missing::MostFrequent: {
-          std::map<double, int64_t> counts;
-          for (double x : v) ++counts[x];
-          int64_t best = -1;
-          for (auto& [x, n] : counts)
-            if (n > best) best = n, f.fill_number = x;  // ties: the smallest value, as scikit-learn
-          break;
-        }
-        case Missing::Constant:
-          f.fill_number = opts_.fill_number;
-          break;
-        default: {
-          double s = 0;
-          for (double x : v) s += x;
-          f.fill_number = s / static_cast<double>(v.size());
-        }
-      }
-      numeric_idx.push_back(static_cast<int64_t>(k));
-    } else {
-      std::map<std::string, int64_t> counts;
-      for (size_t r : kept)
-        if (!c.missing[r]) ++counts[c.cells[r]];
-      if (opts_.missing == Missing::Constant) {
-        f.fill_category = opts_.fill_category;
-        counts.emplace(opts_.fill_category, 0);
-      } else {
-        int64_t best = -1;
-        for (auto& [cat, n] : counts)
-          if (n > best) best = n, f.fill_category = cat;
-      }
-      for (auto& [cat, n] : counts) f.categories.push_back(cat);
-    }
-  }
-  // Numeric scaling, fitted on the imputed training values (StandardScaler's population std).
-  if (!numeric_idx.empty() && opts_.scaling != Scaling::None) {
-    const auto n = static_cast<int64_t>(kept.size()), m = static_cast<int64_t>(numeric_idx.size());
-    Tensor x = empty({n, m}, kFloat64);
-    double* xd = x.data<double>();
-    for (int64_t j = 0; j < m; ++j) {
-      const FeatureSpec& f = features_[static_cast<size_t>(numeric_idx[static_cast<size_t>(j)])];
-      const Column& c = *cols[static_cast<size_t>(numeric_idx[static_cast<size_t>(j)])];
-      for (int64_t i = 0; i < n; ++i) {
-        const size_t r = kept[static_cast<size_t>(i)];
-        xd[i * m + j] = c.missing[r] ? f.fill_number : c.numbers[r];
-      }
-    }
-    if (opts_.scaling == Scaling::Standard) {
-      StandardScaler sc;
-      sc.fit(x);
-      const auto mean = sc.mean().to_vector<double>(), scale = sc.scale().to_vector<double>();
-      for (int64_t j = 0; j < m; ++j) {
-        FeatureSpec& f = features_[static_cast<size_t>(numeric_idx[static_cast<size_t>(j)])];
-        f.shift = mean[static_cast<size_t>(j)], f.scale = scale[static_cast<size_t>(j)];
-      }
-    } else {
-      for (int64_t j = 0; j < m; ++j) {
-        double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-        for (int64_t i = 0; i < n; ++i) lo = std::min(lo, xd[i * m + j]), hi = std::max(hi, xd[i * m + j]);
-        FeatureSpec& f = features_[static_cast<size_t>(numeric_idx[static_cast<size_t>(j)])];
-        f.shift = lo, f.scale = hi > lo ? hi - lo : 1.0;
-      }
-    }
-  }
-  fitted_ = true;
-  return *this;
+  numeric_labels_ = label.type == ColumnType::Numeric;
+  Column sub = label;  // categories() of the kept rows only
+  sub.missing.assign(label.cells.size(), 1);
+  for (size_t r : kept) sub.missing[r] = 0;
+  classes_ = sub.categories();
+  if (classes_.size() < 2)
+    fail<ValueError>(
+        "Recipe::fit: '{}': the label '{}' has {} class(es) in the training rows; classification "
+        "needs at least 2",
+        train.source(), opts_.label, classes_.size());
 }
+
+namespace {
+
+/// The rows a table gives tensors for: all, or with Missing::DropRows those with every used cell
+/// (and the label, when there is one) present.
+std::vector<int64_t> rows_to_transform(const Table& t, const Column* label, const std::vector<const Column*>& cols,
+                                       Missing missing) {
+  std::vector<int64_t> rows;
+  for (int64_t r = 0; r < t.num_rows(); ++r) {
+    const auto ru = static_cast<size_t>(r);
+    bool complete = !label || !label->missing[ru];
+    for (const Column* c : cols) complete = complete && !c->missing[ru];
+    if (complete || missing != Missing::DropRows) rows.push_back(r);
+  }
+  return rows;
+}
+
+/// One feature's columns of every row in x (row i at x + i·width): the number shifted and scaled,
+/// or the category's one-hot column or ordinal index (all zeros or -1 for an unseen one under
+/// Unknown::Ignore). Returns how many columns the feature takes.
+int64_t encode_feature(const FeatureSpec& f, const Column& c, const Table& t, const std::vector<int64_t>& rows,
+                       const RecipeOptions& opts, float* x, int64_t width) {
+  const std::string& src = t.source();
+  const bool one_hot = f.type == ColumnType::Categorical && opts.encoding == Encoding::OneHot;
+  const auto n = static_cast<int64_t>(rows.size());
+  for (int64_t i = 0; i < n; ++i) {
+    const auto r = static_cast<size_t>(rows[static_cast<size_t>(i)]);
+    const bool miss = c.missing[r] != 0;
+    if (miss && opts.missing == Missing::Refuse)
+      fail<IOError>("Recipe::transform: '{}' line {}, column '{}': missing value (the recipe refuses them)", src,
+                    t.line(static_cast<int64_t>(r)), f.name);
+    float* row = x + i * width;
+    if (f.type == ColumnType::Numeric) {
+      double v = f.fill_number;
+      if (!miss && (!parse_number(c.cells[r], v) || !storable(v)))
+        fail<IOError>(
+            "Recipe::transform: '{}' line {}, column '{}': '{}' is not a finite number (the column is "
+            "numeric)",
+            src, t.line(static_cast<int64_t>(r)), f.name, c.cells[r]);
+      row[0] = static_cast<float>((v - f.shift) / f.scale);
+      continue;
+    }
+    const std::string& cat = miss ? f.fill_category : c.cells[r];
+    const auto it = std::lower_bound(f.categories.begin(), f.categories.end(), cat);
+    if (it == f.categories.end() || *it != cat) {
+      if (opts.unknown == Unknown::Refuse)
+        fail<IOError>(
+            "Recipe::transform: '{}' line {}, column '{}': category '{}' was never seen in training "
+            "(known: {}; Unknown::Ignore encodes it as all zeros)",
+            src, t.line(static_cast<int64_t>(r)), f.name, cat, quoted_list(f.categories, 10));
+      if (!one_hot) row[0] = -1.0f;
+      continue;
+    }
+    const auto id = it - f.categories.begin();
+    if (one_hot)
+      row[id] = 1.0f;
+    else
+      row[0] = static_cast<float>(id);
+  }
+  return one_hot ? static_cast<int64_t>(f.categories.size()) : 1;
+}
+
+/// The regression target of every row, standardised as fitted: float32 [N, 1].
+Tensor regression_targets(const Table& t, const Column& label, const std::vector<int64_t>& rows,
+                          const std::string& label_name, double shift, double scale) {
+  const auto n = static_cast<int64_t>(rows.size());
+  Tensor targets = empty({n, 1}, kFloat32);
+  float* y = targets.data<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const auto r = static_cast<size_t>(rows[static_cast<size_t>(i)]);
+    double v = 0;
+    if (label.missing[r] || !parse_number(label.cells[r], v) || !storable(v))
+      fail<IOError>("Recipe::transform: '{}' line {}, label column '{}': '{}' is not a finite number", t.source(),
+                    t.line(rows[static_cast<size_t>(i)]), label_name, label.cells[r]);
+    y[i] = static_cast<float>((v - shift) / scale);
+  }
+  return targets;
+}
+
+/// The class index of every row (numeric labels by value: "1" and "1.0" are one class).
+std::vector<int64_t> class_ids(const Table& t, const Column& label, const std::vector<int64_t>& rows,
+                               const std::string& label_name, const std::vector<std::string>& classes,
+                               bool numeric_labels) {
+  std::map<std::string, int64_t> ids;
+  for (size_t k = 0; k < classes.size(); ++k) ids.emplace(classes[k], static_cast<int64_t>(k));
+  std::vector<int64_t> y(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto r = static_cast<size_t>(rows[i]);
+    std::string key = label.cells[r];
+    double v = 0;
+    if (numeric_labels && parse_number(key, v)) key = number_key(v);
+    const auto it = ids.find(key);
+    if (label.missing[r] || it == ids.end())
+      fail<IOError>(
+          "Recipe::transform: '{}' line {}, label column '{}': class '{}' was not seen in training "
+          "(classes: {})",
+          t.source(), t.line(rows[i]), label_name, label.cells[r], quoted_list(classes, 20));
+    y[i] = it->second;
+  }
+  return y;
+}
+
+}  // namespace
 
 TabularTensors Recipe::transform(const Table& t, bool with_target) const {
   if (!fitted_) fail<ValueError>("Recipe::transform: call fit() (or load a saved recipe) first");
@@ -475,90 +605,22 @@ TabularTensors Recipe::transform(const Table& t, bool with_target) const {
                        quoted_list(t.column_names()));
     label = &t.column(opts_.label);
   }
+
   TabularTensors out;
-  for (int64_t r = 0; r < t.num_rows(); ++r) {
-    const auto ru = static_cast<size_t>(r);
-    bool complete = !label || !label->missing[ru];
-    for (const Column* c : cols) complete = complete && !c->missing[ru];
-    if (complete || opts_.missing != Missing::DropRows) out.rows.push_back(r);
-  }
+  out.rows = rows_to_transform(t, label, cols, opts_.missing);
   const auto n = static_cast<int64_t>(out.rows.size());
   const int64_t width = num_features();
   out.features = zeros({n, width}, kFloat32);
-  float* x = out.features.data<float>();
   int64_t col0 = 0;
-  for (size_t k = 0; k < features_.size(); ++k) {
-    const FeatureSpec& f = features_[k];
-    const Column& c = *cols[k];
-    const bool one_hot = f.type == ColumnType::Categorical && opts_.encoding == Encoding::OneHot;
-    for (int64_t i = 0; i < n; ++i) {
-      const auto r = static_cast<size_t>(out.rows[static_cast<size_t>(i)]);
-      const bool miss = c.missing[r] != 0;
-      if (miss && opts_.missing == Missing::Refuse)
-        fail<IOError>("Recipe::transform: '{}' line {}, column '{}': missing value (the recipe refuses them)", src,
-                      t.line(static_cast<int64_t>(r)), f.name);
-      float* row = x + i * width + col0;
-      if (f.type == ColumnType::Numeric) {
-        double v = f.fill_number;
-        if (!miss && (!parse_number(c.cells[r], v) || !storable(v)))
-          fail<IOError>(
-              "Recipe::transform: '{}' line {}, column '{}': '{}' is not a finite number (the column is "
-              "numeric)",
-              src, t.line(static_cast<int64_t>(r)), f.name, c.cells[r]);
-        row[0] = static_cast<float>((v - f.shift) / f.scale);
-        continue;
-      }
-      const std::string& cat = miss ? f.fill_category : c.cells[r];
-      const auto it = std::lower_bound(f.categories.begin(), f.categories.end(), cat);
-      if (it == f.categories.end() || *it != cat) {
-        if (opts_.unknown == Unknown::Refuse)
-          fail<IOError>(
-              "Recipe::transform: '{}' line {}, column '{}': category '{}' was never seen in training "
-              "(known: {}; Unknown::Ignore encodes it as all zeros)",
-              src, t.line(static_cast<int64_t>(r)), f.name, cat, quoted_list(f.categories, 10));
-        if (!one_hot) row[0] = -1.0f;
-        continue;
-      }
-      const auto id = it - f.categories.begin();
-      if (one_hot)
-        row[id] = 1.0f;
-      else
-        row[0] = static_cast<float>(id);
-    }
-    col0 += one_hot ? static_cast<int64_t>(f.categories.size()) : 1;
-  }
+  for (size_t k = 0; k < features_.size(); ++k)
+    col0 += encode_feature(features_[k], *cols[k], t, out.rows, opts_, out.features.data<float>() + col0, width);
   if (!label) return out;
 
-  auto line_of = [&](int64_t i) { return t.line(out.rows[static_cast<size_t>(i)]); };
   if (opts_.task == Task::Regression) {
-    out.targets = empty({n, 1}, kFloat32);
-    float* y = out.targets.data<float>();
-    for (int64_t i = 0; i < n; ++i) {
-      const auto r = static_cast<size_t>(out.rows[static_cast<size_t>(i)]);
-      double v = 0;
-      if (label->missing[r] || !parse_number(label->cells[r], v) || !storable(v))
-        fail<IOError>("Recipe::transform: '{}' line {}, label column '{}': '{}' is not a finite number", src,
-                      line_of(i), opts_.label, label->cells[r]);
-      y[i] = static_cast<float>((v - target_shift_) / target_scale_);
-    }
+    out.targets = regression_targets(t, *label, out.rows, opts_.label, target_shift_, target_scale_);
     return out;
   }
-  std::map<std::string, int64_t> ids;
-  for (size_t k = 0; k < classes_.size(); ++k) ids.emplace(classes_[k], static_cast<int64_t>(k));
-  std::vector<int64_t> y(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const auto r = static_cast<size_t>(out.rows[static_cast<size_t>(i)]);
-    std::string key = label->cells[r];
-    double v = 0;
-    if (numeric_labels_ && parse_number(key, v)) key = number_key(v);
-    const auto it = ids.find(key);
-    if (label->missing[r] || it == ids.end())
-      fail<IOError>(
-          "Recipe::transform: '{}' line {}, label column '{}': class '{}' was not seen in training "
-          "(classes: {})",
-          src, line_of(i), opts_.label, label->cells[r], quoted_list(classes_, 20));
-    y[static_cast<size_t>(i)] = it->second;
-  }
+  const std::vector<int64_t> y = class_ids(t, *label, out.rows, opts_.label, classes_, numeric_labels_);
   if (binary()) {
     out.targets = empty({n, 1}, kFloat32);
     for (int64_t i = 0; i < n; ++i) out.targets.data<float>()[i] = static_cast<float>(y[static_cast<size_t>(i)]);

@@ -23,14 +23,50 @@
 
 using namespace xg;
 
+namespace {
+
+/// --optimizer: Adam, or SGD with Nesterov momentum 0.9.
+std::shared_ptr<optim::Optimizer> make_optimizer(const std::string& name, std::vector<Tensor> params, double lr,
+                                                 double weight_decay) {
+  if (name == "adam")
+    return std::make_shared<optim::Adam>(std::move(params), optim::AdamOptions{.lr = lr, .weight_decay = weight_decay});
+  if (name == "sgd")
+    return std::make_shared<optim::SGD>(
+        std::move(params),
+        optim::SGDOptions{.lr = lr, .momentum = 0.9, .weight_decay = weight_decay, .nesterov = true});
+  throw ValueError(fmt::format("cifar10_cnn: --optimizer must be adam or sgd (got '{}')", name));
+}
+
+/// The learning-rate schedule (cosine to zero over the epochs, or halving on a validation-loss
+/// plateau) and, with validation data, early stopping on validation accuracy.
+std::vector<std::shared_ptr<train::Callback>> schedule_callbacks(const std::string& schedule, const example::Args& a,
+                                                                 bool validating, int64_t patience) {
+  std::vector<std::shared_ptr<train::Callback>> callbacks;
+  if (schedule == "cosine") {
+    const double lr0 = a.lr, epochs = static_cast<double>(a.epochs);
+    callbacks.push_back(std::make_shared<train::LearningRateScheduler>([lr0, epochs](int64_t epoch, double) {
+      return 0.5 * lr0 * (1.0 + std::cos(std::numbers::pi * static_cast<double>(epoch) / epochs));
+    }));
+  } else if (schedule != "plateau" && schedule != "none") {
+    throw ValueError(fmt::format("cifar10_cnn: --schedule must be plateau, cosine or none (got '{}')", schedule));
+  }
+  if (validating) {
+    if (schedule == "plateau")
+      callbacks.push_back(std::make_shared<train::ReduceLROnPlateau>(
+          train::ReduceLROnPlateauOptions{.monitor = "val_loss", .factor = 0.5, .patience = 1, .verbose = 1}));
+    if (patience > 0)
+      callbacks.push_back(std::make_shared<train::EarlyStopping>(train::EarlyStoppingOptions{
+          .monitor = "val_accuracy", .patience = patience, .restore_best_weights = true, .verbose = 1}));
+  }
+  return callbacks;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   return example::run_main([&] {
-    cxxopts::Options opts("cifar10_cnn", "Train a CNN on CIFAR-10 with Model::fit");
-    example::Args a;
-    a.epochs = 15;
-    a.batch_size = 64;
-    example::add_common_options(opts, a);
-    opts.add_options()("augment", "Random crop (padding 4) and horizontal flip of training images")(
+    example::CommandLine cl("cifar10_cnn", "Train a CNN on CIFAR-10 with Model::fit", {.epochs = 15, .batch_size = 64});
+    cl.options.add_options()("augment", "Random crop (padding 4) and horizontal flip of training images")(
         "validation-split",
         "Fraction of the training samples held out for per-epoch validation (0: none; default: 0.1, or 0 "
         "with --augment)",
@@ -43,8 +79,9 @@ int main(int argc, char** argv) {
         "Learning rate schedule: plateau (halve when the validation loss stalls), cosine (to zero over the "
         "epochs) or none (default: cosine with --augment, else plateau)",
         cxxopts::value<std::string>()->default_value(""));
-    cxxopts::ParseResult r;
-    if (!example::parse(opts, argc, argv, a, r)) return 0;
+    if (!cl.parse(argc, argv)) return 0;
+    const example::Args& a = cl.args;
+    const cxxopts::ParseResult& r = cl.result;
     const bool augment = r.count("augment") > 0;
 
     const auto dir = data::find_dataset("cifar10", a.data_dir);
@@ -64,42 +101,16 @@ int main(int argc, char** argv) {
                                nn::Conv2d(32, 64, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2),  // [N, 64, 8, 8]
                                nn::Flatten(), nn::Linear(64 * 8 * 8, 512), nn::ReLU(), nn::Linear(512, 10)});
     train::Model model(net);
-    const std::string opt_name = r["optimizer"].as<std::string>();
-    const double weight_decay = r["weight-decay"].as<double>();
-    std::shared_ptr<optim::Optimizer> opt;
-    if (opt_name == "adam")
-      opt = std::make_shared<optim::Adam>(net->parameters(),
-                                          optim::AdamOptions{.lr = a.lr, .weight_decay = weight_decay});
-    else if (opt_name == "sgd")
-      opt = std::make_shared<optim::SGD>(
-          net->parameters(),
-          optim::SGDOptions{.lr = a.lr, .momentum = 0.9, .weight_decay = weight_decay, .nesterov = true});
-    else
-      throw ValueError(fmt::format("cifar10_cnn: --optimizer must be adam or sgd (got '{}')", opt_name));
-    model.compile(opt, "sparse_categorical_crossentropy", {"accuracy"});
+    model.compile(
+        make_optimizer(r["optimizer"].as<std::string>(), net->parameters(), a.lr, r["weight-decay"].as<double>()),
+        "sparse_categorical_crossentropy", {"accuracy"});
 
     double validation_split = r["validation-split"].as<double>();
     if (validation_split == -1) validation_split = augment ? 0.0 : 0.1;  // unset: the default
-    const int64_t patience = r["patience"].as<int64_t>();
     std::string schedule = r["schedule"].as<std::string>();
     if (schedule.empty()) schedule = augment ? "cosine" : "plateau";
-    std::vector<std::shared_ptr<train::Callback>> callbacks;
-    if (schedule == "cosine") {
-      const double lr0 = a.lr, epochs = static_cast<double>(a.epochs);
-      callbacks.push_back(std::make_shared<train::LearningRateScheduler>([lr0, epochs](int64_t epoch, double) {
-        return 0.5 * lr0 * (1.0 + std::cos(std::numbers::pi * static_cast<double>(epoch) / epochs));
-      }));
-    } else if (schedule != "plateau" && schedule != "none") {
-      throw ValueError(fmt::format("cifar10_cnn: --schedule must be plateau, cosine or none (got '{}')", schedule));
-    }
-    if (validation_split > 0) {
-      if (schedule == "plateau")
-        callbacks.push_back(std::make_shared<train::ReduceLROnPlateau>(
-            train::ReduceLROnPlateauOptions{.monitor = "val_loss", .factor = 0.5, .patience = 1, .verbose = 1}));
-      if (patience > 0)
-        callbacks.push_back(std::make_shared<train::EarlyStopping>(train::EarlyStoppingOptions{
-            .monitor = "val_accuracy", .patience = patience, .restore_best_weights = true, .verbose = 1}));
-    }
+    std::vector<std::shared_ptr<train::Callback>> callbacks =
+        schedule_callbacks(schedule, a, validation_split > 0, r["patience"].as<int64_t>());
     if (!a.history.empty()) callbacks.push_back(std::make_shared<train::CSVLogger>(a.history));
     auto report = example::add_log_callbacks(
         callbacks, a, {.title = "cifar10_cnn", .per_batch = true, .input_shape = {1, 3, 32, 32}});
@@ -114,10 +125,7 @@ int main(int argc, char** argv) {
                               .transform = augment ? data::image_augmentation(4, mean, stddev) : normalize_only,
                               .validation_transform = normalize_only});
     const double seconds = train::steady_seconds() - t0;
-    if (!a.save.empty()) {
-      model.save(a.save);
-      std::cout << "Saved the weights to " << a.save << "\n";
-    }
+    example::save_weights(model.module(), a.save);
     data::DataLoader test_loader(test_set, {.batch_size = 256, .transform = normalize_only});
     const train::Logs test = model.evaluate(test_loader);
     std::cout << fmt::format("Test: loss {:.4f}, accuracy {:.4f}\n", test["loss"], test["accuracy"]);

@@ -42,25 +42,17 @@ Eval evaluate(nn::Module& net, data::DataLoader& loader) {
 
 int main(int argc, char** argv) {
   return example::run_main([&] {
-    cxxopts::Options opts("custom_loop", "Train the MNIST MLP with a hand-written training loop");
-    example::Args a;
-    example::add_common_options(opts, a);
-    opts.add_options()("dataset", "mnist or fashion (default: MNIST, or Fashion-MNIST when only that is found)",
-                       cxxopts::value<std::string>()->default_value(""));
-    cxxopts::ParseResult r;
-    if (!example::parse(opts, argc, argv, a, r)) return 0;
-
-    const auto src = example::find_mnist(r["dataset"].as<std::string>(), a.data_dir);
-    std::cout << "Data: " << src.name() << " from " << src.dir.string() << "\n";
-    auto train_set = example::first_n(example::load_mnist(src, data::Split::Train, /*flatten=*/true), a.limit);
-    auto test_set = example::load_mnist(src, data::Split::Test, /*flatten=*/true);
-    std::cout << "Training samples: " << train_set->size() << ", test samples: " << test_set->size() << "\n";
+    example::CommandLine cl("custom_loop", "Train the MNIST MLP with a hand-written training loop", {});
+    example::add_mnist_option(cl.options);
+    if (!cl.parse(argc, argv)) return 0;
+    const example::Args& a = cl.args;
+    const example::MnistData data = example::load_mnist_data(cl, /*flatten=*/true);
 
     auto net = nn::sequential({nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2), nn::Linear(128, 10)});
     optim::Adam opt(net->parameters(), optim::AdamOptions{.lr = a.lr});
     optim::CosineAnnealingLR schedule(opt, a.epochs);
-    data::DataLoader train_loader(train_set, {.batch_size = a.batch_size, .shuffle = true, .seed = a.seed});
-    data::DataLoader test_loader(test_set, {.batch_size = 256});
+    data::DataLoader train_loader(data.train, {.batch_size = a.batch_size, .shuffle = true, .seed = a.seed});
+    data::DataLoader test_loader(data.test, {.batch_size = 256});
 
     train::History history;
     const double t0 = train::steady_seconds();
@@ -99,10 +91,7 @@ int main(int argc, char** argv) {
     }
     const double seconds = train::steady_seconds() - t0;
     if (!a.history.empty()) example::write_history(history, a.history);
-    if (!a.save.empty()) {
-      net->save(a.save);
-      std::cout << "Saved the weights to " << a.save << "\n";
-    }
+    example::save_weights(*net, a.save);
     const Eval test = evaluate(*net, test_loader);
     example::print_result(test.accuracy, test.loss, a.epochs, seconds);
     return 0;

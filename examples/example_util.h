@@ -1,6 +1,8 @@
 #pragma once
 /// What the example programs share: the common command-line flags, finding MNIST (or falling back
-/// to Fashion-MNIST), --limit, the history CSV and the final "result:" line.
+/// to Fashion-MNIST), --limit, the MNIST examples' training with fit, the history CSV and the final
+/// "result:" line.
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +18,8 @@
 
 #include "xgrad/data.h"
 #include "xgrad/error.h"
+#include "xgrad/nn.h"
+#include "xgrad/optim.h"
 #include "xgrad/random.h"
 #include "xgrad/runtime.h"
 #include "xgrad/train.h"
@@ -27,19 +31,19 @@ namespace example {
 inline constexpr int kDataMissing = 77;
 
 struct Args {
-  std::string data_dir;
+  std::string data_dir = {};
   int64_t epochs = 5;
   int64_t batch_size = 32;
   double lr = 1e-3;
   int threads = 0;
   uint64_t seed = 42;
-  std::string save;
-  std::string history;
+  std::string save = {};
+  std::string history = {};
   int64_t limit = 0;
-  std::string dataset;
+  std::string dataset = {};
   int verbose = 1;
-  std::string tensorboard;  ///< --tensorboard DIR
-  std::string report;       ///< --report FILE
+  std::string tensorboard = {};  ///< --tensorboard DIR
+  std::string report = {};       ///< --report FILE
 };
 
 /// Adds the flags every example takes, with this program's defaults.
@@ -93,6 +97,21 @@ inline bool parse(cxxopts::Options& o, int argc, char** argv, Args& a, cxxopts::
   return true;
 }
 
+/// An example's command line: the common flags with this program's defaults, the program's own
+/// flags (added through `options` before parse) and, after parse, what it read.
+struct CommandLine {
+  CommandLine(const std::string& program, const std::string& help, Args defaults)
+      : options(program, help), args(std::move(defaults)) {
+    add_common_options(options, args);
+  }
+  /// False after printing --help.
+  bool parse(int argc, char** argv) { return example::parse(options, argc, argv, args, result); }
+
+  cxxopts::Options options;
+  Args args;
+  cxxopts::ParseResult result;
+};
+
 /// Adds the --tensorboard and --report callbacks when asked for; returns the report (or null) so
 /// that the test metrics can be added to it at the end.
 inline std::shared_ptr<xg::train::HTMLReport> add_log_callbacks(std::vector<std::shared_ptr<xg::train::Callback>>& cbs,
@@ -137,12 +156,97 @@ inline std::shared_ptr<xg::data::ImageDataset> load_mnist(const MnistSource& s, 
   return std::make_shared<xg::data::MNIST>(s.dir, split, o);
 }
 
+/// Adds --dataset, the choice between MNIST and Fashion-MNIST.
+inline void add_mnist_option(cxxopts::Options& o) {
+  o.add_options()("dataset", "mnist or fashion (default: MNIST, or Fashion-MNIST when only that is found)",
+                  cxxopts::value<std::string>()->default_value(""));
+}
+
 /// The first `limit` samples (all when limit is 0 or larger than the set).
 inline std::shared_ptr<const xg::data::Dataset> first_n(std::shared_ptr<const xg::data::Dataset> ds, int64_t limit) {
   if (limit <= 0 || limit >= ds->size()) return ds;
   std::vector<int64_t> idx(static_cast<size_t>(limit));
   std::iota(idx.begin(), idx.end(), int64_t{0});
   return std::make_shared<xg::data::Subset>(std::move(ds), std::move(idx));
+}
+
+/// MNIST-like data as the examples train on it: the training set cut to --limit, the test set.
+struct MnistData {
+  MnistSource source;
+  std::shared_ptr<const xg::data::Dataset> train;
+  std::shared_ptr<const xg::data::Dataset> test;
+};
+
+/// Finds and loads the data chosen by --dataset and --data-dir, saying on stdout what it found.
+inline MnistData load_mnist_data(const CommandLine& cl, bool flatten) {
+  const Args& a = cl.args;
+  MnistData d;
+  d.source = find_mnist(cl.result["dataset"].as<std::string>(), a.data_dir);
+  std::cout << "Data: " << d.source.name() << " from " << d.source.dir.string() << "\n";
+  d.train = first_n(load_mnist(d.source, xg::data::Split::Train, flatten), a.limit);
+  d.test = load_mnist(d.source, xg::data::Split::Test, flatten);
+  std::cout << "Training samples: " << d.train->size() << ", test samples: " << d.test->size() << "\n";
+  return d;
+}
+
+/// Saves the trained weights when --save names a file.
+inline void save_weights(const xg::nn::Module& net, const std::string& path) {
+  if (path.empty()) return;
+  net.save(path);
+  std::cout << "Saved the weights to " << path << "\n";
+}
+
+/// The machine-readable last line of every example.
+inline void print_result(double accuracy, double loss, int64_t epochs, double seconds) {
+  std::cout << fmt::format("result: test_accuracy={:.4f} test_loss={:.4f} epochs={} train_seconds={:.2f}", accuracy,
+                           loss, epochs, seconds)
+            << std::endl;
+}
+
+/// Adds the flags of the MNIST examples that train with fit: --dataset, --validation-split and
+/// --lr-decay (this program's default).
+inline void add_mnist_fit_options(cxxopts::Options& o, double lr_decay) {
+  add_mnist_option(o);
+  o.add_options()("validation-split", "Fraction of the training samples held out for per-epoch validation",
+                  cxxopts::value<double>()->default_value("0"))(
+      "lr-decay", "Learning rate factor applied after each epoch (1: constant)",
+      cxxopts::value<double>()->default_value(fmt::format("{}", lr_decay)));
+}
+
+/// What the MNIST examples that train with fit do once their network is built: Adam at --lr cut by
+/// --lr-decay each epoch, the CSV, TensorBoard and report callbacks asked for, fit, --save, then
+/// the test metrics and the result line.
+inline int fit_mnist(const std::string& program, const std::shared_ptr<xg::nn::Module>& net, const MnistData& d,
+                     const CommandLine& cl) {
+  namespace train = xg::train;
+  const Args& a = cl.args;
+  train::Model model(net);
+  model.compile(std::make_shared<xg::optim::Adam>(net->parameters(), xg::optim::AdamOptions{.lr = a.lr}),
+                "sparse_categorical_crossentropy", {"accuracy"});
+
+  std::vector<std::shared_ptr<train::Callback>> callbacks;
+  const double lr0 = a.lr, decay = cl.result["lr-decay"].as<double>();
+  if (decay != 1.0)
+    callbacks.push_back(std::make_shared<train::LearningRateScheduler>(
+        [lr0, decay](int64_t epoch, double) { return lr0 * std::pow(decay, static_cast<double>(epoch)); }));
+  if (!a.history.empty()) callbacks.push_back(std::make_shared<train::CSVLogger>(a.history));
+  auto report = add_log_callbacks(
+      callbacks, a, {.title = program + ": " + d.source.name(), .per_batch = true, .input_shape = {1, 1, 28, 28}});
+  const double t0 = train::steady_seconds();
+  const train::History h = model.fit(d.train, {.epochs = a.epochs,
+                                               .batch_size = a.batch_size,
+                                               .validation_split = cl.result["validation-split"].as<double>(),
+                                               .callbacks = callbacks,
+                                               .verbose = a.verbose,
+                                               .seed = a.seed});
+  const double seconds = train::steady_seconds() - t0;
+  save_weights(*net, a.save);
+  const train::Logs test = model.evaluate(d.test, {.batch_size = 256});
+  std::cout << fmt::format("Test ({}): loss {:.4f}, accuracy {:.4f}\n", d.source.name(), test["loss"],
+                           test["accuracy"]);
+  if (report) report->set_test_metrics(test);
+  print_result(test["accuracy"], test["loss"], static_cast<int64_t>(h.size()), seconds);
+  return 0;
 }
 
 /// History as CSV: epoch, then every metric in History's order.
@@ -159,13 +263,6 @@ inline void write_history(const xg::train::History& h, const std::string& path) 
     f << '\n';
   }
   std::cout << "Wrote the training history to " << path << "\n";
-}
-
-/// The machine-readable last line of every example.
-inline void print_result(double accuracy, double loss, int64_t epochs, double seconds) {
-  std::cout << fmt::format("result: test_accuracy={:.4f} test_loss={:.4f} epochs={} train_seconds={:.2f}", accuracy,
-                           loss, epochs, seconds)
-            << std::endl;
 }
 
 /// Runs an example's body, turning errors into messages and exit codes: a missing data set is

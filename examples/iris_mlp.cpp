@@ -14,21 +14,17 @@ using namespace xg;
 
 int main(int argc, char** argv) {
   return example::run_main([&] {
-    cxxopts::Options opts("iris_mlp", "Train a small MLP on the iris data set with Model::fit");
-    example::Args a;
-    a.epochs = 100;
-    a.batch_size = 16;
-    a.lr = 0.01;
-    a.verbose = 2;
-    example::add_common_options(opts, a);
-    opts.add_options()("test-fraction", "Fraction of the samples held out for testing",
-                       cxxopts::value<double>()->default_value("0.2"))(
+    example::CommandLine cl("iris_mlp", "Train a small MLP on the iris data set with Model::fit",
+                            {.epochs = 100, .batch_size = 16, .lr = 0.01, .verbose = 2});
+    cl.options.add_options()("test-fraction", "Fraction of the samples held out for testing",
+                             cxxopts::value<double>()->default_value("0.2"))(
         "weight-decay", "L2 penalty on the weights (Adam's weight_decay)",
         cxxopts::value<double>()->default_value("0.01"))(
         "repeats", "Train and test on this many stratified splits (seeds seed, seed+1, …) and report the mean",
         cxxopts::value<int64_t>()->default_value("1"));
-    cxxopts::ParseResult r;
-    if (!example::parse(opts, argc, argv, a, r)) return 0;
+    if (!cl.parse(argc, argv)) return 0;
+    const example::Args& a = cl.args;
+    const cxxopts::ParseResult& r = cl.result;
 
     const auto dir = data::find_dataset("iris", a.data_dir);
     std::cout << "Data: iris from " << dir.string() << "\n";
@@ -68,10 +64,7 @@ int main(int argc, char** argv) {
                                           .callbacks = callbacks,
                                           .verbose = report ? a.verbose : 0,
                                           .seed = seed});
-      if (report && !a.save.empty()) {
-        model.save(a.save);
-        std::cout << "Saved the weights to " << a.save << "\n";
-      }
+      if (report) example::save_weights(model.module(), a.save);
       train::Logs test = model.evaluate(x_test, split.y_test);
       test.set("epochs", static_cast<double>(h.size()));
       return test;

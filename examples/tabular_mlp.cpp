@@ -174,90 +174,195 @@ std::string predict_csv(train::Model& model, const data::Recipe& recipe, const d
   return csv;
 }
 
+/// The flags beyond the common ones: data, preprocessing, model.
+void add_options(cxxopts::Options& o) {
+  o.add_options("Data")("csv", "The CSV file to train on", cxxopts::value<std::string>()->default_value(""))(
+      "label", "The target column (default: the last column, or 'target' with --target-csv)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "target-csv", "A one-column file holding the target, joined to --csv row by row",
+      cxxopts::value<std::string>()->default_value(""))("task", "classification or regression",
+                                                        cxxopts::value<std::string>()->default_value("classification"))(
+      "delimiter", "auto, ',', ';', tab, space or any character", cxxopts::value<std::string>()->default_value("auto"))(
+      "skip-rows", "Lines to skip before the header or data (1 for scikit-learn's counts line)",
+      cxxopts::value<int64_t>()->default_value("0"))("no-header", "The first row is data; columns are named c1, c2, …")(
+      "select", "Use only these columns (comma-separated, the label included)",
+      cxxopts::value<std::string>()->default_value(""))("drop", "Leave out these columns (comma-separated)",
+                                                        cxxopts::value<std::string>()->default_value(""))(
+      "categorical", "Treat these columns as categories even when numeric",
+      cxxopts::value<std::string>()->default_value(""));
+  o.add_options("Preprocessing")("missing", "Missing cells: refuse, drop, mean, median, most_frequent, constant",
+                                 cxxopts::value<std::string>()->default_value("refuse"))(
+      "fill-value", "--missing constant: the value for numeric columns", cxxopts::value<double>()->default_value("0"))(
+      "fill-category", "--missing constant: the category for categorical columns",
+      cxxopts::value<std::string>()->default_value("missing"))("encoding", "Categories: onehot or ordinal",
+                                                               cxxopts::value<std::string>()->default_value("onehot"))(
+      "unknown", "A category not seen in training: refuse or ignore (all zeros)",
+      cxxopts::value<std::string>()->default_value("refuse"))("scaling", "Numeric columns: standard, minmax or none",
+                                                              cxxopts::value<std::string>()->default_value("standard"));
+  o.add_options("Model")("hidden", "Hidden layer widths", cxxopts::value<std::string>()->default_value("16"))(
+      "weight-decay", "L2 penalty (Adam's weight_decay)", cxxopts::value<double>()->default_value("0.01"))(
+      "test-fraction", "Held-out fraction", cxxopts::value<double>()->default_value("0.2"))(
+      "save-model", "Write model.safetensors, recipe.json and network.txt into this folder",
+      cxxopts::value<std::string>()->default_value(""))("load-model",
+                                                        "Predict with the model saved in this folder (no training)",
+                                                        cxxopts::value<std::string>()->default_value(""))(
+      "predict", "Predict this CSV (same columns; the label may be absent)",
+      cxxopts::value<std::string>()->default_value(""))("output",
+                                                        "Write the predictions here (default: standard output)",
+                                                        cxxopts::value<std::string>()->default_value(""));
+}
+
+/// Predicts --predict FILE with a trained model and its recipe: to --output or stdout, and the score
+/// when the file holds labels.
+void write_predictions(train::Model& model, const data::Recipe& recipe, const example::CommandLine& cl) {
+  const std::string output = cl.result["output"].as<std::string>();
+  const fs::path file = resolve(cl.result["predict"].as<std::string>(), cl.args.data_dir);
+  const data::Table t = data::Table::read_csv(file, recipe.read_options);
+  double score = 0;
+  const std::string text = predict_csv(model, recipe, t, score);
+  if (output.empty()) {
+    std::cout << text;
+  } else {
+    write_file_atomically(output, text);
+    std::cout << fmt::format("Wrote {} predictions for '{}' to {}\n", t.num_rows(), file.string(), output);
+  }
+  if (!std::isnan(score))
+    std::cout << fmt::format("Predicted '{}': {} {:.4f}\n", file.string(),
+                             recipe.options().task == data::Task::Regression ? "r2" : "accuracy", score);
+}
+
+/// --load-model DIR --predict FILE: the saved recipe, layer sizes and weights, no training.
+int predict_with_saved_model(const std::string& load_dir, const example::CommandLine& cl) {
+  if (cl.result["predict"].as<std::string>().empty()) throw ValueError("--load-model needs --predict FILE");
+  const data::Recipe recipe = data::Recipe::load(fs::path(load_dir) / "recipe.json");
+  const NetShape shape = NetShape::read(fs::path(load_dir) / "network.txt");
+  if (shape.inputs != recipe.num_features() || shape.outputs != recipe.num_outputs())
+    throw IOError(fmt::format("'{}': network.txt ({} inputs, {} outputs) does not match recipe.json ({}, {})", load_dir,
+                              shape.inputs, shape.outputs, recipe.num_features(), recipe.num_outputs()));
+  auto net = make_net(shape.inputs, shape.hidden, shape.outputs);
+  train::Model model(net);
+  model.load((fs::path(load_dir) / "model.safetensors").string());
+  write_predictions(model, recipe, cl);
+  return 0;
+}
+
+/// The training table: --csv, joined to --target-csv, with --select and --drop; `label` comes back
+/// as the target column's name (--label, "target" for a --target-csv, else the last column).
+data::Table read_training_table(const example::CommandLine& cl, const data::TableReadOptions& ro,
+                                const fs::path& csv_file, std::string& label) {
+  const cxxopts::ParseResult& r = cl.result;
+  data::Table table = data::Table::read_csv(csv_file, ro);
+  label = r["label"].as<std::string>();
+  if (const std::string target = r["target-csv"].as<std::string>(); !target.empty()) {
+    data::Table y = data::Table::read_csv(resolve(target, cl.args.data_dir), ro);
+    if (y.num_columns() != 1)
+      throw ValueError(fmt::format("--target-csv '{}' has {} columns; it must have one", target, y.num_columns()));
+    if (label.empty()) label = "target";
+    table = table.concat_columns(y.rename(y.column(0).name, label));
+  }
+  if (label.empty()) label = table.column(table.num_columns() - 1).name;
+  if (const auto sel = split_list(r["select"].as<std::string>()); !sel.empty()) table = table.select(sel);
+  if (const auto drop = split_list(r["drop"].as<std::string>()); !drop.empty()) table = table.drop(drop);
+  return table;
+}
+
+/// The recipe the preprocessing flags ask for.
+data::RecipeOptions recipe_options(const cxxopts::ParseResult& r, const std::string& label) {
+  data::RecipeOptions ropt;
+  ropt.label = label;
+  ropt.task =
+      choose<data::Task>("task", r["task"].as<std::string>(),
+                         {{"classification", data::Task::Classification}, {"regression", data::Task::Regression}});
+  ropt.missing = choose<data::Missing>("missing", r["missing"].as<std::string>(),
+                                       {{"refuse", data::Missing::Refuse},
+                                        {"drop", data::Missing::DropRows},
+                                        {"mean", data::Missing::Mean},
+                                        {"median", data::Missing::Median},
+                                        {"most_frequent", data::Missing::MostFrequent},
+                                        {"constant", data::Missing::Constant}});
+  ropt.fill_number = r["fill-value"].as<double>();
+  ropt.fill_category = r["fill-category"].as<std::string>();
+  ropt.encoding = choose<data::Encoding>("encoding", r["encoding"].as<std::string>(),
+                                         {{"onehot", data::Encoding::OneHot}, {"ordinal", data::Encoding::Ordinal}});
+  ropt.unknown = choose<data::Unknown>("unknown", r["unknown"].as<std::string>(),
+                                       {{"refuse", data::Unknown::Refuse}, {"ignore", data::Unknown::Ignore}});
+  ropt.scaling = choose<data::Scaling>(
+      "scaling", r["scaling"].as<std::string>(),
+      {{"standard", data::Scaling::Standard}, {"minmax", data::Scaling::MinMax}, {"none", data::Scaling::None}});
+  ropt.categorical = split_list(r["categorical"].as<std::string>());
+  return ropt;
+}
+
+/// What the fitted recipe made of the table, on stdout.
+void describe_recipe(const data::Recipe& recipe, const data::TabularTensors& tr, const data::TabularTensors& te,
+                     uint64_t seed) {
+  if (!recipe.skipped_columns().empty())
+    std::cout << fmt::format("Skipped empty columns: {}\n", fmt::join(recipe.skipped_columns(), ", "));
+  std::cout << fmt::format("Features after encoding: {}; ", recipe.num_features());
+  if (recipe.options().task == data::Task::Regression)
+    std::cout << "task: regression (target standardised on the training split)\n";
+  else
+    std::cout << fmt::format("classes ({}): {}\n", recipe.classes().size(), fmt::join(recipe.classes(), ", "));
+  std::cout << fmt::format("Split seed {}: {} training rows, {} test rows\n", seed, tr.features.size(0),
+                           te.features.size(0));
+}
+
+/// Adam over the network, with the loss and metrics that suit the task (binary: logits and
+/// precision, recall, AUC).
+void compile(train::Model& model, const data::Recipe& recipe, double lr, double weight_decay) {
+  const bool regression = recipe.options().task == data::Task::Regression;
+  const std::string loss = regression ? "mse" : recipe.binary() ? "bce_with_logits" : "sparse_categorical_crossentropy";
+  std::vector<train::MetricArg> metrics;
+  if (regression)
+    metrics = {"mae", "mse"};
+  else if (recipe.binary())
+    metrics = {"accuracy", "precision", "recall", "auc"};
+  else
+    metrics = {"accuracy"};
+  model.compile(std::make_shared<optim::Adam>(model.module().parameters(),
+                                              optim::AdamOptions{.lr = lr, .weight_decay = weight_decay}),
+                loss, metrics);
+}
+
+/// The regression result line: R^2 and MAE in the target's own units.
+void print_regression_result(train::Model& model, const data::Recipe& recipe, const data::TabularTensors& te,
+                             size_t epochs, double seconds) {
+  const std::vector<double> p = recipe.inverse_target(model.predict(te.features, 256)).to_vector<double>();
+  const std::vector<double> y = recipe.inverse_target(te.targets).to_vector<double>();
+  double mean = 0, ss_res = 0, ss_tot = 0, mae = 0;
+  for (double v : y) mean += v / static_cast<double>(y.size());
+  for (size_t i = 0; i < y.size(); ++i) {
+    ss_res += (y[i] - p[i]) * (y[i] - p[i]), ss_tot += (y[i] - mean) * (y[i] - mean);
+    mae += std::abs(y[i] - p[i]) / static_cast<double>(y.size());
+  }
+  std::cout << fmt::format("result: test_r2={:.4f} test_mae={:.4f} epochs={} train_seconds={:.2f}", 1 - ss_res / ss_tot,
+                           mae, epochs, seconds)
+            << std::endl;
+}
+
+/// --save-model DIR: the weights, the recipe and the layer sizes.
+void save_model(const std::string& dir, const train::Model& model, const data::Recipe& recipe,
+                const std::vector<int64_t>& hidden) {
+  fs::create_directories(dir);
+  model.save((fs::path(dir) / "model.safetensors").string());
+  recipe.save(fs::path(dir) / "recipe.json");
+  write_file_atomically(fs::path(dir) / "network.txt",
+                        NetShape{recipe.num_features(), recipe.num_outputs(), hidden}.text());
+  std::cout << "Saved the model, its recipe and layer sizes to " << dir << "\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   return example::run_main([&] {
-    cxxopts::Options opts("tabular_mlp", "Train an MLP on a CSV table with a saved preprocessing recipe");
-    example::Args a;
-    a.epochs = 30;
-    a.batch_size = 32;
-    a.lr = 0.003;
-    a.verbose = 0;
-    a.seed = 0;
-    example::add_common_options(opts, a);
-    opts.add_options("Data")("csv", "The CSV file to train on", cxxopts::value<std::string>()->default_value(""))(
-        "label", "The target column (default: the last column, or 'target' with --target-csv)",
-        cxxopts::value<std::string>()->default_value(""))(
-        "target-csv", "A one-column file holding the target, joined to --csv row by row",
-        cxxopts::value<std::string>()->default_value(""))(
-        "task", "classification or regression", cxxopts::value<std::string>()->default_value("classification"))(
-        "delimiter", "auto, ',', ';', tab, space or any character",
-        cxxopts::value<std::string>()->default_value("auto"))(
-        "skip-rows", "Lines to skip before the header or data (1 for scikit-learn's counts line)",
-        cxxopts::value<int64_t>()->default_value("0"))("no-header",
-                                                       "The first row is data; columns are named c1, c2, …")(
-        "select", "Use only these columns (comma-separated, the label included)",
-        cxxopts::value<std::string>()->default_value(""))("drop", "Leave out these columns (comma-separated)",
-                                                          cxxopts::value<std::string>()->default_value(""))(
-        "categorical", "Treat these columns as categories even when numeric",
-        cxxopts::value<std::string>()->default_value(""));
-    opts.add_options("Preprocessing")("missing", "Missing cells: refuse, drop, mean, median, most_frequent, constant",
-                                      cxxopts::value<std::string>()->default_value("refuse"))(
-        "fill-value", "--missing constant: the value for numeric columns",
-        cxxopts::value<double>()->default_value("0"))("fill-category",
-                                                      "--missing constant: the category for categorical columns",
-                                                      cxxopts::value<std::string>()->default_value("missing"))(
-        "encoding", "Categories: onehot or ordinal", cxxopts::value<std::string>()->default_value("onehot"))(
-        "unknown", "A category not seen in training: refuse or ignore (all zeros)",
-        cxxopts::value<std::string>()->default_value("refuse"))(
-        "scaling", "Numeric columns: standard, minmax or none",
-        cxxopts::value<std::string>()->default_value("standard"));
-    opts.add_options("Model")("hidden", "Hidden layer widths", cxxopts::value<std::string>()->default_value("16"))(
-        "weight-decay", "L2 penalty (Adam's weight_decay)", cxxopts::value<double>()->default_value("0.01"))(
-        "test-fraction", "Held-out fraction", cxxopts::value<double>()->default_value("0.2"))(
-        "save-model", "Write model.safetensors, recipe.json and network.txt into this folder",
-        cxxopts::value<std::string>()->default_value(""))("load-model",
-                                                          "Predict with the model saved in this folder (no training)",
-                                                          cxxopts::value<std::string>()->default_value(""))(
-        "predict", "Predict this CSV (same columns; the label may be absent)",
-        cxxopts::value<std::string>()->default_value(""))("output",
-                                                          "Write the predictions here (default: standard output)",
-                                                          cxxopts::value<std::string>()->default_value(""));
-    cxxopts::ParseResult r;
-    if (!example::parse(opts, argc, argv, a, r)) return 0;
-    const std::string csv = r["csv"].as<std::string>(), load_dir = r["load-model"].as<std::string>(),
-                      predict = r["predict"].as<std::string>(), output = r["output"].as<std::string>();
-
-    auto write_predictions = [&](train::Model& model, const data::Recipe& recipe) {
-      const fs::path file = resolve(predict, a.data_dir);
-      const data::Table t = data::Table::read_csv(file, recipe.read_options);
-      double score = 0;
-      const std::string text = predict_csv(model, recipe, t, score);
-      if (output.empty()) {
-        std::cout << text;
-      } else {
-        write_file_atomically(output, text);
-        std::cout << fmt::format("Wrote {} predictions for '{}' to {}\n", t.num_rows(), file.string(), output);
-      }
-      if (!std::isnan(score))
-        std::cout << fmt::format("Predicted '{}': {} {:.4f}\n", file.string(),
-                                 recipe.options().task == data::Task::Regression ? "r2" : "accuracy", score);
-    };
-
-    if (!load_dir.empty()) {
-      if (predict.empty()) throw ValueError("--load-model needs --predict FILE");
-      const data::Recipe recipe = data::Recipe::load(fs::path(load_dir) / "recipe.json");
-      const NetShape shape = NetShape::read(fs::path(load_dir) / "network.txt");
-      if (shape.inputs != recipe.num_features() || shape.outputs != recipe.num_outputs())
-        throw IOError(fmt::format("'{}': network.txt ({} inputs, {} outputs) does not match recipe.json ({}, {})",
-                                  load_dir, shape.inputs, shape.outputs, recipe.num_features(), recipe.num_outputs()));
-      auto net = make_net(shape.inputs, shape.hidden, shape.outputs);
-      train::Model model(net);
-      model.load((fs::path(load_dir) / "model.safetensors").string());
-      write_predictions(model, recipe);
-      return 0;
-    }
+    example::CommandLine cl("tabular_mlp", "Train an MLP on a CSV table with a saved preprocessing recipe",
+                            {.epochs = 30, .batch_size = 32, .lr = 0.003, .seed = 0, .verbose = 0});
+    add_options(cl.options);
+    if (!cl.parse(argc, argv)) return 0;
+    const example::Args& a = cl.args;
+    const cxxopts::ParseResult& r = cl.result;
+    const std::string csv = r["csv"].as<std::string>(), load_dir = r["load-model"].as<std::string>();
+    if (!load_dir.empty()) return predict_with_saved_model(load_dir, cl);
     if (csv.empty()) throw ValueError("give --csv FILE to train on (or --load-model DIR --predict FILE)");
 
     // ---- read, join, choose columns
@@ -266,41 +371,9 @@ int main(int argc, char** argv) {
     ro.skip_rows = r["skip-rows"].as<int64_t>();
     ro.header = r.count("no-header") == 0;
     const fs::path csv_file = resolve(csv, a.data_dir);
-    data::Table table = data::Table::read_csv(csv_file, ro);
-    std::string label = r["label"].as<std::string>();
-    if (const std::string target = r["target-csv"].as<std::string>(); !target.empty()) {
-      data::Table y = data::Table::read_csv(resolve(target, a.data_dir), ro);
-      if (y.num_columns() != 1)
-        throw ValueError(fmt::format("--target-csv '{}' has {} columns; it must have one", target, y.num_columns()));
-      if (label.empty()) label = "target";
-      table = table.concat_columns(y.rename(y.column(0).name, label));
-    }
-    if (label.empty()) label = table.column(table.num_columns() - 1).name;
-    if (const auto sel = split_list(r["select"].as<std::string>()); !sel.empty()) table = table.select(sel);
-    if (const auto drop = split_list(r["drop"].as<std::string>()); !drop.empty()) table = table.drop(drop);
-
-    data::RecipeOptions ropt;
-    ropt.label = label;
-    ropt.task =
-        choose<data::Task>("task", r["task"].as<std::string>(),
-                           {{"classification", data::Task::Classification}, {"regression", data::Task::Regression}});
-    ropt.missing = choose<data::Missing>("missing", r["missing"].as<std::string>(),
-                                         {{"refuse", data::Missing::Refuse},
-                                          {"drop", data::Missing::DropRows},
-                                          {"mean", data::Missing::Mean},
-                                          {"median", data::Missing::Median},
-                                          {"most_frequent", data::Missing::MostFrequent},
-                                          {"constant", data::Missing::Constant}});
-    ropt.fill_number = r["fill-value"].as<double>();
-    ropt.fill_category = r["fill-category"].as<std::string>();
-    ropt.encoding = choose<data::Encoding>("encoding", r["encoding"].as<std::string>(),
-                                           {{"onehot", data::Encoding::OneHot}, {"ordinal", data::Encoding::Ordinal}});
-    ropt.unknown = choose<data::Unknown>("unknown", r["unknown"].as<std::string>(),
-                                         {{"refuse", data::Unknown::Refuse}, {"ignore", data::Unknown::Ignore}});
-    ropt.scaling = choose<data::Scaling>(
-        "scaling", r["scaling"].as<std::string>(),
-        {{"standard", data::Scaling::Standard}, {"minmax", data::Scaling::MinMax}, {"none", data::Scaling::None}});
-    ropt.categorical = split_list(r["categorical"].as<std::string>());
+    std::string label;
+    const data::Table table = read_training_table(cl, ro, csv_file, label);
+    const data::RecipeOptions ropt = recipe_options(r, label);
     const std::vector<int64_t> hidden = parse_hidden(r["hidden"].as<std::string>());
     const double test_fraction = r["test-fraction"].as<double>();
     const bool regression = ropt.task == data::Task::Regression;
@@ -316,33 +389,12 @@ int main(int argc, char** argv) {
     recipe.read_options = ro;
     recipe.fit(train_t);
     const data::TabularTensors tr = recipe.transform(train_t), te = recipe.transform(test_t);
-    if (!recipe.skipped_columns().empty())
-      std::cout << fmt::format("Skipped empty columns: {}\n", fmt::join(recipe.skipped_columns(), ", "));
-    std::cout << fmt::format("Features after encoding: {}; ", recipe.num_features());
-    if (regression)
-      std::cout << "task: regression (target standardised on the training split)\n";
-    else
-      std::cout << fmt::format("classes ({}): {}\n", recipe.classes().size(), fmt::join(recipe.classes(), ", "));
-    std::cout << fmt::format("Split seed {}: {} training rows, {} test rows\n", a.seed, tr.features.size(0),
-                             te.features.size(0));
+    describe_recipe(recipe, tr, te, a.seed);
 
+    // ---- train, evaluate, save, predict
     manual_seed(a.seed);
-    auto net = make_net(recipe.num_features(), hidden, recipe.num_outputs());
-    train::Model model(net);
-    const std::string loss = regression        ? "mse"
-                             : recipe.binary() ? "bce_with_logits"
-                                               : "sparse_categorical_crossentropy";
-    std::vector<train::MetricArg> metrics;
-    if (regression)
-      metrics = {"mae", "mse"};
-    else if (recipe.binary())
-      metrics = {"accuracy", "precision", "recall", "auc"};
-    else
-      metrics = {"accuracy"};
-    model.compile(
-        std::make_shared<optim::Adam>(net->parameters(),
-                                      optim::AdamOptions{.lr = a.lr, .weight_decay = r["weight-decay"].as<double>()}),
-        loss, metrics);
+    train::Model model(make_net(recipe.num_features(), hidden, recipe.num_outputs()));
+    compile(model, recipe, a.lr, r["weight-decay"].as<double>());
     const double t0 = train::steady_seconds();
     const train::History h =
         model.fit(tr.features, tr.targets,
@@ -352,33 +404,13 @@ int main(int argc, char** argv) {
     std::string line = regression ? "Held-out (standardised target):" : "Held-out:";
     for (const auto& key : test.keys()) line += fmt::format(" {} {:.4f}", key, test[key]);
     std::cout << line << "\n";
-
-    if (regression) {
-      // R^2 and MAE in the target's own units.
-      const std::vector<double> p = recipe.inverse_target(model.predict(te.features, 256)).to_vector<double>();
-      const std::vector<double> y = recipe.inverse_target(te.targets).to_vector<double>();
-      double mean = 0, ss_res = 0, ss_tot = 0, mae = 0;
-      for (double v : y) mean += v / static_cast<double>(y.size());
-      for (size_t i = 0; i < y.size(); ++i) {
-        ss_res += (y[i] - p[i]) * (y[i] - p[i]), ss_tot += (y[i] - mean) * (y[i] - mean);
-        mae += std::abs(y[i] - p[i]) / static_cast<double>(y.size());
-      }
-      std::cout << fmt::format("result: test_r2={:.4f} test_mae={:.4f} epochs={} train_seconds={:.2f}",
-                               1 - ss_res / ss_tot, mae, h.size(), seconds)
-                << std::endl;
-    } else {
+    if (regression)
+      print_regression_result(model, recipe, te, h.size(), seconds);
+    else
       example::print_result(test["accuracy"], test["loss"], static_cast<int64_t>(h.size()), seconds);
-    }
 
-    if (const std::string dir = r["save-model"].as<std::string>(); !dir.empty()) {
-      fs::create_directories(dir);
-      model.save((fs::path(dir) / "model.safetensors").string());
-      recipe.save(fs::path(dir) / "recipe.json");
-      write_file_atomically(fs::path(dir) / "network.txt",
-                            NetShape{recipe.num_features(), recipe.num_outputs(), hidden}.text());
-      std::cout << "Saved the model, its recipe and layer sizes to " << dir << "\n";
-    }
-    if (!predict.empty()) write_predictions(model, recipe);
+    if (const std::string dir = r["save-model"].as<std::string>(); !dir.empty()) save_model(dir, model, recipe, hidden);
+    if (!r["predict"].as<std::string>().empty()) write_predictions(model, recipe, cl);
     return 0;
   });
 }

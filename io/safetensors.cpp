@@ -232,17 +232,21 @@ void write_safetensors(const NamedTensors& tensors, const std::string& path, con
 
 // ------------------------------------------------------------------ reading
 
-SafetensorsContents read_safetensors(const std::string& path) {
+namespace {
+
+/// Opens the file and reads its header's JSON text, checking the 8-byte length against the limit
+/// and the file's size; file_size comes back too.
+std::string read_header_text(std::ifstream& in, const std::string& path, uint64_t& file_size) {
   {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) io_fail(path, "is a directory, not a file");
   }
-  std::ifstream in(path, std::ios::binary);
+  in.open(path, std::ios::binary);
   if (!in) io_fail(path, fmt::format("cannot open: {}", std::strerror(errno)));
   in.seekg(0, std::ios::end);
   const auto end_pos = in.tellg();
   if (end_pos < 0) io_fail(path, "cannot determine the file size");
-  const uint64_t file_size = static_cast<uint64_t>(end_pos);
+  file_size = static_cast<uint64_t>(end_pos);
   in.seekg(0);
   if (file_size < 8)
     io_fail(path, fmt::format("truncated: {} bytes, too short for the 8-byte header length", file_size));
@@ -258,9 +262,13 @@ SafetensorsContents read_safetensors(const std::string& path) {
   std::string text(n, '\0');
   in.read(text.data(), static_cast<std::streamsize>(n));
   if (!in) io_fail(path, "cannot read the header");
-  if (core::json_depth(text, kMaxDepth) > kMaxDepth) io_fail(path, "invalid JSON header: nested too deeply");
+  return text;
+}
 
-  // JSON parsers keep the last of two equal keys; a file naming a tensor twice is refused instead.
+/// The header as a JSON object. JSON parsers keep the last of two equal keys; a file naming a
+/// tensor twice is refused instead, and so is one nested too deeply.
+ojson parse_header(const std::string& path, const std::string& text) {
+  if (core::json_depth(text, kMaxDepth) > kMaxDepth) io_fail(path, "invalid JSON header: nested too deeply");
   std::vector<std::set<std::string>> keys;  // of each object being parsed
   const auto no_duplicates = [&](int, ojson::parse_event_t event, ojson& parsed) {
     if (event == ojson::parse_event_t::object_start) {
@@ -279,22 +287,12 @@ SafetensorsContents read_safetensors(const std::string& path) {
     io_fail(path, fmt::format("invalid JSON header: {}", e.what()));
   }
   if (!header.is_object()) io_fail(path, "the JSON header is not an object");
+  return header;
+}
 
-  SafetensorsContents out;
-  std::vector<Entry> entries;
-  for (const auto& [key, v] : header.items()) {
-    if (key == "__metadata__") {
-      if (!v.is_object()) io_fail(path, "\"__metadata__\" is not an object");
-      for (const auto& [mk, mv] : v.items()) {
-        if (!mv.is_string()) io_fail(path, fmt::format("metadata value of '{}' is not a string", mk));
-        out.metadata[mk] = mv.get<std::string>();
-      }
-      continue;
-    }
-    entries.push_back(parse_entry(path, key, v));
-  }
-
-  const uint64_t data_size = file_size - 8 - n;
+/// Sorts the entries by their data offsets and checks that they tile the data section exactly: no
+/// entry past its end, no overlap, no gap, nothing left over.
+void check_layout(const std::string& path, std::vector<Entry>& entries, uint64_t data_size) {
   for (const Entry& e : entries)
     if (e.end > data_size)
       io_fail(path, fmt::format("tensor '{}': data_offsets [{}, {}] go past the end of the {}-byte data section{}",
@@ -317,22 +315,48 @@ SafetensorsContents read_safetensors(const std::string& path) {
   if (pos != data_size)
     io_fail(path,
             fmt::format("{} bytes of data after the last tensor are not described by the header", data_size - pos));
+}
 
-  for (const Entry& e : entries) {
-    Tensor t = empty(e.shape, e.dtype);
-    const uint64_t nbytes = e.end - e.begin;
-    if (nbytes) {
-      in.seekg(static_cast<std::streamoff>(8 + n + e.begin));
-      in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(nbytes));
-      if (!in) io_fail(path, fmt::format("tensor '{}': cannot read its {} bytes", e.name, nbytes));
-      if (e.dtype == kBool) {
-        const auto* b = static_cast<const unsigned char*>(t.raw_data());
-        for (uint64_t i = 0; i < nbytes; ++i)
-          if (b[i] > 1) io_fail(path, fmt::format("tensor '{}': BOOL byte {} is {}, not 0 or 1", e.name, i, b[i]));
-      }
-    }
-    out.tensors.emplace_back(e.name, std::move(t));
+/// One tensor's bytes from the data section (which starts at data_start); BOOL bytes must be 0 or 1.
+Tensor read_tensor(std::ifstream& in, const std::string& path, const Entry& e, uint64_t data_start) {
+  Tensor t = empty(e.shape, e.dtype);
+  const uint64_t nbytes = e.end - e.begin;
+  if (!nbytes) return t;
+  in.seekg(static_cast<std::streamoff>(data_start + e.begin));
+  in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(nbytes));
+  if (!in) io_fail(path, fmt::format("tensor '{}': cannot read its {} bytes", e.name, nbytes));
+  if (e.dtype == kBool) {
+    const auto* b = static_cast<const unsigned char*>(t.raw_data());
+    for (uint64_t i = 0; i < nbytes; ++i)
+      if (b[i] > 1) io_fail(path, fmt::format("tensor '{}': BOOL byte {} is {}, not 0 or 1", e.name, i, b[i]));
   }
+  return t;
+}
+
+}  // namespace
+
+SafetensorsContents read_safetensors(const std::string& path) {
+  std::ifstream in;
+  uint64_t file_size = 0;
+  const std::string text = read_header_text(in, path, file_size);
+  const ojson header = parse_header(path, text);
+
+  SafetensorsContents out;
+  std::vector<Entry> entries;
+  for (const auto& [key, v] : header.items()) {
+    if (key == "__metadata__") {
+      if (!v.is_object()) io_fail(path, "\"__metadata__\" is not an object");
+      for (const auto& [mk, mv] : v.items()) {
+        if (!mv.is_string()) io_fail(path, fmt::format("metadata value of '{}' is not a string", mk));
+        out.metadata[mk] = mv.get<std::string>();
+      }
+      continue;
+    }
+    entries.push_back(parse_entry(path, key, v));
+  }
+  const uint64_t data_start = 8 + text.size();
+  check_layout(path, entries, file_size - data_start);
+  for (const Entry& e : entries) out.tensors.emplace_back(e.name, read_tensor(in, path, e, data_start));
   return out;
 }
 

@@ -3,16 +3,19 @@
 
 namespace xg::nn {
 
-namespace {
-std::shared_ptr<Module> checked_index(const std::vector<std::shared_ptr<Module>>& v, int64_t i, const char* what) {
-  const auto n = static_cast<int64_t>(v.size());
+std::shared_ptr<Module> ModuleSequence::operator[](int64_t i) const {
+  const auto n = static_cast<int64_t>(modules_.size());
   const int64_t j = i < 0 ? i + n : i;
-  if (j < 0 || j >= n) fail<IndexError>("{}: index {} is out of range for {} modules", what, i, n);
-  return v[static_cast<size_t>(j)];
+  if (j < 0 || j >= n) fail<IndexError>("{}: index {} is out of range for {} modules", kind_, i, n);
+  return modules_[static_cast<size_t>(j)];
 }
-}  // namespace
 
-Sequential::Sequential() : Module("Sequential") {}
+void ModuleSequence::append(const std::string& name, const ModuleArg& m) {
+  register_module(name, m.ptr());
+  modules_.push_back(m.ptr());
+}
+
+Sequential::Sequential() : ModuleSequence("Sequential") {}
 
 Sequential::Sequential(std::initializer_list<ModuleArg> modules) : Sequential() {
   for (const ModuleArg& m : modules) add(m);
@@ -30,35 +33,29 @@ std::shared_ptr<Sequential> sequential(std::initializer_list<std::pair<std::stri
   return std::make_shared<Sequential>(named);
 }
 
-Sequential& Sequential::add(const ModuleArg& m) { return add(std::to_string(modules_.size()), m); }
+Sequential& Sequential::add(const ModuleArg& m) { return add(next_name(), m); }
 
 Sequential& Sequential::add(const std::string& name, const ModuleArg& m) {
-  register_module(name, m.ptr());
-  modules_.push_back(m.ptr());
+  append(name, m);
   return *this;
 }
 
 Tensor Sequential::forward(const Tensor& input) {
   Tensor x = input;
-  for (const auto& m : modules_) x = (*m)(x);
+  for (const auto& m : *this) x = (*m)(x);
   return x;
 }
 
-std::shared_ptr<Module> Sequential::operator[](int64_t i) const { return checked_index(modules_, i, "Sequential"); }
-
-ModuleList::ModuleList() : Module("ModuleList") {}
+ModuleList::ModuleList() : ModuleSequence("ModuleList") {}
 
 ModuleList::ModuleList(std::initializer_list<ModuleArg> modules) : ModuleList() {
   for (const ModuleArg& m : modules) push_back(m);
 }
 
 ModuleList& ModuleList::push_back(const ModuleArg& m) {
-  register_module(std::to_string(modules_.size()), m.ptr());
-  modules_.push_back(m.ptr());
+  append(next_name(), m);
   return *this;
 }
-
-std::shared_ptr<Module> ModuleList::operator[](int64_t i) const { return checked_index(modules_, i, "ModuleList"); }
 
 ModuleDict::ModuleDict() : Module("ModuleDict") {}
 

@@ -32,28 +32,37 @@ Tensor NLLLoss::forward(const Tensor& input, const Tensor& target) {
   return nll_loss(input, target, reduction_, weight_, ignore_index_);
 }
 
-Tensor MSELoss::forward(const Tensor& input, const Tensor& target) { return mse_loss(input, target, reduction_); }
+MSELoss::MSELoss(std::string reduction)
+    : ReductionLoss(
+          "MSELoss", std::move(reduction),
+          [](const Tensor& input, const Tensor& target, const std::string& r) { return mse_loss(input, target, r); }) {}
 
-Tensor L1Loss::forward(const Tensor& input, const Tensor& target) { return l1_loss(input, target, reduction_); }
+L1Loss::L1Loss(std::string reduction)
+    : ReductionLoss(
+          "L1Loss", std::move(reduction),
+          [](const Tensor& input, const Tensor& target, const std::string& r) { return l1_loss(input, target, r); }) {}
 
 SmoothL1Loss::SmoothL1Loss(std::string reduction, double beta)
-    : Loss("SmoothL1Loss", std::move(reduction)), beta_(beta) {
+    : ReductionLoss("SmoothL1Loss", std::move(reduction),
+                    [beta](const Tensor& input, const Tensor& target, const std::string& r) {
+                      return smooth_l1_loss(input, target, r, beta);
+                    }) {
   if (!(beta >= 0)) fail<ValueError>("SmoothL1Loss: beta must be >= 0, got {}", beta);
 }
-Tensor SmoothL1Loss::forward(const Tensor& input, const Tensor& target) {
-  return smooth_l1_loss(input, target, reduction_, beta_);
-}
 
-HuberLoss::HuberLoss(std::string reduction, double delta) : Loss("HuberLoss", std::move(reduction)), delta_(delta) {
+HuberLoss::HuberLoss(std::string reduction, double delta)
+    : ReductionLoss("HuberLoss", std::move(reduction),
+                    [delta](const Tensor& input, const Tensor& target, const std::string& r) {
+                      return huber_loss(input, target, r, delta);
+                    }) {
   if (!(delta > 0)) fail<ValueError>("HuberLoss: delta must be > 0, got {}", delta);
 }
-Tensor HuberLoss::forward(const Tensor& input, const Tensor& target) {
-  return huber_loss(input, target, reduction_, delta_);
-}
 
-Tensor BCELoss::forward(const Tensor& input, const Tensor& target) {
-  return binary_cross_entropy(input, target, reduction_);
-}
+BCELoss::BCELoss(std::string reduction)
+    : ReductionLoss("BCELoss", std::move(reduction),
+                    [](const Tensor& input, const Tensor& target, const std::string& r) {
+                      return binary_cross_entropy(input, target, r);
+                    }) {}
 
 BCEWithLogitsLoss::BCEWithLogitsLoss(std::string reduction, const Tensor& pos_weight)
     : Loss("BCEWithLogitsLoss", std::move(reduction)) {

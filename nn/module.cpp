@@ -197,20 +197,26 @@ Module& Module::to(DType dtype) {
   return *this;
 }
 
+namespace {
+/// Appends hook under a fresh id to one of the table's lists (a moved-from module gets a table).
+template <class Hook>
+HookHandle add_hook(std::shared_ptr<detail::HookTable>& table,
+                    std::vector<std::pair<uint64_t, Hook>> detail::HookTable::*list, Hook hook) {
+  if (!table) table = std::make_shared<detail::HookTable>();
+  const uint64_t id = table->next_id++;
+  ((*table).*list).emplace_back(id, std::move(hook));
+  return HookHandle(table, id);
+}
+}  // namespace
+
 HookHandle Module::register_forward_pre_hook(ForwardPreHook hook) {
   if (!hook) fail<ValueError>("{}: register_forward_pre_hook: empty hook", name());
-  if (!hooks_) hooks_ = std::make_shared<detail::HookTable>();  // a moved-from module
-  const uint64_t id = hooks_->next_id++;
-  hooks_->pre.emplace_back(id, std::move(hook));
-  return HookHandle(hooks_, id);
+  return add_hook(hooks_, &detail::HookTable::pre, std::move(hook));
 }
 
 HookHandle Module::register_forward_hook(ForwardHook hook) {
   if (!hook) fail<ValueError>("{}: register_forward_hook: empty hook", name());
-  if (!hooks_) hooks_ = std::make_shared<detail::HookTable>();  // a moved-from module
-  const uint64_t id = hooks_->next_id++;
-  hooks_->post.emplace_back(id, std::move(hook));
-  return HookHandle(hooks_, id);
+  return add_hook(hooks_, &detail::HookTable::post, std::move(hook));
 }
 
 std::string Module::name() const {

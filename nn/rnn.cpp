@@ -131,20 +131,20 @@ std::string RNNBase::extra_repr() const {
   return s;
 }
 
-RNN::RNN(RNNOptions options) : RNNBase("RNN", Kind::rnn, std::move(options)) {}
+RNNOutput HiddenStateRNN::forward(const Tensor& input, const Tensor& h0) { return run(input, h0, Tensor()); }
+
+RNN::RNN(RNNOptions options) : HiddenStateRNN("RNN", Kind::rnn, std::move(options)) {}
 RNN::RNN(int64_t input_size, int64_t hidden_size, int64_t num_layers)
     : RNN(RNNOptions{.input_size = input_size, .hidden_size = hidden_size, .num_layers = num_layers}) {}
-RNNOutput RNN::forward(const Tensor& input, const Tensor& h0) { return run(input, h0, Tensor()); }
 
 LSTM::LSTM(RNNOptions options) : RNNBase("LSTM", Kind::lstm, std::move(options)) {}
 LSTM::LSTM(int64_t input_size, int64_t hidden_size, int64_t num_layers)
     : LSTM(RNNOptions{.input_size = input_size, .hidden_size = hidden_size, .num_layers = num_layers}) {}
 RNNOutput LSTM::forward(const Tensor& input, const Tensor& h0, const Tensor& c0) { return run(input, h0, c0); }
 
-GRU::GRU(RNNOptions options) : RNNBase("GRU", Kind::gru, std::move(options)) {}
+GRU::GRU(RNNOptions options) : HiddenStateRNN("GRU", Kind::gru, std::move(options)) {}
 GRU::GRU(int64_t input_size, int64_t hidden_size, int64_t num_layers)
     : GRU(RNNOptions{.input_size = input_size, .hidden_size = hidden_size, .num_layers = num_layers}) {}
-RNNOutput GRU::forward(const Tensor& input, const Tensor& h0) { return run(input, h0, Tensor()); }
 
 // ------------------------------------------------------------------ cells
 

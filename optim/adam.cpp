@@ -1,42 +1,13 @@
-/// Adam and AdamW: options and the update, which runs one fused kernel for both.
+/// Adam and AdamW: the update, which runs one fused kernel for both.
 #include "xgrad/optim/adam.h"
 
 #include <cmath>
 
 #include "core/dispatch.h"
 #include "kernels/optim_kernels.h"
-#include "optim/detail.h"
 
 namespace xg::optim {
 namespace {
-
-template <class O>
-void validate_adam(const O& o, const char* optimizer) {
-  detail::check_non_negative(optimizer, "learning rate", o.lr);
-  detail::check_non_negative(optimizer, "epsilon value", o.eps);
-  detail::check_beta(optimizer, 0, o.betas[0]);
-  detail::check_beta(optimizer, 1, o.betas[1]);
-  detail::check_non_negative(optimizer, "weight_decay value", o.weight_decay);
-}
-
-template <class O>
-HParams adam_hparams(const O& o) {
-  return {{"lr", o.lr},
-          {"beta1", o.betas[0]},
-          {"beta2", o.betas[1]},
-          {"eps", o.eps},
-          {"weight_decay", o.weight_decay},
-          {"amsgrad", o.amsgrad ? 1.0 : 0.0}};
-}
-
-template <class O>
-void adam_from_hparams(O& o, const HParams& h, const char* optimizer) {
-  o.lr = detail::get(h, "lr", optimizer);
-  o.betas = {detail::get(h, "beta1", optimizer), detail::get(h, "beta2", optimizer)};
-  o.eps = detail::get(h, "eps", optimizer);
-  o.weight_decay = detail::get(h, "weight_decay", optimizer);
-  o.amsgrad = detail::get_bool(h, "amsgrad", optimizer);
-}
 
 /// One Adam step of p; decoupled selects AdamW's weight decay.
 template <class O>
@@ -62,24 +33,9 @@ void adam_step(const O& o, bool decoupled, const Tensor& p, const Tensor& g, Par
 
 }  // namespace
 
-void AdamOptions::validate(const char* optimizer) const { validate_adam(*this, optimizer); }
-HParams AdamOptions::to_hparams() const { return adam_hparams(*this); }
-void AdamOptions::from_hparams(const HParams& h, const char* optimizer) { adam_from_hparams(*this, h, optimizer); }
-void AdamWOptions::validate(const char* optimizer) const { validate_adam(*this, optimizer); }
-HParams AdamWOptions::to_hparams() const { return adam_hparams(*this); }
-void AdamWOptions::from_hparams(const HParams& h, const char* optimizer) { adam_from_hparams(*this, h, optimizer); }
-
-Adam::Adam(std::vector<Tensor> params, AdamOptions defaults) : Adam(one_group(std::move(params)), defaults) {}
-Adam::Adam(std::vector<ParamGroup<AdamOptions>> groups, AdamOptions defaults)
-    : OptimizerWithOptions("Adam", std::move(groups), defaults) {}
-
 void Adam::update(size_t group, const Tensor& p, const Tensor& g, ParamState& s) {
   adam_step(checked_options(group), false, p, g, s, "Adam", &Optimizer::buffer);
 }
-
-AdamW::AdamW(std::vector<Tensor> params, AdamWOptions defaults) : AdamW(one_group(std::move(params)), defaults) {}
-AdamW::AdamW(std::vector<ParamGroup<AdamWOptions>> groups, AdamWOptions defaults)
-    : OptimizerWithOptions("AdamW", std::move(groups), defaults) {}
 
 void AdamW::update(size_t group, const Tensor& p, const Tensor& g, ParamState& s) {
   adam_step(checked_options(group), true, p, g, s, "AdamW", &Optimizer::buffer);

@@ -9,6 +9,27 @@
 
 namespace xg::optim {
 
+void detail::check_option(const char* optimizer, const OptionCheck& check, double value) {
+  switch (check.kind) {
+    case OptionCheck::Kind::Any:
+      return;
+    case OptionCheck::Kind::NonNegative:  // NaN fails too
+      if (!(value >= 0.0)) fail<ValueError>("{}: invalid {}: {} (must be >= 0)", optimizer, check.what, value);
+      return;
+    case OptionCheck::Kind::Beta:
+      if (!(value >= 0.0 && value < 1.0))
+        fail<ValueError>("{}: invalid beta parameter at index {}: {} (must be in [0, 1))", optimizer, check.index,
+                         value);
+      return;
+  }
+}
+
+double detail::hparam_value(const HParams& h, const char* name, const char* optimizer) {
+  auto it = h.find(name);
+  if (it == h.end()) fail<ValueError>("{}: hyper-parameters lack '{}'", optimizer, name);
+  return it->second;
+}
+
 Optimizer::~Optimizer() = default;
 
 void Optimizer::add_group_params(std::vector<Tensor> params) {

@@ -132,7 +132,7 @@ void Accuracy::update(const Tensor& pred, const Tensor& target) {
   total_ += pred.size(0);
 }
 
-TopKAccuracy::TopKAccuracy(int64_t k, std::string name) : k_(k), name_(std::move(name)) {
+TopKAccuracy::TopKAccuracy(int64_t k, std::string name) : CountingMetric(std::move(name)), k_(k) {
   if (k < 1) fail<ValueError>("TopKAccuracy: k must be at least 1, got {}", k);
   if (name_.empty()) name_ = "top_" + std::to_string(k) + "_accuracy";
 }

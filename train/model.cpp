@@ -292,100 +292,195 @@ History Model::fit(data::DataLoader& train, FitOptions opts) {
   return run_fit(train, nullptr, opts);
 }
 
-History Model::run_fit(data::DataLoader& train, data::DataLoader* val, const FitOptions& opts) {
+// ---------------------------------------------------------------- the training step
+
+/// One optimisation step, the same in fit and train_on_batch: forward, loss, backward, update.
+struct Model::Step {
+  Tensor pred;  ///< detached, for the metrics
+  double loss;
+};
+
+Model::Step Model::train_step(const Tensor& x, const Tensor& y) {
+  optimizer_->zero_grad();
+  Tensor pred = (*module_)(x);
+  Tensor loss = compute_loss(pred, y);
+  loss.backward();
+  optimizer_->step();
+  NoGradGuard ng;
+  return {pred.detach(), loss.item()};
+}
+
+void Model::reset_metrics() {
+  for (const auto& m : metrics_) m->reset();
+}
+
+void Model::update_metrics(const Tensor& pred, const Tensor& target) {
+  for (const auto& m : metrics_) m->update(pred, target);
+}
+
+Logs Model::metric_logs(const std::string& prefix, double loss) const {
+  Logs logs;
+  logs.set(prefix + "loss", loss);
+  for (const auto& m : metrics_) logs.set(prefix + m->name(), m->result());
+  return logs;
+}
+
+// ---------------------------------------------------------------- fit
+
+namespace {
+
+void check_fit_options(const data::DataLoader& train, const FitOptions& opts) {
   if (opts.verbose < 0 || opts.verbose > 2)
     fail<ValueError>("Model::fit: verbose must be 0, 1 or 2, got {}", opts.verbose);
   if (opts.initial_epoch < 0) fail<ValueError>("Model::fit: initial_epoch must be >= 0, got {}", opts.initial_epoch);
   if (train.size() == 0) fail<ValueError>("Model::fit: the training data has no batches");
   for (const auto& cb : opts.callbacks)
     if (!cb) fail<ValueError>("Model::fit: a callback is null");
+}
 
+int64_t samples_in(const Tensor& inputs) { return inputs.dim() > 0 ? inputs.size(0) : 1; }
+
+}  // namespace
+
+/// One call of fit, phase by phase: begin (callbacks told), each epoch (begin, its batches, end:
+/// validation, callbacks, history), end. Its guards hold the modules in training mode and the
+/// SIGINT handler for as long as it lives.
+class Model::FitLoop {
+ public:
+  FitLoop(Model& model, data::DataLoader& train, data::DataLoader* val, const FitOptions& opts)
+      : model_(model),
+        train_(train),
+        val_(val),
+        opts_(opts),
+        sigint_(opts.catch_sigint),
+        modes_(*model.module_, true),
+        out_(stream_of(opts.out)),
+        progress_{.out = &out_,
+                  .terminal = terminal_of(opts.out, opts.terminal),
+                  .verbose = opts.verbose,
+                  .clock = opts.clock} {}
+
+  History run() {
+    Logs train_logs;
+    for (const auto& cb : opts_.callbacks) cb->set_model(&model_);
+    for (const auto& cb : opts_.callbacks) cb->on_train_begin(train_logs);
+    for (int64_t epoch = opts_.initial_epoch; epoch < opts_.epochs; ++epoch)
+      if (!run_epoch(epoch)) break;
+    history_.set_interrupted(interrupted_);
+    train_logs = history_.last();
+    for (const auto& cb : opts_.callbacks) cb->on_train_end(train_logs);
+    return history_;
+  }
+
+ private:
+  /// What an epoch's batches left: the steps run, the running logs, whether Ctrl-C cut them short.
+  struct Pass {
+    int64_t steps = 0;
+    Logs logs;
+    bool interrupted = false;
+  };
+
+  /// One epoch; false when training stops after it.
+  bool run_epoch(int64_t epoch) {
+    const double lr = begin_epoch(epoch);
+    ProgressBar bar(train_.size(), progress_);
+    Pass pass = train_batches(epoch, bar);
+    if (pass.interrupted) {
+      interrupted_ = true;
+      bar.finish(pass.steps, pass.logs);
+      say(fmt::format("Interrupted (Ctrl-C): stopped after batch {} of epoch {}; that epoch is not recorded.\n",
+                      pass.steps, epoch + 1));
+      return false;
+    }
+    end_epoch(epoch, lr, bar, pass);
+    if (sigint_.fired()) {
+      interrupted_ = true;
+      say("Interrupted (Ctrl-C): stopping after this epoch.\n");
+      return false;
+    }
+    return !model_.stop_training_;
+  }
+
+  /// Tells the callbacks and resets the running loss and metrics; returns the learning rate the
+  /// epoch trains with (read after the callbacks, which may change it).
+  double begin_epoch(int64_t epoch) {
+    say(fmt::format("Epoch {}/{}\n", epoch + 1, opts_.epochs));
+    Logs epoch_logs;
+    for (const auto& cb : opts_.callbacks) cb->on_epoch_begin(epoch, epoch_logs);
+    const double lr = model_.optimizer_->lr(0);
+    model_.module_->train(true);
+    loss_mean_.reset();
+    model_.reset_metrics();
+    return lr;
+  }
+
+  /// The epoch's batches, each a training step; stops early on Ctrl-C or stop_training.
+  Pass train_batches(int64_t epoch, ProgressBar& bar) {
+    train_.set_epoch(epoch);
+    Pass pass;
+    for (auto it = train_.begin(); it != train_.end(); ++it) {
+      data::Batch& b = *it;
+      Logs batch_logs;
+      for (const auto& cb : opts_.callbacks) cb->on_batch_begin(pass.steps, batch_logs);
+      const Step s = model_.train_step(b.inputs, b.targets);
+      {
+        NoGradGuard ng;
+        loss_mean_.add(s.loss, samples_in(b.inputs));
+        model_.update_metrics(s.pred, b.targets);
+      }
+      ++pass.steps;
+      pass.logs = model_.metric_logs("", loss_mean_.result());
+      for (const auto& cb : opts_.callbacks) cb->on_batch_end(pass.steps - 1, pass.logs);
+      bar.update(pass.steps, pass.logs);
+      if (sigint_.fired()) {
+        pass.interrupted = true;
+        break;
+      }
+      if (model_.stop_training_) break;
+    }
+    return pass;
+  }
+
+  /// Validation (val_*), the learning rate, the epoch's last line, callbacks and history.
+  void end_epoch(int64_t epoch, double lr, ProgressBar& bar, Pass& pass) {
+    if (val_) {
+      EvalOptions eo;
+      eo.verbose = 0;
+      for (const auto& [k, v] : model_.run_eval(*val_, eo, "val_")) pass.logs.set(k, v);
+      model_.module_->train(true);
+    }
+    pass.logs.set("lr", lr);
+    bar.finish(pass.steps, pass.logs);
+    for (const auto& cb : opts_.callbacks) cb->on_epoch_end(epoch, pass.logs);
+    history_.append(epoch, pass.logs);
+  }
+
+  /// A progress message, when fit is not silent.
+  void say(const std::string& text) const {
+    if (opts_.verbose > 0) out_ << text << std::flush;
+  }
+
+  Model& model_;
+  data::DataLoader& train_;
+  data::DataLoader* val_;
+  const FitOptions& opts_;
+  SigintGuard sigint_;
+  ModeGuard modes_;
+  std::ostream& out_;
+  const ProgressOptions progress_;
+  Mean loss_mean_{"loss"};
+  History history_;
+  bool interrupted_ = false;
+};
+
+History Model::run_fit(data::DataLoader& train, data::DataLoader* val, const FitOptions& opts) {
+  check_fit_options(train, opts);
   stop_training_ = false;
   fit_options_ = opts;
   fit_options_.callbacks.clear();  // the callbacks hold this model: no need to keep them alive
   steps_per_epoch_ = static_cast<int64_t>(train.size());
-  SigintGuard sigint(opts.catch_sigint);
-  ModeGuard modes(*module_, true);
-  std::ostream& out = stream_of(opts.out);
-  const ProgressOptions popts{
-      .out = &out, .terminal = terminal_of(opts.out, opts.terminal), .verbose = opts.verbose, .clock = opts.clock};
-
-  History history;
-  Logs train_logs;
-  for (const auto& cb : opts.callbacks) cb->set_model(this);
-  for (const auto& cb : opts.callbacks) cb->on_train_begin(train_logs);
-
-  Mean loss_mean("loss");
-  bool interrupted = false;
-  for (int64_t epoch = opts.initial_epoch; epoch < opts.epochs; ++epoch) {
-    if (opts.verbose > 0) out << fmt::format("Epoch {}/{}\n", epoch + 1, opts.epochs) << std::flush;
-    Logs epoch_logs;
-    for (const auto& cb : opts.callbacks) cb->on_epoch_begin(epoch, epoch_logs);
-    const double lr = optimizer_->lr(0);  // after the callbacks: the rate this epoch trains with
-    module_->train(true);
-    loss_mean.reset();
-    for (const auto& m : metrics_) m->reset();
-
-    ProgressBar bar(train.size(), popts);
-    train.set_epoch(epoch);
-    int64_t step = 0;
-    Logs logs;
-    for (auto it = train.begin(); it != train.end(); ++it) {
-      data::Batch& b = *it;
-      Logs batch_logs;
-      for (const auto& cb : opts.callbacks) cb->on_batch_begin(step, batch_logs);
-      optimizer_->zero_grad();
-      Tensor pred = (*module_)(b.inputs);
-      Tensor loss = compute_loss(pred, b.targets);
-      loss.backward();
-      optimizer_->step();
-      {
-        NoGradGuard ng;
-        const Tensor p = pred.detach();
-        loss_mean.add(loss.item(), b.inputs.dim() > 0 ? b.inputs.size(0) : 1);
-        for (const auto& m : metrics_) m->update(p, b.targets);
-      }
-      ++step;
-      logs = Logs();
-      logs.set("loss", loss_mean.result());
-      for (const auto& m : metrics_) logs.set(m->name(), m->result());
-      for (const auto& cb : opts.callbacks) cb->on_batch_end(step - 1, logs);
-      bar.update(step, logs);
-      if (sigint.fired()) {
-        interrupted = true;
-        break;
-      }
-      if (stop_training_) break;
-    }
-    if (interrupted) {
-      bar.finish(step, logs);
-      if (opts.verbose > 0)
-        out << fmt::format("Interrupted (Ctrl-C): stopped after batch {} of epoch {}; that epoch is not recorded.\n",
-                           step, epoch + 1)
-            << std::flush;
-      break;
-    }
-    if (val) {
-      EvalOptions eo;
-      eo.verbose = 0;
-      for (const auto& [k, v] : run_eval(*val, eo, "val_")) logs.set(k, v);
-      module_->train(true);
-    }
-    logs.set("lr", lr);
-    bar.finish(step, logs);
-    for (const auto& cb : opts.callbacks) cb->on_epoch_end(epoch, logs);
-    history.append(epoch, logs);
-    if (sigint.fired()) {
-      interrupted = true;
-      if (opts.verbose > 0) out << "Interrupted (Ctrl-C): stopping after this epoch.\n" << std::flush;
-      break;
-    }
-    if (stop_training_) break;
-  }
-  history.set_interrupted(interrupted);
-  train_logs = history.last();
-  for (const auto& cb : opts.callbacks) cb->on_train_end(train_logs);
-  return history;
+  FitLoop loop(*this, train, val, opts);
+  return loop.run();
 }
 
 Logs Model::run_eval(data::DataLoader& loader, const EvalOptions& opts, const std::string& prefix) {
@@ -393,7 +488,7 @@ Logs Model::run_eval(data::DataLoader& loader, const EvalOptions& opts, const st
   ModeGuard modes(*module_, false);
   NoGradGuard ng;
   Mean loss_mean("loss");
-  for (const auto& m : metrics_) m->reset();
+  reset_metrics();
   std::ostream& out = stream_of(opts.out);
   ProgressBar bar(
       loader.size(),
@@ -402,12 +497,10 @@ Logs Model::run_eval(data::DataLoader& loader, const EvalOptions& opts, const st
   Logs logs;
   for (auto& b : loader) {
     const Tensor pred = (*module_)(b.inputs);
-    loss_mean.add(compute_loss(pred, b.targets).item(), b.inputs.dim() > 0 ? b.inputs.size(0) : 1);
-    for (const auto& m : metrics_) m->update(pred, b.targets);
+    loss_mean.add(compute_loss(pred, b.targets).item(), samples_in(b.inputs));
+    update_metrics(pred, b.targets);
     ++step;
-    logs = Logs();
-    logs.set(prefix + "loss", loss_mean.result());
-    for (const auto& m : metrics_) logs.set(prefix + m->name(), m->result());
+    logs = metric_logs(prefix, loss_mean.result());
     bar.update(step, logs);
   }
   if (step == 0) fail<ValueError>("Model::evaluate: the data has no batches");
@@ -454,20 +547,11 @@ Tensor Model::predict(data::DataLoader& loader) {
 Logs Model::train_on_batch(const Tensor& x, const Tensor& y) {
   check_compiled("train_on_batch");
   ModeGuard modes(*module_, true);
-  optimizer_->zero_grad();
-  Tensor pred = (*module_)(x);
-  Tensor loss = compute_loss(pred, y);
-  loss.backward();
-  optimizer_->step();
+  const Step s = train_step(x, y);
   NoGradGuard ng;
-  Logs logs;
-  logs.set("loss", loss.item());
-  for (const auto& m : metrics_) {
-    m->reset();
-    m->update(pred.detach(), y);
-    logs.set(m->name(), m->result());
-  }
-  return logs;
+  reset_metrics();
+  update_metrics(s.pred, y);
+  return metric_logs("", s.loss);
 }
 
 void Model::save(const std::string& path) const { module_->save(path); }

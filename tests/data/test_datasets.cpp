@@ -10,28 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "xgrad/data.h"
 #include "xgrad/xgrad.h"
 
 using namespace xg;
 using namespace xg::data;
 namespace fs = std::filesystem;
+using namespace xgtest;
 
 namespace {
-
-/// A fresh folder under the system temp dir, removed with everything in it at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("xgrad_data_test_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 using Bytes = std::vector<uint8_t>;
 
@@ -312,17 +300,9 @@ TEST(DataCIFAR10, MalformedBatches) {
   }
 }
 
-namespace {
-fs::path write_text(const fs::path& dir, const std::string& name, const std::string& text) {
-  fs::create_directories(dir);
-  std::ofstream(dir / name) << text;
-  return dir / name;
-}
-}  // namespace
-
 TEST(DataCSV, IrisCountsHeader) {
   TempDir t;
-  auto f = write_text(t.path, "iris.csv",
+  auto f = write_text(t.path / "iris.csv",
                       "4,2,setosa,versicolor,virginica\n5.1,3.5,0\n4.9,3.0,1\r\n6.2,2.8,2\n5.0,3.6,0\n\n");
   CSVDataset ds(f);
   ASSERT_EQ(ds.size(), 4);
@@ -335,15 +315,16 @@ TEST(DataCSV, IrisCountsHeader) {
   EXPECT_FLOAT_EQ(static_cast<float>(b.inputs.at({0, 0})), 6.2f);
   EXPECT_FLOAT_EQ(static_cast<float>(b.inputs.at({0, 1})), 2.8f);
 
-  auto short_file = write_text(t.path, "short.csv", "3,2,a,b\n1,2,0\n3,4,1\n");
+  auto short_file = write_text(t.path / "short.csv", "3,2,a,b\n1,2,0\n3,4,1\n");
   expect_io_error([&] { CSVDataset{short_file}; }, {"short.csv", "promises 3 rows", "has 2"});
-  auto bad_label = write_text(t.path, "bl.csv", "2,2,a,b\n1,2,0\n3,4,2\n");
+  auto bad_label = write_text(t.path / "bl.csv", "2,2,a,b\n1,2,0\n3,4,2\n");
   expect_io_error([&] { CSVDataset{bad_label}; }, {"bl.csv", "line 3, column 3", "names 2 classes"});
 }
 
 TEST(DataCSV, NamesHeaderStringLabelsAndRegression) {
   TempDir t;
-  auto f = write_text(t.path, "named.csv", "\"sepal length\", label, width\n1.5, cat, 2\n-2, dog, 3e1\n+0.5, cat, 4\n");
+  auto f =
+      write_text(t.path / "named.csv", "\"sepal length\", label, width\n1.5, cat, 2\n-2, dog, 3e1\n+0.5, cat, 4\n");
   CSVDataset ds(f, {.label_name = "label"});
   EXPECT_EQ(ds.feature_names(), (std::vector<std::string>{"sepal length", "width"}));
   EXPECT_EQ(ds.class_names(), (std::vector<std::string>{"cat", "dog"}));
@@ -352,13 +333,13 @@ TEST(DataCSV, NamesHeaderStringLabelsAndRegression) {
   EXPECT_THROW(CSVDataset(f, {.label_name = "nope"}), ValueError);
 
   // UCI's iris.data: no header, string labels in the last column.
-  auto uci = write_text(t.path, "iris.data", "5.1,3.5,Iris-virginica\n4.9,3.0,Iris-setosa\n");
+  auto uci = write_text(t.path / "iris.data", "5.1,3.5,Iris-virginica\n4.9,3.0,Iris-setosa\n");
   CSVDataset u(uci);
   EXPECT_EQ(u.size(), 2);
   EXPECT_EQ(u.class_names(), (std::vector<std::string>{"Iris-setosa", "Iris-virginica"}));
   EXPECT_EQ(u.targets().to_vector<int64_t>(), (std::vector<int64_t>{1, 0}));
 
-  auto reg = write_text(t.path, "reg.csv", "x,y\n1,0.5\n2,1.5\n");
+  auto reg = write_text(t.path / "reg.csv", "x,y\n1,0.5\n2,1.5\n");
   CSVDataset r(reg, {.classification = false});
   EXPECT_EQ(r.targets().shape(), (Shape{2, 1}));
   EXPECT_EQ(r.targets().dtype(), kFloat32);
@@ -366,7 +347,7 @@ TEST(DataCSV, NamesHeaderStringLabelsAndRegression) {
   EXPECT_EQ(r.num_classes(), 0);
 
   // No header, first column as label, semicolons; an all-numeric first line is data.
-  auto semi = write_text(t.path, "semi.csv", "1;0.5;7\n0;1.5;8\n");
+  auto semi = write_text(t.path / "semi.csv", "1;0.5;7\n0;1.5;8\n");
   CSVDataset s(semi, {.label_column = 0, .delimiter = ';'});
   EXPECT_EQ(s.size(), 2);
   EXPECT_EQ(s.targets().to_vector<int64_t>(), (std::vector<int64_t>{1, 0}));
@@ -378,18 +359,18 @@ TEST(DataCSV, NamesHeaderStringLabelsAndRegression) {
 
 TEST(DataCSV, BadCellsNameRowAndColumn) {
   TempDir t;
-  expect_io_error([&] { CSVDataset(write_text(t.path, "a.csv", "a,b,label\n1,2,0\n3,x4,1\n")); },
+  expect_io_error([&] { CSVDataset(write_text(t.path / "a.csv", "a,b,label\n1,2,0\n3,x4,1\n")); },
                   {"a.csv", "line 3, column 2", "('b')", "'x4'"});
-  expect_io_error([&] { CSVDataset(write_text(t.path, "b.csv", "1,2,0\n3,,1\n")); },
+  expect_io_error([&] { CSVDataset(write_text(t.path / "b.csv", "1,2,0\n3,,1\n")); },
                   {"b.csv", "line 2, column 2", "empty cell"});
-  expect_io_error([&] { CSVDataset(write_text(t.path, "c.csv", "1,2,0\n3,4\n")); },
+  expect_io_error([&] { CSVDataset(write_text(t.path / "c.csv", "1,2,0\n3,4\n")); },
                   {"c.csv", "line 2 has 2 columns, expected 3"});
-  expect_io_error([&] { CSVDataset(write_text(t.path, "d.csv", "1,2,0\n3,4,1.5\n")); },
+  expect_io_error([&] { CSVDataset(write_text(t.path / "d.csv", "1,2,0\n3,4,1.5\n")); },
                   {"d.csv", "line 2, column 3", "'1.5'"});
-  expect_io_error([&] { CSVDataset(write_text(t.path, "e.csv", "1,2,0\n3,4,-1\n")); },
+  expect_io_error([&] { CSVDataset(write_text(t.path / "e.csv", "1,2,0\n3,4,-1\n")); },
                   {"e.csv", "not a non-negative integer"});
-  expect_io_error([&] { CSVDataset(write_text(t.path, "f.csv", "\n  \n")); }, {"f.csv", "empty"});
-  expect_io_error([&] { CSVDataset(write_text(t.path, "g.csv", "a,b\n")); }, {"g.csv", "no data rows"});
+  expect_io_error([&] { CSVDataset(write_text(t.path / "f.csv", "\n  \n")); }, {"f.csv", "empty"});
+  expect_io_error([&] { CSVDataset(write_text(t.path / "g.csv", "a,b\n")); }, {"g.csv", "no data rows"});
   expect_io_error([&] { CSVDataset(t.path / "missing.csv"); }, {"missing.csv", "not found"});
 }
 
@@ -443,7 +424,7 @@ TEST(DataLocate, SearchOrderAndSubfolders) {
   TinyMnist().write(a.path / "mnist");
   TinyMnist().write(b.path / "fashion-mnist");
   write_cifar(b.path / "cifar-10-batches-bin", {1, 1, 1, 1, 1}, 1);
-  write_text(b.path / "iris", "iris.csv", "1,1,a\n1,0\n");
+  write_text(b.path / "iris" / "iris.csv", "1,1,a\n1,0\n");
   {
     ScopedDataEnv env(b.path.c_str());
     // An explicit location is the only place searched: the flag first, else XGRAD_DATA.
@@ -486,34 +467,24 @@ TEST(DataLocate, SearchOrderAndSubfolders) {
 
 TEST(DataLocate, ExplicitLocationIsUsedOrRefused) {
   TempDir elsewhere;
-  write_text(elsewhere.path / "iris", "iris.csv", "1,1,a\n1,0\n");
+  write_text(elsewhere.path / "iris" / "iris.csv", "1,1,a\n1,0\n");
   const fs::path missing = elsewhere.path / "no-such-folder";
-  auto error_of = [](auto&& f) -> std::string {
-    try {
-      f();
-    } catch (const IOError& e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "no error thrown";
-    return "";
-  };
-  auto has = [](const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; };
   {
     // A --data-dir that does not exist was skipped, and XGRAD_DATA (or ../shared/data) used.
     ScopedDataEnv env(elsewhere.path.c_str());
-    const std::string msg = error_of([&] { find_dataset("iris", missing.string()); });
+    const std::string msg = error_of<IOError>([&] { find_dataset("iris", missing.string()); });
     EXPECT_TRUE(has(msg, "no-such-folder")) << msg;
     EXPECT_TRUE(has(msg, "does not exist")) << msg;
     // An existing --data-dir without the data set is not skipped either.
     TempDir empty_dir;
-    const std::string msg2 = error_of([&] { find_dataset("iris", empty_dir.path.string()); });
+    const std::string msg2 = error_of<IOError>([&] { find_dataset("iris", empty_dir.path.string()); });
     EXPECT_TRUE(has(msg2, empty_dir.path.string())) << msg2;
     EXPECT_FALSE(has(msg2, elsewhere.path.string() + "/iris\n")) << msg2;
   }
   {
     // The same for XGRAD_DATA.
     ScopedDataEnv env(missing.c_str());
-    const std::string msg = error_of([&] { find_dataset("iris"); });
+    const std::string msg = error_of<IOError>([&] { find_dataset("iris"); });
     EXPECT_TRUE(has(msg, "XGRAD_DATA")) << msg;
     EXPECT_TRUE(has(msg, "does not exist")) << msg;
     // The flag still wins over the variable.

@@ -9,51 +9,20 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "xgrad/data.h"
 #include "xgrad/xgrad.h"
 
 using namespace xg;
 using namespace xg::data;
 namespace fs = std::filesystem;
+using namespace xgtest;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("xgrad_hostile_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-fs::path write_text(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-  return p;
-}
 
 void put_be32(std::string& b, uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<char>(v >> s));
 }
-
-/// The error message of f, which must throw E.
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 CSVOptions counts_header() {
   CSVOptions o;

@@ -10,32 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "xgrad/data.h"
 #include "xgrad/xgrad.h"
 
 using namespace xg;
 using namespace xg::data;
 namespace fs = std::filesystem;
+using namespace xgtest;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("xgrad_table_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-fs::path write_text(const fs::path& p, const std::string& text) {
-  std::ofstream(p, std::ios::binary) << text;
-  return p;
-}
 
 fs::path write_gzip(const fs::path& p, const std::string& text) {
   gzFile f = gzopen(p.string().c_str(), "wb");
@@ -44,19 +28,6 @@ fs::path write_gzip(const fs::path& p, const std::string& text) {
   gzclose(f);
   return p;
 }
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 std::vector<std::vector<std::string>> cells_of(const std::vector<CSVRecord>& recs) {
   std::vector<std::vector<std::string>> out;

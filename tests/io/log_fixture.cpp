@@ -55,9 +55,7 @@ void write_events(const std::filesystem::path& dir) {
   {
     auto blobs = train::testing::make_blobs(300);
     auto net = train::testing::make_mlp();
-    train::Model model(net);
-    model.compile(std::make_shared<optim::SGD>(net->parameters(), optim::SGDOptions{.lr = 0.1}),
-                  "sparse_categorical_crossentropy", {"accuracy"});
+    train::Model model = train::testing::sgd_model(net);
     auto tb = std::make_shared<train::TensorBoard>(
         (dir / "fit").string(), train::TensorBoardOptions{.histogram_freq = 1, .update_freq = "batch"});
     const train::History hist = model.fit(

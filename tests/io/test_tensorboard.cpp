@@ -9,25 +9,15 @@
 #include "../train/train_test_util.h"
 #include "io/crc32c.h"
 #include "io/record_writer.h"
+#include "tests/test_util.h"
 #include "xgrad/optim.h"
 #include "xgrad/train.h"
 
 using namespace xg;
 namespace fs = std::filesystem;
+using namespace xgtest;
 
 namespace {
-
-fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("xgrad_tb_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
 
 size_t count(const std::string& s, const std::string& what) {
   size_t n = 0;
@@ -102,7 +92,7 @@ TEST(SummaryWriter, NamesTheFileAsPyTorch) {
   w.add_scalar("x", 1.0, 0);
   w.flush();
   // file_version record and the scalar, each framed whole.
-  const std::string bytes = slurp(w.file_path());
+  const std::string bytes = read_text(w.file_path());
   EXPECT_GT(bytes.size(), 32u);
   EXPECT_NE(bytes.find("brain.Event:2"), std::string::npos);
   fs::remove_all(d);
@@ -139,9 +129,7 @@ TEST(TensorBoardCallback, TrainingGoesOnWhenLogsCannotBeWritten) {
   std::ofstream(d / "file") << "x";
   auto blobs = train::testing::make_blobs(90);
   auto net = train::testing::make_mlp();
-  train::Model model(net);
-  model.compile(std::make_shared<optim::SGD>(net->parameters(), optim::SGDOptions{.lr = 0.1}),
-                "sparse_categorical_crossentropy", {"accuracy"});
+  train::Model model = train::testing::sgd_model(net);
   auto tb = std::make_shared<train::TensorBoard>(
       (d / "file" / "tb").string(), train::TensorBoardOptions{.histogram_freq = 1, .update_freq = "batch"});
   testing::internal::CaptureStderr();
@@ -157,9 +145,7 @@ TEST(TensorBoardCallback, WritesTrainAndValidationRuns) {
   const fs::path d = fresh_dir("cb");
   auto blobs = train::testing::make_blobs(90);
   auto net = train::testing::make_mlp();
-  train::Model model(net);
-  model.compile(std::make_shared<optim::SGD>(net->parameters(), optim::SGDOptions{.lr = 0.1}),
-                "sparse_categorical_crossentropy", {"accuracy"});
+  train::Model model = train::testing::sgd_model(net);
   auto tb = std::make_shared<train::TensorBoard>(d.string());
   model.fit(blobs.x, blobs.y,
             {.epochs = 2, .batch_size = 30, .validation_split = 0.2, .callbacks = {tb}, .verbose = 0});
@@ -167,13 +153,13 @@ TEST(TensorBoardCallback, WritesTrainAndValidationRuns) {
     int files = 0;
     for (const auto& e : fs::directory_iterator(d / run)) {
       ++files;
-      const std::string bytes = slurp(e.path());
+      const std::string bytes = read_text(e.path());
       EXPECT_NE(bytes.find("epoch_loss"), std::string::npos) << run;
       EXPECT_NE(bytes.find("epoch_accuracy"), std::string::npos) << run;
     }
     EXPECT_EQ(files, 1) << run;
   }
-  EXPECT_EQ(slurp(*fs::directory_iterator(d / "validation")).find("epoch_val_"), std::string::npos);
+  EXPECT_EQ(read_text(*fs::directory_iterator(d / "validation")).find("epoch_val_"), std::string::npos);
   EXPECT_THROW(train::TensorBoard("x", {.update_freq = "sometimes"}), ValueError);
   fs::remove_all(d);
 }

@@ -25,10 +25,10 @@ std::string describe(const Conv2dGeom& g) {
          std::to_string(g.ow);
 }
 
-/// Direct definition of the column matrix, element by element.
-template <typename T>
-std::vector<T> naive_im2col(const std::vector<T>& img, const Conv2dGeom& g) {
-  std::vector<T> col(static_cast<size_t>(g.c * g.kh * g.kw * g.oh * g.ow));
+/// Every entry of the column matrix by the definition: f(its index, the index of the image pixel it
+/// reads, or -1 where the kernel tap falls in the padding).
+template <class F>
+void for_each_tap(const Conv2dGeom& g, F&& f) {
   for (int64_t c = 0; c < g.c; ++c)
     for (int64_t i = 0; i < g.kh; ++i)
       for (int64_t j = 0; j < g.kw; ++j)
@@ -37,26 +37,25 @@ std::vector<T> naive_im2col(const std::vector<T>& img, const Conv2dGeom& g) {
             const int64_t iy = oy * g.sh - g.ph + i * g.dh;
             const int64_t ix = ox * g.sw - g.pw + j * g.dw;
             const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
-            col[static_cast<size_t>((((c * g.kh + i) * g.kw + j) * g.oh + oy) * g.ow + ox)] =
-                inside ? img[static_cast<size_t>((c * g.h + iy) * g.w + ix)] : T(0);
+            f(static_cast<size_t>((((c * g.kh + i) * g.kw + j) * g.oh + oy) * g.ow + ox),
+              inside ? (c * g.h + iy) * g.w + ix : int64_t{-1});
           }
+}
+
+/// Direct definition of the column matrix, element by element.
+template <typename T>
+std::vector<T> naive_im2col(const std::vector<T>& img, const Conv2dGeom& g) {
+  std::vector<T> col(static_cast<size_t>(g.c * g.kh * g.kw * g.oh * g.ow));
+  for_each_tap(g, [&](size_t k, int64_t pixel) { col[k] = pixel >= 0 ? img[static_cast<size_t>(pixel)] : T(0); });
   return col;
 }
 
 /// Direct scatter-add definition of col2im.
 template <typename T>
 void naive_col2im(const std::vector<T>& col, const Conv2dGeom& g, std::vector<T>& img) {
-  for (int64_t c = 0; c < g.c; ++c)
-    for (int64_t i = 0; i < g.kh; ++i)
-      for (int64_t j = 0; j < g.kw; ++j)
-        for (int64_t oy = 0; oy < g.oh; ++oy)
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            const int64_t iy = oy * g.sh - g.ph + i * g.dh;
-            const int64_t ix = ox * g.sw - g.pw + j * g.dw;
-            if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
-              img[static_cast<size_t>((c * g.h + iy) * g.w + ix)] +=
-                  col[static_cast<size_t>((((c * g.kh + i) * g.kw + j) * g.oh + oy) * g.ow + ox)];
-          }
+  for_each_tap(g, [&](size_t k, int64_t pixel) {
+    if (pixel >= 0) img[static_cast<size_t>(pixel)] += col[k];
+  });
 }
 
 /// Small integers so that float sums are exact regardless of summation order.

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "xgrad/io/safetensors.h"
 #include "xgrad/xgrad.h"
 
@@ -20,6 +21,7 @@ extern char** environ;
 
 using namespace xg;
 namespace fs = std::filesystem;
+using namespace xgtest;
 
 namespace {
 
@@ -39,25 +41,6 @@ constexpr const char* kKillEnv = "XGRAD_TEST_SAVE_AND_DIE";
   });
   std::_Exit(3);  // not reached
 }();
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    path = fs::temp_directory_path() / fmt::format("xgrad_hostile_{}_{}", tag, ::getpid());
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::vector<std::string> listing() const {
-    std::vector<std::string> r;
-    for (const auto& e : fs::directory_iterator(path)) r.push_back(e.path().filename().string());
-    std::sort(r.begin(), r.end());
-    return r;
-  }
-};
 
 std::string le64(uint64_t n) {
   std::string s(8, '\0');
@@ -85,8 +68,6 @@ std::string load_error_of_bytes(const TempDir& dir, const std::string& bytes) {
   std::ofstream(p, std::ios::binary) << bytes;
   return load_error(p);
 }
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 

@@ -8,46 +8,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/test_util.h"
 #include "xgrad/xgrad.h"
 
 using namespace xg;
 namespace fs = std::filesystem;
+using namespace xgtest;
 
 namespace {
-
-/// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag) {
-    path_ = fs::temp_directory_path() / fmt::format("xgrad_nn_{}_{}", tag, ::getpid());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::vector<std::string> listing() const {
-    std::vector<std::string> r;
-    for (const auto& e : fs::directory_iterator(path_)) r.push_back(e.path().filename().string());
-    std::sort(r.begin(), r.end());
-    return r;
-  }
-
- private:
-  fs::path path_;
-};
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 std::string le64(uint64_t n) {
   std::string s(8, '\0');
@@ -71,7 +39,7 @@ std::string st_file(std::string header, const std::string& data, bool pad = true
 /// The IOError message of loading these bytes (empty when it loads).
 std::string load_error(const TempDir& dir, const std::string& bytes) {
   const std::string path = dir.file("bad.safetensors");
-  write_bytes(path, bytes);
+  write_text(path, bytes);
   try {
     nn::load_safetensors(path);
   } catch (const IOError& e) {
@@ -179,7 +147,7 @@ TEST(NnSerialize, SaveLoadModuleAndFileLayout) {
   EXPECT_EQ(file.tensors.keys(), a.state_dict().keys());
 
   // The bytes follow the format: LE length, space-padded JSON, contiguous data in order.
-  const std::string bytes = read_bytes(path);
+  const std::string bytes = read_text(path);
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i)
     n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)])) << (8 * i);
@@ -238,7 +206,7 @@ TEST(NnSerialize, ReadsAFileFromAnotherWriter) {
   const std::string data = raw(std::vector<float>{1, 2, 3, 4, 5, 6}) + raw(std::vector<int64_t>{7, -8}) +
                            std::string("\x01\x00\x01", 3) + raw(std::vector<double>{0.125});
   const std::string path = dir.file("foreign.safetensors");
-  write_bytes(path, st_file(header, data));
+  write_text(path, st_file(header, data));
   const auto f = nn::read_safetensors(path);
   EXPECT_EQ(f.metadata.at("format"), "pt");
   EXPECT_EQ(f.tensors.keys(), (std::vector<std::string>{"a.w", "b.ids", "c.mask", "d.x"}));
@@ -250,13 +218,13 @@ TEST(NnSerialize, ReadsAFileFromAnotherWriter) {
   EXPECT_EQ(f.tensors["d.x"].dim(), 0);
   EXPECT_EQ(f.tensors["d.x"].item(), 0.125);
   // Unpadded headers are valid too.
-  write_bytes(path,
-              st_file(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", raw(std::vector<float>{9}), false));
+  write_text(path,
+             st_file(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", raw(std::vector<float>{9}), false));
   EXPECT_EQ(nn::load_safetensors(path)["x"].item(), 9.0);
   // A PyTorch-named Linear loads into a Linear.
-  write_bytes(path, st_file(R"({"weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},)"
-                            R"("bias":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
-                            raw(std::vector<float>{0.5, -1, 2})));
+  write_text(path, st_file(R"({"weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},)"
+                           R"("bias":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+                           raw(std::vector<float>{0.5, -1, 2})));
   nn::Linear lin(2, 1);
   lin.load(path);
   EXPECT_EQ(lin(tensor({2.0f, 1.0f}, {1, 2})).item(), 2.0);
@@ -309,7 +277,7 @@ TEST(NnSerialize, CorruptFilesAreIOErrors) {
   Model m;
   const std::string good = dir.file("good.safetensors");
   m.save(good);
-  const std::string bytes = read_bytes(good);
+  const std::string bytes = read_text(good);
   expect_error(bytes.substr(0, bytes.size() - 4), "past the end");
   expect_error(bytes.substr(0, 20), "truncated");
   EXPECT_THROW(nn::load_safetensors(dir.file("missing.safetensors")), IOError);
@@ -327,7 +295,7 @@ TEST(NnSerialize, AtomicWriteLeavesNoTemporaryOnFailure) {
   // The target is a non-empty directory: writing the temporary works, the rename fails.
   const std::string target = dir.file("occupied");
   fs::create_directories(target);
-  write_bytes(target + "/keep", "x");
+  write_text(target + "/keep", "x");
   EXPECT_THROW(m.save(target), IOError);
   EXPECT_EQ(dir.listing(), (std::vector<std::string>{"occupied"}));
   // A directory that does not exist: nothing is created anywhere.
@@ -336,11 +304,11 @@ TEST(NnSerialize, AtomicWriteLeavesNoTemporaryOnFailure) {
   // An existing good file is replaced whole or not at all.
   const std::string path = dir.file("model.safetensors");
   m.save(path);
-  const std::string before = read_bytes(path);
+  const std::string before = read_text(path);
   nn::StateDict bad;
   bad.insert("ok", zeros({2}));
   bad.insert("__metadata__", zeros({1}));
   EXPECT_THROW(nn::save_safetensors(bad, path), IOError);
-  EXPECT_EQ(read_bytes(path), before);
+  EXPECT_EQ(read_text(path), before);
   EXPECT_EQ(dir.listing(), (std::vector<std::string>{"model.safetensors", "occupied"}));
 }

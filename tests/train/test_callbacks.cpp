@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "train_test_util.h"
 #include "xgrad/error.h"
 #include "xgrad/optim.h"
@@ -17,6 +18,7 @@ using namespace xg;
 using xg::train::testing::make_blobs;
 using xg::train::testing::make_mlp;
 namespace fs = std::filesystem;
+using namespace xgtest;
 
 namespace {
 
@@ -63,13 +65,6 @@ std::vector<float> weights_of(const nn::Module& net) {
     all.insert(all.end(), v.begin(), v.end());
   }
   return all;
-}
-
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("xgrad_train_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "tests/test_util.h"
 #include "train_test_util.h"
 #include "xgrad/error.h"
 #include "xgrad/optim.h"
@@ -13,20 +14,9 @@
 
 using namespace xg;
 namespace fs = std::filesystem;
+using namespace xgtest;
 
 namespace {
-
-fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("xgrad_report_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
 
 train::Model make_model(std::shared_ptr<nn::Sequential> net) {
   train::Model model(net);
@@ -47,7 +37,7 @@ TEST(HTMLReport, LiveDuringTrainingFinalAfterwards) {
       path.string(), train::HTMLReportOptions{.title = "blobs <run>", .refresh_secs = 3, .input_shape = {1, 2}});
   std::vector<std::string> seen;
   auto peek = std::make_shared<train::LambdaCallback>();
-  peek->epoch_end = [&](int64_t, train::Logs&) { seen.push_back(slurp(path)); };
+  peek->epoch_end = [&](int64_t, train::Logs&) { seen.push_back(read_text(path)); };
   model.fit(blobs.x, blobs.y,
             {.epochs = 3, .batch_size = 30, .validation_split = 0.2, .callbacks = {report, peek}, .verbose = 0});
   ASSERT_EQ(seen.size(), 3u);
@@ -57,7 +47,7 @@ TEST(HTMLReport, LiveDuringTrainingFinalAfterwards) {
   }
   EXPECT_NE(seen[0].find("epoch 1 of 3"), std::string::npos);
   report->set_test_metrics({{"loss", 0.5}, {"accuracy", 0.75}});
-  const std::string page = slurp(path);
+  const std::string page = read_text(path);
   EXPECT_EQ(page.find("http-equiv=\"refresh\""), std::string::npos);
   EXPECT_NE(page.find("<title>blobs &lt;run&gt;</title>"), std::string::npos);
   EXPECT_NE(page.find("Test metrics"), std::string::npos);
@@ -83,7 +73,7 @@ TEST(HTMLReport, ThirtyEpochsWithPerBatchLossStayUnderOneMegabyte) {
             {.epochs = 30, .batch_size = 2, .validation_split = 0.2, .callbacks = {report}, .verbose = 0});
   const auto size = fs::file_size(d / "r.html");
   EXPECT_LT(size, 1'000'000u);
-  EXPECT_NE(slurp(d / "r.html").find("loss per batch"), std::string::npos);
+  EXPECT_NE(read_text(d / "r.html").find("loss per batch"), std::string::npos);
   fs::remove_all(d);
 }
 
@@ -111,7 +101,7 @@ TEST(History, SaveHtml) {
   h.append(0, {{"loss", 1.0}, {"val_loss", 1.2}});
   h.append(1, {{"loss", 0.5}, {"val_loss", 0.7}});
   h.save_html((d / "h.html").string(), "my history");
-  const std::string page = slurp(d / "h.html");
+  const std::string page = read_text(d / "h.html");
   EXPECT_NE(page.find("<title>my history</title>"), std::string::npos);
   EXPECT_NE(page.find("<polyline"), std::string::npos);
   EXPECT_THROW(h.save_html((d / "missing" / "h.html").string()), IOError);

@@ -4,8 +4,10 @@
 #include <vector>
 
 #include "xgrad/nn.h"
+#include "xgrad/optim.h"
 #include "xgrad/random.h"
 #include "xgrad/tensor.h"
+#include "xgrad/train/model.h"
 
 namespace xg::train::testing {
 
@@ -35,6 +37,14 @@ inline std::shared_ptr<nn::Sequential> make_mlp(bool dropout = false) {
   if (dropout) net->add(nn::Dropout(0.5));
   net->add(nn::Linear(16, 3));
   return net;
+}
+
+/// A model over net compiled for the blobs: SGD at lr, sparse categorical cross-entropy, accuracy.
+inline Model sgd_model(const std::shared_ptr<nn::Sequential>& net, double lr = 0.1) {
+  Model model(net);
+  model.compile(std::make_shared<optim::SGD>(net->parameters(), optim::SGDOptions{.lr = lr}),
+                "sparse_categorical_crossentropy", {"accuracy"});
+  return model;
 }
 
 }  // namespace xg::train::testing

@@ -194,6 +194,9 @@ class Recipe {
   static Recipe load(const std::filesystem::path& file);
 
  private:
+  /// fit's target phase: the regression target's shift and scale, or the classes of the kept rows.
+  void fit_target(const Table& train, const Column& label, const std::vector<size_t>& kept);
+
   RecipeOptions opts_;
   bool fitted_ = false;
   std::vector<FeatureSpec> features_;

@@ -44,8 +44,39 @@ class ModuleArg {
   std::shared_ptr<Module> ptr_;
 };
 
+/// What Sequential and ModuleList share: children in order, named "0", "1", … unless names are
+/// given, reached by position.
+class ModuleSequence : public Module {
+ public:
+  size_t size() const { return modules_.size(); }
+  bool empty() const { return modules_.empty(); }
+  /// The i-th module (negative counts from the end).
+  std::shared_ptr<Module> operator[](int64_t i) const;
+  /// The i-th module as type M; a wrong type is a ValueError.
+  template <class M>
+  std::shared_ptr<M> at(int64_t i) const {
+    auto p = std::dynamic_pointer_cast<M>((*this)[i]);
+    if (!p) fail<ValueError>("{}::at({}): the module is a {}, not the type asked for", kind_, i, (*this)[i]->name());
+    return p;
+  }
+  auto begin() const { return modules_.begin(); }
+  auto end() const { return modules_.end(); }
+
+ protected:
+  /// kind: the container's name, in errors.
+  explicit ModuleSequence(const char* kind) : Module(kind), kind_(kind) {}
+  /// Registers m as a child named `name` and appends it.
+  void append(const std::string& name, const ModuleArg& m);
+  /// The name the next module gets by default: its position.
+  std::string next_name() const { return std::to_string(modules_.size()); }
+
+ private:
+  const char* kind_;
+  std::vector<std::shared_ptr<Module>> modules_;
+};
+
 /// Feeds the input through each child in order, via operator() (so hooks run on each).
-class Sequential : public Module {
+class Sequential : public ModuleSequence {
  public:
   Sequential();
   Sequential(std::initializer_list<ModuleArg> modules);
@@ -68,23 +99,6 @@ class Sequential : public Module {
   Sequential& add(const ModuleArg& m);
   Sequential& add(const std::string& name, const ModuleArg& m);
   Tensor forward(const Tensor& input) override;
-
-  size_t size() const { return modules_.size(); }
-  bool empty() const { return modules_.empty(); }
-  /// The i-th module (negative counts from the end).
-  std::shared_ptr<Module> operator[](int64_t i) const;
-  /// The i-th module as type M; a wrong type is a ValueError.
-  template <class M>
-  std::shared_ptr<M> at(int64_t i) const {
-    auto p = std::dynamic_pointer_cast<M>((*this)[i]);
-    if (!p) fail<ValueError>("Sequential::at({}): the module is a {}, not the type asked for", i, (*this)[i]->name());
-    return p;
-  }
-  auto begin() const { return modules_.begin(); }
-  auto end() const { return modules_.end(); }
-
- private:
-  std::vector<std::shared_ptr<Module>> modules_;
 };
 
 /// A Sequential made from a braced list, in a shared_ptr (what train::Model and optimizers take):
@@ -95,25 +109,11 @@ std::shared_ptr<Sequential> sequential(std::initializer_list<ModuleArg> modules)
 std::shared_ptr<Sequential> sequential(std::initializer_list<std::pair<std::string, ModuleArg>> named);
 
 /// A list of modules, registered as "0", "1", …; it has no forward of its own.
-class ModuleList : public Module {
+class ModuleList : public ModuleSequence {
  public:
   ModuleList();
   ModuleList(std::initializer_list<ModuleArg> modules);
   ModuleList& push_back(const ModuleArg& m);
-  size_t size() const { return modules_.size(); }
-  bool empty() const { return modules_.empty(); }
-  std::shared_ptr<Module> operator[](int64_t i) const;
-  template <class M>
-  std::shared_ptr<M> at(int64_t i) const {
-    auto p = std::dynamic_pointer_cast<M>((*this)[i]);
-    if (!p) fail<ValueError>("ModuleList::at({}): the module is a {}, not the type asked for", i, (*this)[i]->name());
-    return p;
-  }
-  auto begin() const { return modules_.begin(); }
-  auto end() const { return modules_.end(); }
-
- private:
-  std::vector<std::shared_ptr<Module>> modules_;
 };
 
 /// Modules by name, in insertion order; it has no forward of its own.

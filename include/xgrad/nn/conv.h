@@ -18,45 +18,52 @@ class Size2 {
   Pair hw_;
 };
 
-/// weight [out_channels, in_channels/groups, kH, kW], bias [out_channels]; both start
-/// U(±1/√fan_in) with fan_in = in_channels/groups·kH·kW (kaiming_uniform_ with a=√5 for the weight).
-class Conv2d : public Module {
+/// What Conv2d and ConvTranspose2d share (PyTorch's _ConvNd): their sizes, weight and bias, and
+/// PyTorch's initialisation of both.
+class ConvBase : public Module {
  public:
-  Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size, Size2 stride = 1, Size2 padding = 0,
-         Size2 dilation = 1, int64_t groups = 1, bool bias = true);
-  Tensor forward(const Tensor& input) override;
-  std::string extra_repr() const override;
+  /// Both start U(±1/√fan_in) (kaiming_uniform_ with a=√5 for the weight), fan_in from the weight's
+  /// layout as PyTorch computes it.
   void reset_parameters();
 
   Tensor weight() const { return weight_; }
   Tensor bias() const { return bias_; }
 
- private:
+ protected:
+  /// Checks the sizes and registers weight [out_channels, in_channels/groups, kH, kW], or
+  /// [in_channels, out_channels/groups, kH, kW] when transposed, and bias [out_channels].
+  ConvBase(const char* kind, int64_t in_channels, int64_t out_channels, Pair kernel_size, Pair stride, Pair padding,
+           Pair dilation, int64_t groups, bool bias, bool transposed);
+  /// The start of extra_repr: channels, kernel size, stride, and padding when not zero.
+  std::string repr_head() const;
+
   int64_t in_channels_, out_channels_;
   Pair kernel_size_, stride_, padding_, dilation_;
   int64_t groups_;
   Tensor weight_, bias_;
 };
 
-/// weight [in_channels, out_channels/groups, kH, kW] (PyTorch's layout), bias [out_channels]; both
-/// start U(±1/√fan_in) with fan_in = out_channels/groups·kH·kW, as PyTorch computes it.
-class ConvTranspose2d : public Module {
+/// weight [out_channels, in_channels/groups, kH, kW], bias [out_channels]; fan_in =
+/// in_channels/groups·kH·kW.
+class Conv2d : public ConvBase {
+ public:
+  Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size, Size2 stride = 1, Size2 padding = 0,
+         Size2 dilation = 1, int64_t groups = 1, bool bias = true);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+};
+
+/// weight [in_channels, out_channels/groups, kH, kW] (PyTorch's layout), bias [out_channels];
+/// fan_in = out_channels/groups·kH·kW, as PyTorch computes it.
+class ConvTranspose2d : public ConvBase {
  public:
   ConvTranspose2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size, Size2 stride = 1, Size2 padding = 0,
                   Size2 output_padding = 0, int64_t groups = 1, bool bias = true, Size2 dilation = 1);
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
-  void reset_parameters();
-
-  Tensor weight() const { return weight_; }
-  Tensor bias() const { return bias_; }
 
  private:
-  int64_t in_channels_, out_channels_;
-  Pair kernel_size_, stride_, padding_, output_padding_;
-  int64_t groups_;
-  Pair dilation_;
-  Tensor weight_, bias_;
+  Pair output_padding_;
 };
 
 }  // namespace xg::nn

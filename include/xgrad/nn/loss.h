@@ -3,6 +3,7 @@
 ///   nn::CrossEntropyLoss loss;  Tensor l = loss(logits, labels);
 /// reduction is "mean" (the default), "sum" or "none"; KLDivLoss also takes "batchmean".
 /// Weight penalties (Keras's kernel_regularizer) are nn::l1_penalty / nn::l2_penalty in functional.h.
+#include <functional>
 #include <string>
 
 #include "xgrad/nn/module.h"
@@ -50,46 +51,46 @@ class NLLLoss : public Loss {
   int64_t ignore_index_;
 };
 
-class MSELoss : public Loss {
+/// The losses that are their op and nothing more: fn(input, target, reduction), with any other
+/// option of the op (SmoothL1Loss's beta, …) held in fn.
+class ReductionLoss : public Loss {
  public:
-  explicit MSELoss(std::string reduction = "mean") : Loss("MSELoss", std::move(reduction)) {}
   using Loss::forward;
-  Tensor forward(const Tensor& input, const Tensor& target) override;
+  Tensor forward(const Tensor& input, const Tensor& target) override { return fn_(input, target, reduction_); }
+
+ protected:
+  using Fn = std::function<Tensor(const Tensor& input, const Tensor& target, const std::string& reduction)>;
+  ReductionLoss(const char* name, std::string reduction, Fn fn)
+      : Loss(name, std::move(reduction)), fn_(std::move(fn)) {}
+
+ private:
+  Fn fn_;
 };
 
-class L1Loss : public Loss {
+class MSELoss : public ReductionLoss {
  public:
-  explicit L1Loss(std::string reduction = "mean") : Loss("L1Loss", std::move(reduction)) {}
-  using Loss::forward;
-  Tensor forward(const Tensor& input, const Tensor& target) override;
+  explicit MSELoss(std::string reduction = "mean");
 };
 
-class SmoothL1Loss : public Loss {
+class L1Loss : public ReductionLoss {
+ public:
+  explicit L1Loss(std::string reduction = "mean");
+};
+
+class SmoothL1Loss : public ReductionLoss {
  public:
   explicit SmoothL1Loss(std::string reduction = "mean", double beta = 1.0);
-  using Loss::forward;
-  Tensor forward(const Tensor& input, const Tensor& target) override;
-
- private:
-  double beta_;
 };
 
-class HuberLoss : public Loss {
+class HuberLoss : public ReductionLoss {
  public:
   explicit HuberLoss(std::string reduction = "mean", double delta = 1.0);
-  using Loss::forward;
-  Tensor forward(const Tensor& input, const Tensor& target) override;
-
- private:
-  double delta_;
 };
 
 /// input probabilities in (0, 1).
-class BCELoss : public Loss {
+class BCELoss : public ReductionLoss {
  public:
-  explicit BCELoss(std::string reduction = "mean") : Loss("BCELoss", std::move(reduction)) {}
-  using Loss::forward;
-  Tensor forward(const Tensor& input, const Tensor& target) override;
+  explicit BCELoss(std::string reduction = "mean");
 };
 
 /// input logits (stable for large |x|); pos_weight [C] weighs positives along the last dim and is

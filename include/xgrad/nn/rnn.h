@@ -60,13 +60,27 @@ class RNNBase : public Module {
   std::vector<Weights> weights_;  ///< layer-major: [l·D + d]
 };
 
+/// RNN and GRU: layers with a hidden state only (LSTM adds a cell state).
+class HiddenStateRNN : public RNNBase {
+ public:
+  using RNNBase::forward;
+  RNNOutput forward(const Tensor& input, const Tensor& h0);
+
+ protected:
+  using RNNBase::RNNBase;
+};
+
 /// Elman RNN: h_t = act(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh), act tanh or relu.
-class RNN : public RNNBase {
+class RNN : public HiddenStateRNN {
  public:
   explicit RNN(RNNOptions options);
   RNN(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1);
-  using RNNBase::forward;
-  RNNOutput forward(const Tensor& input, const Tensor& h0);
+};
+
+class GRU : public HiddenStateRNN {
+ public:
+  explicit GRU(RNNOptions options);
+  GRU(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1);
 };
 
 class LSTM : public RNNBase {
@@ -75,14 +89,6 @@ class LSTM : public RNNBase {
   LSTM(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1);
   using RNNBase::forward;
   RNNOutput forward(const Tensor& input, const Tensor& h0, const Tensor& c0);
-};
-
-class GRU : public RNNBase {
- public:
-  explicit GRU(RNNOptions options);
-  GRU(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1);
-  using RNNBase::forward;
-  RNNOutput forward(const Tensor& input, const Tensor& h0);
 };
 
 /// Shared by the cells: weight_ih [G·H, in], weight_hh [G·H, H], bias_ih, bias_hh [G·H].

@@ -7,30 +7,47 @@
 
 namespace xg::optim {
 
+namespace detail {
+/// Adam's and AdamW's options by name (the betas as beta1 and beta2); a negative lr, eps or weight
+/// decay, or betas outside [0, 1), are errors.
+template <class O, class F>
+void adam_fields(O& o, F&& f) {
+  f("lr", o.lr, OptionCheck::non_negative("learning rate"));
+  f("eps", o.eps, OptionCheck::non_negative("epsilon value"));
+  f("beta1", o.betas[0], OptionCheck::beta(0));
+  f("beta2", o.betas[1], OptionCheck::beta(1));
+  f("weight_decay", o.weight_decay, OptionCheck::non_negative("weight_decay value"));
+  f("amsgrad", o.amsgrad, OptionCheck::any());
+}
+}  // namespace detail
+
 struct AdamOptions {
+  static constexpr const char* kOptimizer = "Adam";
   double lr = 1e-3;
   std::array<double, 2> betas{0.9, 0.999};
   double eps = 1e-8;
   double weight_decay = 0.0;
   bool amsgrad = false;
 
-  /// Errors for a negative lr, eps or weight decay, and betas outside [0, 1).
-  void validate(const char* optimizer) const;
-  HParams to_hparams() const;
-  void from_hparams(const HParams& h, const char* optimizer);
+  template <class O, class F>
+  static void fields(O& o, F&& f) {
+    detail::adam_fields(o, f);
+  }
 };
 
 /// AdamW's options: Adam's, with PyTorch's default weight decay of 0.01.
 struct AdamWOptions {
+  static constexpr const char* kOptimizer = "AdamW";
   double lr = 1e-3;
   std::array<double, 2> betas{0.9, 0.999};
   double eps = 1e-8;
   double weight_decay = 1e-2;
   bool amsgrad = false;
 
-  void validate(const char* optimizer) const;
-  HParams to_hparams() const;
-  void from_hparams(const HParams& h, const char* optimizer);
+  template <class O, class F>
+  static void fields(O& o, F&& f) {
+    detail::adam_fields(o, f);
+  }
 };
 
 /// As torch.optim.Adam (1.13): g += wd·p; m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²
@@ -38,8 +55,7 @@ struct AdamWOptions {
 /// State per parameter: exp_avg, exp_avg_sq (and max_exp_avg_sq).
 class Adam : public OptimizerWithOptions<AdamOptions> {
  public:
-  explicit Adam(std::vector<Tensor> params, AdamOptions defaults = {});
-  explicit Adam(std::vector<ParamGroup<AdamOptions>> groups, AdamOptions defaults = {});
+  using OptimizerWithOptions::OptimizerWithOptions;
 
  protected:
   void update(size_t group, const Tensor& p, const Tensor& g, ParamState& s) override;
@@ -48,8 +64,7 @@ class Adam : public OptimizerWithOptions<AdamOptions> {
 /// As torch.optim.AdamW (1.13): p *= 1 - lr·wd, then Adam's update without the L2 term.
 class AdamW : public OptimizerWithOptions<AdamWOptions> {
  public:
-  explicit AdamW(std::vector<Tensor> params, AdamWOptions defaults = {});
-  explicit AdamW(std::vector<ParamGroup<AdamWOptions>> groups, AdamWOptions defaults = {});
+  using OptimizerWithOptions::OptimizerWithOptions;
 
  protected:
   void update(size_t group, const Tensor& p, const Tensor& g, ParamState& s) override;

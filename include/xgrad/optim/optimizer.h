@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -44,6 +45,27 @@ struct OptimizerStateDict {
   void save(const std::string& path) const;
   static OptimizerStateDict load(const std::string& path);
 };
+
+/// How an option's value is checked (by step(), and when options are given): any value, a number
+/// >= 0 (`what` names it in the error as PyTorch does: "learning rate", "epsilon value"), or a beta
+/// in [0, 1) (`index` names which).
+struct OptionCheck {
+  enum class Kind { Any, NonNegative, Beta };
+  Kind kind = Kind::Any;
+  const char* what = "";
+  int index = 0;
+
+  static constexpr OptionCheck any() { return {}; }
+  static constexpr OptionCheck non_negative(const char* what) { return {Kind::NonNegative, what, 0}; }
+  static constexpr OptionCheck beta(int index) { return {Kind::Beta, "", index}; }
+};
+
+namespace detail {
+/// Fails with a ValueError naming the optimizer when value breaks the check.
+void check_option(const char* optimizer, const OptionCheck& check, double value);
+/// The hyper-parameter `name`; a ValueError naming the optimizer when it is missing.
+double hparam_value(const HParams& h, const char* name, const char* optimizer);
+}  // namespace detail
 
 /// A list of parameters with their own options; without options the optimizer's defaults apply.
 /// `ParamGroup{biases, AdamOptions{.weight_decay = 0}}` deduces the options type.
@@ -133,19 +155,35 @@ class Optimizer {
   std::unordered_map<const TensorImpl*, ParamState> state_;
 };
 
-/// The part of an optimizer that depends on its options type: per-group options and validation.
-/// Options is an aggregate with `lr`, `validate(optimizer)`, `to_hparams()` and
-/// `from_hparams(h, optimizer)`.
+/// The part of an optimizer that depends on its options type: per-group options, their checks and
+/// their hyper-parameter names. Options is an aggregate with `lr` and `static constexpr const char*
+/// kOptimizer` (the optimizer's name) that names each option once, in
+/// `static void fields(O& o, F&& f)` calling `f(name, o.member, OptionCheck)` in the order the
+/// checks run (bools are 0/1 as hyper-parameters); checks across options go in an optional
+/// `void check(const char* optimizer) const`, run after those of the single options.
 template <class Options>
 class OptimizerWithOptions : public Optimizer {
  public:
   using Group = ParamGroup<Options>;
   using Optimizer::add_param_group;
 
+  /// Each optimizer inherits these two (`using OptimizerWithOptions::OptimizerWithOptions`): one
+  /// group of parameters, or several with their own options; `defaults` serve groups without.
+  explicit OptimizerWithOptions(std::vector<Tensor> params, Options defaults = {})
+      : OptimizerWithOptions(one_group(std::move(params)), defaults) {}
+  explicit OptimizerWithOptions(std::vector<Group> groups, Options defaults = {})
+      : Optimizer(Options::kOptimizer), defaults_(defaults) {
+    validate(defaults_);
+    size_t n = 0;
+    for (auto& g : groups) n += g.params.size();
+    if (n == 0) fail<ValueError>("{}: got an empty parameter list", name_);
+    for (auto& g : groups) add_param_group(std::move(g));
+  }
+
   /// Adds a group; its options (or the defaults) are validated first.
   void add_param_group(Group g) {
     const Options o = g.options.value_or(defaults_);
-    o.validate(name_.c_str());
+    validate(o);
     add_group_params(std::move(g.params));
     options_.push_back(o);
   }
@@ -155,14 +193,6 @@ class OptimizerWithOptions : public Optimizer {
   const Options& defaults() const { return defaults_; }
 
  protected:
-  OptimizerWithOptions(std::string name, std::vector<Group> groups, Options defaults)
-      : Optimizer(std::move(name)), defaults_(defaults) {
-    defaults_.validate(name_.c_str());
-    size_t n = 0;
-    for (auto& g : groups) n += g.params.size();
-    if (n == 0) fail<ValueError>("{}: got an empty parameter list", name_);
-    for (auto& g : groups) add_param_group(std::move(g));
-  }
   static std::vector<Group> one_group(std::vector<Tensor> params) {
     std::vector<Group> v;
     v.emplace_back(std::move(params));
@@ -171,20 +201,40 @@ class OptimizerWithOptions : public Optimizer {
   /// The options of a group, validated (a user may have edited them through options()).
   const Options& checked_options(size_t group) const {
     const Options& o = options_[group];
-    o.validate(name_.c_str());
+    validate(o);
     return o;
   }
 
-  HParams own_hparams(size_t group) const override { return options_.at(group).to_hparams(); }
+  HParams own_hparams(size_t group) const override {
+    HParams h;
+    Options::fields(options_.at(group), [&](const char* name, const auto& value, const OptionCheck&) {
+      h[name] = static_cast<double>(value);
+    });
+    return h;
+  }
   void set_own_hparams(size_t group, const HParams& h) override {
     Options o = options_.at(group);
-    o.from_hparams(h, name_.c_str());
+    Options::fields(o, [&](const char* name, auto& value, const OptionCheck&) {
+      const double v = detail::hparam_value(h, name, name_.c_str());
+      if constexpr (std::is_same_v<std::remove_reference_t<decltype(value)>, bool>)
+        value = v != 0.0;
+      else
+        value = v;
+    });
     options_[group] = o;
   }
   void add_default_group(std::vector<Tensor> params) override { add_param_group(Group(std::move(params))); }
 
   Options defaults_;
   std::vector<Options> options_;
+
+ private:
+  void validate(const Options& o) const {
+    Options::fields(o, [&](const char*, const auto& value, const OptionCheck& check) {
+      detail::check_option(name_.c_str(), check, static_cast<double>(value));
+    });
+    if constexpr (requires { o.check(name_.c_str()); }) o.check(name_.c_str());
+  }
 };
 
 }  // namespace xg::optim

@@ -7,6 +7,7 @@
 namespace xg::optim {
 
 struct RMSpropOptions {
+  static constexpr const char* kOptimizer = "RMSprop";
   double lr = 1e-2;
   double alpha = 0.99;
   double eps = 1e-8;
@@ -14,10 +15,16 @@ struct RMSpropOptions {
   double momentum = 0.0;
   bool centered = false;
 
-  /// Errors for a negative lr, alpha, eps, weight decay or momentum.
-  void validate(const char* optimizer) const;
-  HParams to_hparams() const;
-  void from_hparams(const HParams& h, const char* optimizer);
+  /// Each option by name; all but `centered` must be >= 0.
+  template <class O, class F>
+  static void fields(O& o, F&& f) {
+    f("lr", o.lr, OptionCheck::non_negative("learning rate"));
+    f("eps", o.eps, OptionCheck::non_negative("epsilon value"));
+    f("momentum", o.momentum, OptionCheck::non_negative("momentum value"));
+    f("weight_decay", o.weight_decay, OptionCheck::non_negative("weight_decay value"));
+    f("alpha", o.alpha, OptionCheck::non_negative("alpha value"));
+    f("centered", o.centered, OptionCheck::any());
+  }
 };
 
 /// As torch.optim.RMSprop (1.13): g += wd·p; s = α·s + (1-α)·g²; centered: a = α·a + (1-α)·g and
@@ -26,8 +33,7 @@ struct RMSpropOptions {
 /// State per parameter: square_avg (grad_avg when centered, momentum_buffer with momentum).
 class RMSprop : public OptimizerWithOptions<RMSpropOptions> {
  public:
-  explicit RMSprop(std::vector<Tensor> params, RMSpropOptions defaults = {});
-  explicit RMSprop(std::vector<ParamGroup<RMSpropOptions>> groups, RMSpropOptions defaults = {});
+  using OptimizerWithOptions::OptimizerWithOptions;
 
  protected:
   void update(size_t group, const Tensor& p, const Tensor& g, ParamState& s) override;

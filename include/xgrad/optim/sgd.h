@@ -7,25 +7,31 @@
 namespace xg::optim {
 
 struct SGDOptions {
+  static constexpr const char* kOptimizer = "SGD";
   double lr = 1e-3;
   double momentum = 0.0;
   double dampening = 0.0;
   double weight_decay = 0.0;
   bool nesterov = false;
 
-  /// Errors (ValueError naming the optimizer and value) for a negative lr, momentum or weight
-  /// decay, and for Nesterov momentum without momentum or with dampening.
-  void validate(const char* optimizer) const;
-  HParams to_hparams() const;
-  void from_hparams(const HParams& h, const char* optimizer);
+  /// Each option by name; a negative lr, momentum or weight decay is an error.
+  template <class O, class F>
+  static void fields(O& o, F&& f) {
+    f("lr", o.lr, OptionCheck::non_negative("learning rate"));
+    f("momentum", o.momentum, OptionCheck::non_negative("momentum value"));
+    f("dampening", o.dampening, OptionCheck::any());
+    f("weight_decay", o.weight_decay, OptionCheck::non_negative("weight_decay value"));
+    f("nesterov", o.nesterov, OptionCheck::any());
+  }
+  /// Nesterov momentum without momentum or with dampening is an error.
+  void check(const char* optimizer) const;
 };
 
 /// As torch.optim.SGD (1.13): g += wd·p; b = g on the first step, then b = m·b + (1-d)·g;
 /// g = g + m·b (Nesterov) or b; p -= lr·g.
 class SGD : public OptimizerWithOptions<SGDOptions> {
  public:
-  explicit SGD(std::vector<Tensor> params, SGDOptions defaults = {});
-  explicit SGD(std::vector<ParamGroup<SGDOptions>> groups, SGDOptions defaults = {});
+  using OptimizerWithOptions::OptimizerWithOptions;
 
  protected:
   void update(size_t group, const Tensor& p, const Tensor& g, ParamState& s) override;

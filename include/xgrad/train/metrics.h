@@ -22,13 +22,18 @@ class Metric {
   virtual double result() const = 0;
 };
 
-/// A base for metrics that are a fraction of correct samples.
+/// A base for metrics that are a fraction of correct samples, under a name given at construction.
 class CountingMetric : public Metric {
  public:
+  std::string name() const override { return name_; }
   void reset() override { correct_ = 0, total_ = 0; }
   double result() const override;
 
  protected:
+  CountingMetric() = default;
+  explicit CountingMetric(std::string name) : name_(std::move(name)) {}
+
+  std::string name_;
   int64_t correct_ = 0, total_ = 0;
 };
 
@@ -38,35 +43,25 @@ class CountingMetric : public Metric {
 class Accuracy : public CountingMetric {
  public:
   explicit Accuracy(std::string name = "accuracy", double binary_threshold = 0.5)
-      : name_(std::move(name)), threshold_(binary_threshold) {}
-  std::string name() const override { return name_; }
+      : CountingMetric(std::move(name)), threshold_(binary_threshold) {}
   void update(const Tensor& pred, const Tensor& target) override;
 
  private:
-  std::string name_;
   double threshold_;
 };
 
 /// pred [N, C] scores, target int64 class indices [N] (floats holding integers are accepted).
 class SparseCategoricalAccuracy : public CountingMetric {
  public:
-  explicit SparseCategoricalAccuracy(std::string name = "accuracy") : name_(std::move(name)) {}
-  std::string name() const override { return name_; }
+  explicit SparseCategoricalAccuracy(std::string name = "accuracy") : CountingMetric(std::move(name)) {}
   void update(const Tensor& pred, const Tensor& target) override;
-
- private:
-  std::string name_;
 };
 
 /// pred [N, C] scores, target [N, C] one-hot or probabilities: correct when the argmaxes agree.
 class CategoricalAccuracy : public CountingMetric {
  public:
-  explicit CategoricalAccuracy(std::string name = "accuracy") : name_(std::move(name)) {}
-  std::string name() const override { return name_; }
+  explicit CategoricalAccuracy(std::string name = "accuracy") : CountingMetric(std::move(name)) {}
   void update(const Tensor& pred, const Tensor& target) override;
-
- private:
-  std::string name_;
 };
 
 /// pred of any shape against 0/1 targets of the same number of elements: correct when
@@ -74,12 +69,10 @@ class CategoricalAccuracy : public CountingMetric {
 class BinaryAccuracy : public CountingMetric {
  public:
   explicit BinaryAccuracy(double threshold = 0.5, std::string name = "accuracy")
-      : name_(std::move(name)), threshold_(threshold) {}
-  std::string name() const override { return name_; }
+      : CountingMetric(std::move(name)), threshold_(threshold) {}
   void update(const Tensor& pred, const Tensor& target) override;
 
  private:
-  std::string name_;
   double threshold_;
 };
 
@@ -89,12 +82,10 @@ class BinaryAccuracy : public CountingMetric {
 class TopKAccuracy : public CountingMetric {
  public:
   explicit TopKAccuracy(int64_t k = 5, std::string name = "");
-  std::string name() const override { return name_; }
   void update(const Tensor& pred, const Tensor& target) override;
 
  private:
   int64_t k_;
-  std::string name_;
 };
 
 /// The sample-weighted mean of a scalar per batch (how fit reports "loss").

@@ -190,10 +190,17 @@ class Model {
 
  private:
   struct Step;
+  class FitLoop;
   History run_fit(data::DataLoader& train, data::DataLoader* val, const FitOptions& opts);
   Logs run_eval(data::DataLoader& loader, const EvalOptions& opts, const std::string& prefix);
   void check_compiled(const char* what) const;
   Tensor compute_loss(const Tensor& pred, const Tensor& target) const;
+  /// One optimisation step on one batch: the one fit and train_on_batch share.
+  Step train_step(const Tensor& x, const Tensor& y);
+  void reset_metrics();
+  void update_metrics(const Tensor& pred, const Tensor& target);
+  /// "loss" and every metric's result, each key prefixed (val_ for validation).
+  Logs metric_logs(const std::string& prefix, double loss) const;
 
   std::shared_ptr<nn::Module> module_;
   std::shared_ptr<optim::Optimizer> optimizer_;
