@@ -1,9 +1,11 @@
 /// The iterative backward engine over the tape of core/tape.cpp, and Tensor's backward entry points.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "core/alias.h"
 #include "core/pool.h"
@@ -285,6 +287,10 @@ std::vector<Tensor> apply_node(Node* node, AccumulateGrad* acc, std::vector<Tens
   return out;
 }
 
+/// Callbacks queued during the pass running on this thread (PyTorch's Engine::queue_callback); a
+/// nested pass (backward inside a hook) has its own list.
+thread_local std::vector<std::function<void()>>* t_callbacks = nullptr;
+
 /// One backward pass. With `inputs`, captures the gradients reaching them instead of accumulating.
 std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
                                bool retain_graph, bool create_graph, const std::vector<Tensor>* inputs,
@@ -336,6 +342,11 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
   };
   for (uint32_t n : post)
     if (task.deps[n] == 0) push_ready(n);
+  std::vector<std::function<void()>> callbacks;
+  struct CallbackScope {
+    std::vector<std::function<void()>>* prev;
+    ~CallbackScope() { t_callbacks = prev; }
+  } callback_scope{std::exchange(t_callbacks, &callbacks)};
 
   while (!ready.empty()) {
     std::pop_heap(ready.begin(), ready.end());
@@ -368,10 +379,20 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
     for (size_t i = 0; i < captured.size(); ++i)
       if (!captured[i].defined())
         fail<AutogradError>("grad: input {} was not used in the graph of the outputs (pass allow_unused=true)", i);
+  // A callback may queue another (it runs in this pass too).
+  for (size_t i = 0; i < callbacks.size(); ++i) {
+    std::function<void()> cb = std::move(callbacks[i]);
+    cb();
+  }
   return captured;
 }
 
 }  // namespace
+
+void queue_callback(std::function<void()> callback) {
+  if (!t_callbacks) fail<AutogradError>("queue_callback: no backward pass is running on this thread");
+  t_callbacks->push_back(std::move(callback));
+}
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
               bool create_graph) {

@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "xgrad/autograd.h"
+#include "xgrad/dist/fit.h"
 #include "xgrad/error.h"
 #include "xgrad/ops/loss.h"
 #include "xgrad/ops/shape.h"
@@ -106,6 +107,33 @@ Tensor align_target(const Tensor& pred, const Tensor& t) {
 }
 
 Tensor class_targets(const Tensor& t) { return t.dtype() == kInt64 ? t : t.to(kInt64); }
+
+// ---------------------------------------------------------------- several ranks (xg::dist)
+
+/// This rank's options: ranks other than 0 neither print nor run the callbacks that write files.
+FitOptions rank_options(const FitOptions& opts, bool root) {
+  FitOptions o = opts;
+  if (root) return o;
+  o.verbose = 0;
+  o.callbacks.clear();
+  for (const auto& cb : opts.callbacks)
+    if (cb && !cb->rank_zero_only()) o.callbacks.push_back(cb);
+  return o;
+}
+
+/// Every value of logs averaged over ranks, weighted by the samples each rank measured.
+void average_over_ranks(dist::FitSync& sync, Logs& logs, int64_t samples) {
+  if (!sync.active()) return;
+  std::vector<double> values;
+  for (const std::string& k : logs.keys()) values.push_back(logs[k]);
+  values = sync.average(values, samples);
+  size_t i = 0;
+  for (const std::string& k : logs.keys()) logs.set(k, values[i++]);
+}
+
+int64_t samples_of(const data::DataLoader& loader) {
+  return loader.options().sampler ? loader.options().sampler->size() : loader.dataset().size();
+}
 
 std::ostream& stream_of(std::ostream* out) { return out ? *out : std::cout; }
 
@@ -292,13 +320,20 @@ History Model::fit(data::DataLoader& train, FitOptions opts) {
   return run_fit(train, nullptr, opts);
 }
 
-History Model::run_fit(data::DataLoader& train, data::DataLoader* val, const FitOptions& opts) {
-  if (opts.verbose < 0 || opts.verbose > 2)
-    fail<ValueError>("Model::fit: verbose must be 0, 1 or 2, got {}", opts.verbose);
-  if (opts.initial_epoch < 0) fail<ValueError>("Model::fit: initial_epoch must be >= 0, got {}", opts.initial_epoch);
-  if (train.size() == 0) fail<ValueError>("Model::fit: the training data has no batches");
-  for (const auto& cb : opts.callbacks)
+History Model::run_fit(data::DataLoader& all_train, data::DataLoader* all_val, const FitOptions& all_opts) {
+  if (all_opts.verbose < 0 || all_opts.verbose > 2)
+    fail<ValueError>("Model::fit: verbose must be 0, 1 or 2, got {}", all_opts.verbose);
+  if (all_opts.initial_epoch < 0)
+    fail<ValueError>("Model::fit: initial_epoch must be >= 0, got {}", all_opts.initial_epoch);
+  if (all_train.size() == 0) fail<ValueError>("Model::fit: the training data has no batches");
+  for (const auto& cb : all_opts.callbacks)
     if (!cb) fail<ValueError>("Model::fit: a callback is null");
+  // Under mpirun: this rank's share of the data, gradients averaged during backward, rank 0 alone
+  // prints and writes files; nothing changes in a world of one.
+  dist::FitSync dsync(*module_);
+  data::DataLoader& train = dsync.shard(all_train, true);
+  data::DataLoader* val = all_val ? &dsync.shard(*all_val, false) : nullptr;
+  const FitOptions opts = rank_options(all_opts, dsync.is_root());
 
   stop_training_ = false;
   fit_options_ = opts;
@@ -351,11 +386,14 @@ History Model::run_fit(data::DataLoader& train, data::DataLoader* val, const Fit
       for (const auto& m : metrics_) logs.set(m->name(), m->result());
       for (const auto& cb : opts.callbacks) cb->on_batch_end(step - 1, logs);
       bar.update(step, logs);
-      if (sigint.fired()) {
+      if (dsync.any(sigint.fired())) {
         interrupted = true;
         break;
       }
-      if (stop_training_) break;
+      if (dsync.any(stop_training_)) {
+        stop_training_ = true;
+        break;
+      }
     }
     if (interrupted) {
       bar.finish(step, logs);
@@ -365,22 +403,29 @@ History Model::run_fit(data::DataLoader& train, data::DataLoader* val, const Fit
             << std::flush;
       break;
     }
+    average_over_ranks(dsync, logs, samples_of(train));
+    dsync.sync_buffers();
     if (val) {
       EvalOptions eo;
       eo.verbose = 0;
-      for (const auto& [k, v] : run_eval(*val, eo, "val_")) logs.set(k, v);
+      Logs val_logs = run_eval(*val, eo, "val_");
+      average_over_ranks(dsync, val_logs, samples_of(*val));
+      for (const auto& [k, v] : val_logs) logs.set(k, v);
       module_->train(true);
     }
     logs.set("lr", lr);
     bar.finish(step, logs);
     for (const auto& cb : opts.callbacks) cb->on_epoch_end(epoch, logs);
     history.append(epoch, logs);
-    if (sigint.fired()) {
+    if (dsync.any(sigint.fired())) {
       interrupted = true;
       if (opts.verbose > 0) out << "Interrupted (Ctrl-C): stopping after this epoch.\n" << std::flush;
       break;
     }
-    if (stop_training_) break;
+    if (dsync.any(stop_training_)) {
+      stop_training_ = true;
+      break;
+    }
   }
   history.set_interrupted(interrupted);
   train_logs = history.last();
