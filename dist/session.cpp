@@ -197,7 +197,7 @@ void wait_request(MPI_Request& req, const Descriptor& d, const char* stage) {
         w.failed = true;
         fail<DistError>(
             "dist: rank {} waited {:.0f} s at {} ({}) and not every rank of {} arrived: a rank skipped this "
-            "collective, stopped, or is stuck (time limit: XGRAD_DIST_TIMEOUT={})",
+            "collective, stopped, or is stuck (time limit {} s: SessionOptions::timeout_s or XGRAD_DIST_TIMEOUT)",
             w.rank, waited, describe(d), stage, w.size, w.timeout_s);
       }
       if (spin > 4096) std::this_thread::sleep_for(std::chrono::microseconds(waited > 0.01 ? 200 : 20));
