@@ -12,7 +12,10 @@ namespace xg::dist::detail {
 /// advances it without waiting, so a reducer overlaps it with the rest of backward.
 class AsyncReduce {
  public:
-  AsyncReduce(Tensor buf, std::string name);
+  /// With blocking_data, the data moves in wait() through MPI's blocking all-reduce (its tuned
+  /// algorithms, faster than the non-blocking ones), once every rank has shown up. Every rank must
+  /// choose alike: MPI does not match a blocking collective with a non-blocking one.
+  AsyncReduce(Tensor buf, std::string name, bool blocking_data = false);
   /// A reduce still in flight cannot be cancelled: its state is kept alive (leaked) for MPI, and
   /// the session is marked failed (it aborts the ranks instead of finalising).
   ~AsyncReduce();

@@ -89,8 +89,10 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
   void launch_ready() {
     while (next_launch < buckets.size() && buckets[next_launch].pending == 0) {
       Bucket& b = buckets[next_launch];
+      // The last bucket is waited for at once: its data goes through the blocking all-reduce.
       b.reduce = std::make_unique<detail::AsyncReduce>(
-          b.buf, fmt::format("bucket {}/{} from '{}'", next_launch, buckets.size(), names[b.params.front()]));
+          b.buf, fmt::format("bucket {}/{} from '{}'", next_launch, buckets.size(), names[b.params.front()]),
+          next_launch + 1 == buckets.size());
       ++next_launch;
     }
   }
@@ -130,19 +132,19 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
       launch_ready();
       for (Bucket& b : buckets) b.reduce->wait();
       NoGradGuard ng;
-      const int p = world_size();
-      for (size_t i = 0; i < params.size(); ++i) {
-        Bucket& b = buckets[bucket_of[i]];
-        if (b.buf.narrow(0, b.flags_at + static_cast<int64_t>(slot_in_bucket[i]), 1).item() == 0) continue;
-        Tensor avg = slot(i);
-        Tensor g = params[i].grad();
-        if (g.defined() && g.is_contiguous() && g.dtype() == avg.dtype()) {
-          g.copy_(avg);
-          g.div_(p);
-        } else {
-          Tensor mine = avg.clone();
-          mine.div_(p);
-          params[i].set_grad(mine);
+      for (Bucket& b : buckets) {
+        b.buf.div_(world_size());  // the flags too: above zero still means some rank had a gradient
+        const auto n = static_cast<int64_t>(b.params.size());
+        const std::vector<double> had = b.buf.narrow(0, b.flags_at, n).to_vector<double>();
+        for (size_t k = 0; k < b.params.size(); ++k) {
+          if (had[k] == 0) continue;
+          const size_t i = b.params[k];
+          const Tensor avg = slot(i);
+          Tensor g = params[i].grad();
+          if (g.defined() && g.is_contiguous() && g.dtype() == avg.dtype())
+            g.copy_(avg);
+          else
+            params[i].set_grad(avg.clone());
         }
       }
     } catch (...) {

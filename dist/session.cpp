@@ -200,7 +200,9 @@ void wait_request(MPI_Request& req, const Descriptor& d, const char* stage) {
             "collective, stopped, or is stuck (time limit {} s: SessionOptions::timeout_s or XGRAD_DIST_TIMEOUT)",
             w.rank, waited, describe(d), stage, w.size, w.timeout_s);
       }
-      if (spin > 4096) std::this_thread::sleep_for(std::chrono::microseconds(waited > 0.01 ? 200 : 20));
+      // Non-blocking collectives progress only inside MPI calls: keep testing (as MPI's blocking
+      // calls spin) while data may be moving, and sleep only once the wait looks like a stall.
+      if (waited > 1.0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
 }
@@ -384,11 +386,9 @@ void all_reduce(Tensor& t, ReduceOp op, [[maybe_unused]] const std::string& name
   Descriptor d = make_descriptor(kAllReduce, &t, name, static_cast<int32_t>(op));
   check_all(d);
   Tensor buf = buffer_of(t);
-  MPI_Request req;
-  check_mpi(MPI_Iallreduce(MPI_IN_PLACE, buf.raw_data(), count_of(buf.numel(), "all_reduce"), mpi_type(t.dtype()),
-                           mpi_op(op, t.dtype()), w.data, &req),
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, buf.raw_data(), count_of(buf.numel(), "all_reduce"), mpi_type(t.dtype()),
+                          mpi_op(op, t.dtype()), w.data),
             "all_reduce");
-  wait_request(req, d, "reducing");
   if (op == ReduceOp::Mean) {
     NoGradGuard ng;
     buf.div_(w.size);
@@ -407,10 +407,8 @@ void broadcast(Tensor& t, int root, [[maybe_unused]] const std::string& name) {
   Descriptor d = make_descriptor(kBroadcast, &t, name, 0, root);
   check_all(d);
   Tensor buf = buffer_of(t);
-  MPI_Request req;
-  check_mpi(MPI_Ibcast(buf.raw_data(), count_of(buf.numel(), "broadcast"), mpi_type(t.dtype()), root, w.data, &req),
+  check_mpi(MPI_Bcast(buf.raw_data(), count_of(buf.numel(), "broadcast"), mpi_type(t.dtype()), root, w.data),
             "broadcast");
-  wait_request(req, d, "broadcasting");
   write_back(t, buf);
 #endif
 }
@@ -429,11 +427,8 @@ std::vector<Tensor> all_gather(const Tensor& t, [[maybe_unused]] const std::stri
   shape.insert(shape.begin(), w.size);
   Tensor all = empty(shape, t.dtype());
   const int n = count_of(t.numel(), "all_gather");
-  MPI_Request req;
-  check_mpi(
-      MPI_Iallgather(buf.raw_data(), n, mpi_type(t.dtype()), all.raw_data(), n, mpi_type(t.dtype()), w.data, &req),
-      "all_gather");
-  wait_request(req, d, "gathering");
+  check_mpi(MPI_Allgather(buf.raw_data(), n, mpi_type(t.dtype()), all.raw_data(), n, mpi_type(t.dtype()), w.data),
+            "all_gather");
   for (int r = 0; r < w.size; ++r) out.push_back(all.narrow(0, r, 1).reshape(t.shape()));
 #endif
   return out;
@@ -456,11 +451,9 @@ Tensor reduce_scatter(const Tensor& t, ReduceOp op, [[maybe_unused]] const std::
   Shape shape = t.shape();
   shape[0] /= w.size;
   out = empty(shape, t.dtype());
-  MPI_Request req;
-  check_mpi(MPI_Ireduce_scatter_block(buf.raw_data(), out.raw_data(), count_of(out.numel(), "reduce_scatter"),
-                                      mpi_type(t.dtype()), mpi_op(op, t.dtype()), w.data, &req),
+  check_mpi(MPI_Reduce_scatter_block(buf.raw_data(), out.raw_data(), count_of(out.numel(), "reduce_scatter"),
+                                     mpi_type(t.dtype()), mpi_op(op, t.dtype()), w.data),
             "reduce_scatter");
-  wait_request(req, d, "reducing");
   if (op == ReduceOp::Mean) {
     NoGradGuard ng;
     out.div_(w.size);
@@ -484,7 +477,8 @@ void barrier([[maybe_unused]] const std::string& name) {
 struct detail::AsyncReduce::State {
   Tensor buf;
   std::string name;
-  int stage = 0;  ///< 0 comparing descriptors, 1 reducing, 2 done
+  int stage = 0;  ///< 0 comparing descriptors, 1 reducing, 2 done, 3 compared (blocking data next)
+  bool blocking_data = false;
 #ifdef XGRAD_HAVE_MPI
   Descriptor mine;
   std::vector<Descriptor> all;
@@ -492,7 +486,8 @@ struct detail::AsyncReduce::State {
 #endif
 };
 
-detail::AsyncReduce::AsyncReduce(Tensor buf, std::string name) : s_(new State) {
+detail::AsyncReduce::AsyncReduce(Tensor buf, std::string name, bool blocking_data) : s_(new State) {
+  s_->blocking_data = blocking_data;
   s_->buf = std::move(buf);
   s_->name = std::move(name);
   check_usable("gradient all_reduce");
@@ -508,7 +503,7 @@ detail::AsyncReduce::AsyncReduce(Tensor buf, std::string name) : s_(new State) {
 }
 
 detail::AsyncReduce::~AsyncReduce() {
-  if (s_->stage == 2) {
+  if (s_->stage >= 2) {
     delete s_;
     return;
   }
@@ -521,6 +516,12 @@ bool detail::AsyncReduce::test() {
     int done = 0;
     check_mpi(MPI_Test(&s_->req, &done, MPI_STATUS_IGNORE), "gradient all_reduce");
     if (!done) return false;
+    if (s_->stage == 0 && s_->blocking_data) {
+      s_->stage = 2;  // nothing in flight while verify may throw
+      verify(s_->mine, s_->all);
+      s_->stage = 3;  // compared: wait() moves the data
+      return false;
+    }
     if (s_->stage == 0) {
       s_->stage = 2;  // nothing in flight while verify may throw
       verify(s_->mine, s_->all);
@@ -538,7 +539,15 @@ bool detail::AsyncReduce::test() {
 
 void detail::AsyncReduce::wait() {
 #ifdef XGRAD_HAVE_MPI
-  while (!test()) wait_request(s_->req, s_->mine, s_->stage == 0 ? "comparing what each rank calls" : "reducing");
+  while (s_->stage < 2 && !test())
+    wait_request(s_->req, s_->mine, s_->stage == 0 ? "comparing what each rank calls" : "reducing");
+  if (s_->stage == 3) {
+    // Every rank showed up and agreed: the blocking call cannot wait for a missing one.
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, s_->buf.raw_data(), count_of(s_->buf.numel(), "gradient all_reduce"),
+                            mpi_type(s_->buf.dtype()), MPI_SUM, world().data),
+              "gradient all_reduce");
+    s_->stage = 2;
+  }
 #endif
 }
 

@@ -58,12 +58,18 @@ int main(int argc, char** argv) {
   });
 
   // xgrad: a backward whose gradients are cheap to compute (sum of p * c), with and without the
-  // reducer's all-reduces; the difference is what the bucketed path costs.
+  // reducer's all-reduces; the difference is what the bucketed path costs (copies in and out of
+  // the bucket included).
   dist::DistributedDataParallel ddp(net);
   auto params = ddp.parameters();
+  std::vector<Tensor> coef;  // d(loss)/d(t) = coef: contiguous gradients, as a real backward gives
+  for (auto& t : params) coef.push_back(randn(t.shape()));
   auto backward = [&] {
     Tensor loss;
-    for (auto& t : params) loss = loss.defined() ? loss + (t * 0.5).sum() : (t * 0.5).sum();
+    for (size_t i = 0; i < params.size(); ++i) {
+      Tensor term = (params[i] * coef[i]).sum();
+      loss = loss.defined() ? loss + term : term;
+    }
     for (auto& t : params) t.zero_grad();
     loss.backward();
   };
