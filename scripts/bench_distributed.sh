@@ -50,10 +50,11 @@ for model in mnist_cnn cifar10_cnn; do
   limit=$mnist_limit
   [[ $model == cifar10_cnn ]] && limit=$cifar_limit
   args=(--epochs 1 --limit "$limit" --verbose 0 "${data_args[@]}")
-  one=$("$build/examples/$model" "${args[@]}" --batch-size "$batch" --threads 1 2>&1 | epoch_seconds)
-  two_threads=$("$build/examples/$model" "${args[@]}" --batch-size "$batch" --threads 2 2>&1 | epoch_seconds)
-  two_procs=$("${mpirun[@]}" -np 2 "$build/examples/$model" "${args[@]}" --batch-size $((batch / 2)) --threads 1 2>&1 |
-              epoch_seconds)
+  # A missing data set (exit 77) or a failed run prints n/a and the benchmark goes on.
+  one=$( ("$build/examples/$model" "${args[@]}" --batch-size "$batch" --threads 1 2>&1 || true) | epoch_seconds)
+  two_threads=$( ("$build/examples/$model" "${args[@]}" --batch-size "$batch" --threads 2 2>&1 || true) | epoch_seconds)
+  two_procs=$( ("${mpirun[@]}" -np 2 "$build/examples/$model" "${args[@]}" --batch-size $((batch / 2)) --threads 1 2>&1 ||
+                true) | epoch_seconds)
   speedup=$(awk -v a="$one" -v b="$two_procs" 'BEGIN { if (b > 0 && a > 0) printf "%.2fx", a / b; else print "n/a" }')
   printf "%-12s %14s %14s %14s %10s\n" "$model" "$one" "$two_threads" "$two_procs" "$speedup"
 done
