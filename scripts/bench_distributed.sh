@@ -55,7 +55,7 @@ for model in mnist_cnn cifar10_cnn; do
   two_threads=$( ("$build/examples/$model" "${args[@]}" --batch-size "$batch" --threads 2 2>&1 || true) | epoch_seconds)
   two_procs=$( ("${mpirun[@]}" -np 2 "$build/examples/$model" "${args[@]}" --batch-size $((batch / 2)) --threads 1 2>&1 ||
                 true) | epoch_seconds)
-  speedup=$(awk -v a="$one" -v b="$two_procs" 'BEGIN { if (b > 0 && a > 0) printf "%.2fx", a / b; else print "n/a" }')
+  speedup=$(awk -v a="$one" -v b="$two_procs" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "n/a" }')
   printf "%-12s %14s %14s %14s %10s\n" "$model" "$one" "$two_threads" "$two_procs" "$speedup"
 done
 
