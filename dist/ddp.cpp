@@ -82,8 +82,13 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
       }
     }
     set_flag(i, true);
-    if (--buckets[bucket_of[i]].pending == 0) launch_ready();
-    progress();
+    try {
+      if (--buckets[bucket_of[i]].pending == 0) launch_ready();
+      progress();
+    } catch (...) {
+      reset();  // the step is lost; the next backward starts afresh (or the session aborts)
+      throw;
+    }
   }
 
   void launch_ready() {

@@ -175,6 +175,20 @@ TEST(DDP, NoSyncAccumulatesAndTheNextBackwardAverages) {
   }
 }
 
+TEST(DDP, DifferentModelsOnTheRanksAreAnErrorNamingTheParameter) {
+  auto net = std::make_shared<nn::Sequential>();
+  net->add(nn::Linear(4, R() == 0 ? 3 : 5));
+  try {
+    dist::DistributedDataParallel ddp(net);
+    FAIL() << "no error";
+  } catch (const dist::DistError& e) {
+    EXPECT_NE(std::string(e.what()).find("broadcast '0.weight'"), std::string::npos) << e.what();
+  }
+  Tensor t = ones({1});
+  dist::all_reduce(t);  // still in step
+  EXPECT_EQ(t.item(), P());
+}
+
 /// Uses its second branch only when told: an unused parameter on some ranks.
 class Branchy : public nn::Module {
  public:
