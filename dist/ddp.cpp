@@ -28,7 +28,7 @@ void broadcast_module(nn::Module& module, int root, bool buffers) {
 
 struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
   struct Bucket {
-    Tensor buf;                   ///< the gradients, then one flag per parameter (1: it had a gradient)
+    Tensor buf;                   ///< the gradients over world_size(), then per parameter 1 if it had one
     std::vector<size_t> params;   ///< indices into params_
     std::vector<int64_t> offset;  ///< where each parameter's gradient starts in buf
     int64_t flags_at = 0;
@@ -39,12 +39,15 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
   std::vector<Tensor> params;
   std::vector<size_t> bucket_of, slot_in_bucket;
   std::vector<char> ready;
+  std::vector<Tensor> views;  ///< each parameter's gradient slot in its bucket, what grad() is after a step
   std::vector<Bucket> buckets;
   size_t next_launch = 0;
   bool sync = true;
   bool in_step = false;  ///< a backward reached a parameter and the step is not finished
   uint64_t step = 0;
 
+  /// Whether g is parameter i's view into its bucket.
+  bool is_view(size_t i, const Tensor& g) const { return g.defined() && g.impl() == views[i].impl(); }
   Tensor slot(size_t i) {
     Bucket& b = buckets[bucket_of[i]];
     const size_t k = slot_in_bucket[i];
@@ -71,15 +74,23 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
           names[i]);
     ready[i] = 1;
     {
+      // grad() is a view into the bucket (PyTorch's gradient_as_bucket_view): the sum lands in the
+      // bucket in one pass and nothing is copied out after the all-reduce. The engine accumulates
+      // after this hook, so grad() is left undefined for it to take g as is (no copy); finish()
+      // points grad() back at the bucket.
       NoGradGuard ng;
       Tensor s = slot(i);
       const Tensor old = params[i].grad();
-      if (old.defined()) {
-        s.copy_(old);
-        s.add_(g);
+      if (is_view(i, old)) {
+        s.add_(g).div_(world_size());
+      } else if (old.defined()) {
+        add_out(s, old, g).div_(world_size());
       } else {
-        s.copy_(g);
+        // Divided on the way in (as PyTorch's default hook does), so the sum is the mean: one pass.
+        const Tensor p = full({}, world_size(), s.dtype());
+        div_out(s, g, p);
       }
+      params[i].set_grad(Tensor());
     }
     set_flag(i, true);
     try {
@@ -126,8 +137,10 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
         NoGradGuard ng;
         const Tensor old = params[i].grad();
         Tensor s = slot(i);
-        if (old.defined())
-          s.copy_(old);
+        if (is_view(i, old))
+          s.div_(world_size());
+        else if (old.defined())
+          div_out(s, old, full({}, world_size(), s.dtype()));
         else
           s.fill_(0);
         set_flag(i, old.defined());
@@ -138,18 +151,12 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
       for (Bucket& b : buckets) b.reduce->wait();
       NoGradGuard ng;
       for (Bucket& b : buckets) {
-        b.buf.div_(world_size());  // the flags too: above zero still means some rank had a gradient
+        // Gradients went in divided by the world size; the flags count the ranks that had one.
         const auto n = static_cast<int64_t>(b.params.size());
         const std::vector<double> had = b.buf.narrow(0, b.flags_at, n).to_vector<double>();
         for (size_t k = 0; k < b.params.size(); ++k) {
-          if (had[k] == 0) continue;
           const size_t i = b.params[k];
-          const Tensor avg = slot(i);
-          Tensor g = params[i].grad();
-          if (g.defined() && g.is_contiguous() && g.dtype() == avg.dtype())
-            g.copy_(avg);
-          else
-            params[i].set_grad(avg.clone());
+          if (had[k] != 0) params[i].set_grad(views[i]);  // no rank had one: left as it was
         }
       }
     } catch (...) {
@@ -235,6 +242,7 @@ GradReducer::GradReducer(const std::vector<std::pair<std::string, Tensor>>& para
     b.pending = g.size();
     s.buckets.push_back(std::move(b));
   }
+  for (size_t i = 0; i < n; ++i) s.views.push_back(s.slot(i));
   for (size_t i = 0; i < n; ++i) {
     auto slot = slot_of(s.params[i]);
     slot->owner = s_;

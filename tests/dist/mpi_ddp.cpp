@@ -183,6 +183,44 @@ TEST(DDP, NoSyncAccumulatesAndTheNextBackwardAverages) {
   }
 }
 
+TEST(DDP, GradientsStayBucketViewsThroughZeroGradInPlaceAndNoSync) {
+  // After a synced backward grad() lives in the bucket (gradient_as_bucket_view): zero_grad(false)
+  // zeroes it in place, no_sync accumulates into it and the next synced backward averages it there;
+  // zero_grad() (to none) works too, the next step putting grad() back in the bucket.
+  auto ref = make_model(false, 5);
+  const Data d = global_batch(false, 0);
+  for (int k = 0; k < 3 * P(); ++k) cross_entropy((*ref)(d.x.narrow(0, k * 8, 8)), d.y.narrow(0, k * 8, 8)).backward();
+  auto net = make_model(false, 5);
+  dist::DistributedDataParallel ddp(net);
+  auto round = [&] {
+    for (int k = 0; k < 3; ++k) {
+      const int64_t at = (R() * 3 + k) * 8;
+      auto loss = cross_entropy(ddp(d.x.narrow(0, at, 8)), d.y.narrow(0, at, 8));
+      if (k < 2) {
+        auto guard = ddp.no_sync();
+        loss.backward();
+      } else {
+        loss.backward();
+      }
+    }
+    const auto want = ref->parameters(), got = net->parameters();
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_LT(max_abs_diff(got[i].grad() * P(), want[i].grad()), 1e-5) << i;
+  };
+  round();
+  std::vector<const void*> at;
+  for (auto& p : net->parameters()) at.push_back(p.grad().raw_data());
+  for (int r = 0; r < 2; ++r) {
+    ddp.zero_grad(/*set_to_none=*/false);
+    round();
+    const auto ps = net->parameters();
+    for (size_t i = 0; i < ps.size(); ++i) EXPECT_EQ(ps[i].grad().raw_data(), at[i]) << i;
+  }
+  ddp.zero_grad();
+  round();
+  const auto ps = net->parameters();
+  for (size_t i = 0; i < ps.size(); ++i) EXPECT_EQ(ps[i].grad().raw_data(), at[i]) << i;
+}
+
 TEST(DDP, DifferentModelsOnTheRanksAreAnErrorNamingTheParameter) {
   auto net = std::make_shared<nn::Sequential>();
   net->add(nn::Linear(4, R() == 0 ? 3 : 5));

@@ -16,12 +16,16 @@ void broadcast_module(nn::Module& module, int root = 0, bool buffers = true);
 
 /// Averages the gradients of a set of parameters over ranks during backward. Parameters are
 /// packed in buckets of about bucket_cap_mb, in reverse registration order (backward reaches
-/// the last layers first), one dtype per bucket. A hook on each parameter copies its gradient into
+/// the last layers first), one dtype per bucket. A hook on each parameter adds its gradient into
 /// its bucket; a full bucket starts a non-blocking all-reduce at once (in bucket order on every
 /// rank), so communication overlaps the rest of backward. At the end of backward (a callback the
 /// engine runs after the pass, autograd::queue_callback) the buckets not yet started are started,
 /// parameters that got no gradient contributing their current one or zeros, and every bucket is
 /// waited for: when backward returns, grad() holds the average and optimizer.step() may run.
+/// After a synced backward each grad() is a view into its bucket (PyTorch's
+/// gradient_as_bucket_view): the next backward sums into the bucket and the all-reduce runs there,
+/// with no copy in or out. zero_grad(false) zeroes it in place and keeps the view; zero_grad()
+/// drops it and the next synced backward puts grad() back in the bucket.
 class GradReducer {
  public:
   GradReducer(const std::vector<std::pair<std::string, Tensor>>& params, double bucket_cap_mb = 25.0);
