@@ -55,10 +55,10 @@ int main(int argc, char** argv) {
     if (!example::parse(opts, argc, argv, a, r)) return 0;
 
     const auto src = example::find_mnist(r["dataset"].as<std::string>(), a.data_dir);
-    std::cout << "Data: " << src.name() << " from " << src.dir.string() << "\n";
+    example::out() << "Data: " << src.name() << " from " << src.dir.string() << "\n";
     auto train_set = example::first_n(example::load_mnist(src, data::Split::Train, /*flatten=*/true), a.limit);
     auto test_set = example::load_mnist(src, data::Split::Test, /*flatten=*/true);
-    std::cout << "Training samples: " << train_set->size() << ", test samples: " << test_set->size() << "\n";
+    example::out() << "Training samples: " << train_set->size() << ", test samples: " << test_set->size() << "\n";
 
     auto net = nn::sequential({nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2), nn::Linear(128, 10)});
     // Under mpirun (more than one process): rank 0's weights everywhere, gradients averaged in
@@ -109,18 +109,18 @@ int main(int argc, char** argv) {
                              {"lr", lr}};
       history.append(epoch, logs);
       if (a.verbose > 0 && dist::rank() == 0)
-        std::cout << fmt::format(
-                         "Epoch {}/{} - {:.1f}s - loss: {:.4f} - accuracy: {:.4f} - test_loss: {:.4f} - "
-                         "test_accuracy: {:.4f} - lr: {:.6f}\n",
-                         epoch + 1, a.epochs, train::steady_seconds() - epoch_start, logs["loss"], logs["accuracy"],
-                         test.loss, test.accuracy, lr)
-                  << std::flush;
+        example::out() << fmt::format(
+                              "Epoch {}/{} - {:.1f}s - loss: {:.4f} - accuracy: {:.4f} - test_loss: {:.4f} - "
+                              "test_accuracy: {:.4f} - lr: {:.6f}\n",
+                              epoch + 1, a.epochs, train::steady_seconds() - epoch_start, logs["loss"],
+                              logs["accuracy"], test.loss, test.accuracy, lr)
+                       << std::flush;
     }
     const double seconds = train::steady_seconds() - t0;
     if (!a.history.empty()) example::write_history(history, a.history);
-    if (!a.save.empty()) {
+    if (!a.save.empty() && example::is_root()) {  // one writer for the one file
       net->save(a.save);
-      std::cout << "Saved the weights to " << a.save << "\n";
+      example::out() << "Saved the weights to " << a.save << "\n";
     }
     const Eval test = evaluate(*net, test_loader);
     example::print_result(test.accuracy, test.loss, a.epochs, seconds);

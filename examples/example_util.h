@@ -15,12 +15,26 @@
 #include <cxxopts.hpp>
 
 #include "xgrad/data.h"
+#include "xgrad/dist/dist.h"
 #include "xgrad/error.h"
 #include "xgrad/random.h"
 #include "xgrad/runtime.h"
 #include "xgrad/train.h"
 
 namespace example {
+
+/// Whether this process prints the example's own lines: under mpirun, rank 0 alone (fit's progress
+/// bar already does so). Starts the session fit would start, so the rank is known before training.
+inline bool is_root() {
+  xg::dist::ensure_session();
+  return xg::dist::rank() == 0;
+}
+
+/// std::cout on rank 0; on the other ranks a stream with no buffer, which drops what it is given.
+inline std::ostream& out() {
+  static std::ostream null(nullptr);
+  return is_root() ? std::cout : null;
+}
 
 /// Exit status when the data set is not found (the automake/CTest "skipped" convention, so a
 /// smoke test on a machine without the data reports a skip, not a failure).
@@ -122,7 +136,7 @@ inline MnistSource find_mnist(const std::string& dataset, const std::string& dat
   } catch (const xg::IOError& mnist_error) {
     try {
       MnistSource s{xg::data::find_dataset("fashion-mnist", data_dir), true};
-      std::cout << "MNIST not found; falling back to Fashion-MNIST.\n";
+      out() << "MNIST not found; falling back to Fashion-MNIST.\n";
       return s;
     } catch (const xg::IOError&) {
       throw mnist_error;
@@ -147,6 +161,7 @@ inline std::shared_ptr<const xg::data::Dataset> first_n(std::shared_ptr<const xg
 
 /// History as CSV: epoch, then every metric in History's order.
 inline void write_history(const xg::train::History& h, const std::string& path) {
+  if (!is_root()) return;  // one file, as fit's CSVLogger
   std::ofstream f(path);
   if (!f) throw xg::IOError(fmt::format("cannot write the history file '{}'", path));
   const auto keys = h.keys();
@@ -158,14 +173,14 @@ inline void write_history(const xg::train::History& h, const std::string& path) 
     for (const auto& k : keys) f << ',' << fmt::format("{}", h[k][i]);
     f << '\n';
   }
-  std::cout << "Wrote the training history to " << path << "\n";
+  out() << "Wrote the training history to " << path << "\n";
 }
 
 /// The machine-readable last line of every example.
 inline void print_result(double accuracy, double loss, int64_t epochs, double seconds) {
-  std::cout << fmt::format("result: test_accuracy={:.4f} test_loss={:.4f} epochs={} train_seconds={:.2f}", accuracy,
-                           loss, epochs, seconds)
-            << std::endl;
+  out() << fmt::format("result: test_accuracy={:.4f} test_loss={:.4f} epochs={} train_seconds={:.2f}", accuracy, loss,
+                       epochs, seconds)
+        << std::endl;
 }
 
 /// Runs an example's body, turning errors into messages and exit codes: a missing data set is

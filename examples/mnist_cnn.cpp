@@ -28,10 +28,10 @@ int main(int argc, char** argv) {
     if (!example::parse(opts, argc, argv, a, r)) return 0;
 
     const auto src = example::find_mnist(r["dataset"].as<std::string>(), a.data_dir);
-    std::cout << "Data: " << src.name() << " from " << src.dir.string() << "\n";
+    example::out() << "Data: " << src.name() << " from " << src.dir.string() << "\n";
     auto train_set = example::first_n(example::load_mnist(src, data::Split::Train, /*flatten=*/false), a.limit);
     auto test_set = example::load_mnist(src, data::Split::Test, /*flatten=*/false);
-    std::cout << "Training samples: " << train_set->size() << ", test samples: " << test_set->size() << "\n";
+    example::out() << "Training samples: " << train_set->size() << ", test samples: " << test_set->size() << "\n";
 
     // [N, 1, 28, 28] → conv 3×3 → [N, 32, 26, 26] → pool → [N, 32, 13, 13] → 5408 features.
     auto net = nn::sequential(
@@ -54,12 +54,13 @@ int main(int argc, char** argv) {
                                                    .verbose = a.verbose,
                                                    .seed = a.seed});
     const double seconds = train::steady_seconds() - t0;
-    if (!a.save.empty()) {
+    if (!a.save.empty() && example::is_root()) {  // one writer for the one file
       model.save(a.save);
-      std::cout << "Saved the weights to " << a.save << "\n";
+      example::out() << "Saved the weights to " << a.save << "\n";
     }
     const train::Logs test = model.evaluate(test_set, {.batch_size = 256});
-    std::cout << fmt::format("Test ({}): loss {:.4f}, accuracy {:.4f}\n", src.name(), test["loss"], test["accuracy"]);
+    example::out() << fmt::format("Test ({}): loss {:.4f}, accuracy {:.4f}\n", src.name(), test["loss"],
+                                  test["accuracy"]);
     if (report) report->set_test_metrics(test);
     example::print_result(test["accuracy"], test["loss"], static_cast<int64_t>(h.size()), seconds);
     return 0;

@@ -235,14 +235,14 @@ int main(int argc, char** argv) {
       double score = 0;
       const std::string text = predict_csv(model, recipe, t, score);
       if (output.empty()) {
-        std::cout << text;
+        example::out() << text;
       } else {
         write_file_atomically(output, text);
-        std::cout << fmt::format("Wrote {} predictions for '{}' to {}\n", t.num_rows(), file.string(), output);
+        example::out() << fmt::format("Wrote {} predictions for '{}' to {}\n", t.num_rows(), file.string(), output);
       }
       if (!std::isnan(score))
-        std::cout << fmt::format("Predicted '{}': {} {:.4f}\n", file.string(),
-                                 recipe.options().task == data::Task::Regression ? "r2" : "accuracy", score);
+        example::out() << fmt::format("Predicted '{}': {} {:.4f}\n", file.string(),
+                                      recipe.options().task == data::Task::Regression ? "r2" : "accuracy", score);
     };
 
     if (!load_dir.empty()) {
@@ -308,7 +308,7 @@ int main(int argc, char** argv) {
       throw ValueError(fmt::format("--label: '{}' has no column '{}' (columns: {})", csv_file.string(), label,
                                    fmt::join(table.column_names(), ", ")));
 
-    std::cout << "Schema: " << table.schema();
+    example::out() << "Schema: " << table.schema();
 
     // ---- split, fit the recipe on the training rows only, transform both
     const auto [train_t, test_t] = table.split(test_fraction, a.seed, regression ? "" : label);
@@ -317,14 +317,14 @@ int main(int argc, char** argv) {
     recipe.fit(train_t);
     const data::TabularTensors tr = recipe.transform(train_t), te = recipe.transform(test_t);
     if (!recipe.skipped_columns().empty())
-      std::cout << fmt::format("Skipped empty columns: {}\n", fmt::join(recipe.skipped_columns(), ", "));
-    std::cout << fmt::format("Features after encoding: {}; ", recipe.num_features());
+      example::out() << fmt::format("Skipped empty columns: {}\n", fmt::join(recipe.skipped_columns(), ", "));
+    example::out() << fmt::format("Features after encoding: {}; ", recipe.num_features());
     if (regression)
-      std::cout << "task: regression (target standardised on the training split)\n";
+      example::out() << "task: regression (target standardised on the training split)\n";
     else
-      std::cout << fmt::format("classes ({}): {}\n", recipe.classes().size(), fmt::join(recipe.classes(), ", "));
-    std::cout << fmt::format("Split seed {}: {} training rows, {} test rows\n", a.seed, tr.features.size(0),
-                             te.features.size(0));
+      example::out() << fmt::format("classes ({}): {}\n", recipe.classes().size(), fmt::join(recipe.classes(), ", "));
+    example::out() << fmt::format("Split seed {}: {} training rows, {} test rows\n", a.seed, tr.features.size(0),
+                                  te.features.size(0));
 
     manual_seed(a.seed);
     auto net = make_net(recipe.num_features(), hidden, recipe.num_outputs());
@@ -351,7 +351,7 @@ int main(int argc, char** argv) {
     const train::Logs test = model.evaluate(te.features, te.targets);
     std::string line = regression ? "Held-out (standardised target):" : "Held-out:";
     for (const auto& key : test.keys()) line += fmt::format(" {} {:.4f}", key, test[key]);
-    std::cout << line << "\n";
+    example::out() << line << "\n";
 
     if (regression) {
       // R^2 and MAE in the target's own units.
@@ -363,9 +363,9 @@ int main(int argc, char** argv) {
         ss_res += (y[i] - p[i]) * (y[i] - p[i]), ss_tot += (y[i] - mean) * (y[i] - mean);
         mae += std::abs(y[i] - p[i]) / static_cast<double>(y.size());
       }
-      std::cout << fmt::format("result: test_r2={:.4f} test_mae={:.4f} epochs={} train_seconds={:.2f}",
-                               1 - ss_res / ss_tot, mae, h.size(), seconds)
-                << std::endl;
+      example::out() << fmt::format("result: test_r2={:.4f} test_mae={:.4f} epochs={} train_seconds={:.2f}",
+                                    1 - ss_res / ss_tot, mae, h.size(), seconds)
+                     << std::endl;
     } else {
       example::print_result(test["accuracy"], test["loss"], static_cast<int64_t>(h.size()), seconds);
     }
@@ -376,7 +376,7 @@ int main(int argc, char** argv) {
       recipe.save(fs::path(dir) / "recipe.json");
       write_file_atomically(fs::path(dir) / "network.txt",
                             NetShape{recipe.num_features(), recipe.num_outputs(), hidden}.text());
-      std::cout << "Saved the model, its recipe and layer sizes to " << dir << "\n";
+      example::out() << "Saved the model, its recipe and layer sizes to " << dir << "\n";
     }
     if (!predict.empty()) write_predictions(model, recipe);
     return 0;
