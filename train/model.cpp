@@ -496,8 +496,13 @@ Tensor Model::predict(data::DataLoader& loader) {
   return outs.size() == 1 ? outs[0] : cat(outs, 0);
 }
 
+/// Under mpirun each rank trains on its own batch, as in fit: rank 0's parameters go to every rank
+/// and the gradients are averaged, so the ranks cannot drift apart; the logs are averaged over
+/// ranks, weighted by batch size. (The broadcast and the buckets are set up per call: for many
+/// steps, fit or DistributedDataParallel cost less.)
 Logs Model::train_on_batch(const Tensor& x, const Tensor& y) {
   check_compiled("train_on_batch");
+  dist::FitSync dsync(*module_);
   ModeGuard modes(*module_, true);
   optimizer_->zero_grad();
   Tensor pred = (*module_)(x);
@@ -512,6 +517,7 @@ Logs Model::train_on_batch(const Tensor& x, const Tensor& y) {
     m->update(pred.detach(), y);
     logs.set(m->name(), m->result());
   }
+  average_over_ranks(dsync, logs, x.dim() > 0 ? x.size(0) : 1);
   return logs;
 }
 

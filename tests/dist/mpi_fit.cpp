@@ -1,7 +1,7 @@
 // Model::fit unchanged under mpiexec -n 2 (tests/dist/check_fit.sh runs it): no session in this
 // program, fit starts one. Rank 0 alone prints and writes; the reported validation metrics are the
 // average over all validation samples (what one process evaluating them all finds); the ranks end
-// with bitwise equal parameters and equal histories.
+// with bitwise equal parameters and equal histories; train_on_batch keeps them equal.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -67,6 +67,24 @@ int main(int argc, char** argv) {
     const auto all = dist::all_gather(p.detach(), name);
     if (std::memcmp(all[0].raw_data(), all[1].raw_data(), all[0].nbytes()) != 0) {
       std::printf("rank %d: parameter %s differs between ranks\n", r, name.c_str());
+      bad = 1;
+    }
+  }
+  // train_on_batch on a different batch per rank: gradients averaged, so the ranks stay equal, and
+  // the logs are the average over both batches.
+  for (int step = 0; step < 3; ++step) {
+    const train::Logs l = model.train_on_batch(train_set.x.narrow(0, r * 16, 16), train_set.y.narrow(0, r * 16, 16));
+    Tensor lt = from_vector(std::vector<double>{l["loss"]}, {1});
+    const auto ls = dist::all_gather(lt, "train_on_batch loss");
+    if (ls[0].item() != ls[1].item()) {
+      std::printf("rank %d: train_on_batch logs differ between ranks\n", r);
+      bad = 1;
+    }
+  }
+  for (auto& [name, p] : net->named_parameters()) {
+    const auto all = dist::all_gather(p.detach(), name);
+    if (std::memcmp(all[0].raw_data(), all[1].raw_data(), all[0].nbytes()) != 0) {
+      std::printf("rank %d: parameter %s differs between ranks after train_on_batch\n", r, name.c_str());
       bad = 1;
     }
   }
