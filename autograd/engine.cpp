@@ -1,10 +1,12 @@
 /// The iterative backward engine over the tape of core/tape.cpp, and Tensor's backward entry points.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "core/alias.h"
 #include "core/pool.h"
@@ -286,6 +288,10 @@ std::vector<Tensor> apply_node(Node* node, AccumulateGrad* acc, std::vector<Tens
   return out;
 }
 
+/// Callbacks queued during the pass running on this thread (PyTorch's Engine::queue_callback); a
+/// nested pass (backward inside a hook) has its own list.
+thread_local std::vector<std::function<void()>>* t_callbacks = nullptr;
+
 /// grad()'s targets: the node and input slot each input's gradient arrives at, and what arrived.
 struct Captures {
   std::unordered_map<const Node*, std::vector<std::pair<uint32_t, size_t>>> at;
@@ -387,13 +393,28 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
 
   for (size_t r = 0; r < roots.size(); ++r)
     task.add_grad(task.find(root_nodes[r]), roots[r].first.input_nr, roots[r].second);
+  std::vector<std::function<void()>> callbacks;
+  struct CallbackScope {
+    std::vector<std::function<void()>>* prev;
+    ~CallbackScope() { t_callbacks = prev; }
+  } callback_scope{std::exchange(t_callbacks, &callbacks)};
   execute(task, post, captures ? &*captures : nullptr, retain_graph, create_graph);
+  if (captures) captures->check_used(allow_unused);
+  // A callback may queue another (it runs in this pass too).
+  for (size_t i = 0; i < callbacks.size(); ++i) {
+    std::function<void()> cb = std::move(callbacks[i]);
+    cb();
+  }
   if (!captures) return {};
-  captures->check_used(allow_unused);
   return std::move(captures->values);
 }
 
 }  // namespace
+
+void queue_callback(std::function<void()> callback) {
+  if (!t_callbacks) fail<AutogradError>("queue_callback: no backward pass is running on this thread");
+  t_callbacks->push_back(std::move(callback));
+}
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
               bool create_graph) {

@@ -151,11 +151,21 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, LoaderOptions opt
 }
 
 int64_t DataLoader::size() const {
-  const int64_t n = dataset_->size();
+  const int64_t n = opts_.sampler ? opts_.sampler->size() : dataset_->size();
   return opts_.drop_last ? n / opts_.batch_size : (n + opts_.batch_size - 1) / opts_.batch_size;
 }
 
 std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
+  if (opts_.sampler) {
+    std::vector<int64_t> order = opts_.sampler->indices(epoch);
+    const int64_t n = dataset_->size();
+    if (static_cast<int64_t>(order.size()) != opts_.sampler->size())
+      fail<ValueError>("DataLoader: the sampler gave {} indices for epoch {} but its size() is {}", order.size(), epoch,
+                       opts_.sampler->size());
+    for (int64_t i : order)
+      if (i < 0 || i >= n) fail<IndexError>("DataLoader: the sampler gave index {} for a dataset of {} samples", i, n);
+    return order;
+  }
   std::vector<int64_t> order(static_cast<size_t>(dataset_->size()));
   std::iota(order.begin(), order.end(), int64_t{0});
   if (opts_.shuffle) {

@@ -85,10 +85,10 @@ int main(int argc, char** argv) {
     const bool augment = r.count("augment") > 0;
 
     const auto dir = data::find_dataset("cifar10", a.data_dir);
-    std::cout << "Data: CIFAR-10 from " << dir.string() << (augment ? " (with augmentation)" : "") << "\n";
+    example::out() << "Data: CIFAR-10 from " << dir.string() << (augment ? " (with augmentation)" : "") << "\n";
     auto train_set = example::first_n(std::make_shared<data::CIFAR10>(dir, data::Split::Train), a.limit);
     auto test_set = std::make_shared<data::CIFAR10>(dir, data::Split::Test);
-    std::cout << "Training samples: " << train_set->size() << ", test samples: " << test_set->size() << "\n";
+    example::out() << "Training samples: " << train_set->size() << ", test samples: " << test_set->size() << "\n";
 
     // The training set's per-channel statistics (the usual published values).
     const std::vector<double> mean = {0.4914, 0.4822, 0.4465}, stddev = {0.2470, 0.2435, 0.2616};
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     example::save_weights(model.module(), a.save);
     data::DataLoader test_loader(test_set, {.batch_size = 256, .transform = normalize_only});
     const train::Logs test = model.evaluate(test_loader);
-    std::cout << fmt::format("Test: loss {:.4f}, accuracy {:.4f}\n", test["loss"], test["accuracy"]);
+    example::out() << fmt::format("Test: loss {:.4f}, accuracy {:.4f}\n", test["loss"], test["accuracy"]);
     if (report) report->set_test_metrics(test);
     example::print_result(test["accuracy"], test["loss"], static_cast<int64_t>(h.size()), seconds);
     return 0;

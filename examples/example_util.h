@@ -17,6 +17,7 @@
 #include <cxxopts.hpp>
 
 #include "xgrad/data.h"
+#include "xgrad/dist/dist.h"
 #include "xgrad/error.h"
 #include "xgrad/nn.h"
 #include "xgrad/optim.h"
@@ -25,6 +26,19 @@
 #include "xgrad/train.h"
 
 namespace example {
+
+/// Whether this process prints the example's own lines: under mpirun, rank 0 alone (fit's progress
+/// bar already does so). Starts the session fit would start, so the rank is known before training.
+inline bool is_root() {
+  xg::dist::ensure_session();
+  return xg::dist::rank() == 0;
+}
+
+/// std::cout on rank 0; on the other ranks a stream with no buffer, which drops what it is given.
+inline std::ostream& out() {
+  static std::ostream null(nullptr);
+  return is_root() ? std::cout : null;
+}
 
 /// Exit status when the data set is not found (the automake/CTest "skipped" convention, so a
 /// smoke test on a machine without the data reports a skip, not a failure).
@@ -141,7 +155,7 @@ inline MnistSource find_mnist(const std::string& dataset, const std::string& dat
   } catch (const xg::IOError& mnist_error) {
     try {
       MnistSource s{xg::data::find_dataset("fashion-mnist", data_dir), true};
-      std::cout << "MNIST not found; falling back to Fashion-MNIST.\n";
+      out() << "MNIST not found; falling back to Fashion-MNIST.\n";
       return s;
     } catch (const xg::IOError&) {
       throw mnist_error;
@@ -182,25 +196,25 @@ inline MnistData load_mnist_data(const CommandLine& cl, bool flatten) {
   const Args& a = cl.args;
   MnistData d;
   d.source = find_mnist(cl.result["dataset"].as<std::string>(), a.data_dir);
-  std::cout << "Data: " << d.source.name() << " from " << d.source.dir.string() << "\n";
+  out() << "Data: " << d.source.name() << " from " << d.source.dir.string() << "\n";
   d.train = first_n(load_mnist(d.source, xg::data::Split::Train, flatten), a.limit);
   d.test = load_mnist(d.source, xg::data::Split::Test, flatten);
-  std::cout << "Training samples: " << d.train->size() << ", test samples: " << d.test->size() << "\n";
+  out() << "Training samples: " << d.train->size() << ", test samples: " << d.test->size() << "\n";
   return d;
 }
 
 /// Saves the trained weights when --save names a file.
 inline void save_weights(const xg::nn::Module& net, const std::string& path) {
-  if (path.empty()) return;
+  if (path.empty() || !is_root()) return;  // one file, written by rank 0
   net.save(path);
-  std::cout << "Saved the weights to " << path << "\n";
+  out() << "Saved the weights to " << path << "\n";
 }
 
 /// The machine-readable last line of every example.
 inline void print_result(double accuracy, double loss, int64_t epochs, double seconds) {
-  std::cout << fmt::format("result: test_accuracy={:.4f} test_loss={:.4f} epochs={} train_seconds={:.2f}", accuracy,
-                           loss, epochs, seconds)
-            << std::endl;
+  out() << fmt::format("result: test_accuracy={:.4f} test_loss={:.4f} epochs={} train_seconds={:.2f}", accuracy, loss,
+                       epochs, seconds)
+        << std::endl;
 }
 
 /// Adds the flags of the MNIST examples that train with fit: --dataset, --validation-split and
@@ -242,8 +256,7 @@ inline int fit_mnist(const std::string& program, const std::shared_ptr<xg::nn::M
   const double seconds = train::steady_seconds() - t0;
   save_weights(*net, a.save);
   const train::Logs test = model.evaluate(d.test, {.batch_size = 256});
-  std::cout << fmt::format("Test ({}): loss {:.4f}, accuracy {:.4f}\n", d.source.name(), test["loss"],
-                           test["accuracy"]);
+  out() << fmt::format("Test ({}): loss {:.4f}, accuracy {:.4f}\n", d.source.name(), test["loss"], test["accuracy"]);
   if (report) report->set_test_metrics(test);
   print_result(test["accuracy"], test["loss"], static_cast<int64_t>(h.size()), seconds);
   return 0;
@@ -251,6 +264,7 @@ inline int fit_mnist(const std::string& program, const std::shared_ptr<xg::nn::M
 
 /// History as CSV: epoch, then every metric in History's order.
 inline void write_history(const xg::train::History& h, const std::string& path) {
+  if (!is_root()) return;  // one file, as fit's CSVLogger
   std::ofstream f(path);
   if (!f) throw xg::IOError(fmt::format("cannot write the history file '{}'", path));
   const auto keys = h.keys();
@@ -262,7 +276,7 @@ inline void write_history(const xg::train::History& h, const std::string& path) 
     for (const auto& k : keys) f << ',' << fmt::format("{}", h[k][i]);
     f << '\n';
   }
-  std::cout << "Wrote the training history to " << path << "\n";
+  out() << "Wrote the training history to " << path << "\n";
 }
 
 /// Runs an example's body, turning errors into messages and exit codes: a missing data set is

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     const cxxopts::ParseResult& r = cl.result;
 
     const auto dir = data::find_dataset("iris", a.data_dir);
-    std::cout << "Data: iris from " << dir.string() << "\n";
+    example::out() << "Data: iris from " << dir.string() << "\n";
     const data::CSVDataset iris(dir / "iris.csv");
     const double test_fraction = r["test-fraction"].as<double>(), weight_decay = r["weight-decay"].as<double>();
     const int64_t repeats = r["repeats"].as<int64_t>();
@@ -46,8 +46,8 @@ int main(int argc, char** argv) {
       const Tensor x_train = scaler.fit_transform(split.x_train);
       const Tensor x_test = scaler.transform(split.x_test);
       if (report)
-        std::cout << "Training samples: " << x_train.size(0) << ", test samples: " << x_test.size(0)
-                  << ", classes: " << iris.num_classes() << "\n";
+        example::out() << "Training samples: " << x_train.size(0) << ", test samples: " << x_test.size(0)
+                       << ", classes: " << iris.num_classes() << "\n";
 
       auto net = nn::sequential(
           {nn::Linear(4, 10), nn::ReLU(), nn::Linear(10, 8), nn::ReLU(), nn::Linear(8, iris.num_classes())});
@@ -76,14 +76,14 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < repeats; ++i) {
       const uint64_t seed = a.seed + static_cast<uint64_t>(i);
       const train::Logs test = run_split(seed, i == 0);
-      std::cout << fmt::format("Test (split seed {}): loss {:.4f}, accuracy {:.4f}\n", seed, test["loss"],
-                               test["accuracy"]);
+      example::out() << fmt::format("Test (split seed {}): loss {:.4f}, accuracy {:.4f}\n", seed, test["loss"],
+                                    test["accuracy"]);
       accuracy += test["accuracy"] / static_cast<double>(repeats);
       loss += test["loss"] / static_cast<double>(repeats);
       epochs = static_cast<int64_t>(test["epochs"]);
     }
     if (repeats > 1)
-      std::cout << fmt::format("Mean over {} splits: loss {:.4f}, accuracy {:.4f}\n", repeats, loss, accuracy);
+      example::out() << fmt::format("Mean over {} splits: loss {:.4f}, accuracy {:.4f}\n", repeats, loss, accuracy);
     example::print_result(accuracy, loss, epochs, train::steady_seconds() - t0);
     return 0;
   });

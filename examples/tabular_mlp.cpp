@@ -221,14 +221,14 @@ void write_predictions(train::Model& model, const data::Recipe& recipe, const ex
   double score = 0;
   const std::string text = predict_csv(model, recipe, t, score);
   if (output.empty()) {
-    std::cout << text;
+    example::out() << text;
   } else {
     write_file_atomically(output, text);
-    std::cout << fmt::format("Wrote {} predictions for '{}' to {}\n", t.num_rows(), file.string(), output);
+    example::out() << fmt::format("Wrote {} predictions for '{}' to {}\n", t.num_rows(), file.string(), output);
   }
   if (!std::isnan(score))
-    std::cout << fmt::format("Predicted '{}': {} {:.4f}\n", file.string(),
-                             recipe.options().task == data::Task::Regression ? "r2" : "accuracy", score);
+    example::out() << fmt::format("Predicted '{}': {} {:.4f}\n", file.string(),
+                                  recipe.options().task == data::Task::Regression ? "r2" : "accuracy", score);
 }
 
 /// --load-model DIR --predict FILE: the saved recipe, layer sizes and weights, no training.
@@ -297,14 +297,14 @@ data::RecipeOptions recipe_options(const cxxopts::ParseResult& r, const std::str
 void describe_recipe(const data::Recipe& recipe, const data::TabularTensors& tr, const data::TabularTensors& te,
                      uint64_t seed) {
   if (!recipe.skipped_columns().empty())
-    std::cout << fmt::format("Skipped empty columns: {}\n", fmt::join(recipe.skipped_columns(), ", "));
-  std::cout << fmt::format("Features after encoding: {}; ", recipe.num_features());
+    example::out() << fmt::format("Skipped empty columns: {}\n", fmt::join(recipe.skipped_columns(), ", "));
+  example::out() << fmt::format("Features after encoding: {}; ", recipe.num_features());
   if (recipe.options().task == data::Task::Regression)
-    std::cout << "task: regression (target standardised on the training split)\n";
+    example::out() << "task: regression (target standardised on the training split)\n";
   else
-    std::cout << fmt::format("classes ({}): {}\n", recipe.classes().size(), fmt::join(recipe.classes(), ", "));
-  std::cout << fmt::format("Split seed {}: {} training rows, {} test rows\n", seed, tr.features.size(0),
-                           te.features.size(0));
+    example::out() << fmt::format("classes ({}): {}\n", recipe.classes().size(), fmt::join(recipe.classes(), ", "));
+  example::out() << fmt::format("Split seed {}: {} training rows, {} test rows\n", seed, tr.features.size(0),
+                                te.features.size(0));
 }
 
 /// Adam over the network, with the loss and metrics that suit the task (binary: logits and
@@ -335,9 +335,9 @@ void print_regression_result(train::Model& model, const data::Recipe& recipe, co
     ss_res += (y[i] - p[i]) * (y[i] - p[i]), ss_tot += (y[i] - mean) * (y[i] - mean);
     mae += std::abs(y[i] - p[i]) / static_cast<double>(y.size());
   }
-  std::cout << fmt::format("result: test_r2={:.4f} test_mae={:.4f} epochs={} train_seconds={:.2f}", 1 - ss_res / ss_tot,
-                           mae, epochs, seconds)
-            << std::endl;
+  example::out() << fmt::format("result: test_r2={:.4f} test_mae={:.4f} epochs={} train_seconds={:.2f}",
+                                1 - ss_res / ss_tot, mae, epochs, seconds)
+                 << std::endl;
 }
 
 /// --save-model DIR: the weights, the recipe and the layer sizes.
@@ -348,7 +348,7 @@ void save_model(const std::string& dir, const train::Model& model, const data::R
   recipe.save(fs::path(dir) / "recipe.json");
   write_file_atomically(fs::path(dir) / "network.txt",
                         NetShape{recipe.num_features(), recipe.num_outputs(), hidden}.text());
-  std::cout << "Saved the model, its recipe and layer sizes to " << dir << "\n";
+  example::out() << "Saved the model, its recipe and layer sizes to " << dir << "\n";
 }
 
 }  // namespace
@@ -381,7 +381,7 @@ int main(int argc, char** argv) {
       throw ValueError(fmt::format("--label: '{}' has no column '{}' (columns: {})", csv_file.string(), label,
                                    fmt::join(table.column_names(), ", ")));
 
-    std::cout << "Schema: " << table.schema();
+    example::out() << "Schema: " << table.schema();
 
     // ---- split, fit the recipe on the training rows only, transform both
     const auto [train_t, test_t] = table.split(test_fraction, a.seed, regression ? "" : label);
@@ -403,7 +403,7 @@ int main(int argc, char** argv) {
     const train::Logs test = model.evaluate(te.features, te.targets);
     std::string line = regression ? "Held-out (standardised target):" : "Held-out:";
     for (const auto& key : test.keys()) line += fmt::format(" {} {:.4f}", key, test[key]);
-    std::cout << line << "\n";
+    example::out() << line << "\n";
     if (regression)
       print_regression_result(model, recipe, te, h.size(), seconds);
     else

@@ -7,7 +7,8 @@
 set -euo pipefail
 pkgs=(g++ cmake make libxtensor-dev libxsimd-dev libfmt-dev libgtest-dev nlohmann-json3-dev zlib1g-dev libcsv-dev
       libcxxopts-dev clang-format clang libclang-rt-dev libomp-dev llvm
-      libprotobuf-dev protobuf-compiler libpng-dev python3-protobuf python3-pil chromium-headless-shell)
+      libprotobuf-dev protobuf-compiler libpng-dev python3-protobuf python3-pil chromium-headless-shell
+      libopenmpi-dev openmpi-bin)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(libbenchmark-dev libopenblas-dev libtorch-dev)
 fi

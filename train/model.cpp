@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "xgrad/autograd.h"
+#include "xgrad/dist/fit.h"
 #include "xgrad/error.h"
 #include "xgrad/ops/loss.h"
 #include "xgrad/ops/shape.h"
@@ -106,6 +107,33 @@ Tensor align_target(const Tensor& pred, const Tensor& t) {
 }
 
 Tensor class_targets(const Tensor& t) { return t.dtype() == kInt64 ? t : t.to(kInt64); }
+
+// ---------------------------------------------------------------- several ranks (xg::dist)
+
+/// This rank's options: ranks other than 0 neither print nor run the callbacks that write files.
+FitOptions rank_options(const FitOptions& opts, bool root) {
+  FitOptions o = opts;
+  if (root) return o;
+  o.verbose = 0;
+  o.callbacks.clear();
+  for (const auto& cb : opts.callbacks)
+    if (cb && !cb->rank_zero_only()) o.callbacks.push_back(cb);
+  return o;
+}
+
+/// Every value of logs averaged over ranks, weighted by the samples each rank measured.
+void average_over_ranks(dist::FitSync& sync, Logs& logs, int64_t samples) {
+  if (!sync.active()) return;
+  std::vector<double> values;
+  for (const std::string& k : logs.keys()) values.push_back(logs[k]);
+  values = sync.average(values, samples);
+  size_t i = 0;
+  for (const std::string& k : logs.keys()) logs.set(k, values[i++]);
+}
+
+int64_t samples_of(const data::DataLoader& loader) {
+  return loader.options().sampler ? loader.options().sampler->size() : loader.dataset().size();
+}
 
 std::ostream& stream_of(std::ostream* out) { return out ? *out : std::cout; }
 
@@ -347,8 +375,9 @@ int64_t samples_in(const Tensor& inputs) { return inputs.dim() > 0 ? inputs.size
 /// SIGINT handler for as long as it lives.
 class Model::FitLoop {
  public:
-  FitLoop(Model& model, data::DataLoader& train, data::DataLoader* val, const FitOptions& opts)
+  FitLoop(Model& model, data::DataLoader& train, data::DataLoader* val, const FitOptions& opts, dist::FitSync& dsync)
       : model_(model),
+        dsync_(dsync),
         train_(train),
         val_(val),
         opts_(opts),
@@ -393,12 +422,12 @@ class Model::FitLoop {
       return false;
     }
     end_epoch(epoch, lr, bar, pass);
-    if (sigint_.fired()) {
+    if (dsync_.any(sigint_.fired())) {
       interrupted_ = true;
       say("Interrupted (Ctrl-C): stopping after this epoch.\n");
       return false;
     }
-    return !model_.stop_training_;
+    return !stop_everywhere();
   }
 
   /// Tells the callbacks and resets the running loss and metrics; returns the learning rate the
@@ -432,21 +461,25 @@ class Model::FitLoop {
       pass.logs = model_.metric_logs("", loss_mean_.result());
       for (const auto& cb : opts_.callbacks) cb->on_batch_end(pass.steps - 1, pass.logs);
       bar.update(pass.steps, pass.logs);
-      if (sigint_.fired()) {
+      if (dsync_.any(sigint_.fired())) {
         pass.interrupted = true;
         break;
       }
-      if (model_.stop_training_) break;
+      if (stop_everywhere()) break;
     }
     return pass;
   }
 
   /// Validation (val_*), the learning rate, the epoch's last line, callbacks and history.
   void end_epoch(int64_t epoch, double lr, ProgressBar& bar, Pass& pass) {
+    average_over_ranks(dsync_, pass.logs, samples_of(train_));
+    dsync_.sync_buffers();
     if (val_) {
       EvalOptions eo;
       eo.verbose = 0;
-      for (const auto& [k, v] : model_.run_eval(*val_, eo, "val_")) pass.logs.set(k, v);
+      Logs val_logs = model_.run_eval(*val_, eo, "val_");
+      average_over_ranks(dsync_, val_logs, samples_of(*val_));
+      for (const auto& [k, v] : val_logs) pass.logs.set(k, v);
       model_.module_->train(true);
     }
     pass.logs.set("lr", lr);
@@ -455,12 +488,19 @@ class Model::FitLoop {
     history_.append(epoch, pass.logs);
   }
 
+  /// Whether any rank asked to stop (EarlyStopping decides alike everywhere); then this one stops too.
+  bool stop_everywhere() {
+    if (dsync_.any(model_.stop_training_)) model_.stop_training_ = true;
+    return model_.stop_training_;
+  }
+
   /// A progress message, when fit is not silent.
   void say(const std::string& text) const {
     if (opts_.verbose > 0) out_ << text << std::flush;
   }
 
   Model& model_;
+  dist::FitSync& dsync_;
   data::DataLoader& train_;
   data::DataLoader* val_;
   const FitOptions& opts_;
@@ -473,13 +513,19 @@ class Model::FitLoop {
   bool interrupted_ = false;
 };
 
-History Model::run_fit(data::DataLoader& train, data::DataLoader* val, const FitOptions& opts) {
-  check_fit_options(train, opts);
+History Model::run_fit(data::DataLoader& all_train, data::DataLoader* all_val, const FitOptions& all_opts) {
+  check_fit_options(all_train, all_opts);
+  // Under mpirun: this rank's share of the data, gradients averaged during backward, rank 0 alone
+  // prints and writes files; nothing changes in a world of one.
+  dist::FitSync dsync(*module_);
+  data::DataLoader& train = dsync.shard(all_train, true);
+  data::DataLoader* val = all_val ? &dsync.shard(*all_val, false) : nullptr;
+  const FitOptions opts = rank_options(all_opts, dsync.is_root());
   stop_training_ = false;
   fit_options_ = opts;
   fit_options_.callbacks.clear();  // the callbacks hold this model: no need to keep them alive
   steps_per_epoch_ = static_cast<int64_t>(train.size());
-  FitLoop loop(*this, train, val, opts);
+  FitLoop loop(*this, train, val, opts, dsync);
   return loop.run();
 }
 
@@ -544,14 +590,21 @@ Tensor Model::predict(data::DataLoader& loader) {
   return outs.size() == 1 ? outs[0] : cat(outs, 0);
 }
 
+/// Under mpirun each rank trains on its own batch, as in fit: rank 0's parameters go to every rank
+/// and the gradients are averaged, so the ranks cannot drift apart; the logs are averaged over
+/// ranks, weighted by batch size. (The broadcast and the buckets are set up per call: for many
+/// steps, fit or DistributedDataParallel cost less.)
 Logs Model::train_on_batch(const Tensor& x, const Tensor& y) {
   check_compiled("train_on_batch");
+  dist::FitSync dsync(*module_);
   ModeGuard modes(*module_, true);
   const Step s = train_step(x, y);
   NoGradGuard ng;
   reset_metrics();
   update_metrics(s.pred, y);
-  return metric_logs("", s.loss);
+  Logs logs = metric_logs("", s.loss);
+  average_over_ranks(dsync, logs, samples_in(x));
+  return logs;
 }
 
 void Model::save(const std::string& path) const { module_->save(path); }

@@ -17,6 +17,10 @@ namespace xg::autograd {
 /// Runs backward from the roots, accumulating into leaves' grad().
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
               bool retain_graph = false, bool create_graph = false);
+/// Queues a callback to run at the end of the backward pass running on this thread, after every
+/// gradient was accumulated (PyTorch's Engine::queue_callback); called from a hook. Data-parallel
+/// training uses it to wait for its last gradient all-reduce before backward returns.
+void queue_callback(std::function<void()> callback);
 /// Returns d(outputs)/d(inputs) · grad_outputs without touching grad(). With create_graph the
 /// result is itself differentiable (second derivatives). allow_unused gives undefined tensors for
 /// inputs the outputs do not depend on instead of an error.

@@ -17,6 +17,17 @@ namespace xg::data {
 /// seed, the epoch and the batch index, so random augmentation is reproducible.
 using BatchTransform = std::function<Batch(Batch, Generator&)>;
 
+/// Chooses the samples of each epoch, in order, instead of the loader's own (shuffled) order: a
+/// distributed sampler gives each process its share (xg::dist::DistributedSampler).
+class Sampler {
+ public:
+  virtual ~Sampler() = default;
+  /// The dataset indices of the given epoch.
+  virtual std::vector<int64_t> indices(int64_t epoch) const = 0;
+  /// How many indices every epoch has.
+  virtual int64_t size() const = 0;
+};
+
 struct LoaderOptions {
   int64_t batch_size = 32;
   /// A new permutation every epoch, derived from seed and the epoch number.
@@ -29,6 +40,8 @@ struct LoaderOptions {
   int64_t prefetch = 2;
   /// Applied to every batch (on the background thread) when set.
   BatchTransform transform = {};
+  /// When set, gives each epoch's indices (shuffle and seed are then the sampler's business).
+  std::shared_ptr<const Sampler> sampler = {};
 };
 
 namespace detail {

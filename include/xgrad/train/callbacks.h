@@ -37,6 +37,9 @@ class Callback {
   virtual void on_batch_begin(int64_t /*batch*/, Logs& /*logs*/) {}
   /// logs: running means over the epoch so far (loss, metrics).
   virtual void on_batch_end(int64_t /*batch*/, Logs& /*logs*/) {}
+  /// Under several ranks (mpirun), fit runs a callback that answers true on rank 0 only: those
+  /// that write files or print. The others run on every rank, seeing the same averaged logs.
+  virtual bool rank_zero_only() const { return false; }
 
  protected:
   /// The model being fitted; an error outside fit.
@@ -154,6 +157,7 @@ class ModelCheckpoint : public Callback {
   explicit ModelCheckpoint(std::string filepath, ModelCheckpointOptions opts = {});
   void on_train_begin(Logs& logs) override;
   void on_epoch_end(int64_t epoch, Logs& logs) override;
+  bool rank_zero_only() const override { return true; }
   /// The path written last (empty when none).
   const std::string& last_saved() const { return last_saved_; }
   /// Number of files written during this fit.
@@ -175,6 +179,7 @@ class CSVLogger : public Callback {
   void on_train_begin(Logs& logs) override;
   void on_epoch_end(int64_t epoch, Logs& logs) override;
   void on_train_end(Logs& logs) override;
+  bool rank_zero_only() const override { return true; }
 
  private:
   std::string filename_;

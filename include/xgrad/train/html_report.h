@@ -46,6 +46,7 @@ class HTMLReport : public Callback {
   void on_epoch_begin(int64_t epoch, Logs& logs) override;
   void on_batch_end(int64_t batch, Logs& logs) override;
   void on_epoch_end(int64_t epoch, Logs& logs) override;
+  bool rank_zero_only() const override { return true; }
   void on_train_end(Logs& logs) override;
   /// Adds the final test metrics (model.evaluate's logs) and rewrites the file.
   void set_test_metrics(const Logs& test);

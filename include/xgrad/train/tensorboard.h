@@ -46,6 +46,7 @@ class TensorBoard : public Callback {
   void on_train_begin(Logs& logs) override;
   void on_epoch_end(int64_t epoch, Logs& logs) override;
   void on_batch_end(int64_t batch, Logs& logs) override;
+  bool rank_zero_only() const override { return true; }
   void on_train_end(Logs& logs) override;
 
  private:

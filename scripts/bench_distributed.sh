@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Data-parallel training on one machine, in one run: seconds per epoch of the MNIST CNN and CIFAR-10
+# examples with 1 process × 1 thread, 1 process × 2 threads and 2 processes × 1 thread (mpirun), at
+# the same global batch (each of 2 processes takes half of it), and the all-reduce bandwidth of
+# xgrad's bucketed gradient path against a plain MPI_Allreduce of the same bytes
+# (tests/dist/mpi_bench_allreduce.cpp). A benchmark, not a test: run it on an idle machine.
+#
+#   scripts/bench_distributed.sh [--mnist-limit N] [--cifar-limit N] [--batch N] [--data-dir DIR]
+#
+# Goals (issue #13): 2 × 1 within 10% of twice the speed of 1 × 1 on the CNN; the bucketed path
+# within 10% of plain MPI's bandwidth. Epochs are timed over the first --mnist-limit (default 20000)
+# and --cifar-limit (default 10000) training images; CIFAR-10 is looked up as the example does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mnist_limit=20000
+cifar_limit=10000
+batch=64
+data_args=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --mnist-limit) mnist_limit="$2"; shift 2 ;;
+    --cifar-limit) cifar_limit="$2"; shift 2 ;;
+    --batch) batch="$2"; shift 2 ;;
+    --data-dir) data_args=(--data-dir "$2"); shift 2 ;;
+    *) echo "usage: $0 [--mnist-limit N] [--cifar-limit N] [--batch N] [--data-dir DIR]" >&2; exit 2 ;;
+  esac
+done
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+# yield_when_idle: a rank waiting for the other gives its core up (this machine is shared).
+mpirun=(mpirun --allow-run-as-root --oversubscribe --bind-to none --mca mpi_yield_when_idle 1)
+build=build
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$(nproc)" --target mnist_cnn cifar10_cnn xgrad_dist_bench_allreduce >/dev/null
+
+# Seconds per epoch from the example's "result: ... epochs=E train_seconds=S" line (rank 0's).
+epoch_seconds() {
+  local line
+  line=$(grep -m1 "^result:" || true)
+  if [[ -z $line ]]; then echo "n/a"; return; fi
+  local e s
+  e=$(sed -E 's/.*epochs=([0-9]+).*/\1/' <<<"$line")
+  s=$(sed -E 's/.*train_seconds=([0-9.]+).*/\1/' <<<"$line")
+  awk -v s="$s" -v e="$e" 'BEGIN { printf "%.2f", s / e }'
+}
+
+printf "%-12s %14s %14s %14s %10s\n" model "1p x 1t (s)" "1p x 2t (s)" "2p x 1t (s)" "2p speed-up"
+for model in mnist_cnn cifar10_cnn; do
+  limit=$mnist_limit
+  [[ $model == cifar10_cnn ]] && limit=$cifar_limit
+  args=(--epochs 1 --limit "$limit" --verbose 0 "${data_args[@]}")
+  # A missing data set (exit 77) or a failed run prints n/a and the benchmark goes on.
+  one=$( ("$build/examples/$model" "${args[@]}" --batch-size "$batch" --threads 1 2>&1 || true) | epoch_seconds)
+  two_threads=$( ("$build/examples/$model" "${args[@]}" --batch-size "$batch" --threads 2 2>&1 || true) | epoch_seconds)
+  two_procs=$( ("${mpirun[@]}" -np 2 "$build/examples/$model" "${args[@]}" --batch-size $((batch / 2)) --threads 1 2>&1 ||
+                true) | epoch_seconds)
+  speedup=$(awk -v a="$one" -v b="$two_procs" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "n/a" }')
+  printf "%-12s %14s %14s %14s %10s\n" "$model" "$one" "$two_threads" "$two_procs" "$speedup"
+done
+
+"${mpirun[@]}" -np 2 "$build/tests/xgrad_dist_bench_allreduce" 20
