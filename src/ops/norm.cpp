@@ -177,6 +177,12 @@ void bn_backward_kernel(const T* x, const T* g, T* dx, double* dw, double* db, i
   });
 }
 
+/// The input gradient of x̂ = (x - mean)·inv over dims, as differentiable ops (batch and layer norm
+/// under create_graph): inv·(gy - mean(gy) - x̂·mean(gy·x̂)), gy the gradient reaching x̂.
+Tensor normalized_input_grad(const Tensor& gy, const Tensor& xhat, const Tensor& inv, const Shape& dims) {
+  return mul(inv, sub(sub(gy, xg::mean(gy, dims, true)), mul(xhat, xg::mean(mul(gy, xhat), dims, true))));
+}
+
 Tensor to_tensor(const std::vector<double>& v, DType d) {
   return from_vector(v, {static_cast<int64_t>(v.size())}).to(d);
 }
@@ -225,7 +231,7 @@ const OpDef<BatchNormAttrs, 3> kBatchNormTrain{
       Tensor gx, gw, gb;
       if (c.needs(0)) {
         const Tensor gy = w.defined() ? mul(g, channel_view(w, a.r)) : g;
-        gx = mul(inv, sub(sub(gy, xg::mean(gy, a.dims, true)), mul(xhat, xg::mean(mul(gy, xhat), a.dims, true))));
+        gx = normalized_input_grad(gy, xhat, inv, a.dims);
       }
       if (c.needs(1)) gw = sum(mul(g, xhat), a.dims);
       if (c.needs(2)) gb = sum(g, a.dims);
@@ -430,7 +436,7 @@ const OpDef<LayerNormAttrs, 3> kLayerNorm{
       Tensor gx, gw, gb;
       if (c.needs(0)) {
         const Tensor gy = w.defined() ? mul(g, w) : g;
-        gx = mul(rs, sub(sub(gy, xg::mean(gy, a.dims, true)), mul(xhat, xg::mean(mul(gy, xhat), a.dims, true))));
+        gx = normalized_input_grad(gy, xhat, rs, a.dims);
       }
       if (c.needs(1)) gw = autograd::sum_to(mul(g, xhat), a.normalized_shape);
       if (c.needs(2)) gb = autograd::sum_to(g, a.normalized_shape);

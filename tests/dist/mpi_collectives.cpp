@@ -2,6 +2,7 @@
 // must give, for float32, float64 and int64, contiguous and strided; and the disagreement check.
 #include <gtest/gtest.h>
 
+#include "tests/dist/mpi_test_main.h"
 #include "xgrad/dist/dist.h"
 #include "xgrad/ops/elementwise.h"
 #include "xgrad/ops/shape.h"
@@ -140,16 +141,4 @@ TEST(Collectives, DisagreementIsAnErrorOnEveryRankNamingBoth) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  dist::Session session;
-  set_num_threads(1);
-  ::testing::InitGoogleTest(&argc, argv);
-  // Only rank 0 prints gtest's report; every rank's failures still fail its exit code.
-  if (dist::rank() != 0)
-    delete ::testing::UnitTest::GetInstance()->listeners().Release(
-        ::testing::UnitTest::GetInstance()->listeners().default_result_printer());
-  const int rc = RUN_ALL_TESTS();
-  Tensor failed = full({1}, rc, kInt64);
-  dist::all_reduce(failed, dist::ReduceOp::Max, "test result");
-  return failed.item<int>();
-}
+int main(int argc, char** argv) { return xg::dist::testing::run_all_tests(argc, argv); }

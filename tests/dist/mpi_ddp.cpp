@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "tests/dist/mpi_test_main.h"
 #include "xgrad/dist/ddp.h"
 #include "xgrad/nn.h"
 #include "xgrad/ops/elementwise.h"
@@ -158,14 +159,8 @@ TEST(DDP, ConstructionBroadcastsRankZerosParameters) {
   EXPECT_TRUE(bitwise_equal(net->parameters()[0], ref->parameters()[0]));
 }
 
-TEST(DDP, NoSyncAccumulatesAndTheNextBackwardAverages) {
-  // Two micro-batches per rank under no_sync then one synced: the gradient is the average over
-  // ranks of each rank's sum of three micro-batch gradients, as one process summing all six.
-  auto ref = make_model(false, 5);
-  const Data d = global_batch(false, 0);
-  for (int k = 0; k < 3 * P(); ++k) cross_entropy((*ref)(d.x.narrow(0, k * 8, 8)), d.y.narrow(0, k * 8, 8)).backward();
-  auto net = make_model(false, 5);
-  dist::DistributedDataParallel ddp(net);
+/// This rank's three micro-batches of 8: two backward under no_sync, the third synced.
+void three_micro_batches(dist::DistributedDataParallel& ddp, const Data& d) {
   for (int k = 0; k < 3; ++k) {
     const int64_t at = (R() * 3 + k) * 8;
     auto loss = cross_entropy(ddp(d.x.narrow(0, at, 8)), d.y.narrow(0, at, 8));
@@ -176,6 +171,17 @@ TEST(DDP, NoSyncAccumulatesAndTheNextBackwardAverages) {
       loss.backward();
     }
   }
+}
+
+TEST(DDP, NoSyncAccumulatesAndTheNextBackwardAverages) {
+  // Two micro-batches per rank under no_sync then one synced: the gradient is the average over
+  // ranks of each rank's sum of three micro-batch gradients, as one process summing all six.
+  auto ref = make_model(false, 5);
+  const Data d = global_batch(false, 0);
+  for (int k = 0; k < 3 * P(); ++k) cross_entropy((*ref)(d.x.narrow(0, k * 8, 8)), d.y.narrow(0, k * 8, 8)).backward();
+  auto net = make_model(false, 5);
+  dist::DistributedDataParallel ddp(net);
+  three_micro_batches(ddp, d);
   const auto want = ref->parameters(), got = net->parameters();
   for (size_t i = 0; i < want.size(); ++i) {
     const double err = max_abs_diff(got[i].grad() * P(), want[i].grad());
@@ -193,16 +199,7 @@ TEST(DDP, GradientsStayBucketViewsThroughZeroGradInPlaceAndNoSync) {
   auto net = make_model(false, 5);
   dist::DistributedDataParallel ddp(net);
   auto round = [&] {
-    for (int k = 0; k < 3; ++k) {
-      const int64_t at = (R() * 3 + k) * 8;
-      auto loss = cross_entropy(ddp(d.x.narrow(0, at, 8)), d.y.narrow(0, at, 8));
-      if (k < 2) {
-        auto guard = ddp.no_sync();
-        loss.backward();
-      } else {
-        loss.backward();
-      }
-    }
+    three_micro_batches(ddp, d);
     const auto want = ref->parameters(), got = net->parameters();
     for (size_t i = 0; i < want.size(); ++i) EXPECT_LT(max_abs_diff(got[i].grad() * P(), want[i].grad()), 1e-5) << i;
   };
@@ -269,15 +266,4 @@ TEST(DDP, UnusedParametersDoNotHang) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  dist::Session session;
-  set_num_threads(1);
-  ::testing::InitGoogleTest(&argc, argv);
-  if (dist::rank() != 0)
-    delete ::testing::UnitTest::GetInstance()->listeners().Release(
-        ::testing::UnitTest::GetInstance()->listeners().default_result_printer());
-  const int rc = RUN_ALL_TESTS();
-  Tensor failed = full({1}, rc, kInt64);
-  dist::all_reduce(failed, dist::ReduceOp::Max, "test result");
-  return failed.item<int>();
-}
+int main(int argc, char** argv) { return xg::dist::testing::run_all_tests(argc, argv); }
