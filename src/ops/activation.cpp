@@ -173,6 +173,7 @@ const OpDef<> kRelu{
 
 struct Slope {
   double slope;
+  NamedAttrs fields() const { return {{"negative_slope", slope}}; }
 };
 const OpDef<Slope> kLeakyRelu{
     .name = "leaky_relu",
@@ -207,6 +208,7 @@ const OpDef<> kTanh{
 
 struct TanhForm {
   bool tanh_form;
+  NamedAttrs fields() const { return {{"tanh_form", tanh_form}}; }
 };
 const OpDef<TanhForm> kGelu{
     .name = "gelu",
@@ -232,6 +234,7 @@ const OpDef<TanhForm> kGelu{
 
 struct SoftplusAttrs {
   double beta, threshold;
+  NamedAttrs fields() const { return {{"beta", beta}, {"threshold", threshold}}; }
 };
 const OpDef<SoftplusAttrs> kSoftplus{
     .name = "softplus",
@@ -245,6 +248,7 @@ const OpDef<SoftplusAttrs> kSoftplus{
 
 struct Alpha {
   double alpha;
+  NamedAttrs fields() const { return {{"alpha", alpha}}; }
 };
 const OpDef<Alpha> kElu{
     .name = "elu",

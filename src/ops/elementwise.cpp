@@ -771,6 +771,7 @@ struct ClampF {
 /// clamp passes the gradient where the input is within the bounds (NaN: no bound).
 struct Bounds {
   double lo, hi;
+  NamedAttrs fields() const { return {{"min", lo}, {"max", hi}}; }
 };
 const OpDef<Bounds> kClamp{
     .name = "clamp",

@@ -199,6 +199,7 @@ struct BatchNormAttrs {
   Shape dims;  ///< the reduced dims: 0, 2, 3, ...
   int64_t r = 0, N = 0, C = 0, S = 0;
   double eps = 0;
+  NamedAttrs fields() const { return {{"mean", mean}, {"invstd", invstd}, {"eps", eps}}; }
 };
 
 /// Evaluation: affine in x with constant statistics, so every gradient is a short composition.
@@ -420,6 +421,7 @@ struct LayerNormAttrs {
   Shape normalized_shape;
   double eps = 0;
   int64_t M = 0, K = 0;
+  NamedAttrs fields() const { return {{"normalized_shape", normalized_shape}, {"eps", eps}}; }
 };
 
 /// The formula recomputes the statistics from x so that second derivatives flow through them; the

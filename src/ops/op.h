@@ -104,7 +104,7 @@ struct OpDef {
 
 /// The tape node of an OpDef's op.
 template <class A, size_t N, size_t M>
-class OpNode final : public Node {
+class OpNode final : public Node, public DescribedNode {
  public:
   OpNode(const OpDef<A, N, M>* def, A attrs) : def_(def), attrs_(std::move(attrs)) {}
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
@@ -113,6 +113,18 @@ class OpNode final : public Node {
     return def_->fused && !autograd::grad_mode_enabled() ? def_->fused(c) : def_->backward(c);
   }
   std::string name() const override { return def_->name; }
+  NamedAttrs attributes() const override {
+    if constexpr (requires(const A& a) { a.fields(); })
+      return attrs_.fields();
+    else if constexpr (std::is_same_v<A, bool> || std::is_integral_v<A>)
+      return {{"value", static_cast<int64_t>(attrs_)}};
+    else if constexpr (std::is_floating_point_v<A>)
+      return {{"value", static_cast<double>(attrs_)}};
+    else if constexpr (std::is_same_v<A, Scalar>)
+      return {{"value", attrs_.to_double()}};
+    else
+      return {};
+  }
   void release_variables() override {
     in_ = {};
     out_ = {};

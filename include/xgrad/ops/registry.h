@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -13,8 +14,20 @@
 
 namespace xg::ops {
 
-/// A non-tensor argument: absent (None), bool, integer, real, text or a list of integers.
-using Attr = std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<int64_t>>;
+/// A non-tensor argument: absent (None), bool, integer, real, text, a list of integers or of reals.
+using Attr =
+    std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
+
+/// A recorded op's attributes by name, for tools that read the tape (the ONNX exporter).
+using NamedAttrs = std::vector<std::pair<std::string, Attr>>;
+
+/// Implemented by the tape nodes of ops whose attributes can be read back: OpDef's nodes, whose
+/// attributes struct lists its fields (`NamedAttrs fields() const`).
+class DescribedNode {
+ public:
+  virtual ~DescribedNode() = default;
+  virtual NamedAttrs attributes() const = 0;
+};
 
 struct OpInfo {
   std::string name;
