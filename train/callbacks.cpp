@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 
@@ -10,8 +11,11 @@
 #include <fmt/ranges.h>
 
 #include "xgrad/autograd.h"
+#include "xgrad/dist/dist.h"
 #include "xgrad/error.h"
+#include "xgrad/io/safetensors.h"
 #include "xgrad/optim/optimizer.h"
+#include "xgrad/random.h"
 #include "xgrad/train/model.h"
 
 namespace xg::train {
@@ -150,6 +154,88 @@ void ModelCheckpoint::on_epoch_end(int64_t epoch, Logs& logs) {
   model().module().save(path, {{"epoch", std::to_string(epoch + 1)}});
   last_saved_ = path;
   ++saves_;
+}
+
+// ---------------------------------------------------------------- BackupAndRestore
+
+namespace {
+namespace fs = std::filesystem;
+
+/// The generator's state as text in the backup's metadata ("v0,v1,..."), and back.
+std::string rng_text(const Tensor& st) { return fmt::format("{}", fmt::join(st.to_vector<int64_t>(), ",")); }
+Tensor rng_from_text(const std::string& text, const std::string& file) {
+  std::vector<int64_t> v;
+  size_t at = 0;
+  while (at <= text.size()) {
+    const size_t comma = std::min(text.find(',', at), text.size());
+    try {
+      size_t used = 0;
+      v.push_back(std::stoll(text.substr(at, comma - at), &used));
+      if (used != comma - at) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      fail<IOError>("BackupAndRestore: '{}' holds a corrupt generator state '{}'", file, text);
+    }
+    at = comma + 1;
+  }
+  return from_vector(v, {static_cast<int64_t>(v.size())});
+}
+}  // namespace
+
+BackupAndRestore::BackupAndRestore(std::string backup_dir, bool delete_on_train_end)
+    : dir_(std::move(backup_dir)), delete_on_end_(delete_on_train_end) {
+  if (dir_.empty()) fail<ValueError>("BackupAndRestore: the backup folder is empty");
+}
+
+void BackupAndRestore::on_train_begin(Logs&) {
+  resume_.reset();
+  if (dist::world_size() > 1)
+    fail<ValueError>("BackupAndRestore: not supported under several ranks yet (each rank's generator differs)");
+  const fs::path latest = fs::path(dir_) / "latest";
+  if (!fs::exists(latest)) return;
+  std::ifstream in(latest);
+  std::string name;
+  std::getline(in, name);
+  const fs::path at = fs::path(dir_) / name;
+  if (name.empty() || name.find('/') != std::string::npos || !fs::is_directory(at))
+    fail<IOError>("BackupAndRestore: '{}' names '{}', which is not a backup folder beside it", latest.string(), name);
+  const std::string weights = (at / "model.safetensors").string();
+  const io::SafetensorsContents c = io::read_safetensors(weights);
+  const auto epoch = c.metadata.find("epoch"), rng = c.metadata.find("rng_state");
+  if (epoch == c.metadata.end() || rng == c.metadata.end())
+    fail<IOError>("BackupAndRestore: '{}' lacks the epoch or the generator state in its metadata", weights);
+  model().module().load(weights);
+  model().optimizer().load((at / "optimizer.safetensors").string());
+  set_rng_state(rng_from_text(rng->second, weights));
+  try {
+    resume_ = std::stoll(epoch->second);
+  } catch (const std::exception&) {
+    fail<IOError>("BackupAndRestore: '{}' has a corrupt epoch '{}'", weights, epoch->second);
+  }
+}
+
+void BackupAndRestore::on_epoch_end(int64_t epoch, Logs&) {
+  const fs::path root(dir_);
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) fail<IOError>("BackupAndRestore: cannot create '{}': {}", dir_, ec.message());
+  const std::string name = fmt::format("epoch-{}", epoch + 1);
+  const fs::path at = root / name;
+  fs::create_directories(at, ec);
+  if (ec) fail<IOError>("BackupAndRestore: cannot create '{}': {}", at.string(), ec.message());
+  model().module().save((at / "model.safetensors").string(),
+                        {{"epoch", std::to_string(epoch + 1)}, {"rng_state", rng_text(get_rng_state())}});
+  model().optimizer().save((at / "optimizer.safetensors").string());
+  // Only now does the backup count: latest is replaced by a rename, then older ones go.
+  io::write_file_atomically((root / "latest").string(),
+                            [&](std::FILE* f) { return std::fputs((name + "\n").c_str(), f) >= 0; });
+  for (const auto& e : fs::directory_iterator(root, ec))
+    if (e.is_directory() && e.path().filename().string().starts_with("epoch-") && e.path().filename() != name)
+      fs::remove_all(e.path(), ec);
+}
+
+void BackupAndRestore::on_train_end(Logs&) {
+  std::error_code ec;
+  if (delete_on_end_) fs::remove_all(dir_, ec);
 }
 
 // ---------------------------------------------------------------- CSVLogger

@@ -393,7 +393,10 @@ class Model::FitLoop {
     Logs train_logs;
     for (const auto& cb : opts_.callbacks) cb->set_model(&model_);
     for (const auto& cb : opts_.callbacks) cb->on_train_begin(train_logs);
-    for (int64_t epoch = opts_.initial_epoch; epoch < opts_.epochs; ++epoch)
+    int64_t first = opts_.initial_epoch;
+    for (const auto& cb : opts_.callbacks)
+      if (auto e = cb->resume_epoch()) first = std::max(first, *e);
+    for (int64_t epoch = first; epoch < opts_.epochs; ++epoch)
       if (!run_epoch(epoch)) break;
     history_.set_interrupted(interrupted_);
     train_logs = history_.last();

@@ -10,7 +10,9 @@
 
 #include "tests/test_util.h"
 #include "train_test_util.h"
+#include "xgrad/autograd.h"
 #include "xgrad/error.h"
+#include "xgrad/ops/elementwise.h"
 #include "xgrad/optim.h"
 #include "xgrad/train.h"
 
@@ -258,5 +260,83 @@ TEST(TrainCallbacks, CtrlCStopsAfterTheBatchAndRestoresTheHandler) {
   std::raise(SIGINT);
   EXPECT_EQ(g_user_sigints, 1);
   ::sigaction(SIGINT, &before, nullptr);
+  fs::remove_all(dir);
+}
+
+namespace {
+/// A run with Dropout (the global generator), augmentation (noise from the loader's per-batch
+/// generator) and Adam (state), over `epochs`, with `callbacks`; its network starts from `init_seed`.
+struct ResumableRun {
+  std::shared_ptr<nn::Sequential> net;
+  std::shared_ptr<optim::Adam> opt;
+  train::Model model;
+  explicit ResumableRun(uint64_t init_seed)
+      : net(make_mlp(true)),
+        opt(std::make_shared<optim::Adam>(net->parameters(), optim::AdamOptions{.lr = 0.01})),
+        model(net) {
+    manual_seed(init_seed);
+    {
+      NoGradGuard ng;
+      for (auto& p : net->parameters()) p.normal_(0.0, 0.3);
+    }
+    model.compile(opt, "sparse_categorical_crossentropy", {"accuracy"});
+  }
+  void fit(int64_t epochs, std::vector<std::shared_ptr<train::Callback>> callbacks) {
+    auto b = make_blobs(48);
+    data::BatchTransform noise = [](data::Batch batch, Generator& gen) {
+      batch.inputs = batch.inputs + randn(batch.inputs.shape(), kFloat32, &gen) * 0.1;
+      return batch;
+    };
+    model.fit(b.x, b.y,
+              {.epochs = epochs,
+               .batch_size = 8,
+               .callbacks = std::move(callbacks),
+               .verbose = 0,
+               .seed = 3,
+               .transform = noise});
+  }
+};
+}  // namespace
+
+TEST(TrainCallbacks, BackupAndRestoreResumesBitExactly) {
+  const fs::path dir = fresh_dir("backup");
+  // The run that is not stopped.
+  manual_seed(100);
+  ResumableRun whole(1);
+  whole.fit(4, {});
+  const std::vector<float> expected = weights_of(*whole.net);
+
+  // The same run, stopped by a failure after epoch 2 (its backup written first).
+  manual_seed(100);
+  ResumableRun first(1);
+  auto stop = std::make_shared<train::LambdaCallback>();
+  stop->epoch_end = [](int64_t epoch, train::Logs&) {
+    if (epoch == 1) throw std::runtime_error("power cut");
+  };
+  EXPECT_THROW(first.fit(4, {std::make_shared<train::BackupAndRestore>(dir.string()), stop}), std::runtime_error);
+  EXPECT_TRUE(fs::exists(dir / "latest"));
+  EXPECT_TRUE(fs::exists(dir / "epoch-2" / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(dir / "epoch-1"));  // only the latest backup is kept
+
+  // A new process: other initial weights and generator, restored from the backup.
+  manual_seed(999);
+  ResumableRun resumed(55);
+  std::vector<int64_t> epochs_run;
+  auto count = std::make_shared<train::LambdaCallback>();
+  count->epoch_begin = [&](int64_t epoch, train::Logs&) { epochs_run.push_back(epoch); };
+  resumed.fit(4, {std::make_shared<train::BackupAndRestore>(dir.string()), count});
+  EXPECT_EQ(epochs_run, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(weights_of(*resumed.net), expected);
+  EXPECT_FALSE(fs::exists(dir));  // a finished run deletes its backup (as Keras)
+}
+
+TEST(TrainCallbacks, BackupAndRestoreRefusesACorruptBackup) {
+  const fs::path dir = fresh_dir("backup_bad");
+  fs::create_directories(dir);
+  std::ofstream(dir / "latest") << "../elsewhere\n";
+  ResumableRun run(1);
+  const std::string e =
+      error_of<IOError>([&] { run.fit(1, {std::make_shared<train::BackupAndRestore>(dir.string())}); });
+  EXPECT_TRUE(has(e, "BackupAndRestore") && has(e, "latest") && has(e, "not a backup folder")) << e;
   fs::remove_all(dir);
 }

@@ -40,6 +40,8 @@ class Callback {
   /// Under several ranks (mpirun), fit runs a callback that answers true on rank 0 only: those
   /// that write files or print. The others run on every rank, seeing the same averaged logs.
   virtual bool rank_zero_only() const { return false; }
+  /// After on_train_begin: the epoch from which fit should go on (a restored backup), if any.
+  virtual std::optional<int64_t> resume_epoch() const { return std::nullopt; }
 
  protected:
   /// The model being fitted; an error outside fit.
@@ -169,6 +171,28 @@ class ModelCheckpoint : public Callback {
   Monitor monitor_;
   std::string last_saved_;
   int64_t saves_ = 0;
+};
+
+/// Keras's BackupAndRestore: at the end of every epoch it writes what training needs to go on
+/// exactly: the model's weights and buffers, the optimizer's state and the global random generator's
+/// state (Dropout), into `<dir>/epoch-<N>/`, then points `<dir>/latest` at it (a rename, so a crash
+/// leaves the previous backup whole). When fit starts and a backup exists, it restores all three and
+/// fit goes on from the epoch after it: a run stopped after epoch 2 and started again reaches
+/// bitwise the weights of the run that was not stopped (the loader's shuffling and augmentation are
+/// seeded by epoch and batch). Not under several ranks (an error) nor with schedulers that keep
+/// state outside the optimizer.
+class BackupAndRestore : public Callback {
+ public:
+  explicit BackupAndRestore(std::string backup_dir, bool delete_on_train_end = true);
+  void on_train_begin(Logs& logs) override;
+  void on_epoch_end(int64_t epoch, Logs& logs) override;
+  void on_train_end(Logs& logs) override;
+  std::optional<int64_t> resume_epoch() const override { return resume_; }
+
+ private:
+  std::string dir_;
+  bool delete_on_end_;
+  std::optional<int64_t> resume_;
 };
 
 /// Writes one CSV row per epoch: "epoch" then the logged names sorted (Keras's layout), values
