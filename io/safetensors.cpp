@@ -9,6 +9,7 @@
 #include <atomic>
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -52,13 +53,64 @@ const char* st_name(DType d) {
   return "?";
 }
 
-std::optional<DType> st_dtype(const std::string& s) {
-  if (s == "F32") return kFloat32;
-  if (s == "F64") return kFloat64;
-  if (s == "I64") return kInt64;
-  if (s == "BOOL") return kBool;
+/// A dtype as the file stores it, and the xgrad dtype it is read into: the narrower floats widen
+/// to float32 and the narrower integers to int64, exactly.
+struct FileDType {
+  const char* name;
+  DType dtype;
+  size_t size;
+  bool is_signed = true;
+};
+constexpr FileDType kFileDTypes[] = {
+    {"F32", kFloat32, 4},  {"F64", kFloat64, 8}, {"I64", kInt64, 8},       {"BOOL", kBool, 1}, {"F16", kFloat32, 2},
+    {"BF16", kFloat32, 2}, {"I8", kInt64, 1},    {"U8", kInt64, 1, false}, {"I16", kInt64, 2}, {"I32", kInt64, 4}};
+
+std::optional<FileDType> st_dtype(const std::string& s) {
+  for (const FileDType& f : kFileDTypes)
+    if (s == f.name) return f;
   return std::nullopt;
 }
+
+/// A binary float with `mb` mantissa bits, exponent bias `bias` and `eb` exponent bits (float16: 10,
+/// 15, 5; bfloat16: 7, 127, 8): bits to value, exactly, and value to bits, rounded to nearest even
+/// from the double directly (no double rounding through float32), overflowing to infinity.
+struct SmallFloat {
+  int mb, bias, eb;
+  double value(uint16_t bits) const {
+    const bool neg = bits >> 15;
+    const int e = (bits >> mb) & ((1 << eb) - 1);
+    const int m = bits & ((1 << mb) - 1);
+    double v;
+    if (e == (1 << eb) - 1)
+      v = m ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
+    else if (e == 0)
+      v = std::ldexp(m, 1 - bias - mb);
+    else
+      v = std::ldexp(m + (1 << mb), e - bias - mb);
+    return neg ? -v : v;
+  }
+  uint16_t bits(double x) const {
+    const uint16_t sign = std::signbit(x) ? 0x8000 : 0;
+    const uint16_t inf = static_cast<uint16_t>(((1 << eb) - 1) << mb);
+    if (std::isnan(x)) return static_cast<uint16_t>(sign | inf | (1 << (mb - 1)));
+    const double a = std::fabs(x);
+    if (std::isinf(a)) return sign | inf;
+    const int emin = 1 - bias;
+    if (a < std::ldexp(1.0, emin)) {  // subnormal (or zero): a multiple of 2^(emin - mb)
+      const auto m = static_cast<uint32_t>(std::nearbyint(std::ldexp(a, mb - emin)));
+      return static_cast<uint16_t>(sign | m);  // m = 2^mb is the smallest normal's bits
+    }
+    int e = std::ilogb(a);
+    auto m = static_cast<uint32_t>(std::nearbyint(std::ldexp(std::ldexp(a, -e) - 1.0, mb)));
+    if (m == (1u << mb)) {
+      m = 0;
+      ++e;
+    }
+    if (e > bias) return sign | inf;
+    return static_cast<uint16_t>(sign | static_cast<uint32_t>(e + bias) << mb | m);
+  }
+};
+constexpr SmallFloat kHalf{10, 15, 5}, kBFloat16{7, 127, 8};
 
 [[noreturn]] void io_fail(const std::string& path, const std::string& what) {
   throw IOError(fmt::format("safetensors file '{}': {}", path, what));
@@ -66,6 +118,7 @@ std::optional<DType> st_dtype(const std::string& s) {
 
 struct Entry {
   std::string name;
+  FileDType file;
   DType dtype;
   Shape shape;
   uint64_t begin, end;
@@ -84,11 +137,12 @@ Entry parse_entry(const std::string& path, const std::string& name, const ojson&
   if (!jd.is_string()) io_fail(path, fmt::format("tensor '{}': \"dtype\" is not a string", name));
   const auto dt = st_dtype(jd.get<std::string>());
   if (!dt)
-    io_fail(path, fmt::format("tensor '{}': unsupported dtype '{}' (xgrad reads F32, F64, I64 and BOOL)", name,
-                              jd.get<std::string>()));
+    io_fail(path, fmt::format("tensor '{}': unsupported dtype '{}' (xgrad reads F32, F64, F16, BF16, I64, I32, I16, "
+                              "I8, U8 and BOOL)",
+                              name, jd.get<std::string>()));
   const ojson& js = v["shape"];
   if (!js.is_array()) io_fail(path, fmt::format("tensor '{}': \"shape\" is not an array", name));
-  Entry e{name, *dt, {}, 0, 0};
+  Entry e{name, *dt, dt->dtype, {}, 0, 0};
   // As for any tensor (core/sizes.h): the sizes, zeros counted as ones, must multiply to at most
   // INT64_MAX, so the strides fit too ([0, 2^62, 2^62] has no elements but no strides either).
   constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
@@ -101,7 +155,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const ojson&
     e.shape.push_back(static_cast<int64_t>(n));
   }
   uint64_t nbytes = 0;
-  if (__builtin_mul_overflow(numel, static_cast<uint64_t>(element_size(*dt)), &nbytes))
+  if (__builtin_mul_overflow(numel, static_cast<uint64_t>(dt->size), &nbytes))
     io_fail(path, fmt::format("tensor '{}': shape is too large", name));
   const ojson& jo = v["data_offsets"];
   if (!jo.is_array() || jo.size() != 2)
@@ -192,7 +246,8 @@ void write_file_atomically(const std::string& path, const std::function<bool(std
   cleanup.done = true;
 }
 
-void write_safetensors(const NamedTensors& tensors, const std::string& path, const Metadata& metadata) {
+void write_safetensors(const NamedTensors& tensors, const std::string& path, const Metadata& metadata,
+                       FloatStorage floats) {
   ojson header = ojson::object();
   if (!metadata.empty()) {
     ojson meta = ojson::object();
@@ -200,14 +255,34 @@ void write_safetensors(const NamedTensors& tensors, const std::string& path, con
     header["__metadata__"] = std::move(meta);
   }
   std::vector<Tensor> data;
+  std::vector<uint64_t> sizes;  ///< each tensor's bytes in the file
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     if (name == "__metadata__") io_fail(path, "a tensor cannot be named \"__metadata__\"");
     if (!t.defined()) io_fail(path, fmt::format("tensor '{}' is undefined", name));
     if (header.contains(name)) io_fail(path, fmt::format("tensor name '{}' appears twice", name));
     Tensor c = t.detach().contiguous();
+    const char* dname = st_name(c.dtype());
+    if (floats != FloatStorage::native && is_floating(c.dtype())) {
+      // Stored as 16-bit floats: the bits in an int64 tensor's bytes would waste 6 of 8, so they go
+      // into a narrow buffer of their own, held by a float32 tensor of half the element count.
+      const SmallFloat& f = floats == FloatStorage::float16 ? kHalf : kBFloat16;
+      dname = floats == FloatStorage::float16 ? "F16" : "BF16";
+      const std::vector<double> v = c.to(kFloat64).contiguous().to_vector<double>();
+      Tensor packed = empty({static_cast<int64_t>((v.size() + 1) / 2)}, kFloat32);
+      auto* o = static_cast<uint16_t*>(packed.raw_data());
+      // Through float32, as PyTorch converts float64 to float16 and bfloat16 (so ties fall alike).
+      for (size_t i = 0; i < v.size(); ++i) o[i] = f.bits(static_cast<float>(v[i]));
+      const uint64_t nbytes = 2 * v.size();
+      header[name] = {{"dtype", dname}, {"shape", c.shape()}, {"data_offsets", {offset, offset + nbytes}}};
+      offset += nbytes;
+      data.push_back(std::move(packed));
+      sizes.push_back(nbytes);
+      continue;
+    }
     const uint64_t nbytes = c.nbytes();
-    header[name] = {{"dtype", st_name(c.dtype())}, {"shape", c.shape()}, {"data_offsets", {offset, offset + nbytes}}};
+    header[name] = {{"dtype", dname}, {"shape", c.shape()}, {"data_offsets", {offset, offset + nbytes}}};
+    sizes.push_back(nbytes);
     offset += nbytes;
     data.push_back(std::move(c));
   }
@@ -224,8 +299,8 @@ void write_safetensors(const NamedTensors& tensors, const std::string& path, con
   for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
   write_file_atomically(path, [&](std::FILE* f) {
     if (std::fwrite(len, 1, 8, f) != 8 || std::fwrite(text.data(), 1, text.size(), f) != text.size()) return false;
-    for (const Tensor& c : data)
-      if (c.nbytes() && std::fwrite(c.raw_data(), 1, c.nbytes(), f) != c.nbytes()) return false;
+    for (size_t i = 0; i < data.size(); ++i)
+      if (sizes[i] && std::fwrite(data[i].raw_data(), 1, sizes[i], f) != sizes[i]) return false;
     return true;
   });
 }
@@ -323,8 +398,32 @@ Tensor read_tensor(std::ifstream& in, const std::string& path, const Entry& e, u
   const uint64_t nbytes = e.end - e.begin;
   if (!nbytes) return t;
   in.seekg(static_cast<std::streamoff>(data_start + e.begin));
-  in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(nbytes));
+  const bool widened = e.file.size != element_size(e.dtype);
+  std::vector<unsigned char> narrow(widened ? nbytes : 0);
+  in.read(widened ? reinterpret_cast<char*>(narrow.data()) : static_cast<char*>(t.raw_data()),
+          static_cast<std::streamsize>(nbytes));
   if (!in) io_fail(path, fmt::format("tensor '{}': cannot read its {} bytes", e.name, nbytes));
+  if (widened) {
+    const int64_t n = t.numel();
+    const unsigned char* b = narrow.data();
+    // Little-endian fields of file.size bytes, widened exactly.
+    auto field = [&](int64_t i) {
+      uint64_t v = 0;
+      for (size_t k = 0; k < e.file.size; ++k)
+        v |= static_cast<uint64_t>(b[static_cast<size_t>(i) * e.file.size + k]) << (8 * k);
+      return v;
+    };
+    if (e.dtype == kFloat32) {
+      const SmallFloat& f = std::string_view(e.file.name) == "F16" ? kHalf : kBFloat16;
+      float* o = t.data<float>();
+      for (int64_t i = 0; i < n; ++i) o[i] = static_cast<float>(f.value(static_cast<uint16_t>(field(i))));
+    } else {
+      int64_t* o = t.data<int64_t>();
+      const int shift = 64 - 8 * static_cast<int>(e.file.size);
+      for (int64_t i = 0; i < n; ++i)
+        o[i] = e.file.is_signed ? static_cast<int64_t>(field(i) << shift) >> shift : static_cast<int64_t>(field(i));
+    }
+  }
   if (e.dtype == kBool) {
     const auto* b = static_cast<const unsigned char*>(t.raw_data());
     for (uint64_t i = 0; i < nbytes; ++i)

@@ -273,7 +273,8 @@ LoadResult Module::load_state_dict(const StateDict& dict, bool strict) {
     } else if (src->shape() != dst.shape()) {
       problems.push_back(fmt::format("'{}': shape {} in the module but {} in the dict", key, shape_str(dst.shape()),
                                      shape_str(src->shape())));
-    } else if (src->dtype() != dst.dtype()) {
+    } else if (src->dtype() != dst.dtype() && !(is_floating(src->dtype()) && is_floating(dst.dtype()))) {
+      // Between floating dtypes the copy converts (a float64 file into a float32 model), as PyTorch's.
       problems.push_back(fmt::format("'{}': dtype {} in the module but {} in the dict", key, dtype_name(dst.dtype()),
                                      dtype_name(src->dtype())));
     }

@@ -6,8 +6,8 @@
 namespace xg::nn {
 
 void save_safetensors(const StateDict& tensors, const std::string& path,
-                      const std::map<std::string, std::string>& metadata) {
-  io::write_safetensors(io::NamedTensors(tensors.begin(), tensors.end()), path, metadata);
+                      const std::map<std::string, std::string>& metadata, io::FloatStorage floats) {
+  io::write_safetensors(io::NamedTensors(tensors.begin(), tensors.end()), path, metadata, floats);
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {

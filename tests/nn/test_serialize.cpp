@@ -93,6 +93,16 @@ TEST(NnSerialize, StateDictRoundTrip) {
   EXPECT_TRUE(w.is_same(b.fc->weight()));
 }
 
+TEST(NnSerialize, FloatingStateConvertsToTheModulesDtype) {
+  Model a, b;
+  auto sd = a.state_dict();
+  for (auto& [k, t] : sd)
+    if (is_floating(t.dtype())) sd.insert_or_assign(k, t.to(kFloat64) + 1e-12);
+  b.load_state_dict(sd);
+  EXPECT_EQ(b.fc->weight().dtype(), kFloat32);
+  EXPECT_TRUE(equal(b.fc->weight(), (a.fc->weight().to(kFloat64) + 1e-12).to(kFloat32)));
+}
+
 TEST(NnSerialize, StrictErrorsListEveryProblemAndChangeNothing) {
   Model a;
   auto sd = a.state_dict();
@@ -100,7 +110,7 @@ TEST(NnSerialize, StrictErrorsListEveryProblemAndChangeNothing) {
   sd.erase("bn.running_var");
   sd.insert("extra.weight", zeros({1}));
   sd.insert_or_assign("fc.weight", zeros({3, 2}));
-  sd.insert_or_assign("bn.weight", zeros({2}, kFloat64));
+  sd.insert_or_assign("bn.weight", zeros({2}, kInt64));
   const Tensor before = a.bn->bias().clone();
   sd.insert_or_assign("bn.bias", before + 1.0);
   std::string msg;
@@ -114,7 +124,7 @@ TEST(NnSerialize, StrictErrorsListEveryProblemAndChangeNothing) {
   EXPECT_NE(msg.find("missing key 'bn.running_var'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("unexpected key 'extra.weight'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'fc.weight': shape [2, 3] in the module but [3, 2] in the dict"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("'bn.weight': dtype float32 in the module but float64 in the dict"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'bn.weight': dtype float32 in the module but int64 in the dict"), std::string::npos) << msg;
   EXPECT_TRUE(equal(a.bn->bias(), before));  // nothing was loaded
 
   // Non-strict: missing and unexpected keys are reported, not errors; mismatches still are.
@@ -248,7 +258,7 @@ TEST(NnSerialize, CorruptFilesAreIOErrors) {
   expect_error(st_file("{not json", ""), "invalid JSON");
   expect_error(st_file("[1, 2]", ""), "not an object");
   expect_error(st_file(std::string(200, '[') + std::string(200, ']'), ""), "nested too deeply");
-  expect_error(st_file("{" + entry("x", "F16", "[2]", 0, 4) + "}", "\0\0\0\0"), "unsupported dtype 'F16'");
+  expect_error(st_file("{" + entry("x", "F8_E5M2", "[2]", 0, 4) + "}", "\0\0\0\0"), "unsupported dtype 'F8_E5M2'");
   expect_error(st_file("{" + entry("x", "F32", "[3]", 0, 8) + "}", f4), "need 12");
   expect_error(st_file("{" + entry("x", "F32", "[2]", 0, 8) + "}", f4.substr(0, 6)), "go past the end");
   expect_error(st_file("{" + entry("x", "F32", "[1]", 0, 4) + "," + entry("y", "F32", "[1]", 2, 6) + "}", f4),

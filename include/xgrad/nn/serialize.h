@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "xgrad/io/safetensors.h"
 #include "xgrad/nn/module.h"
 
 namespace xg::nn {
@@ -19,8 +20,10 @@ namespace xg::nn {
 /// temporary file in the same directory and renamed over path, so a crash or error never leaves
 /// a half-written file (and no temporary file is left behind; those of a killed save are removed
 /// by the next save to the same path). Errors are xg::IOError.
+/// `floats` stores floating tensors as float16 or bfloat16 on request (io::FloatStorage).
 void save_safetensors(const StateDict& tensors, const std::string& path,
-                      const std::map<std::string, std::string>& metadata = {});
+                      const std::map<std::string, std::string>& metadata = {},
+                      io::FloatStorage floats = io::FloatStorage::native);
 
 struct SafetensorsFile {
   StateDict tensors;  ///< in the order of their data in the file
