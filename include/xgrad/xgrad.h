@@ -10,6 +10,7 @@
 #include "xgrad/ops/elementwise.h"
 #include "xgrad/ops/embedding.h"
 #include "xgrad/ops/loss.h"
+#include "xgrad/ops/maths.h"
 #include "xgrad/ops/matmul.h"
 #include "xgrad/ops/norm.h"
 #include "xgrad/ops/pool.h"

@@ -173,6 +173,18 @@ def bn(t, a):
 OPS = {
     "hardswish": (lambda t, a: [F.hardswish(t["input"])], ["output"], [True]),
     "hardsigmoid": (lambda t, a: [F.hardsigmoid(t["input"])], ["output"], [True]),
+    **{op: (lambda t, a, f=f: [f(t["input"])], ["output"], [True]) for op, f in (
+        ("log1p", torch.log1p), ("expm1", torch.expm1), ("log2", torch.log2), ("log10", torch.log10),
+        ("exp2", torch.exp2), ("asin", torch.asin), ("acos", torch.acos), ("atan", torch.atan), ("sinh", torch.sinh),
+        ("cosh", torch.cosh), ("mish", F.mish), ("selu", F.selu), ("softsign", F.softsign))},
+    "atan2": (lambda t, a: [torch.atan2(t["input"], t["other"])], ["output"], [True]),
+    "hardtanh": (lambda t, a: [F.hardtanh(t["input"], a["min_val"], a["max_val"])], ["output"], [True]),
+    "celu": (lambda t, a: [F.celu(t["input"], a["alpha"])], ["output"], [True]),
+    "logit": (lambda t, a: [torch.logit(t["input"], a["eps"])], ["output"], [True]),
+    "lerp": (lambda t, a: [torch.lerp(t["input"], t["end"], t["weight"] if "weight" in t else a["weight"])], ["output"],
+             [True]),
+    "prelu": (lambda t, a: [F.prelu(t["input"], t["weight"])], ["output"], [True]),
+    "clamp": (lambda t, a: [torch.clamp(t["input"], t.get("min"), t.get("max"))], ["output"], [True]),
     "softmax": (lambda t, a: [torch.softmax(t["input"], a["dim"])], ["output"], [True]),
     "log_softmax": (lambda t, a: [torch.log_softmax(t["input"], a["dim"])], ["output"], [True]),
     "logsumexp": (lambda t, a: [torch.logsumexp(t["input"], reduce_dims(a, t["input"]), a["keepdim"])], ["output"],
@@ -322,6 +334,85 @@ def activation_cases():
     return cases
 
 
+def maths_cases():
+    cases = []
+    # Each unary op over its typical range, large magnitudes, and tiny values where the op exists for
+    # its accuracy there (log1p, expm1, sinh near 0).
+    ranges = {
+        "log1p": [("typical", 0.0, -1), ("large", 2.0**20, 19), ("tiny", 0.0, -20), ("near_minus1", -0.75, -3)],
+        "expm1": [("typical", 0.0, 2), ("large", 0.0, 6), ("tiny", 0.0, -20)],
+        "log2": [("typical", 1.0, -1), ("large", 2.0**20, 19), ("near1", 1.0, -12)],
+        "log10": [("typical", 1.0, -1), ("large", 2.0**20, 19), ("near1", 1.0, -12)],
+        "exp2": [("typical", 0.0, 3), ("large", 0.0, 6), ("tiny", 0.0, -20)],
+        "asin": [("typical", 0.0, -1), ("wide", 0.0, -0.2), ("tiny", 0.0, -20)],
+        "acos": [("typical", 0.0, -1), ("wide", 0.0, -0.2), ("tiny", 0.0, -20)],
+        "atan": [("typical", 0.0, 2), ("scale1e4", 0.0, 13), ("tiny", 0.0, -20)],
+        "sinh": [("typical", 0.0, 2), ("large", 0.0, 6), ("tiny", 0.0, -20)],
+        "cosh": [("typical", 0.0, 2), ("large", 0.0, 6), ("tiny", 0.0, -20)],
+        "mish": [("typical", 0.0, 2), ("large", 0.0, 5), ("tiny", 0.0, -20)],
+        "selu": [("typical", 0.0, 2), ("large", 0.0, 5), ("tiny", 0.0, -20)],
+        "softsign": [("typical", 0.0, 2), ("scale1e4", 0.0, 13), ("tiny", 0.0, -20)],
+    }
+    for op, rs in ranges.items():
+        for tag, center, l2h in rs:
+            cases.append(Case(f"{op}/2x8_{tag}", op, {}, [In("input", Gen(center, l2h), [2, 8])]))
+    # Domain edges: finite values where the gradient is infinite (so no gradient is compared).
+    edges = {"asin": [-1.0, -0.999, -0.5, 0.0, 0.5, 0.999, 1.0], "acos": [-1.0, -0.999, -0.5, 0.0, 0.5, 0.999, 1.0],
+             "log1p": [-0.999, -0.5, 0.0, 1e-30, 1.0, 1e30], "log2": [1e-30, 0.5, 1.0, 2.0, 1024.0, 1e30],
+             "log10": [1e-30, 0.1, 1.0, 10.0, 1e30], "expm1": [-100.0, -1e-30, 0.0, 1e-30, 80.0],
+             "exp2": [-149.0, -10.0, 0.0, 0.5, 127.0], "atan": [-1e30, -1.0, 0.0, 1.0, 1e30],
+             "sinh": [-80.0, -1e-30, 0.0, 1e-30, 80.0], "cosh": [-80.0, 0.0, 80.0],
+             "mish": [-100.0, -20.0, 0.0, 20.0, 100.0], "selu": [-100.0, -1e-30, 0.0, 1e-30, 100.0],
+             "softsign": [-1e30, -1.0, 0.0, 1.0, 1e30]}
+    for op, v in edges.items():
+        cases.append(Case(f"{op}/edges", op, {}, [In("input", np.array(v, np.float32), requires_grad=False)]))
+    cases.append(Case("asin/near_edges_grad", "asin", {}, [In("input", [-0.99, -0.9, 0.9, 0.99])]))
+    cases.append(Case("acos/near_edges_grad", "acos", {}, [In("input", [-0.99, -0.9, 0.9, 0.99])]))
+    cases.append(Case("log1p/zero_grad", "log1p", {}, [In("input", [-0.5, 0.0, 0.5])]))
+    for tag, l2h in (("typical", 2), ("scale1e4", 13)):
+        cases.append(Case(f"atan2/2x16_32_{tag}", "atan2", {}, [In("input", Gen(0.0, l2h), [2, 16]),
+                                                                  In("other", Gen(0.0, l2h), [16])]))
+    cases.append(Case("atan2/signs", "atan2", {}, [In("input", [0.0, -0.0, 0.0, -0.0, 1.0, -1.0, 1e30]),
+                                                   In("other", [1.0, 1.0, -1.0, -1.0, 0.0, 0.0, 1.0])],
+                      ))
+    for tag, lo, hi in (("default", -1.0, 1.0), ("0_6", 0.0, 6.0), ("neg", -2.5, -0.5)):
+        cases.append(Case(f"hardtanh/2x16_{tag}", "hardtanh", {"min_val": lo, "max_val": hi},
+                          [In("input", Gen(0.0, 2), [2, 16])]))
+    cases.append(Case("hardtanh/kinks", "hardtanh", {"min_val": -1.0, "max_val": 1.0},
+                      [In("input", [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])]))
+    for alpha in (0.5, 2.0):
+        cases.append(Case(f"celu/2x16_alpha{alpha}", "celu", {"alpha": alpha}, [In("input", Gen(0.0, 2), [2, 16])]))
+    cases.append(Case("celu/2x16_large", "celu", {"alpha": 1.0}, [In("input", Gen(0.0, 5), [2, 16])]))
+    cases.append(Case("logit/2x16", "logit", {"eps": None}, [In("input", Gen(0.5, -2), [2, 16])]))
+    cases.append(Case("logit/2x16_near0", "logit", {"eps": None}, [In("input", Gen(2.0**-12, -13), [2, 16])]))
+    cases.append(Case("logit/2x16_near1", "logit", {"eps": None}, [In("input", Gen(1.0 - 2.0**-8, -9), [2, 16])]))
+    cases.append(Case("logit/2x16_eps0.1", "logit", {"eps": 0.1}, [In("input", Gen(0.5, -1), [2, 16])]))
+    cases.append(Case("logit/edges_eps", "logit", {"eps": 0.01}, [In("input", [-0.5, 0.0, 0.5, 1.0, 1.5])]))
+    for tag, center in (("typical", 0.0), ("offset1e4", 1e4)):
+        cases.append(Case(f"lerp/2x16_weight_tensor_{tag}", "lerp", {},
+                          [In("input", Gen(center, 2), [2, 16]), In("end", Gen(center, 2), [2, 16]),
+                           In("weight", Gen(0.5, 0), [16])]))
+        for w in ((0.3, 0.7, 1.0, 2.0) if tag == "typical" else (0.7,)):
+            cases.append(Case(f"lerp/2x16_weight{w}_{tag}", "lerp", {"weight": w},
+                              [In("input", Gen(center, 2), [2, 16]), In("end", Gen(center, 2), [16])]))
+    cases.append(Case("prelu/2x3x5_per_channel", "prelu", {}, [In("input", Gen(0.0, 1), [2, 3, 5]),
+                                                               In("weight", Gen(0.25, -3), [3])]))
+    cases.append(Case("prelu/2x3x2x2_per_channel", "prelu", {}, [In("input", Gen(0.0, 1), [2, 3, 2, 2]),
+                                                                 In("weight", Gen(0.25, -3), [3])]))
+    cases.append(Case("prelu/2x3x5_single", "prelu", {}, [In("input", Gen(0.0, 1), [2, 3, 5]),
+                                                          In("weight", Gen(0.25, -3), [1])]))
+    cases.append(Case("prelu/6_single", "prelu", {}, [In("input", Gen(0.0, 1), [6]), In("weight", [0.2])]))
+    cases.append(Case("clamp/2x16_tensor_bounds", "clamp", {},
+                      [In("input", Gen(0.0, 2), [2, 16]), In("min", Gen(-1.0, 0), [16]), In("max", Gen(1.0, 0), [2, 1])]))
+    cases.append(Case("clamp/2x16_tensor_min", "clamp", {}, [In("input", Gen(0.0, 2), [2, 16]),
+                                                             In("min", Gen(0.0, 1), [16])]))
+    cases.append(Case("clamp/2x16_tensor_max", "clamp", {}, [In("input", Gen(0.0, 2), [2, 16]),
+                                                             In("max", Gen(0.0, 1), [2, 1])]))
+    cases.append(Case("clamp/min_above_max", "clamp", {}, [In("input", [1.0, 2.0, 3.0]), In("min", [2.0, 2.0, 2.0]),
+                                                           In("max", [1.0, 5.0, 2.5])]))
+    return cases
+
+
 def softmax_cases():
     cases = []
     for op in ("softmax", "log_softmax"):
@@ -433,7 +524,7 @@ def norm_cases():
     return cases
 
 
-FAMILIES = {"activation": activation_cases, "softmax": softmax_cases, "loss": loss_cases,
+FAMILIES = {"activation": activation_cases, "maths": maths_cases, "softmax": softmax_cases, "loss": loss_cases,
             "reduction": reduction_cases, "norm": norm_cases}
 
 
