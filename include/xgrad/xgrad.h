@@ -9,6 +9,7 @@
 #include "xgrad/ops/conv.h"
 #include "xgrad/ops/elementwise.h"
 #include "xgrad/ops/embedding.h"
+#include "xgrad/ops/indexing.h"
 #include "xgrad/ops/loss.h"
 #include "xgrad/ops/maths.h"
 #include "xgrad/ops/matmul.h"

@@ -185,6 +185,26 @@ OPS = {
              [True]),
     "prelu": (lambda t, a: [F.prelu(t["input"], t["weight"])], ["output"], [True]),
     "clamp": (lambda t, a: [torch.clamp(t["input"], t.get("min"), t.get("max"))], ["output"], [True]),
+    "gather": (lambda t, a: [torch.gather(t["input"], a["dim"], t["index"])], ["output"], [True]),
+    "scatter": (lambda t, a: [torch.scatter(t["input"], a["dim"], t["index"], t["src"])], ["output"], [True]),
+    "scatter_add": (lambda t, a: [torch.scatter_add(t["input"], a["dim"], t["index"], t["src"])], ["output"], [True]),
+    "masked_fill": (lambda t, a: [torch.masked_fill(t["input"], t["mask"], a["value"])], ["output"], [True]),
+    "take_along_dim": (lambda t, a: [torch.take_along_dim(t["input"], t["indices"], a["dim"])], ["output"], [True]),
+    "flip": (lambda t, a: [torch.flip(t["input"], a["dims"])], ["output"], [True]),
+    "roll": (lambda t, a: [torch.roll(t["input"], a["shifts"], a["dims"])], ["output"], [True]),
+    "tril": (lambda t, a: [torch.tril(t["input"], a["diagonal"])], ["output"], [True]),
+    "triu": (lambda t, a: [torch.triu(t["input"], a["diagonal"])], ["output"], [True]),
+    "one_hot": (lambda t, a: [F.one_hot(t["input"], a["num_classes"])], ["output"], [False]),
+    "cumsum": (lambda t, a: [torch.cumsum(t["input"], a["dim"])], ["output"], [True]),
+    "cumprod": (lambda t, a: [torch.cumprod(t["input"], a["dim"])], ["output"], [True]),
+    "repeat": (lambda t, a: [t["input"].repeat(*a["repeats"])], ["output"], [True]),
+    # sort as PyTorch's stable sort: equal values keep their order.
+    "sort": (lambda t, a: list(torch.sort(t["input"], dim=a["dim"], descending=a["descending"], stable=True)),
+             ["values", "indices"], [True, False]),
+    "argsort": (lambda t, a: [torch.sort(t["input"], dim=a["dim"], descending=a["descending"], stable=True)[1]],
+                ["output"], [False]),
+    "topk": (lambda t, a: list(torch.topk(t["input"], a["k"], a["dim"], a["largest"])), ["values", "indices"],
+             [True, False]),
     "softmax": (lambda t, a: [torch.softmax(t["input"], a["dim"])], ["output"], [True]),
     "log_softmax": (lambda t, a: [torch.log_softmax(t["input"], a["dim"])], ["output"], [True]),
     "logsumexp": (lambda t, a: [torch.logsumexp(t["input"], reduce_dims(a, t["input"]), a["keepdim"])], ["output"],
@@ -295,7 +315,8 @@ def build(case):
     largest = 1.0
     outputs = []
     for k, (o64, o32) in enumerate(zip(outs64, outs32)):
-        j = {"name": names[k], "dtype": "float32", "differentiable": diff[k]}
+        j = {"name": names[k], "dtype": "float32" if o64.is_floating_point() else str(o64.dtype)[6:],
+             "differentiable": diff[k]}
         j.update(expected_json(o64, o32, case.must_sample.get(names[k], ()), True))
         outputs.append(j)
         largest = max(largest, float(o64.abs().max()) if o64.numel() else 0.0)
@@ -413,6 +434,72 @@ def maths_cases():
     return cases
 
 
+def indexing_cases():
+    cases = []
+    perm = np.array([[3, 0, 5], [1, 4, 2], [0, 1, 2], [5, 3, 4]], np.int64)  # no repeats within a row
+    for tag, center, l2h in (("typical", 0.0, 2), ("offset1e4", 1e4, 3)):
+        cases.append(Case(f"gather/4x6_d1_{tag}", "gather", {"dim": 1},
+                          [In("input", Gen(center, l2h), [4, 6]), In("index", IndexGen(6), [4, 5])]))
+        cases.append(Case(f"gather/4x6_d-2_{tag}", "gather", {"dim": -2},
+                          [In("input", Gen(center, l2h), [4, 6]), In("index", IndexGen(4), [7, 3])]))
+        cases.append(Case(f"scatter_add/4x6_d1_{tag}", "scatter_add", {"dim": 1},
+                          [In("input", Gen(center, l2h), [4, 6]), In("index", IndexGen(6), [4, 5]),
+                           In("src", Gen(center, l2h), [4, 5])]))
+        cases.append(Case(f"scatter/4x6_d1_{tag}", "scatter", {"dim": 1},
+                          [In("input", Gen(center, l2h), [4, 6]), In("index", perm), In("src", Gen(center, l2h), [4, 3])]))
+    cases.append(Case("scatter_add/3x2x4_d0_repeats", "scatter_add", {"dim": 0},
+                      [In("input", Gen(0.0, 1), [3, 2, 4]), In("index", IndexGen(3), [5, 2, 4]),
+                       In("src", Gen(0.0, 1), [5, 2, 4])]))
+    cases.append(Case("gather/0x6_empty", "gather", {"dim": 1},
+                      [In("input", Gen(0.0, 1), [0, 6]), In("index", np.zeros((0, 2), np.int64))]))
+    mask = np.array([[True, False, True, False, False, True]])
+    cases.append(Case("masked_fill/4x6_broadcast_mask", "masked_fill", {"value": -1.5},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("mask", mask)]))
+    cases.append(Case("take_along_dim/4x6_d1_broadcast", "take_along_dim", {"dim": 1},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("indices", IndexGen(6), [1, 3])]))
+    cases.append(Case("take_along_dim/4x6_flat", "take_along_dim", {"dim": None},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("indices", IndexGen(24), [10])]))
+    for dims in ([0], [-1], [0, 2]):
+        cases.append(Case(f"flip/2x3x4_{'_'.join(map(str, dims))}", "flip", {"dims": dims},
+                          [In("input", Gen(0.0, 1), [2, 3, 4])]))
+    cases.append(Case("roll/3x4_flat", "roll", {"shifts": [5], "dims": None}, [In("input", Gen(0.0, 1), [3, 4])]))
+    cases.append(Case("roll/3x4_two_dims", "roll", {"shifts": [1, -6], "dims": [0, -1]},
+                      [In("input", Gen(0.0, 1), [3, 4])]))
+    for op in ("tril", "triu"):
+        for diag in (-1, 0, 2):
+            cases.append(Case(f"{op}/2x3x4_diag{diag}", op, {"diagonal": diag}, [In("input", Gen(0.0, 1), [2, 3, 4])]))
+    cases.append(Case("one_hot/2x3", "one_hot", {"num_classes": -1}, [In("input", IndexGen(5), [2, 3])]))
+    cases.append(Case("one_hot/4_classes6", "one_hot", {"num_classes": 6}, [In("input", IndexGen(3), [4])]))
+    for tag, center, l2h in (("typical", 0.0, 2), ("offset1e4", 1e4, 3)):
+        for d in (0, -1):
+            cases.append(Case(f"cumsum/16x8_d{d}_{tag}", "cumsum", {"dim": d}, [In("input", Gen(center, l2h), [16, 8])]))
+    cases.append(Case("cumsum/1x300_long_offset1e4", "cumsum", {"dim": 1}, [In("input", Gen(1e4, 3), [1, 300])],
+                      long=True))
+    for d in (0, 1):
+        cases.append(Case(f"cumprod/8x6_d{d}", "cumprod", {"dim": d}, [In("input", Gen(1.0, -1), [8, 6])]))
+    cases.append(Case("cumprod/2x40_d1_growing", "cumprod", {"dim": 1}, [In("input", Gen(1.5, -2), [2, 40])]))
+    cases.append(Case("repeat/2x3_to_2x4x6", "repeat", {"repeats": [2, 2, 2]}, [In("input", Gen(0.0, 1), [2, 3])]))
+    cases.append(Case("repeat/3_to_2x6", "repeat", {"repeats": [2, 2]}, [In("input", Gen(0.0, 1), [3])]))
+    for desc in (False, True):
+        cases.append(Case(f"sort/4x16_d1_desc{desc}", "sort", {"dim": 1, "descending": desc},
+                          [In("input", Gen(0.0, 2), [4, 16])]))
+        cases.append(Case(f"sort/16x4_d0_desc{desc}", "sort", {"dim": 0, "descending": desc},
+                          [In("input", Gen(0.0, 2), [16, 4])]))
+        # ties (two values repeated 20 times) large magnitudes and signed zeros
+        ties = np.array([[2.0 if i % 3 else 1.0 for i in range(20)], [float(i % 2) for i in range(20)]], np.float32)
+        cases.append(Case(f"sort/ties_2x20_desc{desc}", "sort", {"dim": -1, "descending": desc}, [In("input", ties)]))
+        cases.append(Case(f"argsort/ties_2x20_desc{desc}", "argsort", {"dim": 1, "descending": desc},
+                          [In("input", ties, requires_grad=False)]))
+        cases.append(Case(f"sort/extremes_desc{desc}", "sort", {"dim": 0, "descending": desc},
+                          [In("input", [1.0, -1e4, 3.0, 1e4, -2.0, -0.0, 0.0])]))
+    for largest in (True, False):
+        cases.append(Case(f"topk/4x16_k5_largest{largest}", "topk", {"k": 5, "dim": -1, "largest": largest},
+                          [In("input", Gen(0.0, 2), [4, 16])]))
+        cases.append(Case(f"topk/16x4_k3_d0_largest{largest}", "topk", {"k": 3, "dim": 0, "largest": largest},
+                          [In("input", Gen(0.0, 2), [16, 4])]))
+    return cases
+
+
 def softmax_cases():
     cases = []
     for op in ("softmax", "log_softmax"):
@@ -524,7 +611,7 @@ def norm_cases():
     return cases
 
 
-FAMILIES = {"activation": activation_cases, "maths": maths_cases, "softmax": softmax_cases, "loss": loss_cases,
+FAMILIES = {"activation": activation_cases, "maths": maths_cases, "indexing": indexing_cases, "softmax": softmax_cases, "loss": loss_cases,
             "reduction": reduction_cases, "norm": norm_cases}
 
 

@@ -5,6 +5,7 @@
 #include "xgrad/ops/activation.h"
 #include "xgrad/ops/conv.h"
 #include "xgrad/ops/embedding.h"
+#include "xgrad/ops/indexing.h"
 #include "xgrad/ops/loss.h"
 #include "xgrad/ops/maths.h"
 #include "xgrad/ops/matmul.h"
@@ -57,6 +58,7 @@ using xg::batch_norm;
 using xg::layer_norm;
 
 using xg::embedding;
+using xg::one_hot;
 
 using xg::binary_cross_entropy;
 using xg::binary_cross_entropy_with_logits;
