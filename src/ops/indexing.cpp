@@ -212,9 +212,23 @@ const OpDef<Dim> kCumsum{
       return {flip(cumsum(flip(c.grad(), {d}), d), {d})};
     },
 };
+/// cumprod's gradient where x may hold zeros: grad_i = L_i · Σ_{j>=i} g_j Π_{i<k<=j} x_k with
+/// L_i = Π_{k<i} x_k, computed over an [..., n, n] table without dividing by x.
+Tensor cumprod_grad_with_zeros(const Tensor& x, const Tensor& g, int64_t d) {
+  const Tensor xt = x.dim() == 0 ? x.reshape({1}) : transpose(x, d, -1);
+  const Tensor gl = g.dim() == 0 ? g.reshape({1}) : transpose(g, d, -1);
+  const int64_t n = xt.shape().back();
+  const Tensor ii = arange(n).reshape({n, 1}), jj = arange(n).reshape({1, n});
+  const Tensor one = scalar_like(x, 1.0), zero = scalar_like(x, 0.0);
+  const Tensor rows = unsqueeze(xt, -2);                           // [..., 1, n]: x_k
+  const Tensor after = cumprod(where(gt(jj, ii), rows, one), -1);  // [i][j]: Π_{i<k<=j} x_k
+  const Tensor r = sum(where(ge(jj, ii), mul(unsqueeze(gl, -2), after), zero), {-1});
+  const Tensor before = select(cumprod(where(lt(jj, ii), rows, one), -1), -1, n - 1);  // Π_{k<i} x_k
+  const Tensor grad = mul(before, r);
+  return x.dim() == 0 ? grad.reshape({}) : transpose(grad, d, -1);
+}
 /// cumprod: d out_j / d x_i = out_j / x_i for j >= i, so the gradient is the reversed running sum of
-/// g · out, divided by x. Exact only without zeros in x: with one, backward is refused rather than
-/// giving inf or NaN.
+/// g · out, divided by x; where x holds a zero, the table form above (as PyTorch, exact there too).
 const OpDef<Dim> kCumprod{
     .name = "cumprod",
     .saves = {.inputs = 0b1, .outputs = 0b1},
@@ -226,7 +240,7 @@ const OpDef<Dim> kCumprod{
         NoGradGuard ng;
         zero = x.numel() > 0 && eq(x, 0.0).to(kInt64).sum().item() > 0;
       }
-      if (zero) fail<AutogradError>("cumprod: the gradient through an input that holds a zero is not implemented");
+      if (zero) return {cumprod_grad_with_zeros(x, c.grad(), d)};
       return {div(flip(cumsum(flip(mul(c.grad(), y), {d}), d), {d}), x)};
     },
 };

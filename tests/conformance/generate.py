@@ -477,6 +477,8 @@ def indexing_cases():
                       long=True))
     for d in (0, 1):
         cases.append(Case(f"cumprod/8x6_d{d}", "cumprod", {"dim": d}, [In("input", Gen(1.0, -1), [8, 6])]))
+    cases.append(Case("cumprod/zeros_3x5_d1", "cumprod", {"dim": 1},
+                      [In("input", [[0.5, 0.0, 1.5, -0.7, 2.0], [0.0, 0.0, 0.9, 1.2, 0.3], [1.1, 0.8, -0.6, 1.3, 0.0]])]))
     cases.append(Case("cumprod/2x40_d1_growing", "cumprod", {"dim": 1}, [In("input", Gen(1.5, -2), [2, 40])]))
     cases.append(Case("repeat/2x3_to_2x4x6", "repeat", {"repeats": [2, 2, 2]}, [In("input", Gen(0.0, 1), [2, 3])]))
     cases.append(Case("repeat/3_to_2x6", "repeat", {"repeats": [2, 2]}, [In("input", Gen(0.0, 1), [3])]))

@@ -134,9 +134,14 @@ TEST(Indexing, CumulativeOps) {
   v[0] = 1e8f;
   const std::vector<double> c = cumsum(f32(v, {1000}), 0).to_vector<double>();
   EXPECT_EQ(c.back(), static_cast<double>(static_cast<float>(1e8 + 999)));
-  // cumprod's gradient through a zero is refused, not inf or NaN
+  // cumprod's gradient through zeros is exact (torch: [1, 8, 0]), not inf or NaN
   Tensor z = f64({2, 0, 3}, {3}).requires_grad_();
-  expect_error<AutogradError>([&] { cumprod(z, 0).sum().backward(); }, {"cumprod", "zero"});
+  cumprod(z, 0).sum().backward();
+  expect_values(z.grad(), {3}, {1, 8, 0});
+  const Tensor zeros_in = f64({0.5, 0, 1.5, -0.7, 0, 0.9, 1.2, 0.3}, {2, 4});
+  expect_gradcheck([&](const std::vector<Tensor>& t) { return cumprod(t[0], 1); }, {zeros_in.clone().requires_grad_()});
+  expect_gradgradcheck([&](const std::vector<Tensor>& t) { return cumprod(t[0], -1); },
+                       {zeros_in.clone().requires_grad_()});
 }
 
 TEST(Indexing, GradientsOfTheOpsWithIndexInputs) {
