@@ -510,6 +510,158 @@ Tensor one_hot(const Tensor& index, int64_t num_classes) {
   return out;
 }
 
+Tensor tile(const Tensor& input, const Shape& dims) {
+  check_defined(input, "tile", "input");
+  Shape r = dims;
+  while (static_cast<int64_t>(r.size()) < input.dim()) r.insert(r.begin(), 1);
+  return repeat(input, r);
+}
+
+Tensor diag(const Tensor& input, int64_t diagonal) {
+  check_defined(input, "diag", "input");
+  const int64_t k = diagonal;
+  if (input.dim() == 1) {
+    // m x m with out[i][i + k] = input[i]: each column j reads input[j - max(k, 0)] on the diagonal.
+    const int64_t n = input.shape()[0], m = n + (k < 0 ? -k : k);
+    if (n == 0) return zeros({m, m}, input.dtype());
+    const Tensor col = clamp(sub(arange(m), std::max<int64_t>(k, 0)), int64_t{0}, n - 1);
+    const Tensor ii = arange(m).reshape({m, 1}), jj = arange(m).reshape({1, m});
+    const Tensor row = index_select(input, 0, col).reshape({1, m});
+    return where(eq(sub(jj, ii), k), row, scalar(0, input.dtype()));
+  }
+  if (input.dim() != 2) fail<ShapeError>("diag: expected a 1-D or 2-D input, got shape {}", shape_str(input.shape()));
+  const int64_t rows = input.shape()[0], cols = input.shape()[1];
+  const int64_t r0 = std::max<int64_t>(-k, 0), c0 = std::max<int64_t>(k, 0);
+  const int64_t len = std::max<int64_t>(0, std::min(rows - r0, cols - c0));
+  const Tensor i = arange(len);
+  const Tensor flat_index = add(mul(add(i, r0), cols), add(i, c0));
+  return index_select(input.reshape({-1}), 0, flat_index);
+}
+
+Tensor nonzero(const Tensor& input) {
+  check_defined(input, "nonzero", "input");
+  const Tensor x = raw(input);
+  const int64_t nd = x.dim();
+  std::vector<int64_t> found;
+  const Shape st = contiguous_strides(x.shape());
+  core::dispatch_all(x.dtype(), [&]<class T>() {
+    const T* p = x.data<T>();
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      if (p[i] == T(0)) continue;  // NaN != 0: non-zero, as PyTorch
+      for (int64_t d = 0; d < nd; ++d)
+        found.push_back((i / st[static_cast<size_t>(d)]) % x.shape()[static_cast<size_t>(d)]);
+      if (nd == 0) found.push_back(0);
+    }
+  });
+  const int64_t count = nd == 0 ? static_cast<int64_t>(found.size()) : static_cast<int64_t>(found.size()) / nd;
+  if (nd == 0) return zeros({count, 0}, kInt64);
+  return from_vector(found, {count, nd});
+}
+
+Tensor masked_select(const Tensor& input, const Tensor& mask) {
+  check_defined(input, "masked_select", "input");
+  check_defined(mask, "masked_select", "mask");
+  if (mask.dtype() != kBool) fail<DTypeError>("masked_select: mask must be bool, got {}", dtype_name(mask.dtype()));
+  const Shape s = broadcast_shapes(input.shape(), mask.shape(), "masked_select");
+  const Tensor flat_mask = expand(mask, s).reshape({-1});
+  const Tensor where_true = nonzero(flat_mask).reshape({-1});
+  return index_select(expand(input, s).reshape({-1}), 0, where_true);
+}
+
+namespace {
+/// The checks of the index_* ops: a 1-D (or 0-d) int64 index within the size of dim (negative
+/// indices allowed where PyTorch allows them, wrapped); returns the index as 1-D.
+Tensor checked_slice_index(const Tensor& input, int64_t d, const Tensor& index, bool wrap_negative, const char* op) {
+  check_index_tensor(index, op);
+  if (index.dim() > 1) fail<ShapeError>("{}: index must be 0-d or 1-d, got shape {}", op, shape_str(index.shape()));
+  const int64_t size = input.dim() == 0 ? 1 : input.shape()[static_cast<size_t>(d)];
+  Tensor ix = raw(index).reshape({-1});
+  if (wrap_negative) ix = where(lt(ix, 0), add(ix, size), ix);
+  const Tensor checked = raw(ix);
+  const int64_t* p = checked.data<int64_t>();
+  for (int64_t i = 0; i < checked.numel(); ++i)
+    if (p[i] < 0 || p[i] >= size)
+      fail<IndexError>("{}: index {} is out of bounds for dimension {} with size {}", op,
+                       p[i] < 0 && wrap_negative ? p[i] - size : p[i], d, size);
+  return checked;
+}
+
+/// index (1-D, one entry per slice of source along d) as a gather/scatter index of source's shape.
+Tensor slice_index_like(const Tensor& index, const Tensor& source, int64_t d) {
+  Shape view(static_cast<size_t>(std::max<int64_t>(source.dim(), 1)), 1);
+  view[static_cast<size_t>(d)] = index.numel();
+  return expand(index.reshape(view), at_least_1d(source).shape()).contiguous().reshape(source.shape());
+}
+
+/// The shape rule of index_add and index_copy: source is input's shape with index.numel() along d.
+void check_source_shape(const Tensor& input, int64_t d, const Tensor& index, const Tensor& source, const char* op) {
+  check_defined(source, op, "source");
+  Shape want = at_least_1d(input).shape();
+  want[static_cast<size_t>(d)] = index.numel();
+  if (at_least_1d(source).shape() != want)
+    fail<ShapeError>("{}: source of shape {} does not match input of shape {} with {} indices along dim {}", op,
+                     shape_str(source.shape()), shape_str(input.shape()), index.numel(), d);
+  if (source.dtype() != input.dtype())
+    fail<DTypeError>("{}: source has dtype {} but input has dtype {}", op, dtype_name(source.dtype()),
+                     dtype_name(input.dtype()));
+}
+}  // namespace
+
+Tensor index_add(const Tensor& input, int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha) {
+  check_defined(input, "index_add", "input");
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(input.dim(), 1), "index_add");
+  const Tensor ix = checked_slice_index(input, d, index, false, "index_add");
+  check_source_shape(input, d, ix, source, "index_add");
+  const Tensor src = alpha.to_double() == 1.0 && !alpha.is_boolean() ? source : mul(source, alpha);
+  return scatter_add(input, d, slice_index_like(ix, source, d),
+                     src.dtype() == input.dtype() ? src : src.to(input.dtype()));
+}
+
+Tensor index_copy(const Tensor& input, int64_t dim, const Tensor& index, const Tensor& source) {
+  check_defined(input, "index_copy", "input");
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(input.dim(), 1), "index_copy");
+  const Tensor ix = checked_slice_index(input, d, index, false, "index_copy");
+  check_source_shape(input, d, ix, source, "index_copy");
+  return scatter(input, d, slice_index_like(ix, source, d), source);
+}
+
+Tensor index_fill(const Tensor& input, int64_t dim, const Tensor& index, Scalar value) {
+  check_defined(input, "index_fill", "input");
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(input.dim(), 1), "index_fill");
+  const Tensor ix = checked_slice_index(input, d, index, true, "index_fill");
+  if (input.dim() == 0) return ix.numel() ? masked_fill(input, scalar(true, kBool), value) : input.clone();
+  // A bool mask along dim, broadcast over the other dims.
+  const int64_t size = input.shape()[static_cast<size_t>(d)];
+  const Tensor hit = scatter(zeros({size}, kBool), 0, ix, true);
+  Shape view(static_cast<size_t>(input.dim()), 1);
+  view[static_cast<size_t>(d)] = size;
+  return masked_fill(input, hit.reshape(view), value);
+}
+
+Tensor repeat_interleave(const Tensor& input, const Tensor& repeats, std::optional<int64_t> dim) {
+  check_defined(input, "repeat_interleave", "input");
+  check_index_tensor(repeats, "repeat_interleave", "repeats");
+  if (!dim) return repeat_interleave(input.reshape({-1}), repeats, 0);
+  const int64_t d = wrap_dim(*dim, std::max<int64_t>(input.dim(), 1), "repeat_interleave");
+  const Tensor x = at_least_1d(input);
+  const int64_t n = x.shape()[static_cast<size_t>(d)];
+  const Tensor r = raw(repeats).reshape({-1});
+  if (r.numel() != 1 && r.numel() != n)
+    fail<ShapeError>("repeat_interleave: {} repeats for {} elements along dim {} (give 1 or {})", r.numel(), n, d, n);
+  const int64_t* rp = r.data<int64_t>();
+  std::vector<int64_t> positions;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t times = rp[r.numel() == 1 ? 0 : i];
+    if (times < 0) fail<ValueError>("repeat_interleave: repeats must be non-negative, got {}", times);
+    positions.insert(positions.end(), static_cast<size_t>(times), i);
+  }
+  return index_select(x, d, from_vector(positions, {static_cast<int64_t>(positions.size())}));
+}
+
+Tensor repeat_interleave(const Tensor& input, int64_t repeats, std::optional<int64_t> dim) {
+  return repeat_interleave(input, scalar(repeats, kInt64), dim);
+}
+
 // ---------------------------------------------------------------- cumsum, cumprod
 
 Tensor cumsum(const Tensor& input, int64_t dim) {

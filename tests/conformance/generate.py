@@ -198,6 +198,16 @@ OPS = {
     "cumsum": (lambda t, a: [torch.cumsum(t["input"], a["dim"])], ["output"], [True]),
     "cumprod": (lambda t, a: [torch.cumprod(t["input"], a["dim"])], ["output"], [True]),
     "repeat": (lambda t, a: [t["input"].repeat(*a["repeats"])], ["output"], [True]),
+    "tile": (lambda t, a: [torch.tile(t["input"], a["dims"])], ["output"], [True]),
+    "diag": (lambda t, a: [torch.diag(t["input"], a["diagonal"])], ["output"], [True]),
+    "masked_select": (lambda t, a: [torch.masked_select(t["input"], t["mask"])], ["output"], [True]),
+    "nonzero": (lambda t, a: [torch.nonzero(t["input"])], ["output"], [False]),
+    "index_add": (lambda t, a: [torch.index_add(t["input"], a["dim"], t["index"], t["source"], alpha=a["alpha"])],
+                  ["output"], [True]),
+    "index_copy": (lambda t, a: [torch.index_copy(t["input"], a["dim"], t["index"], t["source"])], ["output"], [True]),
+    "index_fill": (lambda t, a: [torch.index_fill(t["input"], a["dim"], t["index"], a["value"])], ["output"], [True]),
+    "repeat_interleave": (lambda t, a: [torch.repeat_interleave(t["input"], t["repeats"] if "repeats" in t
+                                                                else a["repeats"], a["dim"])], ["output"], [True]),
     # sort as PyTorch's stable sort: equal values keep their order.
     "sort": (lambda t, a: list(torch.sort(t["input"], dim=a["dim"], descending=a["descending"], stable=True)),
              ["values", "indices"], [True, False]),
@@ -482,6 +492,27 @@ def indexing_cases():
     cases.append(Case("cumprod/2x40_d1_growing", "cumprod", {"dim": 1}, [In("input", Gen(1.5, -2), [2, 40])]))
     cases.append(Case("repeat/2x3_to_2x4x6", "repeat", {"repeats": [2, 2, 2]}, [In("input", Gen(0.0, 1), [2, 3])]))
     cases.append(Case("repeat/3_to_2x6", "repeat", {"repeats": [2, 2]}, [In("input", Gen(0.0, 1), [3])]))
+    cases.append(Case("tile/2x3_by_2", "tile", {"dims": [2]}, [In("input", Gen(0.0, 1), [2, 3])]))
+    cases.append(Case("tile/2x3_by_2x1x2", "tile", {"dims": [2, 1, 2]}, [In("input", Gen(0.0, 1), [2, 3])]))
+    for k in (-1, 0, 2):
+        cases.append(Case(f"diag/vector5_k{k}", "diag", {"diagonal": k}, [In("input", Gen(0.0, 1), [5])]))
+        cases.append(Case(f"diag/matrix4x6_k{k}", "diag", {"diagonal": k}, [In("input", Gen(0.0, 1), [4, 6])]))
+    cases.append(Case("masked_select/4x6_broadcast_mask", "masked_select", {},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("mask", mask)]))
+    nz = np.array([[0.0, 1.5, 0.0], [-2.0, 0.0, 0.0], [0.0, 0.0, 3.0], [0.0, 0.0, 0.0]], np.float32)
+    cases.append(Case("nonzero/4x3", "nonzero", {}, [In("input", nz, requires_grad=False)]))
+    cases.append(Case("index_add/4x6_d1_repeats_alpha2", "index_add", {"dim": 1, "alpha": 2.0},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("index", np.array([5, 0, 5, 2], np.int64)),
+                       In("source", Gen(0.0, 1), [4, 4])]))
+    cases.append(Case("index_copy/4x6_d0", "index_copy", {"dim": 0},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("index", np.array([3, 1], np.int64)),
+                       In("source", Gen(0.0, 1), [2, 6])]))
+    cases.append(Case("index_fill/4x6_d-1_negative_index", "index_fill", {"dim": -1, "value": 2.5},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("index", np.array([-1, 0, 2], np.int64))]))
+    cases.append(Case("repeat_interleave/3x2_d0_tensor", "repeat_interleave", {"dim": 0},
+                      [In("input", Gen(0.0, 1), [3, 2]), In("repeats", np.array([2, 0, 3], np.int64))]))
+    cases.append(Case("repeat_interleave/3x2_flat_2", "repeat_interleave", {"repeats": 2, "dim": None},
+                      [In("input", Gen(0.0, 1), [3, 2])]))
     for desc in (False, True):
         cases.append(Case(f"sort/4x16_d1_desc{desc}", "sort", {"dim": 1, "descending": desc},
                           [In("input", Gen(0.0, 2), [4, 16])]))

@@ -55,6 +55,38 @@ const Register reg{
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {repeat(in.at("input"), a.at("repeats").get<Shape>())};
      }},
+    {"tile",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {tile(in.at("input"), a.at("dims").get<Shape>())};
+     }},
+    {"diag",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {diag(in.at("input"), a.at("diagonal").get<int64_t>())};
+     }},
+    {"masked_select",
+     [](const Inputs& in, const json&) -> std::vector<Tensor> {
+       return {masked_select(in.at("input"), in.at("mask"))};
+     }},
+    {"nonzero", [](const Inputs& in, const json&) -> std::vector<Tensor> { return {nonzero(in.at("input"))}; }},
+    {"index_add",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {index_add(in.at("input"), a.at("dim"), in.at("index"), in.at("source"), a.at("alpha").get<double>())};
+     }},
+    {"index_copy",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {index_copy(in.at("input"), a.at("dim"), in.at("index"), in.at("source"))};
+     }},
+    {"index_fill",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {index_fill(in.at("input"), a.at("dim"), in.at("index"), a.at("value").get<double>())};
+     }},
+    {"repeat_interleave",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       const json& d = a.at("dim");
+       const std::optional<int64_t> dim = d.is_null() ? std::nullopt : std::optional<int64_t>(d.get<int64_t>());
+       if (in.contains("repeats")) return {repeat_interleave(in.at("input"), in.at("repeats"), dim)};
+       return {repeat_interleave(in.at("input"), a.at("repeats").get<int64_t>(), dim)};
+     }},
     {"sort",
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return both(sort(in.at("input"), a.at("dim"), a.at("descending")));

@@ -175,3 +175,59 @@ TEST(Indexing, GradientsOfTheOpsWithIndexInputs) {
       },
       {"scatter_add", "index and src of one shape"});
 }
+
+TEST(Indexing, MoreSelectionOps) {
+  const Tensor x = arange(0.0, 6.0, 1.0, kFloat64).reshape({2, 3});
+  expect_values(tile(x, {2}), {2, 6}, {0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5});
+  EXPECT_EQ(tile(x, {2, 1, 1}).shape(), (Shape{2, 2, 3}));
+  expect_values(diag(f64({1, 2}, {2}), 1), {3, 3}, {0, 1, 0, 0, 0, 2, 0, 0, 0});
+  expect_values(diag(x), {2}, {0, 4});
+  expect_values(diag(x, -1), {1}, {3});
+  EXPECT_EQ(diag(x, 5).shape(), (Shape{0}));
+  expect_error<ShapeError>([&] { diag(ones({2, 2, 2})); }, {"diag", "1-D or 2-D"});
+  expect_values(masked_select(x, gt(x, 2.0)), {3}, {3, 4, 5});
+  expect_values(masked_select(x, from_vector(std::vector<bool>{true, false, true}, {3})), {4}, {0, 2, 3, 5});
+  EXPECT_EQ(ints(nonzero(i64({0, 1, 2, 0}, {2, 2}))), (std::vector<int64_t>{0, 1, 1, 0}));
+  EXPECT_EQ(nonzero(scalar(3.0)).shape(), (Shape{1, 0}));
+  EXPECT_EQ(ints(nonzero(f64({0, NAN}, {2}))), (std::vector<int64_t>{1}));  // NaN is non-zero
+  expect_values(index_add(zeros({3}, kFloat64), 0, i64({0, 0, 2}, {3}), f64({1, 2, 3}, {3}), 2), {3}, {6, 0, 6});
+  expect_values(index_copy(zeros({2, 3}, kFloat64), 1, i64({2, 0}, {2}), ones({2, 2}, kFloat64)), {2, 3},
+                {1, 0, 1, 1, 0, 1});
+  expect_values(index_fill(zeros({2, 3}, kFloat64), 1, i64({-1}, {1}), 5.0), {2, 3}, {0, 0, 5, 0, 0, 5});
+  expect_values(repeat_interleave(f64({1, 2}, {2}), 2), {4}, {1, 1, 2, 2});
+  expect_values(repeat_interleave(x, i64({1, 2}, {2}), 0), {3, 3}, {0, 1, 2, 3, 4, 5, 3, 4, 5});
+  // errors name the op, the index and the size
+  expect_error<IndexError>(
+      [&] {
+        index_add(zeros({3}), 0, i64({0, 3}, {2}), ones({2}));
+      },
+      {"index_add", "index 3", "size 3"});
+  expect_error<IndexError>([&] { index_fill(zeros({3}), 0, i64({-4}, {1}), 1.0); },
+                           {"index_fill", "index -4", "size 3"});
+  expect_error<ShapeError>(
+      [&] {
+        index_copy(zeros({2, 3}), 1, i64({0}, {1}), ones({2, 2}));
+      },
+      {"index_copy", "source"});
+  expect_error<ShapeError>([&] { repeat_interleave(x, i64({1, 2, 3}, {3}), 0); }, {"repeat_interleave", "3 repeats"});
+  // gradients
+  expect_gradcheck([](const std::vector<Tensor>& v) { return diag(v[0], -1); }, {leaf({4}, 20)});
+  expect_gradcheck([](const std::vector<Tensor>& v) { return diag(v[0], 1); }, {leaf({3, 4}, 21)});
+  const Tensor mask = from_vector(std::vector<bool>{true, false, true, true}, {4});
+  expect_gradcheck([&](const std::vector<Tensor>& v) { return masked_select(v[0], mask); }, {leaf({3, 4}, 22)});
+  const Tensor ix = i64({2, 0, 2}, {3});
+  expect_gradgradcheck([&](const std::vector<Tensor>& v) { return index_add(v[0], 1, ix, v[1], 0.5); },
+                       {leaf({2, 4}, 23), leaf({2, 3}, 24)});
+  expect_gradcheck(
+      [&](const std::vector<Tensor>& v) {
+        return index_copy(v[0], 0, i64({1, 0}, {2}), v[1]);
+      },
+      {leaf({3, 2}, 25), leaf({2, 2}, 26)});
+  expect_gradcheck([&](const std::vector<Tensor>& v) { return index_fill(v[0], 0, i64({1}, {1}), 3.0); },
+                   {leaf({3, 2}, 27)});
+  expect_gradcheck(
+      [](const std::vector<Tensor>& v) {
+        return repeat_interleave(v[0], i64({2, 0, 1}, {3}), 1);
+      },
+      {leaf({2, 3}, 28)});
+}

@@ -39,6 +39,24 @@ Tensor cumprod(const Tensor& input, int64_t dim);
 /// input tiled repeats[i] times along dim i (repeats may have more dims than input: new leading dims).
 Tensor repeat(const Tensor& input, const Shape& repeats);
 
+/// input tiled dims[i] times along dim i; fewer dims than input repeat the last ones (as PyTorch).
+Tensor tile(const Tensor& input, const Shape& dims);
+/// 1-D input: a square matrix with it on the given diagonal; 2-D input: that diagonal as 1-D.
+Tensor diag(const Tensor& input, int64_t diagonal = 0);
+/// The elements of input where mask (bool, broadcast with input) is true, as 1-D.
+Tensor masked_select(const Tensor& input, const Tensor& mask);
+/// The positions of the non-zero elements, [count, input.dim()] int64 (NaN is non-zero).
+Tensor nonzero(const Tensor& input);
+/// input with alpha · source added at index (1-D int64) along dim; repeated indices accumulate.
+Tensor index_add(const Tensor& input, int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha = 1);
+/// input with the slices at index along dim replaced by source's (the last write wins on repeats).
+Tensor index_copy(const Tensor& input, int64_t dim, const Tensor& index, const Tensor& source);
+/// input with the slices at index along dim set to value (negative indices count from the end).
+Tensor index_fill(const Tensor& input, int64_t dim, const Tensor& index, Scalar value);
+/// Each element (or slice along dim) repeated repeats times; without dim, over the flattened input.
+Tensor repeat_interleave(const Tensor& input, int64_t repeats, std::optional<int64_t> dim = std::nullopt);
+Tensor repeat_interleave(const Tensor& input, const Tensor& repeats, std::optional<int64_t> dim = std::nullopt);
+
 /// Sorted values and their positions in input, stably (equal values keep their order) and with NaN
 /// the largest, as PyTorch's sort(stable=True).
 std::pair<Tensor, Tensor> sort(const Tensor& input, int64_t dim = -1, bool descending = false);
