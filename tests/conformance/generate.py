@@ -173,6 +173,48 @@ def bn(t, a):
 OPS = {
     "hardswish": (lambda t, a: [F.hardswish(t["input"])], ["output"], [True]),
     "hardsigmoid": (lambda t, a: [F.hardsigmoid(t["input"])], ["output"], [True]),
+    **{op: (lambda t, a, f=f: [f(t["input"])], ["output"], [True]) for op, f in (
+        ("log1p", torch.log1p), ("expm1", torch.expm1), ("log2", torch.log2), ("log10", torch.log10),
+        ("exp2", torch.exp2), ("asin", torch.asin), ("acos", torch.acos), ("atan", torch.atan), ("sinh", torch.sinh),
+        ("cosh", torch.cosh), ("mish", F.mish), ("selu", F.selu), ("softsign", F.softsign))},
+    "atan2": (lambda t, a: [torch.atan2(t["input"], t["other"])], ["output"], [True]),
+    "hardtanh": (lambda t, a: [F.hardtanh(t["input"], a["min_val"], a["max_val"])], ["output"], [True]),
+    "celu": (lambda t, a: [F.celu(t["input"], a["alpha"])], ["output"], [True]),
+    "logit": (lambda t, a: [torch.logit(t["input"], a["eps"])], ["output"], [True]),
+    "lerp": (lambda t, a: [torch.lerp(t["input"], t["end"], t["weight"] if "weight" in t else a["weight"])], ["output"],
+             [True]),
+    "prelu": (lambda t, a: [F.prelu(t["input"], t["weight"])], ["output"], [True]),
+    "clamp": (lambda t, a: [torch.clamp(t["input"], t.get("min"), t.get("max"))], ["output"], [True]),
+    "gather": (lambda t, a: [torch.gather(t["input"], a["dim"], t["index"])], ["output"], [True]),
+    "scatter": (lambda t, a: [torch.scatter(t["input"], a["dim"], t["index"], t["src"])], ["output"], [True]),
+    "scatter_add": (lambda t, a: [torch.scatter_add(t["input"], a["dim"], t["index"], t["src"])], ["output"], [True]),
+    "masked_fill": (lambda t, a: [torch.masked_fill(t["input"], t["mask"], a["value"])], ["output"], [True]),
+    "take_along_dim": (lambda t, a: [torch.take_along_dim(t["input"], t["indices"], a["dim"])], ["output"], [True]),
+    "flip": (lambda t, a: [torch.flip(t["input"], a["dims"])], ["output"], [True]),
+    "roll": (lambda t, a: [torch.roll(t["input"], a["shifts"], a["dims"])], ["output"], [True]),
+    "tril": (lambda t, a: [torch.tril(t["input"], a["diagonal"])], ["output"], [True]),
+    "triu": (lambda t, a: [torch.triu(t["input"], a["diagonal"])], ["output"], [True]),
+    "one_hot": (lambda t, a: [F.one_hot(t["input"], a["num_classes"])], ["output"], [False]),
+    "cumsum": (lambda t, a: [torch.cumsum(t["input"], a["dim"])], ["output"], [True]),
+    "cumprod": (lambda t, a: [torch.cumprod(t["input"], a["dim"])], ["output"], [True]),
+    "repeat": (lambda t, a: [t["input"].repeat(*a["repeats"])], ["output"], [True]),
+    "tile": (lambda t, a: [torch.tile(t["input"], a["dims"])], ["output"], [True]),
+    "diag": (lambda t, a: [torch.diag(t["input"], a["diagonal"])], ["output"], [True]),
+    "masked_select": (lambda t, a: [torch.masked_select(t["input"], t["mask"])], ["output"], [True]),
+    "nonzero": (lambda t, a: [torch.nonzero(t["input"])], ["output"], [False]),
+    "index_add": (lambda t, a: [torch.index_add(t["input"], a["dim"], t["index"], t["source"], alpha=a["alpha"])],
+                  ["output"], [True]),
+    "index_copy": (lambda t, a: [torch.index_copy(t["input"], a["dim"], t["index"], t["source"])], ["output"], [True]),
+    "index_fill": (lambda t, a: [torch.index_fill(t["input"], a["dim"], t["index"], a["value"])], ["output"], [True]),
+    "repeat_interleave": (lambda t, a: [torch.repeat_interleave(t["input"], t["repeats"] if "repeats" in t
+                                                                else a["repeats"], a["dim"])], ["output"], [True]),
+    # sort as PyTorch's stable sort: equal values keep their order.
+    "sort": (lambda t, a: list(torch.sort(t["input"], dim=a["dim"], descending=a["descending"], stable=True)),
+             ["values", "indices"], [True, False]),
+    "argsort": (lambda t, a: [torch.sort(t["input"], dim=a["dim"], descending=a["descending"], stable=True)[1]],
+                ["output"], [False]),
+    "topk": (lambda t, a: list(torch.topk(t["input"], a["k"], a["dim"], a["largest"])), ["values", "indices"],
+             [True, False]),
     "softmax": (lambda t, a: [torch.softmax(t["input"], a["dim"])], ["output"], [True]),
     "log_softmax": (lambda t, a: [torch.log_softmax(t["input"], a["dim"])], ["output"], [True]),
     "logsumexp": (lambda t, a: [torch.logsumexp(t["input"], reduce_dims(a, t["input"]), a["keepdim"])], ["output"],
@@ -283,7 +325,8 @@ def build(case):
     largest = 1.0
     outputs = []
     for k, (o64, o32) in enumerate(zip(outs64, outs32)):
-        j = {"name": names[k], "dtype": "float32", "differentiable": diff[k]}
+        j = {"name": names[k], "dtype": "float32" if o64.is_floating_point() else str(o64.dtype)[6:],
+             "differentiable": diff[k]}
         j.update(expected_json(o64, o32, case.must_sample.get(names[k], ()), True))
         outputs.append(j)
         largest = max(largest, float(o64.abs().max()) if o64.numel() else 0.0)
@@ -319,6 +362,174 @@ def activation_cases():
         cases.append(Case(f"{op}/8x32", op, {}, [In("input", Gen(0.0, 2), [8, 32])]))
         cases.append(Case(f"{op}/kinks", op, {}, [In("input", [-4.0, -3.0, -2.5, -0.5, 0.0, 0.5, 2.5, 3.0, 4.0])]))
         cases.append(Case(f"{op}/scale1e4", op, {}, [In("input", Gen(0.0, 13), [4, 64])]))
+    return cases
+
+
+def maths_cases():
+    cases = []
+    # Each unary op over its typical range, large magnitudes, and tiny values where the op exists for
+    # its accuracy there (log1p, expm1, sinh near 0).
+    ranges = {
+        "log1p": [("typical", 0.0, -1), ("large", 2.0**20, 19), ("tiny", 0.0, -20), ("near_minus1", -0.75, -3)],
+        "expm1": [("typical", 0.0, 2), ("large", 0.0, 6), ("tiny", 0.0, -20)],
+        "log2": [("typical", 1.0, -1), ("large", 2.0**20, 19), ("near1", 1.0, -12)],
+        "log10": [("typical", 1.0, -1), ("large", 2.0**20, 19), ("near1", 1.0, -12)],
+        "exp2": [("typical", 0.0, 3), ("large", 0.0, 6), ("tiny", 0.0, -20)],
+        "asin": [("typical", 0.0, -1), ("wide", 0.0, -0.2), ("tiny", 0.0, -20)],
+        "acos": [("typical", 0.0, -1), ("wide", 0.0, -0.2), ("tiny", 0.0, -20)],
+        "atan": [("typical", 0.0, 2), ("scale1e4", 0.0, 13), ("tiny", 0.0, -20)],
+        "sinh": [("typical", 0.0, 2), ("large", 0.0, 6), ("tiny", 0.0, -20)],
+        "cosh": [("typical", 0.0, 2), ("large", 0.0, 6), ("tiny", 0.0, -20)],
+        "mish": [("typical", 0.0, 2), ("large", 0.0, 5), ("tiny", 0.0, -20)],
+        "selu": [("typical", 0.0, 2), ("large", 0.0, 5), ("tiny", 0.0, -20)],
+        "softsign": [("typical", 0.0, 2), ("scale1e4", 0.0, 13), ("tiny", 0.0, -20)],
+    }
+    for op, rs in ranges.items():
+        for tag, center, l2h in rs:
+            cases.append(Case(f"{op}/2x8_{tag}", op, {}, [In("input", Gen(center, l2h), [2, 8])]))
+    # Domain edges: finite values where the gradient is infinite (so no gradient is compared).
+    edges = {"asin": [-1.0, -0.999, -0.5, 0.0, 0.5, 0.999, 1.0], "acos": [-1.0, -0.999, -0.5, 0.0, 0.5, 0.999, 1.0],
+             "log1p": [-0.999, -0.5, 0.0, 1e-30, 1.0, 1e30], "log2": [1e-30, 0.5, 1.0, 2.0, 1024.0, 1e30],
+             "log10": [1e-30, 0.1, 1.0, 10.0, 1e30], "expm1": [-100.0, -1e-30, 0.0, 1e-30, 80.0],
+             "exp2": [-149.0, -10.0, 0.0, 0.5, 127.0], "atan": [-1e30, -1.0, 0.0, 1.0, 1e30],
+             "sinh": [-80.0, -1e-30, 0.0, 1e-30, 80.0], "cosh": [-80.0, 0.0, 80.0],
+             "mish": [-100.0, -20.0, 0.0, 20.0, 100.0], "selu": [-100.0, -1e-30, 0.0, 1e-30, 100.0],
+             "softsign": [-1e30, -1.0, 0.0, 1.0, 1e30]}
+    for op, v in edges.items():
+        cases.append(Case(f"{op}/edges", op, {}, [In("input", np.array(v, np.float32), requires_grad=False)]))
+    cases.append(Case("asin/near_edges_grad", "asin", {}, [In("input", [-0.99, -0.9, 0.9, 0.99])]))
+    cases.append(Case("acos/near_edges_grad", "acos", {}, [In("input", [-0.99, -0.9, 0.9, 0.99])]))
+    cases.append(Case("log1p/zero_grad", "log1p", {}, [In("input", [-0.5, 0.0, 0.5])]))
+    for tag, l2h in (("typical", 2), ("scale1e4", 13)):
+        cases.append(Case(f"atan2/2x16_32_{tag}", "atan2", {}, [In("input", Gen(0.0, l2h), [2, 16]),
+                                                                  In("other", Gen(0.0, l2h), [16])]))
+    cases.append(Case("atan2/signs", "atan2", {}, [In("input", [0.0, -0.0, 0.0, -0.0, 1.0, -1.0, 1e30]),
+                                                   In("other", [1.0, 1.0, -1.0, -1.0, 0.0, 0.0, 1.0])],
+                      ))
+    for tag, lo, hi in (("default", -1.0, 1.0), ("0_6", 0.0, 6.0), ("neg", -2.5, -0.5)):
+        cases.append(Case(f"hardtanh/2x16_{tag}", "hardtanh", {"min_val": lo, "max_val": hi},
+                          [In("input", Gen(0.0, 2), [2, 16])]))
+    cases.append(Case("hardtanh/kinks", "hardtanh", {"min_val": -1.0, "max_val": 1.0},
+                      [In("input", [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])]))
+    for alpha in (0.5, 2.0):
+        cases.append(Case(f"celu/2x16_alpha{alpha}", "celu", {"alpha": alpha}, [In("input", Gen(0.0, 2), [2, 16])]))
+    cases.append(Case("celu/2x16_large", "celu", {"alpha": 1.0}, [In("input", Gen(0.0, 5), [2, 16])]))
+    cases.append(Case("logit/2x16", "logit", {"eps": None}, [In("input", Gen(0.5, -2), [2, 16])]))
+    cases.append(Case("logit/2x16_near0", "logit", {"eps": None}, [In("input", Gen(2.0**-12, -13), [2, 16])]))
+    cases.append(Case("logit/2x16_near1", "logit", {"eps": None}, [In("input", Gen(1.0 - 2.0**-8, -9), [2, 16])]))
+    cases.append(Case("logit/2x16_eps0.1", "logit", {"eps": 0.1}, [In("input", Gen(0.5, -1), [2, 16])]))
+    cases.append(Case("logit/edges_eps", "logit", {"eps": 0.01}, [In("input", [-0.5, 0.0, 0.5, 1.0, 1.5])]))
+    for tag, center in (("typical", 0.0), ("offset1e4", 1e4)):
+        cases.append(Case(f"lerp/2x16_weight_tensor_{tag}", "lerp", {},
+                          [In("input", Gen(center, 2), [2, 16]), In("end", Gen(center, 2), [2, 16]),
+                           In("weight", Gen(0.5, 0), [16])]))
+        for w in ((0.3, 0.7, 1.0, 2.0) if tag == "typical" else (0.7,)):
+            cases.append(Case(f"lerp/2x16_weight{w}_{tag}", "lerp", {"weight": w},
+                              [In("input", Gen(center, 2), [2, 16]), In("end", Gen(center, 2), [16])]))
+    cases.append(Case("prelu/2x3x5_per_channel", "prelu", {}, [In("input", Gen(0.0, 1), [2, 3, 5]),
+                                                               In("weight", Gen(0.25, -3), [3])]))
+    cases.append(Case("prelu/2x3x2x2_per_channel", "prelu", {}, [In("input", Gen(0.0, 1), [2, 3, 2, 2]),
+                                                                 In("weight", Gen(0.25, -3), [3])]))
+    cases.append(Case("prelu/2x3x5_single", "prelu", {}, [In("input", Gen(0.0, 1), [2, 3, 5]),
+                                                          In("weight", Gen(0.25, -3), [1])]))
+    cases.append(Case("prelu/6_single", "prelu", {}, [In("input", Gen(0.0, 1), [6]), In("weight", [0.2])]))
+    cases.append(Case("clamp/2x16_tensor_bounds", "clamp", {},
+                      [In("input", Gen(0.0, 2), [2, 16]), In("min", Gen(-1.0, 0), [16]), In("max", Gen(1.0, 0), [2, 1])]))
+    cases.append(Case("clamp/2x16_tensor_min", "clamp", {}, [In("input", Gen(0.0, 2), [2, 16]),
+                                                             In("min", Gen(0.0, 1), [16])]))
+    cases.append(Case("clamp/2x16_tensor_max", "clamp", {}, [In("input", Gen(0.0, 2), [2, 16]),
+                                                             In("max", Gen(0.0, 1), [2, 1])]))
+    cases.append(Case("clamp/min_above_max", "clamp", {}, [In("input", [1.0, 2.0, 3.0]), In("min", [2.0, 2.0, 2.0]),
+                                                           In("max", [1.0, 5.0, 2.5])]))
+    return cases
+
+
+def indexing_cases():
+    cases = []
+    perm = np.array([[3, 0, 5], [1, 4, 2], [0, 1, 2], [5, 3, 4]], np.int64)  # no repeats within a row
+    for tag, center, l2h in (("typical", 0.0, 2), ("offset1e4", 1e4, 3)):
+        cases.append(Case(f"gather/4x6_d1_{tag}", "gather", {"dim": 1},
+                          [In("input", Gen(center, l2h), [4, 6]), In("index", IndexGen(6), [4, 5])]))
+        cases.append(Case(f"gather/4x6_d-2_{tag}", "gather", {"dim": -2},
+                          [In("input", Gen(center, l2h), [4, 6]), In("index", IndexGen(4), [7, 3])]))
+        cases.append(Case(f"scatter_add/4x6_d1_{tag}", "scatter_add", {"dim": 1},
+                          [In("input", Gen(center, l2h), [4, 6]), In("index", IndexGen(6), [4, 5]),
+                           In("src", Gen(center, l2h), [4, 5])]))
+        cases.append(Case(f"scatter/4x6_d1_{tag}", "scatter", {"dim": 1},
+                          [In("input", Gen(center, l2h), [4, 6]), In("index", perm), In("src", Gen(center, l2h), [4, 3])]))
+    cases.append(Case("scatter_add/3x2x4_d0_repeats", "scatter_add", {"dim": 0},
+                      [In("input", Gen(0.0, 1), [3, 2, 4]), In("index", IndexGen(3), [5, 2, 4]),
+                       In("src", Gen(0.0, 1), [5, 2, 4])]))
+    cases.append(Case("gather/0x6_empty", "gather", {"dim": 1},
+                      [In("input", Gen(0.0, 1), [0, 6]), In("index", np.zeros((0, 2), np.int64))]))
+    mask = np.array([[True, False, True, False, False, True]])
+    cases.append(Case("masked_fill/4x6_broadcast_mask", "masked_fill", {"value": -1.5},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("mask", mask)]))
+    cases.append(Case("take_along_dim/4x6_d1_broadcast", "take_along_dim", {"dim": 1},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("indices", IndexGen(6), [1, 3])]))
+    cases.append(Case("take_along_dim/4x6_flat", "take_along_dim", {"dim": None},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("indices", IndexGen(24), [10])]))
+    for dims in ([0], [-1], [0, 2]):
+        cases.append(Case(f"flip/2x3x4_{'_'.join(map(str, dims))}", "flip", {"dims": dims},
+                          [In("input", Gen(0.0, 1), [2, 3, 4])]))
+    cases.append(Case("roll/3x4_flat", "roll", {"shifts": [5], "dims": None}, [In("input", Gen(0.0, 1), [3, 4])]))
+    cases.append(Case("roll/3x4_two_dims", "roll", {"shifts": [1, -6], "dims": [0, -1]},
+                      [In("input", Gen(0.0, 1), [3, 4])]))
+    for op in ("tril", "triu"):
+        for diag in (-1, 0, 2):
+            cases.append(Case(f"{op}/2x3x4_diag{diag}", op, {"diagonal": diag}, [In("input", Gen(0.0, 1), [2, 3, 4])]))
+    cases.append(Case("one_hot/2x3", "one_hot", {"num_classes": -1}, [In("input", IndexGen(5), [2, 3])]))
+    cases.append(Case("one_hot/4_classes6", "one_hot", {"num_classes": 6}, [In("input", IndexGen(3), [4])]))
+    for tag, center, l2h in (("typical", 0.0, 2), ("offset1e4", 1e4, 3)):
+        for d in (0, -1):
+            cases.append(Case(f"cumsum/16x8_d{d}_{tag}", "cumsum", {"dim": d}, [In("input", Gen(center, l2h), [16, 8])]))
+    cases.append(Case("cumsum/1x300_long_offset1e4", "cumsum", {"dim": 1}, [In("input", Gen(1e4, 3), [1, 300])],
+                      long=True))
+    for d in (0, 1):
+        cases.append(Case(f"cumprod/8x6_d{d}", "cumprod", {"dim": d}, [In("input", Gen(1.0, -1), [8, 6])]))
+    cases.append(Case("cumprod/zeros_3x5_d1", "cumprod", {"dim": 1},
+                      [In("input", [[0.5, 0.0, 1.5, -0.7, 2.0], [0.0, 0.0, 0.9, 1.2, 0.3], [1.1, 0.8, -0.6, 1.3, 0.0]])]))
+    cases.append(Case("cumprod/2x40_d1_growing", "cumprod", {"dim": 1}, [In("input", Gen(1.5, -2), [2, 40])]))
+    cases.append(Case("repeat/2x3_to_2x4x6", "repeat", {"repeats": [2, 2, 2]}, [In("input", Gen(0.0, 1), [2, 3])]))
+    cases.append(Case("repeat/3_to_2x6", "repeat", {"repeats": [2, 2]}, [In("input", Gen(0.0, 1), [3])]))
+    cases.append(Case("tile/2x3_by_2", "tile", {"dims": [2]}, [In("input", Gen(0.0, 1), [2, 3])]))
+    cases.append(Case("tile/2x3_by_2x1x2", "tile", {"dims": [2, 1, 2]}, [In("input", Gen(0.0, 1), [2, 3])]))
+    for k in (-1, 0, 2):
+        cases.append(Case(f"diag/vector5_k{k}", "diag", {"diagonal": k}, [In("input", Gen(0.0, 1), [5])]))
+        cases.append(Case(f"diag/matrix4x6_k{k}", "diag", {"diagonal": k}, [In("input", Gen(0.0, 1), [4, 6])]))
+    cases.append(Case("masked_select/4x6_broadcast_mask", "masked_select", {},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("mask", mask)]))
+    nz = np.array([[0.0, 1.5, 0.0], [-2.0, 0.0, 0.0], [0.0, 0.0, 3.0], [0.0, 0.0, 0.0]], np.float32)
+    cases.append(Case("nonzero/4x3", "nonzero", {}, [In("input", nz, requires_grad=False)]))
+    cases.append(Case("index_add/4x6_d1_repeats_alpha2", "index_add", {"dim": 1, "alpha": 2.0},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("index", np.array([5, 0, 5, 2], np.int64)),
+                       In("source", Gen(0.0, 1), [4, 4])]))
+    cases.append(Case("index_copy/4x6_d0", "index_copy", {"dim": 0},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("index", np.array([3, 1], np.int64)),
+                       In("source", Gen(0.0, 1), [2, 6])]))
+    cases.append(Case("index_fill/4x6_d-1_negative_index", "index_fill", {"dim": -1, "value": 2.5},
+                      [In("input", Gen(0.0, 1), [4, 6]), In("index", np.array([-1, 0, 2], np.int64))]))
+    cases.append(Case("repeat_interleave/3x2_d0_tensor", "repeat_interleave", {"dim": 0},
+                      [In("input", Gen(0.0, 1), [3, 2]), In("repeats", np.array([2, 0, 3], np.int64))]))
+    cases.append(Case("repeat_interleave/3x2_flat_2", "repeat_interleave", {"repeats": 2, "dim": None},
+                      [In("input", Gen(0.0, 1), [3, 2])]))
+    for desc in (False, True):
+        cases.append(Case(f"sort/4x16_d1_desc{desc}", "sort", {"dim": 1, "descending": desc},
+                          [In("input", Gen(0.0, 2), [4, 16])]))
+        cases.append(Case(f"sort/16x4_d0_desc{desc}", "sort", {"dim": 0, "descending": desc},
+                          [In("input", Gen(0.0, 2), [16, 4])]))
+        # ties (two values repeated 20 times) large magnitudes and signed zeros
+        ties = np.array([[2.0 if i % 3 else 1.0 for i in range(20)], [float(i % 2) for i in range(20)]], np.float32)
+        cases.append(Case(f"sort/ties_2x20_desc{desc}", "sort", {"dim": -1, "descending": desc}, [In("input", ties)]))
+        cases.append(Case(f"argsort/ties_2x20_desc{desc}", "argsort", {"dim": 1, "descending": desc},
+                          [In("input", ties, requires_grad=False)]))
+        cases.append(Case(f"sort/extremes_desc{desc}", "sort", {"dim": 0, "descending": desc},
+                          [In("input", [1.0, -1e4, 3.0, 1e4, -2.0, -0.0, 0.0])]))
+    for largest in (True, False):
+        cases.append(Case(f"topk/4x16_k5_largest{largest}", "topk", {"k": 5, "dim": -1, "largest": largest},
+                          [In("input", Gen(0.0, 2), [4, 16])]))
+        cases.append(Case(f"topk/16x4_k3_d0_largest{largest}", "topk", {"k": 3, "dim": 0, "largest": largest},
+                          [In("input", Gen(0.0, 2), [16, 4])]))
     return cases
 
 
@@ -433,7 +644,7 @@ def norm_cases():
     return cases
 
 
-FAMILIES = {"activation": activation_cases, "softmax": softmax_cases, "loss": loss_cases,
+FAMILIES = {"activation": activation_cases, "maths": maths_cases, "indexing": indexing_cases, "softmax": softmax_cases, "loss": loss_cases,
             "reduction": reduction_cases, "norm": norm_cases}
 
 

@@ -20,6 +20,9 @@ const Register reg{
      }},
     {"clamp",
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       // Tensor bounds (the maths family) come as inputs, number bounds as attributes.
+       if (in.contains("min") || in.contains("max"))
+         return {clamp(in.at("input"), optional_input(in, "min"), optional_input(in, "max"))};
        return {clamp(in.at("input"), opt(a, "min"), opt(a, "max"))};
      }},
     {"where",

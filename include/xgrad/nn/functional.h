@@ -5,7 +5,9 @@
 #include "xgrad/ops/activation.h"
 #include "xgrad/ops/conv.h"
 #include "xgrad/ops/embedding.h"
+#include "xgrad/ops/indexing.h"
 #include "xgrad/ops/loss.h"
+#include "xgrad/ops/maths.h"
 #include "xgrad/ops/matmul.h"
 #include "xgrad/ops/norm.h"
 #include "xgrad/ops/pool.h"
@@ -24,19 +26,25 @@ Tensor dropout(const Tensor& input, double p = 0.5, bool training = true, Genera
 Tensor l1_penalty(const std::vector<Tensor>& params, double factor);
 Tensor l2_penalty(const std::vector<Tensor>& params, double factor);
 
+using xg::celu;
 using xg::elu;
 using xg::gelu;
 using xg::hardsigmoid;
 using xg::hardswish;
+using xg::hardtanh;
 using xg::leaky_relu;
 using xg::linear;
 using xg::log_sigmoid;
 using xg::log_softmax;
+using xg::mish;
+using xg::prelu;
 using xg::relu;
+using xg::selu;
 using xg::sigmoid;
 using xg::silu;
 using xg::softmax;
 using xg::softplus;
+using xg::softsign;
 using xg::tanh;
 
 using xg::conv2d;
@@ -50,6 +58,7 @@ using xg::batch_norm;
 using xg::layer_norm;
 
 using xg::embedding;
+using xg::one_hot;
 
 using xg::binary_cross_entropy;
 using xg::binary_cross_entropy_with_logits;
