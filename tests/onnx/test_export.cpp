@@ -1,0 +1,262 @@
+// xg::onnx::export_model: each layer type and the example models exported, checked by Python's
+// onnx.checker and run in ONNX Runtime against xgrad's own outputs (max abs difference at most
+// 1e-5 of the output's scale); the errors for unsupported ops, input-dependent graphs and bad
+// example inputs; nothing written half.
+#include <filesystem>
+
+#include "tests/onnx/ort_check.h"
+
+namespace {
+
+using namespace xg;
+namespace fs = std::filesystem;
+using xgtest::TempDir;
+
+constexpr double kTolerance = 1e-5;
+
+struct Case {
+  std::vector<Tensor> example;  ///< what export_model traces
+  std::vector<Tensor> run;      ///< what ONNX Runtime and xgrad then run (other values, maybe another batch)
+  onnx::ExportOptions options = {};
+  onnx::Forward forward = nullptr;  ///< default: the module's single-input forward
+};
+
+/// Exports, checks with Python's onnx.checker, runs in ONNX Runtime and compares with xgrad; returns
+/// the export's info.
+onnx::ExportInfo check_model(const std::string& label, nn::Module& m, Case c) {
+  TempDir dir("onnx");
+  const std::string path = dir.file(label + ".onnx");
+  onnx::Forward fwd = c.forward ? c.forward : [&m](const std::vector<Tensor>& xs) { return std::vector<Tensor>{m(xs[0])}; };
+  const onnx::ExportInfo info = onnx::export_model(m, fwd, c.example, path, c.options);
+  EXPECT_TRUE(fs::exists(path));
+  EXPECT_EQ(xgtest::onnx::python_check(path), "") << label;
+  m.eval();
+  std::vector<Tensor> expected;
+  {
+    NoGradGuard ng;
+    expected = fwd(c.run);
+  }
+  std::vector<std::string> in_names, out_names;
+  for (size_t i = 0; i < c.run.size(); ++i)
+    in_names.push_back(i < c.options.input_names.size() ? c.options.input_names[i]
+                       : c.run.size() == 1             ? "input"
+                                                       : "input" + std::to_string(i));
+  for (size_t k = 0; k < expected.size(); ++k)
+    out_names.push_back(k < c.options.output_names.size() ? c.options.output_names[k]
+                        : expected.size() == 1            ? "output"
+                                                          : "output" + std::to_string(k));
+  const auto got = xgtest::onnx::run_ort(path, c.run, in_names, out_names);
+  for (size_t k = 0; k < expected.size(); ++k) {
+    EXPECT_EQ(got[k].shape(), expected[k].shape()) << label << " output " << k;
+    if (got[k].shape() != expected[k].shape()) continue;
+    const double err = xgtest::onnx::relative_error(got[k], expected[k]);
+    std::cout << "onnx: " << label << " output " << k << " " << shape_str(expected[k].shape()) << ": "
+              << info.node_ops.size() << " nodes, max|ort - xgrad| / scale = " << err << std::endl;
+    EXPECT_LE(err, kTolerance) << label << " output " << k;
+  }
+  return info;
+}
+
+/// One module on random inputs of shape `shape`, exported at batch shape[0] and run at the same.
+onnx::ExportInfo check_layer(const std::string& label, nn::Module& m, const Shape& shape) {
+  return check_model(label, m, {.example = {randn(shape)}, .run = {randn(shape)}});
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+class OnnxExport : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    XG_REQUIRE_ORT();
+    manual_seed(7);
+  }
+};
+
+TEST_F(OnnxExport, LinearAsGemmWithNamedWeights) {
+  auto m = nn::sequential({{"fc", nn::Linear(5, 3)}});
+  const auto info = check_layer("linear", *m, {4, 5});
+  EXPECT_TRUE(contains(info.node_ops, "Gemm"));
+  EXPECT_TRUE(contains(info.initializers, "fc.weight"));
+  EXPECT_TRUE(contains(info.initializers, "fc.bias"));
+  auto nobias = nn::sequential({nn::Linear(5, 3, false)});
+  check_layer("linear_nobias", *nobias, {4, 5});
+  // A 3-D input: MatMul against the transposed weight, then the bias.
+  auto seq = nn::sequential({nn::Linear(5, 3)});
+  const auto info3 = check_layer("linear_3d", *seq, {2, 4, 5});
+  EXPECT_TRUE(contains(info3.node_ops, "MatMul"));
+}
+
+/// Elementwise arithmetic with broadcasting, numbers, a constant tensor and a parameter.
+struct Arith : nn::Module {
+  Tensor scale;
+  Arith() : Module("Arith") { scale = register_parameter("scale", randn({1, 4})); }
+  Tensor forward(const Tensor& x) override {
+    const Tensor c = tensor({0.5f, -1.0f, 2.0f, 0.25f}, {4});
+    Tensor y = x * scale + c;                    // broadcasting, a parameter, a constant
+    y = (y - 1.5) * 2.0 / 3.0 + 0.25;            // numbers
+    y = y / (x.abs() + 1.0) - x.exp() * 0.1;     // tensor / tensor
+    y = y + xg::sqrt(x * x + 1.0) + xg::neg(x);  // unary
+    return xg::maximum(y, x) + xg::clamp(x, -0.5, 0.5) + x.pow(2.0);
+  }
+};
+
+TEST_F(OnnxExport, ElementwiseArithmeticWithBroadcastingAndConstants) {
+  Arith m;
+  check_layer("arith", m, {3, 4});
+}
+
+TEST_F(OnnxExport, Activations) {
+  std::vector<std::pair<std::string, std::shared_ptr<nn::Module>>> acts = {
+      {"relu", std::make_shared<nn::ReLU>()},          {"leaky_relu", std::make_shared<nn::LeakyReLU>(0.2)},
+      {"elu", std::make_shared<nn::ELU>(0.7)},         {"gelu", std::make_shared<nn::GELU>()},
+      {"gelu_tanh", std::make_shared<nn::GELU>("tanh")}, {"silu", std::make_shared<nn::SiLU>()},
+      {"sigmoid", std::make_shared<nn::Sigmoid>()},    {"tanh", std::make_shared<nn::Tanh>()},
+      {"softmax", std::make_shared<nn::Softmax>(1)},   {"log_softmax", std::make_shared<nn::LogSoftmax>(-1)},
+      {"softplus", std::make_shared<nn::Softplus>()},  {"softplus_beta", std::make_shared<nn::Softplus>(2.0)},
+  };
+  for (auto& [name, act] : acts) {
+    SCOPED_TRACE(name);
+    check_layer(name, *act, {3, 6});
+  }
+}
+
+TEST_F(OnnxExport, BatchNormInferenceUsesRunningStatistics) {
+  auto m = nn::sequential({{"bn", nn::BatchNorm1d(6)}});
+  // Some training steps so the running statistics are not the initial ones.
+  m->train();
+  for (int i = 0; i < 3; ++i) (*m)(randn({8, 6}) * 3.0 + 1.0);
+  const auto info = check_layer("batch_norm1d", *m, {4, 6});
+  EXPECT_TRUE(contains(info.node_ops, "BatchNormalization"));
+  EXPECT_TRUE(contains(info.initializers, "bn.running_mean"));
+  EXPECT_TRUE(contains(info.initializers, "bn.running_var"));
+  EXPECT_TRUE(m->is_training() == false);  // check_model left it in eval; export restores the mode it found
+  auto bn2 = nn::sequential({nn::BatchNorm2d(3)});
+  bn2->train();
+  (*bn2)(randn({4, 3, 5, 5}) + 2.0);
+  check_layer("batch_norm2d", *bn2, {2, 3, 5, 5});
+}
+
+TEST_F(OnnxExport, LayerNormAtOpset17AndDecomposedBefore) {
+  auto m = nn::sequential({nn::LayerNorm({6}), nn::Linear(6, 2)});
+  const auto info = check_layer("layer_norm", *m, {3, 6});
+  EXPECT_TRUE(contains(info.node_ops, "LayerNormalization"));
+  auto m2 = nn::sequential({nn::LayerNorm({4, 6})});
+  check_model("layer_norm_opset13", *m2,
+              {.example = {randn({2, 4, 6})}, .run = {randn({2, 4, 6})}, .options = {.opset = 13}});
+}
+
+TEST_F(OnnxExport, DropoutIsIdentityInEval) {
+  auto m = nn::sequential({nn::Linear(4, 4), nn::Dropout(0.5)});
+  check_layer("dropout", *m, {3, 4});
+  auto only = nn::sequential({nn::Dropout(0.5)});
+  check_layer("dropout_only", *only, {3, 4});
+}
+
+TEST_F(OnnxExport, MlpExampleWithDynamicBatch) {
+  // examples/mnist_mlp.cpp's network.
+  auto net = nn::sequential({nn::Flatten(), nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2), nn::Linear(128, 10)});
+  const auto info = check_model("mnist_mlp", *net,
+                                {.example = {randn({2, 1, 28, 28})},
+                                 .run = {randn({5, 1, 28, 28})},
+                                 .options = {.dynamic_batch = true}});
+  EXPECT_TRUE(contains(info.initializers, "1.weight"));
+}
+
+TEST_F(OnnxExport, BatchNormAndLayerNormModel) {
+  auto net = nn::sequential({nn::Linear(8, 16), nn::BatchNorm1d(16), nn::ReLU(), nn::Linear(16, 16), nn::LayerNorm({16}),
+                             nn::GELU(), nn::Linear(16, 4), nn::LogSoftmax(1)});
+  net->train();
+  for (int i = 0; i < 2; ++i) (*net)(randn({16, 8}));
+  check_model("bn_ln_model", *net,
+              {.example = {randn({4, 8})}, .run = {randn({7, 8})}, .options = {.dynamic_batch = true}});
+}
+
+// ---------------------------------------------------------------- errors
+
+/// An op without an ONNX form inside a named submodule.
+struct Fmod : nn::Module {
+  Fmod() : Module("Fmod") {}
+  Tensor forward(const Tensor& x) override { return xg::fmod(x, tensor({0.7f}, {1})); }
+};
+
+TEST(OnnxExportErrors, UnsupportedOpNamesTheOpAndModulePath) {
+  auto net = nn::sequential({{"fc", nn::Linear(4, 4)}, {"odd", std::make_shared<Fmod>()}});
+  TempDir dir("onnx_err");
+  const std::string path = dir.file("m.onnx");
+  try {
+    onnx::export_model(*net, {randn({2, 4})}, path);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    std::cout << "error: " << msg << std::endl;
+    EXPECT_NE(msg.find("'fmod'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'odd'"), std::string::npos) << msg;
+  }
+  EXPECT_TRUE(dir.listing().empty());  // nothing written, no temporary left
+}
+
+/// Control flow on an input value: the two runs record different graphs.
+struct Branchy : nn::Module {
+  Branchy() : Module("Branchy") {}
+  Tensor forward(const Tensor& x) override { return x.at({0, 0}) > 0 ? xg::relu(x) : xg::sigmoid(x); }
+};
+/// A value that depends on the input through something the tape does not record.
+struct Detached : nn::Module {
+  Detached() : Module("Detached") {}
+  Tensor forward(const Tensor& x) override { return x * x.detach().sum(); }
+};
+
+TEST(OnnxExportErrors, InputDependentGraphOrConstantIsRefused) {
+  TempDir dir("onnx_err");
+  const Tensor x = from_vector(std::vector<float>{1, 2, 3, -5}, {2, 2});
+  Branchy b;
+  try {
+    onnx::export_model(b, {x}, dir.file("b.onnx"));
+    FAIL() << "expected an error";
+  } catch (const ValueError& e) {
+    const std::string msg = e.what();
+    std::cout << "error: " << msg << std::endl;
+    EXPECT_NE(msg.find("different graph"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("control flow"), std::string::npos) << msg;
+  }
+  Detached d;
+  try {
+    onnx::export_model(d, {x}, dir.file("d.onnx"));
+    FAIL() << "expected an error";
+  } catch (const ValueError& e) {
+    const std::string msg = e.what();
+    std::cout << "error: " << msg << std::endl;
+    EXPECT_NE(msg.find("constant"), std::string::npos) << msg;
+  }
+  EXPECT_TRUE(dir.listing().empty());
+}
+
+TEST(OnnxExportErrors, WrongExampleInputShape) {
+  auto net = nn::sequential({nn::Linear(4, 3)});
+  TempDir dir("onnx_err");
+  try {
+    onnx::export_model(*net, {randn({2, 5})}, dir.file("m.onnx"));
+    FAIL() << "expected an error";
+  } catch (const ShapeError& e) {
+    const std::string msg = e.what();
+    std::cout << "error: " << msg << std::endl;
+    EXPECT_NE(msg.find("[2, 5]"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("example input"), std::string::npos) << msg;
+  }
+  EXPECT_THROW(onnx::export_model(*net, {randn({2, 4}), randn({2, 4})}, dir.file("m.onnx")), ValueError);
+  EXPECT_THROW(onnx::export_model(*net, {randn({2, 4})}, dir.file("m.onnx"), {.opset = 11}), ValueError);
+  EXPECT_TRUE(dir.listing().empty());
+}
+
+TEST(OnnxExportErrors, RestoresTrainingMode) {
+  auto net = nn::sequential({nn::Linear(4, 3), nn::Dropout(0.5)});
+  net->train();
+  TempDir dir("onnx_mode");
+  onnx::export_model(*net, {randn({2, 4})}, dir.file("m.onnx"));
+  EXPECT_TRUE(net->is_training());
+  for (const auto& c : net->children()) EXPECT_TRUE(c->is_training());
+}
+
+}  // namespace
