@@ -3,10 +3,10 @@
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "onnx/builder.h"
 #include "xgrad/error.h"
@@ -48,7 +48,8 @@ class TraceScope {
       const size_t dot = name.rfind('.');
       const std::string leaf = dot == std::string::npos ? name : name.substr(dot + 1);
       Tracer* t = &tracer;
-      handles_.push_back(mod->register_forward_pre_hook([t, leaf](nn::Module&, const Tensor&) { t->path.push_back(leaf); }));
+      handles_.push_back(
+          mod->register_forward_pre_hook([t, leaf](nn::Module&, const Tensor&) { t->path.push_back(leaf); }));
       handles_.push_back(mod->register_forward_hook([t](nn::Module&, const Tensor&, const Tensor&) {
         if (!t->path.empty()) t->path.pop_back();
       }));
@@ -167,8 +168,8 @@ std::vector<Tensor> other_inputs(const std::vector<Tensor>& xs) {
   for (const auto& [name, p] : module.named_buffers()) b.add_named(p, name);
   for (size_t i = 0; i < t.inputs.size(); ++i) {
     std::string name = i < o.input_names.size() ? o.input_names[i]
-                       : t.inputs.size() == 1  ? "input"
-                                               : "input" + std::to_string(i);
+                       : t.inputs.size() == 1   ? "input"
+                                                : "input" + std::to_string(i);
     b.add_input(t.inputs[i], name);
   }
   for (const auto& op : t.ops) onnx_export::emit_op(b, op);
@@ -213,9 +214,10 @@ std::string first_difference(const ::onnx::GraphProto& a, const ::onnx::GraphPro
         for (const auto& in : node.input())
           if (user.empty() && in == a.initializer(i).name())
             user = fmt::format(" (read by {} {})", node.op_type(), node.doc_string());
-      return fmt::format("constant '{}'{} has other values: it depends on the input through something the tape does "
-                         "not record",
-                         a.initializer(i).name(), user);
+      return fmt::format(
+          "constant '{}'{} has other values: it depends on the input through something the tape does "
+          "not record",
+          a.initializer(i).name(), user);
     }
   (void)ta;
   if (a.initializer_size() != b.initializer_size()) return "the runs have different numbers of constants";
@@ -275,7 +277,8 @@ ExportInfo export_model(nn::Module& module, const Forward& forward, const std::v
       if (!diff.empty())
         fail<ValueError>(
             "onnx export: the model records a different graph on other inputs of the same shapes ({}): it has control "
-            "flow or values that depend on the input, which a traced ONNX graph cannot capture; nothing written to '{}'",
+            "flow or values that depend on the input, which a traced ONNX graph cannot capture; nothing written to "
+            "'{}'",
             diff, path);
     }
   }
@@ -288,7 +291,8 @@ ExportInfo export_model(nn::Module& module, const Forward& forward, const std::v
     EvalScope eval(module);
     const Traced again = trace(module, forward, example_inputs);
     ::onnx::ModelProto strict = build(module, again, fixed, &values);
-    for (const auto& [name, t] : values) onnx_export::set_value_info(*strict.mutable_graph()->add_value_info(), t, name, false);
+    for (const auto& [name, t] : values)
+      onnx_export::set_value_info(*strict.mutable_graph()->add_value_info(), t, name, false);
     check(strict, path);
   }
   check(model, path);

@@ -161,8 +161,10 @@ Names emit_batch_norm(Ctx& c) {
   // The running statistics as the module's named buffers when they are what the op normalised
   // with; otherwise constants (var recovered from invstd = 1/√(var + eps)).
   std::string mean_v, var_v;
-  if (const Tensor* rm = c.b.named_tensor(c.op.module_path.empty() ? "running_mean" : c.op.module_path + ".running_mean"))
-    if (const Tensor* rv = c.b.named_tensor(c.op.module_path.empty() ? "running_var" : c.op.module_path + ".running_var"))
+  if (const Tensor* rm =
+          c.b.named_tensor(c.op.module_path.empty() ? "running_mean" : c.op.module_path + ".running_mean"))
+    if (const Tensor* rv =
+            c.b.named_tensor(c.op.module_path.empty() ? "running_var" : c.op.module_path + ".running_var"))
       if (rm->numel() == C && rv->numel() == C && rm->dtype() == c.dtype() && rv->dtype() == c.dtype()) {
         const auto m = rm->to_vector<double>(), v = rv->to_vector<double>();
         bool same = true;
@@ -194,7 +196,8 @@ Names emit_layer_norm(Ctx& c) {
   const std::string x = c.vo(0);
   if (c.b.opset() >= 17) {
     const std::string scale =
-        c.has(1) ? c.vo(1) : c.b.const_reals(std::vector<double>(static_cast<size_t>(shape_numel(ns)), 1.0), c.dtype(), ns);
+        c.has(1) ? c.vo(1)
+                 : c.b.const_reals(std::vector<double>(static_cast<size_t>(shape_numel(ns)), 1.0), c.dtype(), ns);
     ::onnx::NodeProto* n = nullptr;
     const std::string y = c.op1("LayerNormalization", {x, scale, c.has(2) ? c.vo(2) : ""}, &n);
     set_attr(*n, "axis", -k);
@@ -338,8 +341,14 @@ Names emit_copy(Ctx& c) { return {c.in(0).dtype() == c.dtype() ? c.op1("Identity
 const std::map<std::string, Emitter>& table() {
   static const std::map<std::string, Emitter> t = {
       {"linear", emit_linear},
-      {"mm", [](Ctx& c) -> Names { return {c.op1("MatMul", {c.vo(0), c.vo(1)})}; }},
-      {"bmm", [](Ctx& c) -> Names { return {c.op1("MatMul", {c.vo(0), c.vo(1)})}; }},
+      {"mm",
+       [](Ctx& c) -> Names {
+         return {c.op1("MatMul", {c.vo(0), c.vo(1)})};
+       }},
+      {"bmm",
+       [](Ctx& c) -> Names {
+         return {c.op1("MatMul", {c.vo(0), c.vo(1)})};
+       }},
       {"add", binary("Add")},
       {"sub", binary("Sub")},
       {"mul", binary("Mul")},
@@ -354,7 +363,10 @@ const std::map<std::string, Emitter>& table() {
       {"rsqrt", [](Ctx& c) -> Names { return {c.op1("Reciprocal", {c.op1("Sqrt", {c.vo(0)})})}; }},
       {"abs", unary("Abs")},
       {"sign", unary("Sign")},
-      {"square", [](Ctx& c) -> Names { return {c.op1("Mul", {c.vo(0), c.vo(0)})}; }},
+      {"square",
+       [](Ctx& c) -> Names {
+         return {c.op1("Mul", {c.vo(0), c.vo(0)})};
+       }},
       {"reciprocal", unary("Reciprocal")},
       {"sin", unary("Sin")},
       {"cos", unary("Cos")},
@@ -376,7 +388,10 @@ const std::map<std::string, Emitter>& table() {
          set_attr(*n, "alpha", c.real("alpha"));
          return {y};
        }},
-      {"silu", [](Ctx& c) -> Names { return {c.op1("Mul", {c.vo(0), c.op1("Sigmoid", {c.vo(0)})})}; }},
+      {"silu",
+       [](Ctx& c) -> Names {
+         return {c.op1("Mul", {c.vo(0), c.op1("Sigmoid", {c.vo(0)})})};
+       }},
       {"gelu", emit_gelu},
       {"softplus", emit_softplus},
       {"hardswish", unary("HardSwish")},

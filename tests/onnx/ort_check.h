@@ -45,12 +45,12 @@ inline std::string unavailable() {
   return why;
 }
 
-#define XG_REQUIRE_ORT()                                                         \
-  do {                                                                           \
-    if (const std::string why = xgtest::onnx::unavailable(); !why.empty()) {     \
-      std::cout << "skipped: " << why << std::endl;                              \
-      GTEST_SKIP() << why;                                                       \
-    }                                                                            \
+#define XG_REQUIRE_ORT()                                                     \
+  do {                                                                       \
+    if (const std::string why = xgtest::onnx::unavailable(); !why.empty()) { \
+      std::cout << "skipped: " << why << std::endl;                          \
+      GTEST_SKIP() << why;                                                   \
+    }                                                                        \
   } while (0)
 
 inline const char* type_name(xg::DType dt) {
@@ -65,9 +65,10 @@ inline void write_raw(const xg::Tensor& t, const std::string& path) {
 
 /// Python's onnx.checker (full check, with shape inference) on the file; "" when it passes.
 inline std::string python_check(const std::string& model) {
-  const std::string cmd = "/usr/bin/python3 -c 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), "
-                          "full_check=True)' '" +
-                          model + "' 2>&1";
+  const std::string cmd =
+      "/usr/bin/python3 -c 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), "
+      "full_check=True)' '" +
+      model + "' 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[512];
@@ -87,18 +88,16 @@ inline std::vector<xg::Tensor> run_ort(const std::string& model, const std::vect
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::string f = dir.file("in" + std::to_string(i) + ".bin");
     write_raw(inputs[i], f);
-    m["inputs"].push_back({{"name", input_names[i]},
-                           {"type", type_name(inputs[i].dtype())},
-                           {"dims", inputs[i].shape()},
-                           {"file", f}});
+    m["inputs"].push_back(
+        {{"name", input_names[i]}, {"type", type_name(inputs[i].dtype())}, {"dims", inputs[i].shape()}, {"file", f}});
   }
   m["outputs"] = nlohmann::json::array();
   for (size_t k = 0; k < output_names.size(); ++k)
     m["outputs"].push_back({{"name", output_names[k]}, {"file", dir.file("out" + std::to_string(k) + ".bin")}});
   const std::string manifest = dir.file("manifest.json");
   std::ofstream(manifest) << m.dump();
-  const std::string cmd = "NODE_PATH='" + ort_dir() + "/node_modules' node '" XGRAD_ONNX_TEST_DIR "/run_ort.js' '" +
-                          manifest + "' 2>&1";
+  const std::string cmd =
+      "NODE_PATH='" + ort_dir() + "/node_modules' node '" XGRAD_ONNX_TEST_DIR "/run_ort.js' '" + manifest + "' 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];

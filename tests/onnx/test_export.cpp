@@ -26,7 +26,8 @@ struct Case {
 onnx::ExportInfo check_model(const std::string& label, nn::Module& m, Case c) {
   TempDir dir("onnx");
   const std::string path = dir.file(label + ".onnx");
-  onnx::Forward fwd = c.forward ? c.forward : [&m](const std::vector<Tensor>& xs) { return std::vector<Tensor>{m(xs[0])}; };
+  onnx::Forward fwd =
+      c.forward ? c.forward : [&m](const std::vector<Tensor>& xs) { return std::vector<Tensor>{m(xs[0])}; };
   const onnx::ExportInfo info = onnx::export_model(m, fwd, c.example, path, c.options);
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(xgtest::onnx::python_check(path), "") << label;
@@ -39,8 +40,8 @@ onnx::ExportInfo check_model(const std::string& label, nn::Module& m, Case c) {
   std::vector<std::string> in_names, out_names;
   for (size_t i = 0; i < c.run.size(); ++i)
     in_names.push_back(i < c.options.input_names.size() ? c.options.input_names[i]
-                       : c.run.size() == 1             ? "input"
-                                                       : "input" + std::to_string(i));
+                       : c.run.size() == 1              ? "input"
+                                                        : "input" + std::to_string(i));
   for (size_t k = 0; k < expected.size(); ++k)
     out_names.push_back(k < c.options.output_names.size() ? c.options.output_names[k]
                         : expected.size() == 1            ? "output"
@@ -107,19 +108,65 @@ TEST_F(OnnxExport, ElementwiseArithmeticWithBroadcastingAndConstants) {
   check_layer("arith", m, {3, 4});
 }
 
-TEST_F(OnnxExport, Activations) {
-  std::vector<std::pair<std::string, std::shared_ptr<nn::Module>>> acts = {
-      {"relu", std::make_shared<nn::ReLU>()},          {"leaky_relu", std::make_shared<nn::LeakyReLU>(0.2)},
-      {"elu", std::make_shared<nn::ELU>(0.7)},         {"gelu", std::make_shared<nn::GELU>()},
-      {"gelu_tanh", std::make_shared<nn::GELU>("tanh")}, {"silu", std::make_shared<nn::SiLU>()},
-      {"sigmoid", std::make_shared<nn::Sigmoid>()},    {"tanh", std::make_shared<nn::Tanh>()},
-      {"softmax", std::make_shared<nn::Softmax>(1)},   {"log_softmax", std::make_shared<nn::LogSoftmax>(-1)},
-      {"softplus", std::make_shared<nn::Softplus>()},  {"softplus_beta", std::make_shared<nn::Softplus>(2.0)},
-  };
-  for (auto& [name, act] : acts) {
-    SCOPED_TRACE(name);
-    check_layer(name, *act, {3, 6});
+/// Every activation module on one input: one file with an output per activation (one ONNX Runtime
+/// run for all).
+struct Activations : nn::Module {
+  std::vector<std::shared_ptr<nn::Module>> acts;
+  Activations() : Module("Activations") {
+    acts = {register_module("relu", std::make_shared<nn::ReLU>()),
+            register_module("leaky_relu", std::make_shared<nn::LeakyReLU>(0.2)),
+            register_module("elu", std::make_shared<nn::ELU>(0.7)),
+            register_module("gelu", std::make_shared<nn::GELU>()),
+            register_module("gelu_tanh", std::make_shared<nn::GELU>("tanh")),
+            register_module("silu", std::make_shared<nn::SiLU>()),
+            register_module("sigmoid", std::make_shared<nn::Sigmoid>()),
+            register_module("tanh", std::make_shared<nn::Tanh>()),
+            register_module("softmax", std::make_shared<nn::Softmax>(1)),
+            register_module("log_softmax", std::make_shared<nn::LogSoftmax>(-1)),
+            register_module("softplus", std::make_shared<nn::Softplus>()),
+            register_module("softplus_beta", std::make_shared<nn::Softplus>(2.0))};
   }
+  std::vector<Tensor> all(const Tensor& x) {
+    std::vector<Tensor> ys;
+    for (auto& a : acts) ys.push_back((*a)(x));
+    ys.push_back(xg::hardswish(x));
+    ys.push_back(xg::hardsigmoid(x));
+    return ys;
+  }
+};
+
+TEST_F(OnnxExport, Activations) {
+  Activations m;
+  const auto info = check_model("activations", m,
+                                {.example = {randn({3, 6}) * 3.0},
+                                 .run = {randn({3, 6}) * 3.0},
+                                 .forward = [&m](const std::vector<Tensor>& xs) { return m.all(xs[0]); }});
+  for (const char* op : {"Relu", "LeakyRelu", "Elu", "Erf", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Softplus",
+                         "HardSwish", "HardSigmoid"})
+    EXPECT_TRUE(contains(info.node_ops, op)) << op;
+}
+
+/// Views and copies: permute, reshape (of a non-contiguous tensor), transpose, cat, slice, flatten,
+/// squeeze/unsqueeze, expand, select.
+struct Shapes : nn::Module {
+  Shapes() : Module("Shapes") {}
+  Tensor forward(const Tensor& x) override {                 // [2, 3, 4]
+    const Tensor a = x.permute({2, 0, 1});                   // [4, 2, 3]
+    const Tensor b = a.reshape({4, 6});                      // a copy, then a view
+    const Tensor c = b.transpose(0, 1);                      // [6, 4]
+    const Tensor d = xg::cat({c, c * 2.0, xg::relu(c)}, 1);  // [6, 12]
+    const Tensor e = d.slice(1, 1, 11, 3);                   // [6, 4]
+    const Tensor f = e.unsqueeze(0).expand({2, 6, 4});       // [2, 6, 4]
+    const Tensor x2 = x.reshape({2, 12});
+    const Tensor g = f.flatten(1) + xg::cat({x2, x2}, 1);  // [2, 24]
+    return g.select(1, 3).unsqueeze(1) * g;                // [2, 24]
+  }
+};
+TEST_F(OnnxExport, ShapesAndViews) {
+  Shapes m;
+  const auto info = check_layer("shapes", m, {2, 3, 4});
+  for (const char* op : {"Transpose", "Reshape", "Concat", "Slice", "Expand"})
+    EXPECT_TRUE(contains(info.node_ops, op)) << op;
 }
 
 TEST_F(OnnxExport, BatchNormInferenceUsesRunningStatistics) {
@@ -157,16 +204,15 @@ TEST_F(OnnxExport, DropoutIsIdentityInEval) {
 TEST_F(OnnxExport, MlpExampleWithDynamicBatch) {
   // examples/mnist_mlp.cpp's network.
   auto net = nn::sequential({nn::Flatten(), nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2), nn::Linear(128, 10)});
-  const auto info = check_model("mnist_mlp", *net,
-                                {.example = {randn({2, 1, 28, 28})},
-                                 .run = {randn({5, 1, 28, 28})},
-                                 .options = {.dynamic_batch = true}});
+  const auto info = check_model(
+      "mnist_mlp", *net,
+      {.example = {randn({2, 1, 28, 28})}, .run = {randn({5, 1, 28, 28})}, .options = {.dynamic_batch = true}});
   EXPECT_TRUE(contains(info.initializers, "1.weight"));
 }
 
 TEST_F(OnnxExport, BatchNormAndLayerNormModel) {
-  auto net = nn::sequential({nn::Linear(8, 16), nn::BatchNorm1d(16), nn::ReLU(), nn::Linear(16, 16), nn::LayerNorm({16}),
-                             nn::GELU(), nn::Linear(16, 4), nn::LogSoftmax(1)});
+  auto net = nn::sequential({nn::Linear(8, 16), nn::BatchNorm1d(16), nn::ReLU(), nn::Linear(16, 16),
+                             nn::LayerNorm({16}), nn::GELU(), nn::Linear(16, 4), nn::LogSoftmax(1)});
   net->train();
   for (int i = 0; i < 2; ++i) (*net)(randn({16, 8}));
   check_model("bn_ln_model", *net,
