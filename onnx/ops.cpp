@@ -338,6 +338,132 @@ Names emit_cat(Ctx& c) {
 /// clone, to: a copy (Identity) or a conversion (Cast).
 Names emit_copy(Ctx& c) { return {c.in(0).dtype() == c.dtype() ? c.op1("Identity", {c.v(0)}) : c.vo(0)}; }
 
+// ---- convolution and pooling
+
+/// ONNX's pads for symmetric 2-D padding: [top, left, bottom, right].
+std::vector<int64_t> pads2d(const std::vector<int64_t>& p) {
+  if (p.size() != 2) return {0, 0, 0, 0};
+  return {p[0], p[1], p[0], p[1]};
+}
+
+Emitter conv(const char* type) {
+  return [type](Ctx& c) -> Names {
+    const Tensor& w = c.in(1);
+    if (w.dim() != 4) c.fail_op("only 2-D convolutions are exported");
+    ::onnx::NodeProto* n = nullptr;
+    const std::string y = c.op1(type, {c.vo(0), c.vo(1), c.has(2) ? c.vo(2) : ""}, &n);
+    set_attr(*n, "kernel_shape", std::vector<int64_t>{w.shape()[2], w.shape()[3]});
+    set_attr(*n, "strides", c.ints("stride"));
+    set_attr(*n, "pads", pads2d(c.ints("padding")));
+    set_attr(*n, "dilations", c.ints("dilation"));
+    set_attr(*n, "group", c.integer("groups"));
+    if (std::string(type) == "ConvTranspose") {
+      const auto op = c.ints("output_padding");
+      if (op.size() == 2 && (op[0] != 0 || op[1] != 0)) set_attr(*n, "output_padding", op);
+    }
+    return {y};
+  };
+}
+
+Emitter pool(const char* type) {
+  return [type](Ctx& c) -> Names {
+    ::onnx::NodeProto* n = nullptr;
+    const std::string y = c.op1(type, {c.vo(0)}, &n);
+    set_attr(*n, "kernel_shape", c.ints("kernel_size"));
+    set_attr(*n, "strides", c.ints("stride"));
+    set_attr(*n, "pads", pads2d(c.ints("padding")));
+    if (std::string(type) == "AveragePool") set_attr(*n, "count_include_pad", c.integer("count_include_pad"));
+    return {y};
+  };
+}
+
+/// Adaptive average pooling: GlobalAveragePool for a 1×1 output, else an AveragePool when the output
+/// divides the input (the windows are then equal and do not overlap).
+Names emit_adaptive_avg_pool(Ctx& c) {
+  const Shape& x = c.in(0).shape();
+  const std::vector<int64_t> os = c.ints("output_size");
+  if (x.size() != 4 || os.size() != 2) c.fail_op("expected a 4-D input and a 2-D output size");
+  if (os[0] == 1 && os[1] == 1) return {c.op1("GlobalAveragePool", {c.vo(0)})};
+  if (x[2] % os[0] != 0 || x[3] % os[1] != 0)
+    c.fail_op(
+        fmt::format("output size [{}, {}] does not divide the input's [{}, {}], so the windows differ in size; "
+                    "ONNX has no adaptive pooling",
+                    os[0], os[1], x[2], x[3]));
+  ::onnx::NodeProto* n = nullptr;
+  const std::string y = c.op1("AveragePool", {c.vo(0)}, &n);
+  const std::vector<int64_t> k = {x[2] / os[0], x[3] / os[1]};
+  set_attr(*n, "kernel_shape", k);
+  set_attr(*n, "strides", k);
+  return {y};
+}
+
+// ---- reductions
+
+/// The reduced dims (all of them when the node lists none).
+std::vector<int64_t> reduced_axes(Ctx& c) {
+  std::vector<int64_t> axes = c.ints("dim");
+  if (axes.empty())
+    for (int64_t d = 0; d < c.in(0).dim(); ++d) axes.push_back(d);
+  return axes;
+}
+
+Emitter reduce(const char* type) {
+  return [type](Ctx& c) -> Names {
+    const auto axes = reduced_axes(c);
+    const int64_t keep = c.flag("keepdim") ? 1 : 0;
+    if (c.in(0).dim() == 0) return {c.op1("Identity", {c.vo(0)})};
+    ::onnx::NodeProto* n = nullptr;
+    std::string y;
+    if (std::string(type) == "ReduceSum") {
+      // Since opset 13, ReduceSum takes its axes as an input (the others until opset 18).
+      y = c.op1(type, {c.vo(0), c.b.const_ints(axes)}, &n);
+    } else {
+      y = c.op1(type, {c.vo(0)}, &n);
+      set_attr(*n, "axes", axes);
+    }
+    set_attr(*n, "keepdims", keep);
+    return {y};
+  };
+}
+
+/// var and std: mean of squared deviations over n - correction, from the shapes.
+Emitter variance(bool root) {
+  return [root](Ctx& c) -> Names {
+    const auto axes = reduced_axes(c);
+    if (!c.has_attr("denom")) c.fail_op("its tape node does not describe its divisor (n - correction)");
+    const double denom = c.real("denom");
+    const std::string x = c.vo(0);
+    ::onnx::NodeProto* m = nullptr;
+    const std::string mean = c.op1("ReduceMean", {x}, &m);
+    set_attr(*m, "axes", axes);
+    set_attr(*m, "keepdims", int64_t{1});
+    const std::string d = c.op1("Sub", {x, mean});
+    ::onnx::NodeProto* s = nullptr;
+    const std::string ss = c.op1("ReduceSum", {c.op1("Mul", {d, d}), c.b.const_ints(axes)}, &s);
+    set_attr(*s, "keepdims", c.flag("keepdim") ? int64_t{1} : int64_t{0});
+    const std::string v = c.op1("Div", {ss, c.scalar(denom)});
+    return {root ? c.op1("Sqrt", {v}) : v};
+  };
+}
+
+// ---- lookups
+
+/// embedding(indices, weight): Gather on the weight's rows.
+Names emit_embedding(Ctx& c) {
+  if (!c.has(1)) c.fail_op("the node does not hold the indices");
+  ::onnx::NodeProto* n = nullptr;
+  const std::string y = c.op1("Gather", {c.vo(0), c.b.value_as(c.in(1), kInt64)}, &n);
+  set_attr(*n, "axis", int64_t{0});
+  return {y};
+}
+
+Names emit_index_select(Ctx& c) {
+  ::onnx::NodeProto* n = nullptr;
+  const std::string y = c.op1("Gather", {c.vo(0), c.b.value_as(c.in(1), kInt64)}, &n);
+  set_attr(*n, "axis", wrap_dim(c.integer("dim"), c.in(0).dim(), "index_select"));
+  return {y};
+}
+
 const std::map<std::string, Emitter>& table() {
   static const std::map<std::string, Emitter> t = {
       {"linear", emit_linear},
@@ -419,6 +545,19 @@ const std::map<std::string, Emitter>& table() {
       {"slice", emit_slice},
       {"cat", emit_cat},
       {"clone", emit_copy},
+      {"conv2d", conv("Conv")},
+      {"conv_transpose2d", conv("ConvTranspose")},
+      {"max_pool2d", pool("MaxPool")},
+      {"avg_pool2d", pool("AveragePool")},
+      {"adaptive_avg_pool2d", emit_adaptive_avg_pool},
+      {"sum", reduce("ReduceSum")},
+      {"prod", reduce("ReduceProd")},
+      {"amax", reduce("ReduceMax")},
+      {"amin", reduce("ReduceMin")},
+      {"var", variance(false)},
+      {"std", variance(true)},
+      {"embedding", emit_embedding},
+      {"index_select", emit_index_select},
       {"to", emit_copy},
   };
   return t;

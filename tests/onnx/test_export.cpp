@@ -219,6 +219,34 @@ TEST_F(OnnxExport, BatchNormAndLayerNormModel) {
               {.example = {randn({4, 8})}, .run = {randn({7, 8})}, .options = {.dynamic_batch = true}});
 }
 
+/// A sequence classifier: LSTM over [N, T, F] (batch_first), the last step's output, a linear head.
+struct LstmClassifier : nn::Module {
+  std::shared_ptr<nn::LSTM> lstm;
+  std::shared_ptr<nn::Linear> head;
+  explicit LstmClassifier(nn::RNNOptions o) : Module("LstmClassifier") {
+    lstm = register_module("lstm", std::make_shared<nn::LSTM>(o));
+    head = register_module("head", std::make_shared<nn::Linear>(o.hidden_size * (o.bidirectional ? 2 : 1), 3));
+  }
+  Tensor forward(const Tensor& x) override {
+    const Tensor out = (*lstm)(x);
+    return (*head)(out.select(1, out.size(1) - 1));
+  }
+};
+
+TEST_F(OnnxExport, LstmClassifier) {
+  LstmClassifier m({.input_size = 5, .hidden_size = 8, .num_layers = 2, .batch_first = true});
+  check_model("lstm_classifier", m, {.example = {randn({2, 6, 5})}, .run = {randn({2, 6, 5})}});
+}
+
+TEST_F(OnnxExport, GruAndRnn) {
+  auto gru = nn::sequential({{"gru", std::make_shared<nn::GRU>(nn::RNNOptions{.input_size = 4, .hidden_size = 6})}});
+  check_layer("gru", *gru, {5, 2, 4});
+  auto rnn =
+      nn::sequential({{"rnn", std::make_shared<nn::RNN>(nn::RNNOptions{
+                                  .input_size = 4, .hidden_size = 6, .batch_first = true, .bidirectional = true})}});
+  check_layer("rnn_bidirectional", *rnn, {2, 5, 4});
+}
+
 // ---------------------------------------------------------------- errors
 
 /// An op without an ONNX form inside a named submodule.
