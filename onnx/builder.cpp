@@ -190,6 +190,19 @@ void set_attr(::onnx::NodeProto& n, const std::string& name, const std::vector<i
   for (int64_t x : v) a->add_ints(x);
 }
 
+void set_attr(::onnx::NodeProto& n, const std::string& name, const std::string& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+void set_attr(::onnx::NodeProto& n, const std::string& name, const std::vector<std::string>& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::STRINGS);
+  for (const auto& x : v) a->add_strings(x);
+}
+
 ops::NamedAttrs attributes_of(const autograd::Node& node) {
   if (const auto* d = dynamic_cast<const ops::DescribedNode*>(&node)) return d->attributes();
   return {};

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "xgrad/nn/module.h"
 #include "xgrad/ops/registry.h"
 #include "xgrad/tape.h"
 #include "xgrad/tensor.h"
@@ -16,12 +17,14 @@
 namespace xg::onnx_export {
 
 /// One op the trace recorded: the tape node (its attributes), the tensors it read and wrote, and
-/// the dotted path of the module whose forward ran it.
+/// the dotted path of the module whose forward ran it. A recurrent module's whole forward is one
+/// entry with no node: `module` is the layer, exported as ONNX's LSTM, GRU or RNN.
 struct TracedOp {
   std::shared_ptr<autograd::Node> node;
   std::string name;
   std::vector<Tensor> inputs, outputs;
   std::string module_path;
+  std::shared_ptr<nn::Module> module = nullptr;
 };
 
 /// ONNX's element type for an xgrad dtype.
@@ -91,6 +94,8 @@ void set_value_info(::onnx::ValueInfoProto& v, const Tensor& t, const std::strin
 void set_attr(::onnx::NodeProto& n, const std::string& name, int64_t v);
 void set_attr(::onnx::NodeProto& n, const std::string& name, double v);
 void set_attr(::onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& v);
+void set_attr(::onnx::NodeProto& n, const std::string& name, const std::string& v);
+void set_attr(::onnx::NodeProto& n, const std::string& name, const std::vector<std::string>& v);
 
 /// The attributes an op node describes (empty when it describes none).
 ops::NamedAttrs attributes_of(const autograd::Node& node);

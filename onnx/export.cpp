@@ -4,12 +4,14 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <unistd.h>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "onnx/builder.h"
 #include "xgrad/error.h"
+#include "xgrad/nn/rnn.h"
 #include "xgrad/onnx/export.h"
 
 #ifndef XGRAD_VERSION_STRING
@@ -31,9 +33,14 @@ class Tracer final : public autograd::OpObserver {
     TracedOp op{node, name, {}, {}, {}};
     for (const Tensor* t : inputs) op.inputs.push_back(t ? *t : Tensor());
     for (Tensor* t : outputs) op.outputs.push_back(*t);
-    for (const auto& p : path)
-      if (!p.empty()) op.module_path += (op.module_path.empty() ? "" : ".") + p;
+    op.module_path = current_path();
     ops.push_back(std::move(op));
+  }
+  std::string current_path() const {
+    std::string s;
+    for (const auto& p : path)
+      if (!p.empty()) s += (s.empty() ? "" : ".") + p;
+    return s;
   }
   /// The modules whose forward is running, outermost first (their names in their parents).
   std::vector<std::string> path;
@@ -48,6 +55,25 @@ class TraceScope {
       const size_t dot = name.rfind('.');
       const std::string leaf = dot == std::string::npos ? name : name.substr(dot + 1);
       Tracer* t = &tracer;
+      // A recurrent layer on a 3-D input becomes one entry (ONNX's LSTM, GRU or RNN) in place of the
+      // cell ops it ran. Its hooks come first, so that its post-hook still sees its own path.
+      if (dynamic_cast<nn::RNNBase*>(mod.get())) {
+        auto frames = std::make_shared<std::vector<size_t>>();
+        handles_.push_back(mod->register_forward_pre_hook([t, frames](nn::Module&, const Tensor& x) {
+          frames->push_back(x.defined() && x.dim() == 3 ? t->ops.size() : SIZE_MAX);
+        }));
+        std::weak_ptr<nn::Module> weak = mod;
+        handles_.push_back(mod->register_forward_hook([t, frames, weak](nn::Module&, const Tensor& x, const Tensor& y) {
+          if (frames->empty()) return;
+          const size_t start = frames->back();
+          frames->pop_back();
+          if (start == SIZE_MAX) return;
+          t->ops.resize(start);
+          TracedOp op{nullptr, "recurrent layer", {x}, {y}, {}, weak.lock()};
+          op.module_path = t->current_path();
+          t->ops.push_back(std::move(op));
+        }));
+      }
       handles_.push_back(
           mod->register_forward_pre_hook([t, leaf](nn::Module&, const Tensor&) { t->path.push_back(leaf); }));
       handles_.push_back(mod->register_forward_hook([t](nn::Module&, const Tensor&, const Tensor&) {

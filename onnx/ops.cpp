@@ -7,6 +7,7 @@
 
 #include "onnx/builder.h"
 #include "xgrad/error.h"
+#include "xgrad/nn/rnn.h"
 
 namespace xg::onnx_export {
 
@@ -563,9 +564,101 @@ const std::map<std::string, Emitter>& table() {
   return t;
 }
 
+// ---- recurrent layers
+
+/// Rows of a [G·H, ·] gate-stacked weight in ONNX's gate order: ONNX block k is xgrad's blocks[k].
+std::vector<int64_t> gate_rows(const std::vector<int64_t>& blocks, int64_t H) {
+  std::vector<int64_t> rows;
+  for (int64_t blk : blocks)
+    for (int64_t r = 0; r < H; ++r) rows.push_back(blk * H + r);
+  return rows;
+}
+
+/// A whole nn::LSTM, GRU or RNN forward (3-D input, zero initial states) as one ONNX recurrent node
+/// per layer. xgrad keeps PyTorch's gate order (LSTM i f g o, GRU r z n) and layout; ONNX wants
+/// LSTM i o f c and GRU z r h, W [D, G·H, I], R [D, G·H, H], B [D, 2·G·H]: the weights stay the
+/// module's named initializers, reordered by Gather on constant row indices (folded by runtimes).
+Names emit_recurrent(GraphBuilder& b, const TracedOp& op) {
+  const auto* rnn = dynamic_cast<const nn::RNNBase*>(op.module.get());
+  if (!rnn) fail<ValueError>("onnx export: module '{}' is not a recurrent layer", op.module_path);
+  const nn::RNNOptions& o = rnn->options();
+  const bool lstm = dynamic_cast<const nn::LSTM*>(rnn) != nullptr, gru = dynamic_cast<const nn::GRU*>(rnn) != nullptr;
+  const int64_t G = lstm ? 4 : gru ? 3 : 1, H = o.hidden_size, D = o.bidirectional ? 2 : 1;
+  const std::vector<int64_t> blocks = lstm  ? std::vector<int64_t>{0, 3, 1, 2}
+                                      : gru ? std::vector<int64_t>{1, 0, 2}
+                                            : std::vector<int64_t>{0};
+  const std::string type = lstm ? "LSTM" : gru ? "GRU" : "RNN";
+  const auto params = op.module->named_parameters(false);
+  const DType dt = op.outputs[0].dtype();
+  auto param = [&](const std::string& name) -> std::string {
+    const Tensor* t = params.find(name);
+    if (!t) fail<ValueError>("onnx export: {} '{}' has no parameter '{}'", type, op.module_path, name);
+    return b.value_as(*t, dt);
+  };
+  const std::string rows = G == 1 ? "" : b.const_ints(gate_rows(blocks, H));
+  const std::string axis0 = b.const_ints({0});
+  auto reorder = [&](const std::string& v) {
+    ::onnx::NodeProto* n = nullptr;
+    const std::string g = G == 1 ? v : b.op1("Gather", {v, rows}, &n);
+    if (n) set_attr(*n, "axis", int64_t{0});
+    return g;
+  };
+  auto stack_dirs = [&](const std::vector<std::string>& per_dir) {
+    std::vector<std::string> u;
+    for (const auto& v : per_dir) u.push_back(b.op1("Unsqueeze", {v, axis0}));
+    if (u.size() == 1) return u[0];
+    ::onnx::NodeProto* n = nullptr;
+    const std::string y = b.op1("Concat", u, &n);
+    set_attr(*n, "axis", int64_t{0});
+    return y;
+  };
+  auto transpose = [&](const std::string& v, std::vector<int64_t> perm) {
+    ::onnx::NodeProto* n = nullptr;
+    const std::string y = b.op1("Transpose", {v}, &n);
+    set_attr(*n, "perm", perm);
+    return y;
+  };
+
+  std::string x = b.value_as(op.inputs[0], dt);
+  if (o.batch_first) x = transpose(x, {1, 0, 2});  // [T, N, F]
+  for (int64_t l = 0; l < o.num_layers; ++l) {
+    std::vector<std::string> W, R, B;
+    for (int64_t d = 0; d < D; ++d) {
+      const std::string sfx = "_l" + std::to_string(l) + (d == 1 ? "_reverse" : "");
+      W.push_back(reorder(param("weight_ih" + sfx)));
+      R.push_back(reorder(param("weight_hh" + sfx)));
+      if (o.bias) {
+        ::onnx::NodeProto* n = nullptr;
+        B.push_back(b.op1("Concat", {reorder(param("bias_ih" + sfx)), reorder(param("bias_hh" + sfx))}, &n));
+        set_attr(*n, "axis", int64_t{0});
+      }
+    }
+    const std::string y = b.fresh("v");
+    auto& n = b.node(type, {x, stack_dirs(W), stack_dirs(R), o.bias ? stack_dirs(B) : ""}, {y});
+    set_attr(n, "hidden_size", H);
+    set_attr(n, "direction", std::string(D == 2 ? "bidirectional" : "forward"));
+    if (gru) set_attr(n, "linear_before_reset", int64_t{1});
+    if (!lstm && !gru)
+      set_attr(n, "activations",
+               std::vector<std::string>(static_cast<size_t>(D), o.nonlinearity == "relu" ? "Relu" : "Tanh"));
+    // Y [T, D, N, H] -> [T, N, D·H]
+    x = b.op1("Reshape", {transpose(y, {0, 2, 1, 3}), b.const_ints({0, 0, -1})});
+  }
+  if (o.batch_first) x = transpose(x, {1, 0, 2});
+  return {x};
+}
+
 }  // namespace
 
 void emit_op(GraphBuilder& b, const TracedOp& op) {
+  if (!op.node) {
+    b.current = &op;
+    const Names outs = emit_recurrent(b, op);
+    b.current = nullptr;
+    b.bind(op.outputs[0], outs[0]);
+    b.traced_values.emplace_back(outs[0], op.outputs[0]);
+    return;
+  }
   Ctx c{b, op, attributes_of(*op.node)};
   const auto& t = table();
   const auto it = t.find(op.name);

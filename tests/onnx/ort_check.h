@@ -104,7 +104,11 @@ inline std::vector<xg::Tensor> run_ort(const std::string& model, const std::vect
   while (p && std::fgets(buf, sizeof buf, p)) out += buf;
   const int rc = p ? ::pclose(p) : -1;
   if (rc != 0) throw std::runtime_error("ONNX Runtime failed on " + model + ": " + out);
-  const auto dims = nlohmann::json::parse(out);
+  // The last line is the script's JSON (ONNX Runtime may log above it).
+  std::string last = out;
+  while (!last.empty() && last.back() == '\n') last.pop_back();
+  if (const size_t nl = last.rfind('\n'); nl != std::string::npos) last = last.substr(nl + 1);
+  const auto dims = nlohmann::json::parse(last);
   std::vector<xg::Tensor> results;
   for (size_t k = 0; k < output_names.size(); ++k) {
     const auto& d = dims.at(output_names[k]);

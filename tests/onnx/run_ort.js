@@ -14,6 +14,7 @@ async function main() {
     executionProviders: ['cpu'],
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
+    logSeverityLevel: 3,
   });
   const feeds = {};
   for (const i of m.inputs) {

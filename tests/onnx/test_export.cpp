@@ -235,16 +235,35 @@ struct LstmClassifier : nn::Module {
 
 TEST_F(OnnxExport, LstmClassifier) {
   LstmClassifier m({.input_size = 5, .hidden_size = 8, .num_layers = 2, .batch_first = true});
-  check_model("lstm_classifier", m, {.example = {randn({2, 6, 5})}, .run = {randn({2, 6, 5})}});
+  const auto info =
+      check_model("lstm_classifier", m,
+                  {.example = {randn({2, 6, 5})}, .run = {randn({7, 6, 5})}, .options = {.dynamic_batch = true}});
+  EXPECT_TRUE(contains(info.node_ops, "LSTM"));
+  EXPECT_TRUE(contains(info.initializers, "lstm.weight_ih_l1"));
+  // Called with initial states, the layer runs outside its hooks: its unrolled cell ops are exported.
+  nn::LSTM bare({.input_size = 3, .hidden_size = 4});
+  const Tensor h0 = randn({1, 2, 4}), c0 = randn({1, 2, 4});
+  check_model("lstm_states_unrolled", bare,
+              {.example = {randn({5, 2, 3})}, .run = {randn({5, 2, 3})}, .forward = [&](const std::vector<Tensor>& xs) {
+                 auto r = bare.forward(xs[0], h0, c0);
+                 return std::vector<Tensor>{r.output, r.h_n, r.c_n};
+               }});
 }
 
 TEST_F(OnnxExport, GruAndRnn) {
   auto gru = nn::sequential({{"gru", std::make_shared<nn::GRU>(nn::RNNOptions{.input_size = 4, .hidden_size = 6})}});
-  check_layer("gru", *gru, {5, 2, 4});
+  EXPECT_TRUE(contains(check_layer("gru", *gru, {5, 2, 4}).node_ops, "GRU"));
   auto rnn =
       nn::sequential({{"rnn", std::make_shared<nn::RNN>(nn::RNNOptions{
                                   .input_size = 4, .hidden_size = 6, .batch_first = true, .bidirectional = true})}});
-  check_layer("rnn_bidirectional", *rnn, {2, 5, 4});
+  EXPECT_TRUE(contains(check_layer("rnn_bidirectional", *rnn, {2, 5, 4}).node_ops, "RNN"));
+  auto relu =
+      nn::sequential({{"rnn", std::make_shared<nn::RNN>(nn::RNNOptions{
+                                  .input_size = 4, .hidden_size = 5, .num_layers = 2, .nonlinearity = "relu"})}});
+  check_layer("rnn_relu", *relu, {3, 2, 4});
+  auto bigru = nn::sequential({{"gru", std::make_shared<nn::GRU>(nn::RNNOptions{
+                                           .input_size = 4, .hidden_size = 3, .bias = false, .bidirectional = true})}});
+  check_layer("gru_bidirectional_nobias", *bigru, {4, 2, 4});
 }
 
 // ---------------------------------------------------------------- errors
