@@ -16,6 +16,7 @@
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
 #include "ops/helpers.h"
+#include "ops/op.h"
 
 namespace xg {
 
@@ -46,6 +47,17 @@ struct ConvSpec {
   /// 1x1 kernel, unit stride, no padding: the column matrix is the image itself, so skip im2col.
   bool col_is_image() const {
     return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && oh == h && ow == w;
+  }
+  /// As the exporter reads them; output_padding means something for conv_transpose2d only.
+  NamedAttrs fields() const {
+    const int64_t oph = h - ((oh - 1) * sh - 2 * ph + dh * (kh - 1) + 1);
+    const int64_t opw = w - ((ow - 1) * sw - 2 * pw + dw * (kw - 1) + 1);
+    return {{"kernel_size", std::vector<int64_t>{kh, kw}},
+            {"stride", std::vector<int64_t>{sh, sw}},
+            {"padding", std::vector<int64_t>{ph, pw}},
+            {"dilation", std::vector<int64_t>{dh, dw}},
+            {"groups", groups},
+            {"output_padding", std::vector<int64_t>{oph, opw}}};
   }
 };
 
@@ -187,7 +199,6 @@ void conv_wgrad(const ConvSpec& s, const T* x, const T* gy, T* gw) {
     });
 }
 
-/// A contiguous, graph-free view of t's data (a copy only when t is strided).
 Tensor conv_op(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvSpec& s);
 Tensor adjoint_op(const Tensor& y, const Tensor& w, const Tensor& bias, const ConvSpec& s);
 Tensor wgrad_op(const Tensor& x, const Tensor& gy, const ConvSpec& s);
@@ -195,7 +206,38 @@ Tensor wgrad_op(const Tensor& x, const Tensor& gy, const ConvSpec& s);
 /// Sum of a conv output gradient over batch and positions: the bias gradient.
 Tensor bias_grad(const Tensor& g) { return sum(g, {0, 2, 3}); }
 
-/// conv2d on validated 4-D inputs. Backward: x̄ = adjoint(ȳ, w), w̄ = wgrad(x, ȳ), b̄ = Σ ȳ.
+/// conv2d: x̄ = adjoint(ȳ, w), w̄ = wgrad(x, ȳ), b̄ = Σ ȳ.
+const OpDef<ConvSpec, 3> kConv2d{.name = "conv2d",
+                                 .saves = {.inputs = 0b011, .for_others = true},
+                                 .backward = [](const Ctx<ConvSpec, 3>& c) -> Grads {
+                                   const ConvSpec& s = c.attrs();
+                                   return {c.needs(0) ? adjoint_op(c.grad(), c.input(1), Tensor(), s) : Tensor(),
+                                           c.needs(1) ? wgrad_op(c.input(0), c.grad(), s) : Tensor(),
+                                           c.needs(2) ? bias_grad(c.grad()) : Tensor()};
+                                 }};
+
+/// conv_transpose2d, the adjoint of conv2d in its input: ȳ = conv(x̄, w), w̄ = wgrad(x̄, y), b̄ = Σ x̄.
+const OpDef<ConvSpec, 3> kConvTranspose2d{.name = "conv_transpose2d",
+                                          .saves = {.inputs = 0b011, .for_others = true},
+                                          .backward = [](const Ctx<ConvSpec, 3>& c) -> Grads {
+                                            const ConvSpec& s = c.attrs();
+                                            return {c.needs(0) ? conv_op(c.grad(), c.input(1), Tensor(), s) : Tensor(),
+                                                    c.needs(1) ? wgrad_op(c.grad(), c.input(0), s) : Tensor(),
+                                                    c.needs(2) ? bias_grad(c.grad()) : Tensor()};
+                                          }};
+
+/// conv2d's weight gradient as an op of its own (bilinear in x and gy), so that it can be
+/// differentiated again: <w̄̄, wgrad(x, gy)> = <gy, conv(x, w̄̄)>, hence x̄ = adjoint(gy, w̄̄), ḡy = conv(x, w̄̄).
+const OpDef<ConvSpec, 2> kConvWeightGrad{.name = "conv2d_weight_grad",
+                                         .saves = {.inputs = 0b11, .for_others = true},
+                                         .backward = [](const Ctx<ConvSpec, 2>& c) -> Grads {
+                                           const ConvSpec& s = c.attrs();
+                                           return {
+                                               c.needs(0) ? adjoint_op(c.input(1), c.grad(), Tensor(), s) : Tensor(),
+                                               c.needs(1) ? conv_op(c.input(0), c.grad(), Tensor(), s) : Tensor()};
+                                         }};
+
+/// conv2d on validated 4-D inputs.
 Tensor conv_op(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvSpec& s) {
   Tensor out = empty(s.y_shape(), x.dtype());
   {
@@ -204,18 +246,10 @@ Tensor conv_op(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvS
       conv_forward<T>(s, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>());
     });
   }
-  if (auto n = autograd::record("conv2d", {&x, &w, &bias}, {&out}))
-    n->fn_ = [sx = n->needs_grad(1) ? SavedTensor(x) : SavedTensor(),
-              sw = n->needs_grad(0) ? SavedTensor(w) : SavedTensor(), s](const Grads& g, const Node& self) -> Grads {
-      return {self.needs_grad(0) ? adjoint_op(g[0], sw.unpack("conv2d"), Tensor(), s) : Tensor(),
-              self.needs_grad(1) ? wgrad_op(sx.unpack("conv2d"), g[0], s) : Tensor(),
-              self.needs_grad(2) ? bias_grad(g[0]) : Tensor()};
-    };
-  return out;
+  return kConv2d.record(std::move(out), {&x, &w, &bias}, s);
 }
 
 /// conv_transpose2d on validated 4-D inputs: y [N,Co,OH,OW] -> x [N,C,H,W] (+ bias over C).
-/// Backward: ȳ = conv(x̄, w), w̄ = wgrad(x̄, y), b̄ = Σ x̄.
 Tensor adjoint_op(const Tensor& y, const Tensor& w, const Tensor& bias, const ConvSpec& s) {
   Tensor out = empty(s.x_shape(), y.dtype());
   {
@@ -224,18 +258,9 @@ Tensor adjoint_op(const Tensor& y, const Tensor& w, const Tensor& bias, const Co
       conv_adjoint<T>(s, yc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>());
     });
   }
-  if (auto n = autograd::record("conv_transpose2d", {&y, &w, &bias}, {&out}))
-    n->fn_ = [sy = n->needs_grad(1) ? SavedTensor(y) : SavedTensor(),
-              sw = n->needs_grad(0) ? SavedTensor(w) : SavedTensor(), s](const Grads& g, const Node& self) -> Grads {
-      return {self.needs_grad(0) ? conv_op(g[0], sw.unpack("conv_transpose2d"), Tensor(), s) : Tensor(),
-              self.needs_grad(1) ? wgrad_op(g[0], sy.unpack("conv_transpose2d"), s) : Tensor(),
-              self.needs_grad(2) ? bias_grad(g[0]) : Tensor()};
-    };
-  return out;
+  return kConvTranspose2d.record(std::move(out), {&y, &w, &bias}, s);
 }
 
-/// conv2d's weight gradient as an op of its own (bilinear in x and gy), so that it can be
-/// differentiated again: <w̄̄, wgrad(x, gy)> = <gy, conv(x, w̄̄)>, hence x̄ = adjoint(gy, w̄̄), ḡy = conv(x, w̄̄).
 Tensor wgrad_op(const Tensor& x, const Tensor& gy, const ConvSpec& s) {
   Tensor out = empty(s.w_shape(), x.dtype());
   {
@@ -243,13 +268,7 @@ Tensor wgrad_op(const Tensor& x, const Tensor& gy, const ConvSpec& s) {
     core::dispatch_float(x.dtype(), "conv2d_weight_grad",
                          [&]<class T>() { conv_wgrad<T>(s, xc.data<T>(), gc.data<T>(), out.data<T>()); });
   }
-  if (auto n = autograd::record("conv2d_weight_grad", {&x, &gy}, {&out}))
-    n->fn_ = [sx = n->needs_grad(1) ? SavedTensor(x) : SavedTensor(),
-              sg = n->needs_grad(0) ? SavedTensor(gy) : SavedTensor(), s](const Grads& g, const Node& self) -> Grads {
-      return {self.needs_grad(0) ? adjoint_op(sg.unpack("conv2d_weight_grad"), g[0], Tensor(), s) : Tensor(),
-              self.needs_grad(1) ? conv_op(sx.unpack("conv2d_weight_grad"), g[0], Tensor(), s) : Tensor()};
-    };
-  return out;
+  return kConvWeightGrad.record(std::move(out), {&x, &gy}, s);
 }
 
 // ---- argument checks

@@ -6,6 +6,7 @@
 
 #include "kernels/parallel.h"
 #include "ops/helpers.h"
+#include "ops/op.h"
 
 namespace xg {
 
@@ -21,12 +22,28 @@ struct Lookup {
   int64_t pad = -1;      ///< normalised padding_idx, or -1
 };
 
+/// A gather's or scatter's node holds the lookup; the indices tensor, when there is one, is input 1
+/// (it never needs a gradient; the exporter reads it).
+struct LookupAttrs {
+  std::shared_ptr<const Lookup> lk;
+  NamedAttrs fields() const { return {{"padding_idx", lk->pad}}; }
+};
+
+Tensor gather_rows(const Tensor& w, const Tensor& indices, const std::shared_ptr<const Lookup>& lk, bool zero_pad);
 Tensor scatter_rows(const Tensor& g, const std::shared_ptr<const Lookup>& lk);
+
+const OpDef<LookupAttrs, 2> kEmbedding{.name = "embedding", .backward = [](const Ctx<LookupAttrs, 2>& c) -> Grads {
+                                         return {scatter_rows(c.grad(), c.attrs().lk), Tensor()};
+                                       }};
+const OpDef<LookupAttrs> kEmbeddingBackward{.name = "embedding_backward",
+                                            .backward = [](const Ctx<LookupAttrs>& c) -> Grads {
+                                              return {gather_rows(c.grad(), Tensor(), c.attrs().lk, true)};
+                                            }};
 
 /// out[i] = w[idx[i]], or zero where idx[i] is the padding row and zero_pad is set.
 /// zero_pad is false for the user-facing forward (which returns the stored row) and true for the
 /// adjoint of scatter_rows (which gave the padding row no gradient).
-Tensor gather_rows(const Tensor& w, const std::shared_ptr<const Lookup>& lk, bool zero_pad) {
+Tensor gather_rows(const Tensor& w, const Tensor& indices, const std::shared_ptr<const Lookup>& lk, bool zero_pad) {
   const int64_t D = w.shape()[1];
   const int64_t n = static_cast<int64_t>(lk->idx.size());
   Shape os = lk->index_shape;
@@ -46,9 +63,7 @@ Tensor gather_rows(const Tensor& w, const std::shared_ptr<const Lookup>& lk, boo
             std::memcpy(dst + static_cast<size_t>(i) * row_bytes, src + static_cast<size_t>(r) * row_bytes, row_bytes);
         }
       });
-  if (auto node = autograd::record("embedding", {&w}, {&out}))
-    node->fn_ = [lk](const Grads& g, const Node&) -> Grads { return {scatter_rows(g[0], lk)}; };
-  return out;
+  return kEmbedding.record(std::move(out), {&w, &indices}, LookupAttrs{lk});
 }
 
 /// dW [V, D] with dW[idx[i]] += g[i] (repeated indices accumulate) and the padding row zero.
@@ -72,9 +87,7 @@ Tensor scatter_rows(const Tensor& g, const std::shared_ptr<const Lookup>& lk) {
                             }
                           });
   });
-  if (auto node = autograd::record("embedding_backward", {&g}, {&out}))
-    node->fn_ = [lk](const Grads& gg, const Node&) -> Grads { return {gather_rows(gg[0], lk, true)}; };
-  return out;
+  return kEmbeddingBackward.record(std::move(out), {&g}, LookupAttrs{lk});
 }
 
 }  // namespace
@@ -100,7 +113,7 @@ Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_
   for (size_t i = 0; i < lk->idx.size(); ++i)
     if (lk->idx[i] < 0 || lk->idx[i] >= V)
       fail<IndexError>("embedding: index {} is out of range for {} embeddings (at flat position {})", lk->idx[i], V, i);
-  return gather_rows(weight, lk, false);
+  return gather_rows(weight, input, lk, false);
 }
 
 }  // namespace xg

@@ -12,6 +12,7 @@
 #include "kernels/accumulate.h"
 #include "kernels/parallel.h"
 #include "ops/helpers.h"
+#include "ops/op.h"
 #include "xgrad/ops/activation.h"
 #include "xgrad/ops/softmax.h"
 
@@ -340,6 +341,69 @@ void ce_backward(const T* x, const int64_t* t, const T* stats, const T* scale, b
       });
 }
 
+/// What a class-index loss's backward needs: the targets and their weights, and the forward's row
+/// statistics (cross_entropy's fused backward).
+struct ClassLoss {
+  std::vector<int64_t> tv;
+  std::vector<double> wv, sw;  ///< class weights (empty: none), each sample's weight
+  Tensor wt, stats;
+  Reduction red = Reduction::mean;
+  double eps = 0, denom = 1;
+  int64_t ignore_index = -100, N = 0, C = 0;
+  NamedAttrs fields() const {
+    return {{"reduction", static_cast<int64_t>(red)}, {"label_smoothing", eps}, {"ignore_index", ignore_index}};
+  }
+};
+
+/// cross_entropy: a_i·softmax(x_i) - q_i, with q the smoothed, weighted one-hot and a_i its row sum.
+const OpDef<ClassLoss> kCrossEntropy{
+    .name = "cross_entropy",
+    .saves = {.inputs = 0b1},
+    .backward = [](const Ctx<ClassLoss>& c) -> Grads {
+      const ClassLoss& k = c.attrs();
+      const Tensor xs = c.input();
+      double wsum = 0;
+      for (double v : k.wv) wsum += v;
+      std::vector<double> a(static_cast<size_t>(k.N));
+      for (int64_t i = 0; i < k.N; ++i) {
+        const auto ui = static_cast<size_t>(i);
+        a[ui] = k.tv[ui] == k.ignore_index
+                    ? 0.0
+                    : (1 - k.eps) * k.sw[ui] +
+                          k.eps / static_cast<double>(k.C) * (k.wv.empty() ? static_cast<double>(k.C) : wsum);
+      }
+      const Tensor q = smoothed_onehot(k.tv, k.wv, k.sw, k.ignore_index, k.C, k.eps, xs.dtype());
+      const Tensor av = from_vector(a, {k.N, 1}).to(xs.dtype());
+      return {mul(sub(mul(av, softmax(xs, 1)), q), row_scale(c.grad(), k.red, k.denom))};
+    },
+    .fused = [](const Ctx<ClassLoss>& c) -> Grads {
+      const ClassLoss& k = c.attrs();
+      const Tensor xs = c.input();
+      const Tensor xc = xs.contiguous(), gc = c.grad().contiguous();
+      Tensor dx = empty({k.N, k.C}, xs.dtype());
+      core::dispatch_float(xs.dtype(), "cross_entropy", [&]<class T>() {
+        std::vector<T> sc;
+        const T* sp = gc.data<T>();
+        if (k.red != Reduction::none) {
+          sc.assign(1, k.red == Reduction::mean ? static_cast<T>(sp[0] / k.denom) : sp[0]);
+          sp = sc.data();
+        }
+        const ClassWeights<T> cw(k.wt, k.ignore_index);
+        ce_backward<T>(xc.data<T>(), k.tv.data(), k.stats.data<T>(), sp, k.red == Reduction::none, k.N, k.C, k.eps, cw,
+                       dx.data<T>());
+      });
+      return {dx};
+    }};
+
+/// nll_loss: d l_i / d x[i, t_i] = -w_{t_i}, a constant weighted one-hot times the (differentiable)
+/// upstream scale.
+const OpDef<ClassLoss> kNllLoss{
+    .name = "nll_loss", .backward = [](const Ctx<ClassLoss>& c) -> Grads {
+      const ClassLoss& k = c.attrs();
+      return {mul(smoothed_onehot(k.tv, {}, k.sw, k.ignore_index, k.C, 0.0, c.grad().dtype()),
+                  neg(row_scale(c.grad(), k.red, k.denom)))};
+    }};
+
 Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction red, double eps, const Tensor& weight,
                            int64_t ignore_index) {
   constexpr const char* op = "cross_entropy";
@@ -366,41 +430,10 @@ Tensor cross_entropy_index(const Tensor& input, const Tensor& target, Reduction 
       out = scalar(s, dt);
     }
   });
-  if (auto node = autograd::record(op, {&input}, {&out}))
-    node->fn_ = [sx = SavedTensor(input), tv = std::move(tv), wv = std::move(wv), sw, wt, stats, red, eps, denom,
-                 ignore_index, N, C](const Grads& g, const Node&) -> Grads {
-      const Tensor xs = sx.unpack("cross_entropy");
-      if (!autograd::grad_mode_enabled()) {
-        const Tensor xc = xs.contiguous(), gc = g[0].contiguous();
-        Tensor dx = empty({N, C}, xs.dtype());
-        core::dispatch_float(xs.dtype(), "cross_entropy", [&]<class T>() {
-          std::vector<T> sc;
-          const T* sp = gc.data<T>();
-          if (red != Reduction::none) {
-            sc.assign(1, red == Reduction::mean ? static_cast<T>(sp[0] / denom) : sp[0]);
-            sp = sc.data();
-          }
-          const ClassWeights<T> cw(wt, ignore_index);
-          ce_backward<T>(xc.data<T>(), tv.data(), stats.data<T>(), sp, red == Reduction::none, N, C, eps, cw,
-                         dx.data<T>());
-        });
-        return {dx};
-      }
-      // create_graph: the same formula from differentiable ops, a_i·softmax - q.
-      double wsum = 0;
-      for (double v : wv) wsum += v;
-      std::vector<double> a(static_cast<size_t>(N));
-      for (int64_t i = 0; i < N; ++i) {
-        const auto ui = static_cast<size_t>(i);
-        a[ui] = tv[ui] == ignore_index
-                    ? 0.0
-                    : (1 - eps) * sw[ui] + eps / static_cast<double>(C) * (wv.empty() ? static_cast<double>(C) : wsum);
-      }
-      const Tensor q = smoothed_onehot(tv, wv, sw, ignore_index, C, eps, xs.dtype());
-      const Tensor av = from_vector(a, {N, 1}).to(xs.dtype());
-      return {mul(sub(mul(av, softmax(xs, 1)), q), row_scale(g[0], red, denom))};
-    };
-  return out;
+  if (!kCrossEntropy.wanted_inputs({&input})) return out;
+  return kCrossEntropy.record(
+      std::move(out), {&input},
+      ClassLoss{std::move(tv), std::move(wv), sw, wt, stats, red, eps, denom, ignore_index, N, C});
 }
 
 /// Spatial class-index losses ([N, C, d1, …] input, [N, d1, …] target) as PyTorch takes them: the class
@@ -505,12 +538,16 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const std::string& re
     }
   });
   Tensor out = red == Reduction::none ? loss : scalar(red == Reduction::mean ? total / denom : total, dt);
-  if (auto node = autograd::record(op, {&input}, {&out}))
-    node->fn_ = [tv = std::move(tv), sw, ignore_index, red, denom, C, dt](const Grads& g, const Node&) -> Grads {
-      // d l_i / d x[i, t_i] = -w_{t_i}: a constant weighted one-hot times the (differentiable) upstream scale.
-      return {mul(smoothed_onehot(tv, {}, sw, ignore_index, C, 0.0, dt), neg(row_scale(g[0], red, denom)))};
-    };
-  return out;
+  if (!kNllLoss.wanted_inputs({&input})) return out;
+  ClassLoss k;
+  k.tv = std::move(tv);
+  k.sw = sw;
+  k.red = red;
+  k.denom = denom;
+  k.ignore_index = ignore_index;
+  k.N = N;
+  k.C = C;
+  return kNllLoss.record(std::move(out), {&input}, std::move(k));
 }
 
 // ---------------------------------------------------------------- regression losses
@@ -553,6 +590,39 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& 
 
 // ---------------------------------------------------------------- binary cross-entropy
 
+/// dl/dx = σ(x) - t, or (1-t)·σ(x) - pw·t·σ(-x) with pos_weight: each term accurate on its own. The
+/// gradient of the composed form, (1-t) - σ(-x), rounds 1-t and loses a small t (x ~ -1e4) or σ.
+/// dl/dt = -x + (pw - 1)·softplus(-x), dl/dpw = t·softplus(-x).
+const OpDef<NoAttrs, 3> kBceWithLogits{
+    .name = "binary_cross_entropy_with_logits",
+    .saves = {.inputs = 0b111},
+    .backward = [](const Ctx<NoAttrs, 3>& c) -> Grads {
+      const Tensor x = c.input(0), tt = c.input(1), p = c.input(2), g = c.grad();
+      Tensor gx, gt, gp;
+      if (c.needs(0))
+        gx = mul(g, p.defined() ? sub(mul(sub(scalar_like(x, 1.0), tt), sigmoid(x)), mul(mul(p, tt), sigmoid(neg(x))))
+                                : sub(sigmoid(x), tt));
+      if (c.needs(1) || c.needs(2)) {
+        const Tensor sp = softplus(neg(x));
+        if (c.needs(1))
+          gt = autograd::sum_to(mul(g, p.defined() ? add(neg(x), mul(sub(p, scalar_like(x, 1.0)), sp)) : neg(x)),
+                                tt.shape());
+        if (c.needs(2)) gp = autograd::sum_to(mul(g, mul(tt, sp)), p.shape());
+      }
+      return {gx, gt, gp};
+    }};
+
+/// dl/dx = (x - t) / max(x(1-x), 1e-12): PyTorch's clamped denominator keeps it finite at 0 and 1.
+const OpDef<NoAttrs, 2> kBce{
+    .name = "binary_cross_entropy", .saves = {.inputs = 0b11}, .backward = [](const Ctx<NoAttrs, 2>& c) -> Grads {
+      const Tensor x = c.input(0), tt = c.input(1), g = c.grad();
+      const Tensor one = scalar_like(x, 1.0);
+      Tensor gx, gt;
+      if (c.needs(0)) gx = mul(g, div(sub(x, tt), clamp_min(mul(x, sub(one, x)), 1e-12)));
+      if (c.needs(1)) gt = mul(g, sub(clamp_min(log(sub(one, x)), -100.0), clamp_min(log(x), -100.0)));
+      return {gx, gt};
+    }};
+
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::string& reduction,
                                         const Tensor& pos_weight) {
   constexpr const char* op = "binary_cross_entropy_with_logits";
@@ -579,29 +649,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     const Tensor lin = mul(sub(one, t), input);
     l = pw.defined() ? add(lin, mul(add(sub(one, t), mul(pw, t)), sp)) : add(lin, sp);
   }
-  if (auto node = autograd::record(op, {&input, &t, &pw}, {&l}))
-    node->fn_ = [sx = SavedTensor(input), st = SavedTensor(t), spw = SavedTensor(pw)](const Grads& g,
-                                                                                      const Node& self) -> Grads {
-      constexpr const char* name = "binary_cross_entropy_with_logits";
-      const Tensor x = sx.unpack(name), tt = st.unpack(name);
-      const Tensor p = spw.defined() ? spw.unpack(name) : Tensor();
-      Tensor gx, gt, gp;
-      // dl/dx = σ(x) - t, or (1-t)·σ(x) - pw·t·σ(-x) with pos_weight: each term accurate on its own. The
-      // gradient of the composed form, (1-t) - σ(-x), rounds 1-t and loses a small t (x ~ -1e4) or σ.
-      if (self.needs_grad(0))
-        gx =
-            mul(g[0], p.defined() ? sub(mul(sub(scalar_like(x, 1.0), tt), sigmoid(x)), mul(mul(p, tt), sigmoid(neg(x))))
-                                  : sub(sigmoid(x), tt));
-      if (self.needs_grad(1) || self.needs_grad(2)) {
-        const Tensor sp = softplus(neg(x));
-        // dl/dt = -x + (pw - 1)·softplus(-x), dl/dpw = t·softplus(-x)
-        if (self.needs_grad(1))
-          gt = autograd::sum_to(mul(g[0], p.defined() ? add(neg(x), mul(sub(p, scalar_like(x, 1.0)), sp)) : neg(x)),
-                                tt.shape());
-        if (self.needs_grad(2)) gp = autograd::sum_to(mul(g[0], mul(tt, sp)), p.shape());
-      }
-      return {gx, gt, gp};
-    };
+  kBceWithLogits.record({&input, &t, &pw}, {&l});
   return reduce(l, red);
 }
 
@@ -625,16 +673,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std
       lp[i] = -(tp[i] * lx + (1 - tp[i]) * l1x);
     }
   });
-  if (auto node = autograd::record(op, {&input, &target}, {&loss}))
-    node->fn_ = [sx = SavedTensor(input), st = SavedTensor(t)](const Grads& g, const Node& self) -> Grads {
-      const Tensor x = sx.unpack("binary_cross_entropy"), tt = st.unpack("binary_cross_entropy");
-      const Tensor one = scalar_like(x, 1.0);
-      Tensor gx, gt;
-      // dl/dx = (x - t) / max(x(1-x), 1e-12): PyTorch's clamped denominator keeps it finite at 0 and 1.
-      if (self.needs_grad(0)) gx = mul(g[0], div(sub(x, tt), clamp_min(mul(x, sub(one, x)), 1e-12)));
-      if (self.needs_grad(1)) gt = mul(g[0], sub(clamp_min(log(sub(one, x)), -100.0), clamp_min(log(x), -100.0)));
-      return {gx, gt};
-    };
+  kBce.record({&input, &t}, {&loss});
   return reduce(loss, red);
 }
 

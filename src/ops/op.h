@@ -77,10 +77,7 @@ struct OpDef {
   /// Attaches this op's node to the outputs when grad mode is on and an input requires grad, and
   /// saves what backward reads.
   void record(const std::array<const Tensor*, N>& ins, const std::array<Tensor*, M>& outs, A attrs = {}) const {
-    if (!autograd::grad_mode_enabled()) return;
-    uint32_t wanted = 0;
-    for (size_t i = 0; i < N; ++i)
-      if (ins[i] && ins[i]->defined() && ins[i]->requires_grad()) wanted |= 1u << i;
+    const uint32_t wanted = wanted_inputs(ins);
     if (!wanted) return;
     auto node = core::make_pooled<OpNode<A, N, M>>(this, std::move(attrs));
     autograd::connect(node, name, ins, outs);
@@ -94,6 +91,20 @@ struct OpDef {
           node->shapes_[i] = ins[i]->shape();
           node->reduce_mask_ |= 1u << i;
         }
+  }
+  /// A node of this op not yet wired into the tape, for the history nodes of views and in-place ops
+  /// (src/ops/views.cpp), whose edges lead into a base's earlier history rather than to tensors.
+  std::shared_ptr<OpNode<A, N, M>> make_node(A attrs = {}) const {
+    return core::make_pooled<OpNode<A, N, M>>(this, std::move(attrs));
+  }
+  /// Bit i: input i requires grad and grad mode is on. Zero: record() attaches nothing, so an op
+  /// may skip building attributes.
+  static uint32_t wanted_inputs(const std::array<const Tensor*, N>& ins) {
+    if (!autograd::grad_mode_enabled()) return 0;
+    uint32_t wanted = 0;
+    for (size_t i = 0; i < N; ++i)
+      if (ins[i] && ins[i]->defined() && ins[i]->requires_grad()) wanted |= 1u << i;
+    return wanted;
   }
   /// The single-output form: records and returns out.
   Tensor record(Tensor out, const std::array<const Tensor*, N>& ins, A attrs = {}) const requires(M == 1) {
@@ -141,6 +152,66 @@ class OpNode final : public Node, public DescribedNode {
   std::array<Shape, N> shapes_;
   uint32_t reduce_mask_ = 0;
   bool freed_ = false;
+};
+
+// ---------------------------------------------------------------- ops over a list of tensors
+
+template <class A>
+struct ListOpDef;
+
+/// The tape node of a ListOpDef's op, and what its backward formula is given.
+template <class A>
+class ListOpNode final : public Node, public DescribedNode {
+ public:
+  ListOpNode(const ListOpDef<A>* def, A attrs) : def_(def), attrs_(std::move(attrs)) {}
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+    if (freed_) fail<AutogradError>("{}: backward ran after its saved values were freed", def_->name);
+    grads_ = &grads;
+    return def_->backward(*this);
+  }
+  std::string name() const override { return def_->name; }
+  NamedAttrs attributes() const override { return attrs_.fields(); }
+  void release_variables() override {
+    in_.clear();
+    freed_ = true;
+  }
+  const Tensor& grad() const { return (*grads_)[0]; }
+  /// Saved input i (ListOpDef::saves_inputs).
+  Tensor input(size_t i) const { return in_[i].unpack(def_->name); }
+  size_t inputs() const { return next_edges_.size(); }
+  bool needs(size_t i) const { return needs_grad(i); }
+  const A& attrs() const { return attrs_; }
+
+ private:
+  friend struct ListOpDef<A>;
+  const ListOpDef<A>* def_;
+  A attrs_;
+  std::vector<SavedTensor> in_;
+  const std::vector<Tensor>* grads_ = nullptr;
+  bool freed_ = false;
+};
+
+/// An op over a run-time number of inputs and one output (cat): its name, whether backward reads
+/// the inputs, and one backward formula giving a gradient per input.
+template <class A>
+struct ListOpDef {
+  using Backward = Grads (*)(const ListOpNode<A>&);
+  const char* name = nullptr;
+  bool saves_inputs = false;
+  Backward backward = nullptr;
+
+  Tensor record(Tensor out, const std::vector<Tensor>& ins, A attrs) const {
+    if (!autograd::grad_mode_enabled() || !autograd::any_requires_grad(ins)) return out;
+    std::vector<const Tensor*> ptrs;
+    ptrs.reserve(ins.size());
+    for (const Tensor& t : ins) ptrs.push_back(&t);
+    auto node = core::make_pooled<ListOpNode<A>>(this, std::move(attrs));
+    Tensor* outs[] = {&out};
+    autograd::connect(node, name, ptrs, outs);
+    if (saves_inputs)
+      for (const Tensor& t : ins) node->in_.emplace_back(t);
+    return out;
+  }
 };
 
 // ---------------------------------------------------------------- the registry

@@ -11,6 +11,7 @@
 #include "kernels/parallel.h"
 #include "kernels/pool.h"
 #include "ops/helpers.h"
+#include "ops/op.h"
 
 namespace xg {
 
@@ -29,17 +30,48 @@ struct PoolSpec {
   int64_t planes() const { return n * c; }
   Shape in_shape() const { return {n, c, h, w}; }
   Shape out_shape() const { return {n, c, oh, ow}; }
+  /// As the exporter reads them (the window fields mean nothing for adaptive pooling).
+  NamedAttrs fields() const {
+    return {{"kernel_size", std::vector<int64_t>{kh, kw}},
+            {"stride", std::vector<int64_t>{sh, sw}},
+            {"padding", std::vector<int64_t>{ph, pw}},
+            {"count_include_pad", include_pad},
+            {"output_size", std::vector<int64_t>{oh, ow}}};
+  }
 };
 
 // ---- max pooling: output = gather(x, argmax)
 
-Tensor max_scatter_op(const Tensor& g, const Tensor& argmax, const PoolSpec& s);
+/// Max pooling's backward and its adjoint read the argmax, which is internal and never modified,
+/// so the node holds it directly.
+struct MaxAttrs {
+  PoolSpec spec;
+  Tensor argmax;
+  NamedAttrs fields() const { return spec.fields(); }
+};
+
+Tensor max_gather_op(const Tensor& t, const MaxAttrs& a);
+Tensor max_scatter_op(const Tensor& g, const MaxAttrs& a);
+Tensor avg_forward_op(const Tensor& x, const PoolSpec& s);
+Tensor avg_backward_op(const Tensor& g, const PoolSpec& s);
+
+const OpDef<MaxAttrs> kMaxPool{.name = "max_pool2d", .backward = [](const Ctx<MaxAttrs>& c) -> Grads {
+                                 return {max_scatter_op(c.grad(), c.attrs())};
+                               }};
+/// Scatter and gather at the same fixed indices are each other's adjoint.
+const OpDef<MaxAttrs> kMaxGather{.name = "max_pool2d_gather", .backward = [](const Ctx<MaxAttrs>& c) -> Grads {
+                                   return {max_scatter_op(c.grad(), c.attrs())};
+                                 }};
+const OpDef<MaxAttrs> kMaxScatter{.name = "max_pool2d_backward", .backward = [](const Ctx<MaxAttrs>& c) -> Grads {
+                                    return {max_gather_op(c.grad(), c.attrs())};
+                                  }};
 
 /// out[p, o] = t[p, argmax[p, o]] (zero where a window had no element).
-Tensor max_gather_op(const Tensor& t, const Tensor& argmax, const PoolSpec& s) {
+Tensor max_gather_op(const Tensor& t, const MaxAttrs& a) {
+  const PoolSpec& s = a.spec;
   Tensor out = empty(s.out_shape(), t.dtype());
   const Tensor tc = raw(t);
-  const int64_t* idx = argmax.data<int64_t>();
+  const int64_t* idx = a.argmax.data<int64_t>();
   const int64_t in_plane = s.h * s.w, out_plane = s.oh * s.ow;
   core::dispatch_float(t.dtype(), "max_pool2d", [&]<class T>() {
     const T* src = tc.data<T>();
@@ -54,73 +86,70 @@ Tensor max_gather_op(const Tensor& t, const Tensor& argmax, const PoolSpec& s) {
                               }
                           });
   });
-  if (auto n = autograd::record("max_pool2d_gather", {&t}, {&out}))
-    n->fn_ = [argmax, s](const Grads& g, const Node&) -> Grads { return {max_scatter_op(g[0], argmax, s)}; };
-  return out;
+  return kMaxGather.record(std::move(out), {&t}, a);
 }
 
 /// grad_in[p, argmax[p, o]] += g[p, o]: max pooling's backward.
-Tensor max_scatter_op(const Tensor& g, const Tensor& argmax, const PoolSpec& s) {
+Tensor max_scatter_op(const Tensor& g, const MaxAttrs& a) {
+  const PoolSpec& s = a.spec;
   Tensor out = empty(s.in_shape(), g.dtype());
   const Tensor gc = raw(g);
   core::dispatch_float(g.dtype(), "max_pool2d_backward", [&]<class T>() {
-    kernels::max_pool2d_backward(gc.data<T>(), argmax.data<int64_t>(), s.planes(), s.h, s.w, s.oh, s.ow, out.data<T>());
+    kernels::max_pool2d_backward(gc.data<T>(), a.argmax.data<int64_t>(), s.planes(), s.h, s.w, s.oh, s.ow,
+                                 out.data<T>());
   });
-  if (auto n = autograd::record("max_pool2d_backward", {&g}, {&out}))
-    n->fn_ = [argmax, s](const Grads& gg, const Node&) -> Grads { return {max_gather_op(gg[0], argmax, s)}; };
-  return out;
+  return kMaxScatter.record(std::move(out), {&g}, a);
 }
 
 Tensor max_pool_op(const Tensor& x, const PoolSpec& s) {
   Tensor out = empty(s.out_shape(), x.dtype());
-  // The argmax is internal and never modified, so the node may hold it directly.
   Tensor argmax = empty(s.out_shape(), kInt64);
   const Tensor xc = raw(x);
   core::dispatch_float(x.dtype(), "max_pool2d", [&]<class T>() {
     kernels::max_pool2d_forward(xc.data<T>(), s.planes(), s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow,
                                 out.data<T>(), argmax.data<int64_t>());
   });
-  if (auto n = autograd::record("max_pool2d", {&x}, {&out}))
-    n->fn_ = [argmax, s](const Grads& g, const Node&) -> Grads { return {max_scatter_op(g[0], argmax, s)}; };
-  return out;
+  return kMaxPool.record(std::move(out), {&x}, MaxAttrs{s, std::move(argmax)});
 }
 
 // ---- average and adaptive-average pooling: linear maps whose adjoints are their backward kernels
 
-Tensor avg_backward_op(const Tensor& g, const PoolSpec& s);
+Grads avg_pool_backward(const Ctx<PoolSpec>& c) { return {avg_backward_op(c.grad(), c.attrs())}; }
+Grads avg_pool_double_backward(const Ctx<PoolSpec>& c) { return {avg_forward_op(c.grad(), c.attrs())}; }
+const OpDef<PoolSpec> kAvgPool{.name = "avg_pool2d", .backward = avg_pool_backward};
+const OpDef<PoolSpec> kAdaptiveAvgPool{.name = "adaptive_avg_pool2d", .backward = avg_pool_backward};
+const OpDef<PoolSpec> kAvgPoolBackward{.name = "avg_pool2d_backward", .backward = avg_pool_double_backward};
+const OpDef<PoolSpec> kAdaptiveAvgPoolBackward{.name = "adaptive_avg_pool2d_backward",
+                                               .backward = avg_pool_double_backward};
 
 Tensor avg_forward_op(const Tensor& x, const PoolSpec& s) {
   Tensor out = empty(s.out_shape(), x.dtype());
   const Tensor xc = raw(x);
   const bool adaptive = s.kind == PoolSpec::Kind::adaptive;
-  const char* name = adaptive ? "adaptive_avg_pool2d" : "avg_pool2d";
-  core::dispatch_float(x.dtype(), name, [&]<class T>() {
+  const auto& def = adaptive ? kAdaptiveAvgPool : kAvgPool;
+  core::dispatch_float(x.dtype(), def.name, [&]<class T>() {
     if (adaptive)
       kernels::adaptive_avg_pool2d_forward(xc.data<T>(), s.planes(), s.h, s.w, s.oh, s.ow, out.data<T>());
     else
       kernels::avg_pool2d_forward(xc.data<T>(), s.planes(), s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow,
                                   s.include_pad, out.data<T>());
   });
-  if (auto n = autograd::record(name, {&x}, {&out}))
-    n->fn_ = [s](const Grads& g, const Node&) -> Grads { return {avg_backward_op(g[0], s)}; };
-  return out;
+  return def.record(std::move(out), {&x}, s);
 }
 
 Tensor avg_backward_op(const Tensor& g, const PoolSpec& s) {
   Tensor out = empty(s.in_shape(), g.dtype());
   const Tensor gc = raw(g);
   const bool adaptive = s.kind == PoolSpec::Kind::adaptive;
-  const char* name = adaptive ? "adaptive_avg_pool2d_backward" : "avg_pool2d_backward";
-  core::dispatch_float(g.dtype(), name, [&]<class T>() {
+  const auto& def = adaptive ? kAdaptiveAvgPoolBackward : kAvgPoolBackward;
+  core::dispatch_float(g.dtype(), def.name, [&]<class T>() {
     if (adaptive)
       kernels::adaptive_avg_pool2d_backward(gc.data<T>(), s.planes(), s.h, s.w, s.oh, s.ow, out.data<T>());
     else
       kernels::avg_pool2d_backward(gc.data<T>(), s.planes(), s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow,
                                    s.include_pad, out.data<T>());
   });
-  if (auto n = autograd::record(name, {&g}, {&out}))
-    n->fn_ = [s](const Grads& gg, const Node&) -> Grads { return {avg_forward_op(gg[0], s)}; };
-  return out;
+  return def.record(std::move(out), {&g}, s);
 }
 
 // ---- argument checks

@@ -12,6 +12,7 @@
 #include "kernels/integer.h"
 #include "kernels/loops.h"
 #include "ops/helpers.h"
+#include "ops/op.h"
 
 namespace xg {
 
@@ -223,8 +224,22 @@ Tensor prod_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
   return out;
 }
 
-/// Shape of a keepdim=false result's gradient brought back to keepdim form for broadcasting.
-Tensor unreduce(const Tensor& g, const Plan& p, bool keepdim) { return keepdim ? g : reshape(g, p.out_shape); }
+/// What a reduction's backward needs of its plan: the reduced dims and the keepdim shape.
+struct Reduced {
+  Shape red_dims, out_shape, in_shape;
+  bool keepdim = false;
+  Tensor mean64;     ///< var/std: the mean in double, [keepdim shape]
+  double denom = 0;  ///< var/std: n - correction
+  Reduced(const Plan& p, bool kd, const Shape& in)
+      : red_dims(p.red_dims), out_shape(p.out_shape), in_shape(in), keepdim(kd) {}
+  /// g in keepdim form, so that it broadcasts against the input.
+  Tensor unreduce(const Tensor& g) const { return keepdim ? g : reshape(g, out_shape); }
+  /// Σ over the reduced dims, keeping them.
+  Tensor sum_kept(const Tensor& t) const {
+    return red_dims.empty() ? reshape(sum(t), out_shape) : sum(t, red_dims, true);
+  }
+  NamedAttrs fields() const { return {{"dim", red_dims}, {"keepdim", keepdim}}; }
+};
 
 template <bool IsMax>
 Tensor extreme_forward(const Tensor& x, const Shape& dims, bool keepdim, const char* op) {
@@ -257,23 +272,22 @@ Tensor extreme_forward(const Tensor& x, const Shape& dims, bool keepdim, const c
   return out;
 }
 
+/// amax/amin: the gradient goes to the extremal elements, shared evenly among ties (as PyTorch's amax).
+Grads extreme_backward(const Ctx<Reduced>& c) {
+  const Reduced& r = c.attrs();
+  const Tensor mask = eq(c.input(), r.unreduce(c.output())).to(c.grad().dtype());
+  return {mul(mask, div(r.unreduce(c.grad()), r.sum_kept(mask)))};
+}
+const OpDef<Reduced> kAmax{.name = "amax", .saves = {.inputs = 0b1, .outputs = 0b1}, .backward = extreme_backward};
+const OpDef<Reduced> kAmin{.name = "amin", .saves = {.inputs = 0b1, .outputs = 0b1}, .backward = extreme_backward};
+
 template <bool IsMax>
 Tensor extreme(const Tensor& x, const Shape& dims, bool keepdim, const char* op) {
   check_defined(x, op, "input");
   Tensor out = extreme_forward<IsMax>(x, dims, keepdim, op);
-  if (auto n = autograd::record(op, {&x}, {&out})) {
-    const Plan p = make_plan(x, dims, op);
-    n->fn_ = [sx = SavedTensor(x), so = SavedTensor::output(out), p, keepdim, op](const Grads& g,
-                                                                                  const Node&) -> Grads {
-      const Tensor xv = sx.unpack(op);
-      const Tensor ov = unreduce(so.unpack(op), p, keepdim);
-      // The gradient goes to the extremal elements, shared evenly among ties (as PyTorch's amax).
-      const Tensor mask = eq(xv, ov).to(g[0].dtype());
-      const Tensor cnt = p.red_dims.empty() ? sum(mask) : sum(mask, p.red_dims, true);
-      return {mul(mask, div(unreduce(g[0], p, keepdim), cnt))};
-    };
-  }
-  return out;
+  const auto& def = IsMax ? kAmax : kAmin;
+  if (!def.wanted_inputs({&x})) return out;
+  return def.record(std::move(out), {&x}, Reduced(make_plan(x, dims, op), keepdim, x.shape()));
 }
 
 template <bool IsMax>
@@ -379,39 +393,38 @@ double l2_norm(const Tensor& x, const Plan& p) {
 
 // ---------------------------------------------------------------- sum, mean
 
+const OpDef<Reduced> kSum{.name = "sum", .backward = [](const Ctx<Reduced>& c) -> Grads {
+                            return {expand(c.attrs().unreduce(c.grad()), c.attrs().in_shape)};
+                          }};
+
+/// d prod / d x_i is the product of the others: prod / x_i without zeros; with one zero, the
+/// product of the non-zeros at the zero and 0 elsewhere; with two or more, 0 everywhere.
+const OpDef<Reduced> kProd{.name = "prod", .saves = {.inputs = 0b1}, .backward = [](const Ctx<Reduced>& c) -> Grads {
+                             const Reduced& r = c.attrs();
+                             const Tensor xv = c.input();
+                             const Tensor is_zero = eq(xv, 0);
+                             const Tensor zeros_n = r.sum_kept(is_zero);
+                             const Tensor nz = where(is_zero, scalar_like(xv, 1.0), xv);
+                             const Tensor prod_nz =
+                                 r.red_dims.empty() ? reshape(prod(nz), r.out_shape) : prod(nz, r.red_dims, true);
+                             const Tensor zero = scalar_like(xv, 0.0);
+                             const Tensor others = where(is_zero, where(eq(zeros_n, 1), prod_nz, zero),
+                                                         where(eq(zeros_n, 0), div(prod_nz, nz), zero));
+                             return {mul(r.unreduce(c.grad()), others)};
+                           }};
+
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   check_defined(x, "sum", "input");
   Tensor out = sum_forward(x, dims, keepdim);
-  if (auto n = autograd::record("sum", {&x}, {&out})) {
-    const Plan p = make_plan(x, dims, "sum");
-    n->fn_ = [p, keepdim, shape = x.shape()](const Grads& g, const Node&) -> Grads {
-      return {expand(unreduce(g[0], p, keepdim), shape)};
-    };
-  }
-  return out;
+  if (!kSum.wanted_inputs({&x})) return out;
+  return kSum.record(std::move(out), {&x}, Reduced(make_plan(x, dims, "sum"), keepdim, x.shape()));
 }
 
 Tensor prod(const Tensor& x, const Shape& dims, bool keepdim) {
   check_defined(x, "prod", "input");
   Tensor out = prod_forward(x, dims, keepdim);
-  if (auto n = autograd::record("prod", {&x}, {&out})) {
-    const Plan p = make_plan(x, dims, "prod");
-    n->fn_ = [sx = SavedTensor(x), p, keepdim](const Grads& g, const Node&) -> Grads {
-      // d prod / d x_i is the product of the others: prod / x_i without zeros; with one zero, the
-      // product of the non-zeros at the zero and 0 elsewhere; with two or more, 0 everywhere.
-      const Tensor xv = sx.unpack("prod");
-      const Shape& rd = p.red_dims;
-      const Tensor is_zero = eq(xv, 0);
-      const Tensor zeros_n = rd.empty() ? reshape(sum(is_zero), p.out_shape) : sum(is_zero, rd, true);
-      const Tensor nz = where(is_zero, scalar_like(xv, 1.0), xv);
-      const Tensor prod_nz = rd.empty() ? reshape(prod(nz), p.out_shape) : prod(nz, rd, true);
-      const Tensor zero = scalar_like(xv, 0.0);
-      const Tensor others =
-          where(is_zero, where(eq(zeros_n, 1), prod_nz, zero), where(eq(zeros_n, 0), div(prod_nz, nz), zero));
-      return {mul(unreduce(g[0], p, keepdim), others)};
-    };
-  }
-  return out;
+  if (!kProd.wanted_inputs({&x})) return out;
+  return kProd.record(std::move(out), {&x}, Reduced(make_plan(x, dims, "prod"), keepdim, x.shape()));
 }
 
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
@@ -434,6 +447,29 @@ Tensor argmin(const Tensor& x) { return arg_extreme<false>(x, std::nullopt, fals
 
 namespace {
 
+/// d var / dx = 2 (x - mean) / denom, d std / dx = (x - mean) / (denom · std) (0 where std is 0, as
+/// PyTorch). x - mean is formed as (x - m_f) + (m_f - m) with m_f the float mean (x - m_f is exact near the
+/// mean) and m_f - m a constant from the double mean: accurate at offsets of 1e6, and differentiable as
+/// x - mean(x) for second derivatives.
+template <bool Sqrt>
+Grads var_std_backward(const Ctx<Reduced>& c) {
+  const Reduced& r = c.attrs();
+  const Tensor xv = c.input();
+  const Tensor mf = r.red_dims.empty() ? reshape(mean(xv), r.out_shape) : mean(xv, r.red_dims, true);
+  const Tensor corr = sub(mf.detach().to(kFloat64), r.mean64).to(xv.dtype());
+  const Tensor centred = add(sub(xv, mf), corr);
+  Tensor scale = r.unreduce(c.grad());
+  if (Sqrt) {
+    const Tensor sd = r.unreduce(c.output()), zero = scalar_like(sd, 0.0);
+    scale = where(eq(sd, zero), zero, div(scale, mul(sd, scalar_like(sd, r.denom))));
+  } else {
+    scale = mul(scale, scalar_like(xv, 2.0 / r.denom));
+  }
+  return {mul(centred, scale)};
+}
+const OpDef<Reduced> kVar{.name = "var", .saves = {.inputs = 0b1}, .backward = var_std_backward<false>};
+const OpDef<Reduced> kStd{.name = "std", .saves = {.inputs = 0b1, .outputs = 0b1}, .backward = var_std_backward<true>};
+
 /// var, or with Sqrt its square root std, rounded once from the double moments.
 template <bool Sqrt>
 Tensor var_or_std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim, const char* op) {
@@ -447,27 +483,11 @@ Tensor var_or_std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdi
   if (p.outputs > 0)
     core::dispatch_float(x.dtype(), op,
                          [&]<class T>() { moments<T>(x, p, mean64.data<double>(), out.data<T>(), denom, Sqrt); });
-  if (auto node = autograd::record(op, {&x}, {&out}))
-    node->fn_ = [sx = SavedTensor(x), so = SavedTensor::output(out), mean64, p, keepdim, denom, op](
-                    const Grads& g, const Node&) -> Grads {
-      const Tensor xv = sx.unpack(op);
-      // d var / dx = 2 (x - mean) / denom, d std / dx = (x - mean) / (denom · std) (0 where std is 0, as
-      // PyTorch). x - mean is formed as (x - m_f) + (m_f - m) with m_f the float mean (x - m_f is exact near the
-      // mean) and m_f - m a constant from the double mean: accurate at offsets of 1e6, and differentiable as
-      // x - mean(x) for second derivatives.
-      const Tensor mf = p.red_dims.empty() ? reshape(mean(xv), p.out_shape) : mean(xv, p.red_dims, true);
-      const Tensor corr = sub(mf.detach().to(kFloat64), mean64).to(xv.dtype());
-      const Tensor centred = add(sub(xv, mf), corr);
-      Tensor scale = unreduce(g[0], p, keepdim);
-      if (Sqrt) {
-        const Tensor sd = unreduce(so.unpack(op), p, keepdim), zero = scalar_like(sd, 0.0);
-        scale = where(eq(sd, zero), zero, div(scale, mul(sd, scalar_like(sd, denom))));
-      } else {
-        scale = mul(scale, scalar_like(xv, 2.0 / denom));
-      }
-      return {mul(centred, scale)};
-    };
-  return out;
+  if (!kVar.wanted_inputs({&x})) return out;
+  Reduced r(p, keepdim, x.shape());
+  r.mean64 = std::move(mean64);
+  r.denom = denom;
+  return (Sqrt ? kStd : kVar).record(std::move(out), {&x}, std::move(r));
 }
 
 }  // namespace
@@ -494,20 +514,19 @@ Tensor logsumexp(const Tensor& x0, const Shape& dims, bool keepdim) {
   return r;
 }
 
+/// x·g/‖x‖, 0 at ‖x‖ = 0 (as PyTorch): never through sqrt(Σx²), whose Σx² overflows at |x| ~ 1e19.
+const OpDef<> kNorm{.name = "norm", .saves = {.inputs = 0b1, .outputs = 0b1}, .backward = [](const Ctx<>& c) -> Grads {
+                      const Tensor nv = c.output(), zero = scalar_like(nv, 0.0);
+                      return {mul(c.input(), where(eq(nv, zero), zero, div(c.grad(), nv)))};
+                    }};
+
 Tensor norm(const Tensor& x0) {
   check_defined(x0, "norm", "input");
   if (!is_floating(x0.dtype())) fail<DTypeError>("norm: expected a floating tensor, got {}", dtype_name(x0.dtype()));
   const Plan p = make_plan(x0, {}, "norm");
   Tensor out = empty({}, x0.dtype());
   core::dispatch_float(x0.dtype(), "norm", [&]<class T>() { out.data<T>()[0] = static_cast<T>(l2_norm<T>(x0, p)); });
-  if (auto node = autograd::record("norm", {&x0}, {&out}))
-    node->fn_ = [sx = SavedTensor(x0), so = SavedTensor::output(out)](const Grads& g, const Node&) -> Grads {
-      const Tensor xv = sx.unpack("norm"), nv = so.unpack("norm");
-      // x·g/‖x‖, 0 at ‖x‖ = 0 (as PyTorch): never through sqrt(Σx²), whose Σx² overflows at |x| ~ 1e19.
-      const Tensor zero = scalar_like(nv, 0.0);
-      return {mul(xv, where(eq(nv, zero), zero, div(g[0], nv)))};
-    };
-  return out;
+  return kNorm.record(std::move(out), {&x0});
 }
 
 namespace autograd {

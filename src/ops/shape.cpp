@@ -11,6 +11,7 @@
 #include "core/sizes.h"
 #include "kernels/copy.h"
 #include "ops/helpers.h"
+#include "ops/op.h"
 #include "ops/views.h"
 
 namespace xg {
@@ -80,33 +81,77 @@ std::optional<Shape> view_strides(const Shape& os, const Shape& ost, const Shape
   return nst;
 }
 
-/// Records a view op whose backward is `back(g)`; the result knows x's base.
-template <class Back>
-Tensor record_view(const char* name, const Tensor& x, Tensor out, Back back) {
+/// A view op's node keeps the shapes its backward maps back between.
+struct Reshaped {
+  Shape in, out;
+  NamedAttrs fields() const { return {{"shape", out}}; }
+};
+struct Permuted {
+  Shape dims, inv;
+  NamedAttrs fields() const { return {{"dims", dims}}; }
+};
+struct Transposed {
+  int64_t d0 = 0, d1 = 0;
+  NamedAttrs fields() const { return {{"dim0", d0}, {"dim1", d1}}; }
+};
+/// slice's [start:end:step] along dim of an input of shape in; len is the result's size there.
+struct Sliced {
+  Shape in;
+  int64_t dim = 0, start = 0, end = 0, step = 1, len = 0;
+  NamedAttrs fields() const { return {{"dim", dim}, {"start", start}, {"end", end}, {"step", step}}; }
+};
+struct Expanded {
+  Shape in, size;
+  NamedAttrs fields() const { return {{"size", size}}; }
+};
+
+Tensor slice_backward(const Tensor& g, const Sliced& a);
+
+Grads reshape_back(const Ctx<Reshaped>& c) { return {reshape(c.grad(), c.attrs().in)}; }
+const OpDef<Reshaped> kView{.name = "view", .backward = reshape_back};
+const OpDef<Reshaped> kSqueeze{.name = "squeeze", .backward = reshape_back};
+const OpDef<Reshaped> kUnsqueeze{.name = "unsqueeze", .backward = reshape_back};
+const OpDef<Permuted> kPermute{
+    .name = "permute", .backward = [](const Ctx<Permuted>& c) -> Grads { return {permute(c.grad(), c.attrs().inv)}; }};
+const OpDef<Transposed> kTranspose{.name = "transpose", .backward = [](const Ctx<Transposed>& c) -> Grads {
+                                     const Transposed& a = c.attrs();
+                                     return {a.d0 == a.d1 ? c.grad() : transpose(c.grad(), a.d0, a.d1)};
+                                   }};
+/// The adjoint of slice and slice itself are each other's backward, so second derivatives pass
+/// through views.
+const OpDef<Sliced> kSlice{.name = "slice", .backward = [](const Ctx<Sliced>& c) -> Grads {
+                             const Sliced& a = c.attrs();
+                             return {slice_backward(c.grad(), a)};
+                           }};
+const OpDef<Sliced> kSliceBackward{
+    .name = "slice_backward", .backward = [](const Ctx<Sliced>& c) -> Grads {
+      const Sliced& a = c.attrs();
+      return {slice(c.grad(), a.dim, a.start, a.start + (a.len - 1) * a.step + 1, a.step)};
+    }};
+const OpDef<Expanded> kExpand{.name = "expand", .backward = [](const Ctx<Expanded>& c) -> Grads {
+                                return {autograd::sum_to(c.grad(), c.attrs().in)};
+                              }};
+
+/// Records a view op; the result knows x's base.
+template <class A>
+Tensor record_view(const OpDef<A>& def, const Tensor& x, Tensor out, A attrs) {
   autograd::mark_view(out, x);
-  if (auto n = autograd::record(name, {&x}, {&out}))
-    n->fn_ = [back](const Grads& g, const Node&) -> Grads { return {back(g[0])}; };
-  return out;
+  return def.record(std::move(out), {&x}, std::move(attrs));
 }
 
-/// The adjoint of slice: a zero tensor of `shape` with g written at [start:…:step] along dim.
-/// Differentiable (its own backward is the slice), so second derivatives pass through views.
-Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start, int64_t step) {
-  Tensor out = zeros(shape, g.dtype());
+/// The adjoint of slice: a zero tensor of the input's shape with g written at [start:…:step] along dim.
+Tensor slice_backward(const Tensor& g, const Sliced& a) {
+  Tensor out = zeros(a.in, g.dtype());
   {
     Tensor dst = out;
     Shape st = dst.strides();
-    Shape sh = shape;
-    sh[static_cast<size_t>(dim)] = g.shape()[static_cast<size_t>(dim)];
-    const int64_t off = start * st[static_cast<size_t>(dim)];
-    st[static_cast<size_t>(dim)] *= step;
+    Shape sh = a.in;
+    sh[static_cast<size_t>(a.dim)] = g.shape()[static_cast<size_t>(a.dim)];
+    const int64_t off = a.start * st[static_cast<size_t>(a.dim)];
+    st[static_cast<size_t>(a.dim)] *= a.step;
     kernels::copy(g, make_view(out, sh, st, off));
   }
-  if (auto n = autograd::record("slice_backward", {&g}, {&out}))
-    n->fn_ = [dim, start, step, len = g.shape()[static_cast<size_t>(dim)]](const Grads& gg, const Node&) -> Grads {
-      return {slice(gg[0], dim, start, start + (len - 1) * step + 1, step)};
-    };
-  return out;
+  return kSliceBackward.record(std::move(out), {&g}, a);
 }
 
 }  // namespace
@@ -122,8 +167,7 @@ Tensor view(const Tensor& x, const Shape& shape) {
         "view: cannot view a tensor of shape {} and strides {} as {} without copying (use reshape, or "
         "call contiguous() first)",
         shape_str(x.shape()), shape_str(x.strides()), shape_str(s));
-  return record_view("view", x, make_view(x, s, *st, x.offset()),
-                     [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+  return record_view(kView, x, make_view(x, s, *st, x.offset()), Reshaped{x.shape(), s});
 }
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
@@ -164,19 +208,19 @@ Tensor permute(const Tensor& x, const Shape& dims) {
     st[i] = x.strides()[static_cast<size_t>(d)];
     inv[static_cast<size_t>(d)] = static_cast<int64_t>(i);
   }
-  return record_view("permute", x, make_view(x, s, st, x.offset()), [inv](const Tensor& g) { return permute(g, inv); });
+  Shape wrapped(dims.size());
+  for (size_t i = 0; i < dims.size(); ++i) wrapped[static_cast<size_t>(inv[i])] = static_cast<int64_t>(i);
+  return record_view(kPermute, x, make_view(x, s, st, x.offset()), Permuted{wrapped, inv});
 }
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
   check_defined(x, "transpose", "input");
-  if (x.dim() == 0)
-    return record_view("transpose", x, make_view(x, {}, {}, x.offset()), [](const Tensor& g) { return g; });
+  if (x.dim() == 0) return record_view(kTranspose, x, make_view(x, {}, {}, x.offset()), Transposed{});
   const int64_t a = wrap_dim(d0, x.dim(), "transpose"), b = wrap_dim(d1, x.dim(), "transpose");
   Shape s = x.shape(), st = x.strides();
   std::swap(s[static_cast<size_t>(a)], s[static_cast<size_t>(b)]);
   std::swap(st[static_cast<size_t>(a)], st[static_cast<size_t>(b)]);
-  return record_view("transpose", x, make_view(x, s, st, x.offset()),
-                     [a, b](const Tensor& g) { return transpose(g, a, b); });
+  return record_view(kTranspose, x, make_view(x, s, st, x.offset()), Transposed{a, b});
 }
 
 // ---------------------------------------------------------------- narrow, slice, select
@@ -196,9 +240,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   s[static_cast<size_t>(d)] = len;
   const int64_t off = x.offset() + start * st[static_cast<size_t>(d)];
   if (len > 1) st[static_cast<size_t>(d)] *= step;  // else the step may be far past the size
-  return record_view("slice", x, make_view(x, s, st, off), [in = x.shape(), d, start, step](const Tensor& g) {
-    return slice_backward(g, in, d, start, step);
-  });
+  return record_view(kSlice, x, make_view(x, s, st, off), Sliced{x.shape(), d, start, end, step, len});
 }
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
@@ -235,15 +277,14 @@ Tensor squeeze(const Tensor& x) {
       s.push_back(x.shape()[static_cast<size_t>(i)]);
       st.push_back(x.strides()[static_cast<size_t>(i)]);
     }
-  return record_view("squeeze", x, make_view(x, s, st, x.offset()),
-                     [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+  return record_view(kSqueeze, x, make_view(x, s, st, x.offset()), Reshaped{x.shape(), s});
 }
 
 Tensor squeeze(const Tensor& x, int64_t dim) {
   check_defined(x, "squeeze", "input");
   if (x.dim() == 0) {
     wrap_dim(dim, 0, "squeeze");
-    return record_view("squeeze", x, make_view(x, {}, {}, x.offset()), [](const Tensor& g) { return g; });
+    return record_view(kSqueeze, x, make_view(x, {}, {}, x.offset()), Reshaped{});
   }
   const int64_t d = wrap_dim(dim, x.dim(), "squeeze");
   Shape s = x.shape(), st = x.strides();
@@ -251,8 +292,7 @@ Tensor squeeze(const Tensor& x, int64_t dim) {
     s.erase(s.begin() + d);
     st.erase(st.begin() + d);
   }
-  return record_view("squeeze", x, make_view(x, s, st, x.offset()),
-                     [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+  return record_view(kSqueeze, x, make_view(x, s, st, x.offset()), Reshaped{x.shape(), s});
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t dim) {
@@ -262,8 +302,7 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
   const int64_t stride = d < x.dim() ? st[static_cast<size_t>(d)] * s[static_cast<size_t>(d)] : 1;
   s.insert(s.begin() + d, 1);
   st.insert(st.begin() + d, stride);
-  return record_view("unsqueeze", x, make_view(x, s, st, x.offset()),
-                     [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+  return record_view(kUnsqueeze, x, make_view(x, s, st, x.offset()), Reshaped{x.shape(), s});
 }
 
 Tensor expand(const Tensor& x, const Shape& size) {
@@ -292,8 +331,7 @@ Tensor expand(const Tensor& x, const Shape& size) {
     st[ui] = have == want ? x.strides()[static_cast<size_t>(i - lead)] : 0;
   }
   core::checked_numel(s, "expand");
-  return record_view("expand", x, make_view(x, s, st, x.offset()),
-                     [in = x.shape()](const Tensor& g) { return autograd::sum_to(g, in); });
+  return record_view(kExpand, x, make_view(x, s, st, x.offset()), Expanded{x.shape(), s});
 }
 
 Tensor broadcast_to(const Tensor& x, const Shape& size) { return expand(x, size); }
@@ -304,6 +342,25 @@ Tensor contiguous(const Tensor& x) {
 }
 
 // ---------------------------------------------------------------- cat, stack, split, chunk
+
+namespace {
+struct Concatenated {
+  int64_t dim = 0;
+  Shape lens;  ///< each input's size along dim
+  NamedAttrs fields() const { return {{"dim", dim}}; }
+};
+/// Each input's gradient is its stretch of the output's.
+const ListOpDef<Concatenated> kCat{.name = "cat", .backward = [](const ListOpNode<Concatenated>& c) -> Grads {
+                                     const Concatenated& a = c.attrs();
+                                     Grads r(a.lens.size());
+                                     int64_t p = 0;
+                                     for (size_t i = 0; i < a.lens.size(); ++i) {
+                                       if (c.needs(i)) r[i] = narrow(c.grad(), a.dim, p, a.lens[i]);
+                                       p += a.lens[i];
+                                     }
+                                     return r;
+                                   }};
+}  // namespace
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   if (tensors.empty()) fail<ValueError>("cat: expected a non-empty list of tensors");
@@ -338,17 +395,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     pos += len;
     lens.push_back(len);
   }
-  if (auto n = autograd::record("cat", tensors, {&out}))
-    n->fn_ = [d, lens](const Grads& g, const Node& self) -> Grads {
-      Grads r(lens.size());
-      int64_t p = 0;
-      for (size_t i = 0; i < lens.size(); ++i) {
-        if (self.needs_grad(i)) r[i] = narrow(g[0], d, p, lens[i]);
-        p += lens[i];
-      }
-      return r;
-    };
-  return out;
+  return kCat.record(std::move(out), tensors, Concatenated{d, std::move(lens)});
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
@@ -391,6 +438,21 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
 namespace {
 Tensor index_add_zeros(const Tensor& g, const Shape& shape, int64_t d, const Tensor& index);
 
+/// index_select along dim from an input of shape in, and its adjoint; the index is input 1.
+struct Indexed {
+  Shape in;
+  int64_t dim = 0;
+  NamedAttrs fields() const { return {{"dim", dim}}; }
+};
+const OpDef<Indexed, 2> kIndexSelect{
+    .name = "index_select", .saves = {.inputs = 0b10}, .backward = [](const Ctx<Indexed, 2>& c) -> Grads {
+      return {index_add_zeros(c.grad(), c.attrs().in, c.attrs().dim, c.input(1)), Tensor()};
+    }};
+const OpDef<Indexed, 2> kIndexAdd{
+    .name = "index_add", .saves = {.inputs = 0b10}, .backward = [](const Ctx<Indexed, 2>& c) -> Grads {
+      return {index_select(c.grad(), c.attrs().dim, c.input(1)), Tensor()};
+    }};
+
 Tensor index_select_impl(const Tensor& x, int64_t d, const Tensor& index) {
   const int64_t n = x.shape()[static_cast<size_t>(d)];
   const Tensor idx = index.contiguous();
@@ -418,9 +480,7 @@ Tensor index_add_zeros(const Tensor& g, const Shape& shape, int64_t d, const Ten
     Tensor dst = slice(out, d, k, k + 1);
     dst.add_(slice(g.detach(), d, i, i + 1));
   }
-  if (auto node = autograd::record("index_add", {&g}, {&out}))
-    node->fn_ = [d, index](const Grads& gg, const Node&) -> Grads { return {index_select(gg[0], d, index)}; };
-  return out;
+  return kIndexAdd.record(std::move(out), {&g, &index}, Indexed{shape, d});
 }
 }  // namespace
 
@@ -433,11 +493,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   if (x.dim() == 0) fail<IndexError>("index_select: cannot index a 0-d tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "index_select");
   Tensor out = index_select_impl(x, d, index);
-  if (auto n = autograd::record("index_select", {&x}, {&out}))
-    n->fn_ = [d, index, in = x.shape()](const Grads& g, const Node&) -> Grads {
-      return {index_add_zeros(g[0], in, d, index)};
-    };
-  return out;
+  return kIndexSelect.record(std::move(out), {&x, &index}, Indexed{x.shape(), d});
 }
 
 }  // namespace xg

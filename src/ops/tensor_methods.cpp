@@ -9,6 +9,7 @@
 #include "core/dispatch.h"
 #include "core/new_tensor.h"
 #include "kernels/copy.h"
+#include "ops/op.h"
 #include "xgrad/ops/activation.h"
 #include "xgrad/ops/elementwise.h"
 #include "xgrad/ops/matmul.h"
@@ -36,25 +37,31 @@ Tensor scalar(Scalar value, DType dtype) { return full({}, value, dtype); }
 
 // ---------------------------------------------------------------- conversion and copies
 
+namespace ops {
+namespace {
+/// A cast between float dtypes: the gradient is cast back.
+struct Cast {
+  DType from, to;
+  NamedAttrs fields() const { return {{"to", std::string(dtype_name(to))}}; }
+};
+const OpDef<Cast> kTo{.name = "to",
+                      .backward = [](const Ctx<Cast>& c) -> Grads { return {c.grad().to(c.attrs().from)}; }};
+const OpDef<> kClone{.name = "clone", .backward = [](const Ctx<>& c) -> Grads { return {c.grad()}; }};
+}  // namespace
+}  // namespace ops
+
 Tensor Tensor::to(DType d) const {
   if (d == dtype()) return *this;
   Tensor out = empty(shape(), d);
   kernels::copy(*this, out);
-  if (is_floating(d) && is_floating(dtype())) {
-    if (auto node = autograd::record("to", {this}, {&out}))
-      node->fn_ = [src = dtype()](const autograd::Grads& g, const autograd::Node&) -> autograd::Grads {
-        return {g[0].to(src)};
-      };
-  }
+  if (is_floating(d) && is_floating(dtype())) return ops::kTo.record(std::move(out), {this}, ops::Cast{dtype(), d});
   return out;
 }
 
 Tensor Tensor::clone() const {
   Tensor out = empty(shape(), dtype());
   kernels::copy(*this, out);
-  if (auto node = autograd::record("clone", {this}, {&out}))
-    node->fn_ = [](const autograd::Grads& g, const autograd::Node&) -> autograd::Grads { return {g[0]}; };
-  return out;
+  return ops::kClone.record(std::move(out), {this});
 }
 
 Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }

@@ -7,11 +7,17 @@
 #include "core/alias.h"
 #include "core/dispatch.h"
 #include "kernels/copy.h"
+#include "ops/op.h"
 #include "xgrad/ops/elementwise.h"
 
 namespace xg::autograd {
 
 namespace {
+
+using ops::Ctx;
+using ops::NamedAttrs;
+using ops::NoAttrs;
+using ops::OpDef;
 
 /// Where a tensor's elements lie, in elements from the start of its base's memory.
 struct Geometry {
@@ -67,17 +73,50 @@ void scatter_add(const Tensor& x, const Tensor& flat, const Geometry& from) {
   });
 }
 
+/// A move between two geometries of one base's memory of len elements (restride below).
+struct Moved {
+  Geometry from, to;
+  int64_t len = 0;
+  NamedAttrs fields() const { return {}; }
+};
+/// The same geometries with the view's elements replaced (CopySlices below).
+struct Replaced {
+  Geometry base, view;
+  int64_t len = 0;
+  NamedAttrs fields() const { return {}; }
+};
+
+Tensor restride(const Tensor& x, const Geometry& from, const Geometry& to, int64_t len);
+Tensor outside_mask(const Geometry& base, const Geometry& view, int64_t len, DType dtype);
+
+/// A view's history: its gradient moves from the view's addresses to the base's. Its own adjoint
+/// is the move the other way, so it is differentiable.
+const OpDef<Moved> kAsStrided{.name = "AsStridedBackward", .backward = [](const Ctx<Moved>& c) -> Grads {
+                                const Moved& m = c.attrs();
+                                return {restride(c.grad(), m.to, m.from, m.len)};
+                              }};
+/// base_new = base_old with the view's elements replaced by value: base_old gets the gradient
+/// outside the view, value the gradient inside it.
+const OpDef<Replaced, 2> kCopySlices{.name = "CopySlices", .backward = [](const Ctx<Replaced, 2>& c) -> Grads {
+                                       const Replaced& r = c.attrs();
+                                       Grads g(2);
+                                       if (c.needs(0))
+                                         g[0] = mul(c.grad(), outside_mask(r.base, r.view, r.len, c.grad().dtype()));
+                                       if (c.needs(1)) g[1] = restride(c.grad(), r.base, r.view, r.len);
+                                       return g;
+                                     }};
+/// A constant replaced tracked values: what t came from gets a zero gradient, as in PyTorch.
+const OpDef<> kCopyBackwards{.name = "CopyBackwards",
+                             .backward = [](const Ctx<>& c) -> Grads { return {zeros_like(c.grad())}; }};
+
 /// Moves x from the addresses of `from` to those of `to` within len elements of memory: elements
-/// of `to` that `from` does not cover get 0, and addresses `from` repeats add up. Differentiable:
-/// its adjoint is the same move the other way.
+/// of `to` that `from` does not cover get 0, and addresses `from` repeats add up.
 Tensor restride(const Tensor& x, const Geometry& from, const Geometry& to, int64_t len) {
   Tensor flat = zeros({len}, x.dtype());
   scatter_add(x.detach(), flat, from);
   Tensor out = empty(to.shape, x.dtype());
   kernels::copy(core::alias(flat, to.shape, to.strides, to.offset), out);
-  if (auto n = record("AsStridedBackward", {&x}, {&out}))
-    n->fn_ = [from, to, len](const Grads& g, const Node&) -> Grads { return {restride(g[0], to, from, len)}; };
-  return out;
+  return kAsStrided.record(std::move(out), {&x}, Moved{from, to, len});
 }
 
 Geometry base_geometry(const TensorImpl& base) { return {base.shape_, base.strides_, 0}; }
@@ -102,11 +141,9 @@ void refresh_history(TensorImpl& view) {
   TensorImpl& base = *view.base_;
   view.base_history_seen_ = base.history_version_;
   if (view.view_no_grad_ || !base.requires_grad_) return;
-  auto node = std::make_shared<FnNode>("AsStridedBackward");
+  // The view is the move from the base's addresses to its own; backward moves the gradient back.
+  auto node = kAsStrided.make_node(Moved{base_geometry(base), view_geometry(view), extent(base)});
   node->next_edges_ = {gradient_edge(Tensor(view.base_))};
-  const Geometry from = view_geometry(view), to = base_geometry(base);
-  const int64_t len = extent(base);
-  node->fn_ = [from, to, len](const Grads& g, const Node&) -> Grads { return {restride(g[0], from, to, len)}; };
   view.grad_fn_ = std::move(node);
   view.output_nr_ = 0;
   view.requires_grad_ = true;
@@ -153,16 +190,8 @@ void rebase_history(const Tensor& t, const Tensor& value) {
     const Tensor base(ti.base_);
     if (!value.requires_grad() && !base.requires_grad()) return;
     // base_new = base_old with the view's elements replaced by value.
-    auto node = std::make_shared<FnNode>("CopySlices");
+    auto node = kCopySlices.make_node(Replaced{base_geometry(*ti.base_), view_geometry(ti), extent(*ti.base_)});
     node->next_edges_ = {edge_or_none(base), edge_or_none(value)};
-    const Geometry bg = base_geometry(*ti.base_), vg = view_geometry(ti);
-    const int64_t len = extent(*ti.base_);
-    node->fn_ = [bg, vg, len](const Grads& g, const Node& self) -> Grads {
-      Grads r(2);
-      if (self.needs_grad(0)) r[0] = mul(g[0], outside_mask(bg, vg, len, g[0].dtype()));
-      if (self.needs_grad(1)) r[1] = restride(g[0], bg, vg, len);
-      return r;
-    };
     TensorImpl& b = *ti.base_;
     b.grad_fn_ = std::move(node);
     b.output_nr_ = 0;
@@ -176,10 +205,8 @@ void rebase_history(const Tensor& t, const Tensor& value) {
     ti.output_nr_ = value.impl()->output_nr_;
     ti.requires_grad_ = true;
   } else if (ti.grad_fn_) {
-    // A constant replaced tracked values: what t came from gets a zero gradient, as in PyTorch.
-    auto node = std::make_shared<FnNode>("CopyBackwards");
+    auto node = kCopyBackwards.make_node();
     node->next_edges_ = {gradient_edge(t)};
-    node->fn_ = [](const Grads& g, const Node&) -> Grads { return {zeros_like(g[0])}; };
     ti.grad_fn_ = std::move(node);
     ti.output_nr_ = 0;
   }
