@@ -43,7 +43,7 @@ void set_value_info(::onnx::ValueInfoProto& v, const Tensor& t, const std::strin
   v.set_name(name);
   auto* tt = v.mutable_type()->mutable_tensor_type();
   tt->set_elem_type(onnx_type(t.dtype()));
-  auto* shape = tt->mutable_shape();
+  auto* shape = tt->mutable_shape();  // present even for a 0-d tensor (no dims)
   for (size_t d = 0; d < t.shape().size(); ++d) {
     auto* dim = shape->add_dim();
     if (dynamic_batch && d == 0)

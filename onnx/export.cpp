@@ -208,17 +208,7 @@ std::vector<Tensor> other_inputs(const std::vector<Tensor>& xs) {
                                                        : "output" + std::to_string(k);
     const std::string v = b.value(y);
     b.node("Identity", {v}, {name});
-    auto* vi = g.add_output();
-    vi->set_name(name);
-    auto* tt = vi->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(onnx_export::onnx_type(y.dtype()));
-    for (size_t d = 0; d < y.shape().size(); ++d) {
-      auto* dim = tt->mutable_shape()->add_dim();
-      if (o.dynamic_batch && d == 0)
-        dim->set_dim_param("batch");
-      else
-        dim->set_dim_value(y.shape()[d]);
-    }
+    onnx_export::set_value_info(*g.add_output(), y, name, o.dynamic_batch);
   }
   return model;
 }

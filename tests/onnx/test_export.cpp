@@ -219,6 +219,103 @@ TEST_F(OnnxExport, BatchNormAndLayerNormModel) {
               {.example = {randn({4, 8})}, .run = {randn({7, 8})}, .options = {.dynamic_batch = true}});
 }
 
+TEST_F(OnnxExport, Conv2dStridesPaddingDilationGroups) {
+  auto m = nn::sequential({{"conv", nn::Conv2d(4, 6, {3, 2}, {2, 1}, {1, 0}, {1, 2}, 2)},
+                           {"act", nn::ReLU()},
+                           {"pw", nn::Conv2d(6, 3, 1, 1, 0, 1, 1, false)}});
+  const auto info = check_layer("conv2d", *m, {2, 4, 9, 8});
+  EXPECT_TRUE(contains(info.node_ops, "Conv"));
+  EXPECT_TRUE(contains(info.initializers, "conv.weight"));
+}
+
+TEST_F(OnnxExport, ConvTranspose2d) {
+  auto m = nn::sequential({nn::ConvTranspose2d(4, 6, 3, 2, 1, 1, 2), nn::Tanh(),
+                           nn::ConvTranspose2d(6, 2, {2, 3}, 1, 0, 0, 1, false, {2, 1})});
+  const auto info = check_layer("conv_transpose2d", *m, {2, 4, 5, 6});
+  EXPECT_TRUE(contains(info.node_ops, "ConvTranspose"));
+}
+
+TEST_F(OnnxExport, Pooling) {
+  auto m = nn::sequential({nn::MaxPool2d(3, 2, 1), nn::AvgPool2d(2, 1, 1, false), nn::AvgPool2d(2, 2, 1, true),
+                           nn::AdaptiveAvgPool2d({2, 5})});  // [6, 7] -> [7, 8] -> [4, 5] -> [2, 5]
+  const auto info = check_layer("pooling", *m, {2, 3, 11, 14});
+  for (const char* op : {"MaxPool", "AveragePool"}) EXPECT_TRUE(contains(info.node_ops, op)) << op;
+  auto g = nn::sequential({nn::Conv2d(3, 4, 3), nn::AdaptiveAvgPool2d({1, 1}), nn::Flatten()});
+  EXPECT_TRUE(contains(check_layer("global_pool", *g, {2, 3, 7, 7}).node_ops, "GlobalAveragePool"));
+  // Windows of different sizes have no ONNX form: a clear error.
+  auto uneven = nn::sequential({{"pool", nn::AdaptiveAvgPool2d({2, 3})}});
+  TempDir dir("onnx_err");
+  try {
+    onnx::export_model(*uneven, {randn({1, 2, 5, 5})}, dir.file("p.onnx"));
+    FAIL() << "expected an error";
+  } catch (const ValueError& e) {
+    const std::string msg = e.what();
+    std::cout << "error: " << msg << std::endl;
+    EXPECT_NE(msg.find("adaptive_avg_pool2d"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'pool'"), std::string::npos) << msg;
+  }
+  EXPECT_TRUE(dir.listing().empty());
+}
+
+/// Reductions over some dims and all, with and without keepdim.
+struct Reductions : nn::Module {
+  Reductions() : Module("Reductions") {}
+  std::vector<Tensor> all(const Tensor& x) {
+    return {x.sum({1}),
+            x.mean({0, 2}, true),
+            xg::amax(x, {2}),
+            xg::amin(x, {0, 1}, true),
+            x.sum(),
+            xg::var(x, {1}),
+            xg::std(x, {2}, false, true),
+            xg::prod(x * 0.5, {2}),
+            x.mean()};
+  }
+};
+
+TEST_F(OnnxExport, Reductions) {
+  Reductions m;
+  const auto info = check_model("reductions", m,
+                                {.example = {randn({3, 4, 5})},
+                                 .run = {randn({3, 4, 5})},
+                                 .forward = [&m](const std::vector<Tensor>& xs) { return m.all(xs[0]); }});
+  for (const char* op : {"ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceMean"})
+    EXPECT_TRUE(contains(info.node_ops, op)) << op;
+}
+
+/// Token ids through an embedding, mean over the sequence, a linear head.
+struct Bag : nn::Module {
+  std::shared_ptr<nn::Embedding> emb;
+  std::shared_ptr<nn::Linear> fc;
+  Bag() : Module("Bag") {
+    emb = register_module("emb", std::make_shared<nn::Embedding>(20, 6, 0));
+    fc = register_module("fc", std::make_shared<nn::Linear>(6, 2));
+  }
+  Tensor forward(const Tensor& ids) override { return (*fc)((*emb)(ids).mean({1})); }
+};
+
+TEST_F(OnnxExport, EmbeddingAsGather) {
+  Bag m;
+  const auto info = check_model(
+      "embedding", m,
+      {.example = {randint(0, 20, {2, 7})}, .run = {randint(0, 20, {5, 7})}, .options = {.dynamic_batch = true}});
+  EXPECT_TRUE(contains(info.node_ops, "Gather"));
+  EXPECT_TRUE(contains(info.initializers, "emb.weight"));
+}
+
+TEST_F(OnnxExport, MnistCnnAndCifarCnnExamples) {
+  // examples/mnist_cnn.cpp and examples/cifar10_cnn.cpp's networks.
+  auto mnist =
+      nn::sequential({nn::Conv2d(1, 32, 3), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(32 * 13 * 13, 10)});
+  check_model("mnist_cnn", *mnist,
+              {.example = {randn({1, 1, 28, 28})}, .run = {randn({3, 1, 28, 28})}, .options = {.dynamic_batch = true}});
+  auto cifar =
+      nn::sequential({nn::Conv2d(3, 32, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(32, 64, 3, 1, 1), nn::ReLU(),
+                      nn::MaxPool2d(2), nn::Flatten(), nn::Linear(64 * 8 * 8, 512), nn::ReLU(), nn::Linear(512, 10)});
+  check_model("cifar10_cnn", *cifar,
+              {.example = {randn({1, 3, 32, 32})}, .run = {randn({2, 3, 32, 32})}, .options = {.dynamic_batch = true}});
+}
+
 /// A sequence classifier: LSTM over [N, T, F] (batch_first), the last step's output, a linear head.
 struct LstmClassifier : nn::Module {
   std::shared_ptr<nn::LSTM> lstm;
