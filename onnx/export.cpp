@@ -4,6 +4,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -148,29 +149,31 @@ Traced trace(nn::Module& module, const Forward& forward, const std::vector<Tenso
   return t;
 }
 
-/// Second inputs of the same shapes and other values: floats reversed and scaled, integers
-/// reversed (so they stay valid ids).
-std::vector<Tensor> other_inputs(const std::vector<Tensor>& xs) {
+/// Second inputs with other values: floats reversed and rescaled, integers reversed (so they stay
+/// valid ids). With a dynamic batch they hold one more sample (the first again), so that anything
+/// frozen at the example's batch size shows up as a difference too.
+std::vector<Tensor> other_inputs(const std::vector<Tensor>& xs, bool grow_batch) {
   std::vector<Tensor> out;
   for (const auto& x : xs) {
-    const Shape s = x.shape();
-    if (x.dtype() == kInt64) {
-      auto v = x.to_vector<int64_t>();
+    Shape s = x.shape();
+    const bool grow = grow_batch && !s.empty() && s[0] > 0;
+    const auto row = static_cast<size_t>(grow ? x.numel() / s[0] : 0);
+    if (grow) s[0] += 1;
+    auto remake = [&]<class T>(std::vector<T> v, bool affine) {
       std::reverse(v.begin(), v.end());
-      out.push_back(from_vector(v, s));
-    } else if (x.dtype() == kFloat32) {
-      auto v = x.to_vector<float>();
-      std::reverse(v.begin(), v.end());
-      for (size_t i = 0; i < v.size(); ++i) v[i] = v[i] * 0.75f + 0.25f * static_cast<float>(i % 7) - 0.5f;
-      out.push_back(from_vector(v, s));
-    } else if (x.dtype() == kFloat64) {
-      auto v = x.to_vector<double>();
-      std::reverse(v.begin(), v.end());
-      for (size_t i = 0; i < v.size(); ++i) v[i] = v[i] * 0.75 + 0.25 * static_cast<double>(i % 7) - 0.5;
-      out.push_back(from_vector(v, s));
-    } else {
+      if (affine)
+        for (size_t i = 0; i < v.size(); ++i) v[i] = v[i] * T(0.75) + T(0.25) * static_cast<T>(i % 7) - T(0.5);
+      v.insert(v.end(), v.begin(), v.begin() + static_cast<std::ptrdiff_t>(row));
+      return from_vector(v, s);
+    };
+    if (x.dtype() == kInt64)
+      out.push_back(remake(x.to_vector<int64_t>(), false));
+    else if (x.dtype() == kFloat32)
+      out.push_back(remake(x.to_vector<float>(), true));
+    else if (x.dtype() == kFloat64)
+      out.push_back(remake(x.to_vector<double>(), true));
+    else
       out.push_back(x);
-    }
   }
   return out;
 }
@@ -287,15 +290,15 @@ ExportInfo export_model(nn::Module& module, const Forward& forward, const std::v
     const Traced first = trace(module, forward, example_inputs);
     model = build(module, first, options);
     if (options.check_repeatable) {
-      const Traced second = trace(module, forward, other_inputs(example_inputs));
+      const Traced second = trace(module, forward, other_inputs(example_inputs, options.dynamic_batch));
       const ::onnx::ModelProto again = build(module, second, options);
       const std::string diff = first_difference(model.graph(), again.graph(), first);
       if (!diff.empty())
         fail<ValueError>(
-            "onnx export: the model records a different graph on other inputs of the same shapes ({}): it has control "
-            "flow or values that depend on the input, which a traced ONNX graph cannot capture; nothing written to "
-            "'{}'",
-            diff, path);
+            "onnx export: the model records a different graph on other inputs {}({}): it has control flow or values "
+            "that depend on the input{}, which a traced ONNX graph cannot capture; nothing written to '{}'",
+            options.dynamic_batch ? "with one more sample (dynamic_batch) " : "of the same shapes ", diff,
+            options.dynamic_batch ? " or on the batch size" : "", path);
     }
   }
   {

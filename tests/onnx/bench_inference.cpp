@@ -52,11 +52,13 @@ int main(int argc, char** argv) {
        nn::sequential({nn::Flatten(), nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2), nn::Linear(128, 10)}),
        {1, 28, 28}},
       {"mnist_cnn",
-       nn::sequential({nn::Conv2d(1, 32, 3), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(32 * 13 * 13, 10)}),
+       nn::sequential(
+           {nn::Conv2d(1, 32, 3), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(32 * 13 * 13, 10)}),
        {1, 28, 28}},
       {"cifar10_cnn",
-       nn::sequential({nn::Conv2d(3, 32, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(32, 64, 3, 1, 1), nn::ReLU(),
-                       nn::MaxPool2d(2), nn::Flatten(), nn::Linear(64 * 8 * 8, 512), nn::ReLU(), nn::Linear(512, 10)}),
+       nn::sequential({nn::Conv2d(3, 32, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(32, 64, 3, 1, 1),
+                       nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(64 * 8 * 8, 512), nn::ReLU(),
+                       nn::Linear(512, 10)}),
        {3, 32, 32}},
   };
   for (auto& n : nets) {

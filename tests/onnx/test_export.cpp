@@ -423,6 +423,29 @@ TEST(OnnxExportErrors, InputDependentGraphOrConstantIsRefused) {
   EXPECT_TRUE(dir.listing().empty());
 }
 
+/// A constant made at the example's batch size: right at that size, wrong at others.
+struct BatchConstant : nn::Module {
+  BatchConstant() : Module("BatchConstant") {}
+  Tensor forward(const Tensor& x) override {
+    return x + xg::arange(static_cast<double>(x.size(0)), 0.0, -1.0).reshape({-1, 1});
+  }
+};
+
+TEST(OnnxExportErrors, BatchDependentConstantRefusedWithDynamicBatch) {
+  TempDir dir("onnx_err");
+  BatchConstant m;
+  onnx::export_model(m, {randn({3, 2})}, dir.file("static.onnx"));  // fine at a fixed batch
+  try {
+    onnx::export_model(m, {randn({3, 2})}, dir.file("dynamic.onnx"), {.dynamic_batch = true});
+    FAIL() << "expected an error";
+  } catch (const ValueError& e) {
+    const std::string msg = e.what();
+    std::cout << "error: " << msg << std::endl;
+    EXPECT_NE(msg.find("batch size"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(dir.listing(), std::vector<std::string>{"static.onnx"});
+}
+
 TEST(OnnxExportErrors, WrongExampleInputShape) {
   auto net = nn::sequential({nn::Linear(4, 3)});
   TempDir dir("onnx_err");
