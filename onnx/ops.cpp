@@ -521,7 +521,16 @@ const std::map<std::string, Emitter>& table() {
        }},
       {"gelu", emit_gelu},
       {"softplus", emit_softplus},
-      {"hardswish", unary("HardSwish")},
+      {"hardswish",
+       [](Ctx& c) -> Names {
+         if (c.b.opset() >= 14) return {c.op1("HardSwish", {c.vo(0)})};
+         // HardSwish is opset 14: x · HardSigmoid(x) with PyTorch's slope and offset before.
+         ::onnx::NodeProto* n = nullptr;
+         const std::string hs = c.op1("HardSigmoid", {c.vo(0)}, &n);
+         set_attr(*n, "alpha", 1.0 / 6.0);
+         set_attr(*n, "beta", 0.5);
+         return {c.op1("Mul", {c.vo(0), hs})};
+       }},
       {"hardsigmoid",
        [](Ctx& c) -> Names {
          ::onnx::NodeProto* n = nullptr;

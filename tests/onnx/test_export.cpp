@@ -144,6 +144,12 @@ TEST_F(OnnxExport, Activations) {
   for (const char* op : {"Relu", "LeakyRelu", "Elu", "Erf", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Softplus",
                          "HardSwish", "HardSigmoid"})
     EXPECT_TRUE(contains(info.node_ops, op)) << op;
+  // The oldest opset accepted (HardSwish, opset 14, decomposed).
+  check_model("activations_opset13", m,
+              {.example = {randn({3, 6})},
+               .run = {randn({3, 6})},
+               .options = {.opset = 13},
+               .forward = [&m](const std::vector<Tensor>& xs) { return m.all(xs[0]); }});
 }
 
 /// Views and copies: permute, reshape (of a non-contiguous tensor), transpose, cat, slice, flatten,
