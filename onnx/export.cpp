@@ -217,7 +217,7 @@ std::vector<Tensor> other_inputs(const std::vector<Tensor>& xs, bool grow_batch)
 }
 
 /// Where the graphs of two runs first differ, or "" when they are the same.
-std::string first_difference(const ::onnx::GraphProto& a, const ::onnx::GraphProto& b, const Traced& ta) {
+std::string first_difference(const ::onnx::GraphProto& a, const ::onnx::GraphProto& b) {
   const int n = std::min(a.node_size(), b.node_size());
   for (int i = 0; i < n; ++i)
     if (a.node(i).SerializeAsString() != b.node(i).SerializeAsString())
@@ -238,7 +238,6 @@ std::string first_difference(const ::onnx::GraphProto& a, const ::onnx::GraphPro
           "not record",
           a.initializer(i).name(), user);
     }
-  (void)ta;
   if (a.initializer_size() != b.initializer_size()) return "the runs have different numbers of constants";
   return "";
 }
@@ -285,14 +284,15 @@ ExportInfo export_model(nn::Module& module, const Forward& forward, const std::v
     fail<ValueError>("onnx export: opset {} is not supported (13 to 17)", options.opset);
   if (example_inputs.empty()) fail<ValueError>("onnx export: no example inputs");
   ::onnx::ModelProto model;
+  Traced first;
   {
     EvalScope eval(module);
-    const Traced first = trace(module, forward, example_inputs);
+    first = trace(module, forward, example_inputs);
     model = build(module, first, options);
     if (options.check_repeatable) {
       const Traced second = trace(module, forward, other_inputs(example_inputs, options.dynamic_batch));
       const ::onnx::ModelProto again = build(module, second, options);
-      const std::string diff = first_difference(model.graph(), again.graph(), first);
+      const std::string diff = first_difference(model.graph(), again.graph());
       if (!diff.empty())
         fail<ValueError>(
             "onnx export: the model records a different graph on other inputs {}({}): it has control flow or values "
@@ -307,9 +307,7 @@ ExportInfo export_model(nn::Module& module, const Forward& forward, const std::v
     ExportOptions fixed = options;
     fixed.dynamic_batch = false;
     std::vector<std::pair<std::string, Tensor>> values;
-    EvalScope eval(module);
-    const Traced again = trace(module, forward, example_inputs);
-    ::onnx::ModelProto strict = build(module, again, fixed, &values);
+    ::onnx::ModelProto strict = build(module, first, fixed, &values);
     for (const auto& [name, t] : values)
       onnx_export::set_value_info(*strict.mutable_graph()->add_value_info(), t, name, false);
     check(strict, path);
