@@ -1,10 +1,13 @@
 /// GradReducer (bucketed gradient averaging during backward) and DistributedDataParallel.
 #include "xgrad/dist/ddp.h"
 
+#include <chrono>
 #include <map>
 #include <mutex>
 
+#include "core/dispatch.h"
 #include "dist/backend.h"
+#include "kernels/parallel.h"
 #include "xgrad/autograd.h"
 #include "xgrad/ops/elementwise.h"
 
@@ -26,6 +29,24 @@ void broadcast_module(nn::Module& module, int root, bool buffers) {
 
 // ---------------------------------------------------------------- GradReducer
 
+namespace {
+/// s = (s + g) / p in one pass over memory (the bucket already holds this rank's earlier gradient).
+void add_div(Tensor& s, const Tensor& g, int p) {
+  if (!g.is_contiguous() || g.dtype() != s.dtype() || g.shape() != s.shape()) {
+    s.add_(g).div_(p);
+    return;
+  }
+  core::dispatch_float(s.dtype(), "GradReducer", [&]<class T>() {
+    T* d = s.data<T>();
+    const T* a = g.data<T>();
+    const T q = static_cast<T>(p);
+    kernels::parallel_for(0, s.numel(), kernels::kElementwiseGrain, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) d[k] = (d[k] + a[k]) / q;
+    });
+  });
+}
+}  // namespace
+
 struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
   struct Bucket {
     Tensor buf;                   ///< the gradients over world_size(), then per parameter 1 if it had one
@@ -45,6 +66,9 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
   bool sync = true;
   bool in_step = false;  ///< a backward reached a parameter and the step is not finished
   uint64_t step = 0;
+  using clock = std::chrono::steady_clock;
+  clock::time_point comm_start;
+  double last_comm = 0;
 
   /// Whether g is parameter i's view into its bucket.
   bool is_view(size_t i, const Tensor& g) const { return g.defined() && g.impl() == views[i].impl(); }
@@ -82,7 +106,7 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
       Tensor s = slot(i);
       const Tensor old = params[i].grad();
       if (is_view(i, old)) {
-        s.add_(g).div_(world_size());
+        add_div(s, g, world_size());
       } else if (old.defined()) {
         add_out(s, old, g).div_(world_size());
       } else {
@@ -103,6 +127,7 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
   }
 
   void launch_ready() {
+    if (next_launch == 0 && !buckets.empty() && buckets[0].pending == 0) comm_start = clock::now();
     while (next_launch < buckets.size() && buckets[next_launch].pending == 0) {
       Bucket& b = buckets[next_launch];
       // The last bucket is waited for at once: its data goes through the blocking all-reduce.
@@ -149,6 +174,7 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
       }
       launch_ready();
       for (Bucket& b : buckets) b.reduce->wait();
+      last_comm = std::chrono::duration<double>(clock::now() - comm_start).count();
       NoGradGuard ng;
       for (Bucket& b : buckets) {
         // Gradients went in divided by the world size; the flags count the ranks that had one.
@@ -258,6 +284,7 @@ void GradReducer::set_sync(bool on) {
 }
 bool GradReducer::sync() const { return s_->sync; }
 void GradReducer::finish() { s_->finish(); }
+double GradReducer::last_comm_seconds() const { return s_->last_comm; }
 
 std::vector<std::vector<std::string>> GradReducer::buckets() const {
   std::vector<std::vector<std::string>> out;

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <mutex>
 
+#include "xgrad/tensor.h"
+
 namespace xg {
 
 /// A counter-free 64-bit generator (splitmix-seeded xoshiro256**): fast, and identical on every
@@ -28,6 +30,12 @@ class Generator {
   /// Standard normal (Box-Muller, caching the second value).
   double next_normal();
   uint64_t seed() const { return seed_; }
+  /// The whole state as an int64 tensor of kStateSize (a format tag, the seed, the four words and
+  /// the cached normal), to save beside a checkpoint; set_state() continues the stream exactly.
+  Tensor state() const;
+  /// Restores a state() (an xg::ValueError for anything that is not one).
+  void set_state(const Tensor& state);
+  static constexpr int64_t kStateSize = 8;
 
  private:
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -42,6 +50,9 @@ class Generator {
 Generator& default_generator();
 /// Seeds the global generator (under the lock).
 void manual_seed(uint64_t seed);
+/// The global generator's state, and its restoring (PyTorch's torch.get_rng_state/set_rng_state).
+Tensor get_rng_state();
+void set_rng_state(const Tensor& state);
 
 /// Exclusive use of a generator, `gen`, or the global one when gen is null, for one run of
 /// draws. Every draw xgrad makes from a generator it is given or from the global one (the random

@@ -210,6 +210,12 @@ class Tensor {
   /// Casts src to this tensor's dtype (floats into int64 truncate toward zero; NaN and values out
   /// of range give INT64_MIN), as PyTorch.
   Tensor& copy_(const Tensor& src);
+  /// Refills with draws (from `gen`, or the global generator): normal(mean, std), uniform [low, high),
+  /// or 1 with probability p (PyTorch's normal_, uniform_, bernoulli_). Float tensors only, except
+  /// bernoulli_, which fills any dtype with 0 and 1.
+  Tensor& normal_(double mean = 0.0, double std = 1.0, Generator* gen = nullptr);
+  Tensor& uniform_(double low = 0.0, double high = 1.0, Generator* gen = nullptr);
+  Tensor& bernoulli_(double p = 0.5, Generator* gen = nullptr);
   /// A missing bound (nullopt or NaN) is not applied.
   Tensor& clamp_(std::optional<Scalar> lo, std::optional<Scalar> hi);
   Tensor& relu_();

@@ -13,6 +13,7 @@
 #include "xgrad/ops/matmul.h"
 #include "xgrad/ops/norm.h"
 #include "xgrad/ops/pool.h"
+#include "xgrad/ops/random.h"
 #include "xgrad/ops/reduction.h"
 #include "xgrad/ops/rnn.h"
 #include "xgrad/ops/shape.h"

@@ -1,6 +1,9 @@
 #include "xgrad/random.h"
 
+#include <bit>
 #include <cmath>
+
+#include "xgrad/error.h"
 
 namespace xg {
 namespace {
@@ -35,6 +38,44 @@ double Generator::next_normal() {
   has_spare_ = true;
   return r * std::cos(th);
 }
+
+namespace {
+constexpr int64_t kStateTag = 0x78677200 + 1;  // "xgr" and the layout's version
+}  // namespace
+
+Tensor Generator::state() const {
+  const std::vector<int64_t> v{kStateTag,
+                               static_cast<int64_t>(seed_),
+                               static_cast<int64_t>(s_[0]),
+                               static_cast<int64_t>(s_[1]),
+                               static_cast<int64_t>(s_[2]),
+                               static_cast<int64_t>(s_[3]),
+                               has_spare_ ? 1 : 0,
+                               std::bit_cast<int64_t>(spare_)};
+  return from_vector(v, {kStateSize});
+}
+
+void Generator::set_state(const Tensor& state) {
+  if (!state.defined() || state.dtype() != kInt64 || state.shape() != Shape{kStateSize})
+    fail<ValueError>("Generator::set_state: expected an int64 tensor of shape [{}] from Generator::state(), got {}",
+                     kStateSize,
+                     state.defined() ? fmt::format("{} {}", dtype_name(state.dtype()), shape_str(state.shape()))
+                                     : std::string("an undefined tensor"));
+  const std::vector<int64_t> v = state.to_vector<int64_t>();
+  if (v[0] != kStateTag)
+    fail<ValueError>("Generator::set_state: not a state from Generator::state() (format tag {:#x}, expected {:#x})",
+                     v[0], kStateTag);
+  if (v[2] == 0 && v[3] == 0 && v[4] == 0 && v[5] == 0)
+    fail<ValueError>("Generator::set_state: an all-zero state would give only zeros");
+  if (v[6] != 0 && v[6] != 1) fail<ValueError>("Generator::set_state: corrupt state (spare flag {})", v[6]);
+  seed_ = static_cast<uint64_t>(v[1]);
+  for (int k = 0; k < 4; ++k) s_[k] = static_cast<uint64_t>(v[static_cast<size_t>(2 + k)]);
+  has_spare_ = v[6] == 1;
+  spare_ = std::bit_cast<double>(v[7]);
+}
+
+Tensor get_rng_state() { return GeneratorLock(nullptr)->state(); }
+void set_rng_state(const Tensor& state) { GeneratorLock(nullptr)->set_state(state); }
 
 Generator& default_generator() {
   // One process-wide generator, as PyTorch's: a seed set anywhere governs every draw.

@@ -42,6 +42,9 @@ class GradReducer {
   void finish();
   /// Parameter names per bucket, in the order the buckets are reduced.
   std::vector<std::vector<std::string>> buckets() const;
+  /// Seconds the last synchronised step spent communicating: from its first bucket's all-reduce
+  /// starting to its last one done (what the bandwidth benchmark divides the bytes by).
+  double last_comm_seconds() const;
 
   struct State;
 
