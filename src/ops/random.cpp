@@ -41,7 +41,8 @@ Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement, G
     fail<ShapeError>("multinomial: expected weights of shape [C] or [N, C], got {}", shape_str(probs.shape()));
   if (num_samples <= 0) fail<ValueError>("multinomial: num_samples must be positive, got {}", num_samples);
   const int64_t rows = probs.dim() == 2 ? probs.shape()[0] : 1, C = probs.shape().back();
-  if (C == 0) fail<ShapeError>("multinomial: no categories to draw from (weights of shape {})", shape_str(probs.shape()));
+  if (C == 0)
+    fail<ShapeError>("multinomial: no categories to draw from (weights of shape {})", shape_str(probs.shape()));
   const std::vector<double> w = probs.detach().to(kFloat64).contiguous().to_vector<double>();
   for (int64_t r = 0; r < rows; ++r) {
     int64_t nonzero = 0;

@@ -127,12 +127,16 @@ TEST(Multinomial, WithoutReplacementChiSquareOfFirstAndSecondDraws) {
 
 TEST(Multinomial, SameSeedSameSamples) {
   Generator a(1), b(1);
-  EXPECT_TRUE(bitwise_equal(multinomial(f32({1, 1, 2}, {3}), 50, true, &a), multinomial(f32({1, 1, 2}, {3}), 50, true, &b)));
+  EXPECT_TRUE(
+      bitwise_equal(multinomial(f32({1, 1, 2}, {3}), 50, true, &a), multinomial(f32({1, 1, 2}, {3}), 50, true, &b)));
 }
 
 TEST(Multinomial, Errors) {
-  expect_error<ValueError>([] { multinomial(f32({1, 0, 1}, {3}), 3, false); },
-                           {"multinomial", "without replacement", "3", "2 categories"});
+  expect_error<ValueError>(
+      [] {
+        multinomial(f32({1, 0, 1}, {3}), 3, false);
+      },
+      {"multinomial", "without replacement", "3", "2 categories"});
   expect_error<ValueError>([] { multinomial(f32({1, -1}, {2}), 1); }, {"multinomial", "-1", "negative"});
   expect_error<ValueError>([] { multinomial(f32({0, 0}, {2}), 1); }, {"multinomial", "row 0", "no positive weight"});
   expect_error<ValueError>([] { multinomial(f32({1, INFINITY}, {2}), 1); }, {"multinomial", "inf"});
