@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
                               .validation_transform = normalize_only});
     const double seconds = train::steady_seconds() - t0;
     example::save_weights(model.module(), a.save);
+    example::export_onnx(model.module(), a.export_onnx, {1, 3, 32, 32});
     data::DataLoader test_loader(test_set, {.batch_size = 256, .transform = normalize_only});
     const train::Logs test = model.evaluate(test_loader);
     example::out() << fmt::format("Test: loss {:.4f}, accuracy {:.4f}\n", test["loss"], test["accuracy"]);

@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
     const double seconds = train::steady_seconds() - t0;
     if (!a.history.empty()) example::write_history(history, a.history);
     example::save_weights(*net, a.save);
+    example::export_onnx(*net, a.export_onnx, {1, 784});
     const Eval test = evaluate(*net, test_loader);
     example::print_result(test.accuracy, test.loss, a.epochs, seconds);
     return 0;

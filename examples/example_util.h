@@ -20,6 +20,7 @@
 #include "xgrad/dist/dist.h"
 #include "xgrad/error.h"
 #include "xgrad/nn.h"
+#include "xgrad/onnx/export.h"
 #include "xgrad/optim.h"
 #include "xgrad/random.h"
 #include "xgrad/runtime.h"
@@ -58,6 +59,7 @@ struct Args {
   int verbose = 1;
   std::string tensorboard = {};  ///< --tensorboard DIR
   std::string report = {};       ///< --report FILE
+  std::string export_onnx = {};  ///< --export-onnx FILE
 };
 
 /// Adds the flags every example takes, with this program's defaults.
@@ -81,6 +83,8 @@ inline void add_common_options(cxxopts::Options& o, const Args& d) {
   o.add_options()("tensorboard", "Write TensorBoard logs to this folder (tensorboard --logdir DIR)",
                   cxxopts::value<std::string>()->default_value(""))(
       "report", "Write a live HTML training report to this file (open it in a browser)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "export-onnx", "Write the trained model as ONNX to this file (dynamic batch; run it with ONNX Runtime)",
       cxxopts::value<std::string>()->default_value(""));
 }
 
@@ -103,6 +107,7 @@ inline bool parse(cxxopts::Options& o, int argc, char** argv, Args& a, cxxopts::
   a.verbose = r["verbose"].as<int>();
   a.tensorboard = r["tensorboard"].as<std::string>();
   a.report = r["report"].as<std::string>();
+  a.export_onnx = r["export-onnx"].as<std::string>();
   if (a.epochs < 1) throw xg::ValueError(fmt::format("--epochs must be at least 1, got {}", a.epochs));
   if (a.batch_size < 1) throw xg::ValueError(fmt::format("--batch-size must be at least 1, got {}", a.batch_size));
   if (a.limit < 0) throw xg::ValueError(fmt::format("--limit must be >= 0, got {}", a.limit));
@@ -210,6 +215,15 @@ inline void save_weights(const xg::nn::Module& net, const std::string& path) {
   out() << "Saved the weights to " << path << "\n";
 }
 
+/// Writes the trained network as ONNX when --export-onnx names a file: traced in eval mode on one
+/// random sample of input_shape, with a dynamic batch dimension (docs/onnx.md).
+inline void export_onnx(xg::nn::Module& net, const std::string& path, const xg::Shape& input_shape) {
+  if (path.empty() || !is_root()) return;  // one file, written by rank 0
+  const auto info = xg::onnx::export_model(net, {xg::randn(input_shape)}, path, {.dynamic_batch = true});
+  out() << "Exported the model as ONNX (" << info.node_ops.size() << " nodes, input \"input\", output \"output\") to "
+        << path << "\n";
+}
+
 /// The machine-readable last line of every example.
 inline void print_result(double accuracy, double loss, int64_t epochs, double seconds) {
   out() << fmt::format("result: test_accuracy={:.4f} test_loss={:.4f} epochs={} train_seconds={:.2f}", accuracy, loss,
@@ -255,6 +269,7 @@ inline int fit_mnist(const std::string& program, const std::shared_ptr<xg::nn::M
                                                .seed = a.seed});
   const double seconds = train::steady_seconds() - t0;
   save_weights(*net, a.save);
+  export_onnx(*net, a.export_onnx, {1, 1, 28, 28});
   const train::Logs test = model.evaluate(d.test, {.batch_size = 256});
   out() << fmt::format("Test ({}): loss {:.4f}, accuracy {:.4f}\n", d.source.name(), test["loss"], test["accuracy"]);
   if (report) report->set_test_metrics(test);

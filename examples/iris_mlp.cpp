@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
                                           .verbose = report ? a.verbose : 0,
                                           .seed = seed});
       if (report) example::save_weights(model.module(), a.save);
+      if (report) example::export_onnx(model.module(), a.export_onnx, {1, 4});
       train::Logs test = model.evaluate(x_test, split.y_test);
       test.set("epochs", static_cast<double>(h.size()));
       return test;

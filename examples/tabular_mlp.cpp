@@ -410,6 +410,8 @@ int main(int argc, char** argv) {
       example::print_result(test["accuracy"], test["loss"], static_cast<int64_t>(h.size()), seconds);
 
     if (const std::string dir = r["save-model"].as<std::string>(); !dir.empty()) save_model(dir, model, recipe, hidden);
+    // The network alone, on encoded features (the recipe's preprocessing stays in xgrad).
+    example::export_onnx(model.module(), a.export_onnx, {1, recipe.num_features()});
     if (!r["predict"].as<std::string>().empty()) write_predictions(model, recipe, cl);
     return 0;
   });

@@ -113,6 +113,20 @@ std::shared_ptr<FnNode> record(const char* name, const std::vector<Tensor>& inpu
 void connect(const std::shared_ptr<Node>& node, const char* name, std::span<const Tensor* const> inputs,
              std::span<Tensor* const> outputs);
 
+/// Sees every op that connect() wires on this thread while installed: the ONNX exporter records the
+/// forward through it. Core holds only the interface, so tracing costs one thread-local test per op.
+class OpObserver {
+ public:
+  virtual ~OpObserver() = default;
+  /// Called after the node is attached to the outputs (in-place ops: the output is an input).
+  virtual void on_op(const std::shared_ptr<Node>& node, const char* name, std::span<const Tensor* const> inputs,
+                     std::span<Tensor* const> outputs) = 0;
+};
+/// The observer of this thread (nullptr: none).
+OpObserver* op_observer();
+/// Installs obs on this thread (nullptr removes it); returns the previous one.
+OpObserver* set_op_observer(OpObserver* obs);
+
 /// RAII: sets a thread-local mode (Get/Set) to On for this scope and restores it after.
 template <bool (*Get)(), void (*Set)(bool), bool On>
 class ModeGuard {

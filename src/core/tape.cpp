@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
+#include <utility>
 
 #include "core/alias.h"
 #include "core/pool.h"
@@ -19,6 +20,7 @@ namespace xg::autograd {
 namespace {
 thread_local bool t_grad_mode = true;
 thread_local bool t_anomaly_mode = false;
+thread_local OpObserver* t_op_observer = nullptr;
 std::atomic<uint64_t> g_sequence{0};
 }  // namespace
 
@@ -26,6 +28,8 @@ bool grad_mode_enabled() { return t_grad_mode; }
 void set_grad_mode(bool on) { t_grad_mode = on; }
 bool anomaly_mode_enabled() { return t_anomaly_mode; }
 void set_anomaly_mode(bool on) { t_anomaly_mode = on; }
+OpObserver* op_observer() { return t_op_observer; }
+OpObserver* set_op_observer(OpObserver* obs) { return std::exchange(t_op_observer, obs); }
 
 // ---------------------------------------------------------------- node lifetime
 
@@ -177,6 +181,7 @@ void connect(const std::shared_ptr<Node>& node, const char* name, std::span<cons
     impl->requires_grad_ = true;
   }
   if (anomaly_mode_enabled()) node->trace_ = capture_trace(name);
+  if (t_op_observer) t_op_observer->on_op(node, name, inputs, outputs);
 }
 
 std::shared_ptr<FnNode> record(const char* name, std::initializer_list<const Tensor*> inputs,

@@ -347,9 +347,10 @@ const OpDef<NoAttrs, 2> kDiv{
       return {ga, gb};
     },
 };
-/// The forms with a number operand (a tensor and a Scalar): one input.
-const OpDef<> kAddNumber{.name = "add", .backward = [](const Ctx<>& c) -> Grads { return {c.grad()}; }};
-const OpDef<> kSubNumber{.name = "sub", .backward = [](const Ctx<>& c) -> Grads { return {c.grad()}; }};
+/// The forms with a number operand (a tensor and a Scalar): one input. The number is kept on the node
+/// (unused by backward) so that tools reading the tape, such as the ONNX exporter, can see it.
+const OpDef<Scalar> kAddNumber{.name = "add", .backward = [](const Ctx<Scalar>& c) -> Grads { return {c.grad()}; }};
+const OpDef<Scalar> kSubNumber{.name = "sub", .backward = [](const Ctx<Scalar>& c) -> Grads { return {c.grad()}; }};
 const OpDef<Scalar> kMulNumber{
     .name = "mul",
     .backward = [](const Ctx<Scalar>& c) -> Grads { return {mul(c.grad(), c.attrs())}; },
@@ -465,12 +466,12 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 Tensor add(const Tensor& a, Scalar b) {
   if (!folds_number(a)) return add(a, number_operand(a, b, "add"));
-  return kAddNumber.record(number_forward(a, b, kAddNumber.name, AddF{}), {&a});
+  return kAddNumber.record(number_forward(a, b, kAddNumber.name, AddF{}), {&a}, {b});
 }
 Tensor sub(const Tensor& a, Scalar b) {
   if (a.defined()) check_sub(a.dtype(), b.dtype(), "sub");
   if (!folds_number(a)) return sub(a, number_operand(a, b, "sub"));
-  return kSubNumber.record(number_forward(a, b, kSubNumber.name, SubF{}), {&a});
+  return kSubNumber.record(number_forward(a, b, kSubNumber.name, SubF{}), {&a}, {b});
 }
 Tensor mul(const Tensor& a, Scalar b) {
   if (!folds_number(a)) return mul(a, number_operand(a, b, "mul"));

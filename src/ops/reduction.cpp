@@ -238,7 +238,7 @@ struct Reduced {
   Tensor sum_kept(const Tensor& t) const {
     return red_dims.empty() ? reshape(sum(t), out_shape) : sum(t, red_dims, true);
   }
-  NamedAttrs fields() const { return {{"dim", red_dims}, {"keepdim", keepdim}}; }
+  NamedAttrs fields() const { return {{"dim", red_dims}, {"keepdim", keepdim}, {"denom", denom}}; }
 };
 
 template <bool IsMax>
