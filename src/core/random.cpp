@@ -61,7 +61,10 @@ void Generator::set_state(const Tensor& state) {
                      kStateSize,
                      state.defined() ? fmt::format("{} {}", dtype_name(state.dtype()), shape_str(state.shape()))
                                      : std::string("an undefined tensor"));
-  const std::vector<int64_t> v = state.to_vector<int64_t>();
+  // Read through the stride: core has no copying ops (to_vector and contiguous live in ops).
+  std::vector<int64_t> v(static_cast<size_t>(kStateSize));
+  const int64_t* p = state.data<int64_t>();
+  for (int64_t i = 0; i < kStateSize; ++i) v[static_cast<size_t>(i)] = p[i * state.strides()[0]];
   if (v[0] != kStateTag)
     fail<ValueError>("Generator::set_state: not a state from Generator::state() (format tag {:#x}, expected {:#x})",
                      v[0], kStateTag);

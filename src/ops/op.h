@@ -115,7 +115,7 @@ struct OpDef {
 
 /// The tape node of an OpDef's op.
 template <class A, size_t N, size_t M>
-class OpNode final : public Node, public DescribedNode {
+class OpNode final : public DescribedNode {
  public:
   OpNode(const OpDef<A, N, M>* def, A attrs) : def_(def), attrs_(std::move(attrs)) {}
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
@@ -161,7 +161,7 @@ struct ListOpDef;
 
 /// The tape node of a ListOpDef's op, and what its backward formula is given.
 template <class A>
-class ListOpNode final : public Node, public DescribedNode {
+class ListOpNode final : public DescribedNode {
  public:
   ListOpNode(const ListOpDef<A>* def, A attrs) : def_(def), attrs_(std::move(attrs)) {}
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "xgrad/tape.h"
 #include "xgrad/tensor.h"
 
 namespace xg::ops {
@@ -21,11 +22,11 @@ using Attr =
 /// A recorded op's attributes by name, for tools that read the tape (the ONNX exporter).
 using NamedAttrs = std::vector<std::pair<std::string, Attr>>;
 
-/// Implemented by the tape nodes of ops whose attributes can be read back: OpDef's nodes, whose
-/// attributes struct lists its fields (`NamedAttrs fields() const`).
-class DescribedNode {
+/// The tape nodes of ops whose attributes can be read back: OpDef's nodes, whose attributes struct
+/// lists its fields (`NamedAttrs fields() const`). A Node itself (one base, one vtable: a node is
+/// made per op, so it stays as small as a plain one).
+class DescribedNode : public autograd::Node {
  public:
-  virtual ~DescribedNode() = default;
   virtual NamedAttrs attributes() const = 0;
 };
 
