@@ -58,15 +58,18 @@ int64_t check_gather_scatter(const char* op, const Tensor& input, int64_t dim, c
   if (std::max<int64_t>(index.dim(), 1) != nd)
     fail<ShapeError>("{}: index must have as many dims as input (index {}, input {})", op, shape_str(index.shape()),
                      shape_str(input.shape()));
-  const Tensor in1 = at_least_1d(input), ix1 = at_least_1d(index);
+  const Tensor in1 = at_least_1d(input), ix1 = at_least_1d(index), src1 = src.defined() ? at_least_1d(src) : Tensor();
   for (int64_t i = 0; i < nd; ++i) {
     if (i != d && ix1.shape()[i] > in1.shape()[i])
       fail<ShapeError>("{}: index of shape {} is larger than input of shape {} in dim {} (only dim {} may differ)", op,
                        shape_str(index.shape()), shape_str(input.shape()), i, d);
-    if (src.defined() && ix1.shape()[i] > at_least_1d(src).shape()[i])
+    if (src.defined() && ix1.shape()[i] > src1.shape()[i])
       fail<ShapeError>("{}: index of shape {} is larger than src of shape {} in dim {}", op, shape_str(index.shape()),
                        shape_str(src.shape()), i);
   }
+  if (src.defined() && src.dtype() != input.dtype())
+    fail<DTypeError>("{}: src has dtype {} but input has dtype {}", op, dtype_name(src.dtype()),
+                     dtype_name(input.dtype()));
   return d;
 }
 
@@ -343,9 +346,6 @@ Tensor gather(const Tensor& input, int64_t dim, const Tensor& index) {
 Tensor scatter(const Tensor& input, int64_t dim, const Tensor& index, const Tensor& src) {
   check_defined(src, "scatter", "src");
   const int64_t d = check_gather_scatter("scatter", input, dim, index, src);
-  if (src.dtype() != input.dtype())
-    fail<DTypeError>("scatter: src has dtype {} but input has dtype {}", dtype_name(src.dtype()),
-                     dtype_name(input.dtype()));
   return kScatter.record(scatter_forward(input, d, index, src, 0, false, "scatter"), {&input, &src},
                          {d, SavedTensor(index)});
 }
@@ -359,9 +359,6 @@ Tensor scatter(const Tensor& input, int64_t dim, const Tensor& index, Scalar val
 Tensor scatter_add(const Tensor& input, int64_t dim, const Tensor& index, const Tensor& src) {
   check_defined(src, "scatter_add", "src");
   const int64_t d = check_gather_scatter("scatter_add", input, dim, index, src);
-  if (src.dtype() != input.dtype())
-    fail<DTypeError>("scatter_add: src has dtype {} but input has dtype {}", dtype_name(src.dtype()),
-                     dtype_name(input.dtype()));
   return kScatterAdd.record(scatter_forward(input, d, index, src, 0, true, "scatter_add"), {&input, &src},
                             {d, SavedTensor(index)});
 }

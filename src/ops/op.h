@@ -159,45 +159,29 @@ class OpNode final : public DescribedNode {
 template <class A>
 struct ListOpDef;
 
-/// The tape node of a ListOpDef's op, and what its backward formula is given.
+/// The tape node of a ListOpDef's op, and what its backward formula is given (with the output's
+/// gradient).
 template <class A>
 class ListOpNode final : public DescribedNode {
  public:
   ListOpNode(const ListOpDef<A>* def, A attrs) : def_(def), attrs_(std::move(attrs)) {}
-  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
-    if (freed_) fail<AutogradError>("{}: backward ran after its saved values were freed", def_->name);
-    grads_ = &grads;
-    return def_->backward(*this);
-  }
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override { return def_->backward(*this, grads[0]); }
   std::string name() const override { return def_->name; }
   NamedAttrs attributes() const override { return attrs_.fields(); }
-  void release_variables() override {
-    in_.clear();
-    freed_ = true;
-  }
-  const Tensor& grad() const { return (*grads_)[0]; }
-  /// Saved input i (ListOpDef::saves_inputs).
-  Tensor input(size_t i) const { return in_[i].unpack(def_->name); }
-  size_t inputs() const { return next_edges_.size(); }
   bool needs(size_t i) const { return needs_grad(i); }
   const A& attrs() const { return attrs_; }
 
  private:
-  friend struct ListOpDef<A>;
   const ListOpDef<A>* def_;
   A attrs_;
-  std::vector<SavedTensor> in_;
-  const std::vector<Tensor>* grads_ = nullptr;
-  bool freed_ = false;
 };
 
-/// An op over a run-time number of inputs and one output (cat): its name, whether backward reads
-/// the inputs, and one backward formula giving a gradient per input.
+/// An op over a run-time number of inputs and one output (cat): its name and one backward formula
+/// giving a gradient per input. Its backward reads no saved tensor, only its attributes.
 template <class A>
 struct ListOpDef {
-  using Backward = Grads (*)(const ListOpNode<A>&);
+  using Backward = Grads (*)(const ListOpNode<A>&, const Tensor& grad);
   const char* name = nullptr;
-  bool saves_inputs = false;
   Backward backward = nullptr;
 
   Tensor record(Tensor out, const std::vector<Tensor>& ins, A attrs) const {
@@ -205,11 +189,8 @@ struct ListOpDef {
     std::vector<const Tensor*> ptrs;
     ptrs.reserve(ins.size());
     for (const Tensor& t : ins) ptrs.push_back(&t);
-    auto node = core::make_pooled<ListOpNode<A>>(this, std::move(attrs));
     Tensor* outs[] = {&out};
-    autograd::connect(node, name, ptrs, outs);
-    if (saves_inputs)
-      for (const Tensor& t : ins) node->in_.emplace_back(t);
+    autograd::connect(core::make_pooled<ListOpNode<A>>(this, std::move(attrs)), name, ptrs, outs);
     return out;
   }
 };

@@ -350,12 +350,13 @@ struct Concatenated {
   NamedAttrs fields() const { return {{"dim", dim}}; }
 };
 /// Each input's gradient is its stretch of the output's.
-const ListOpDef<Concatenated> kCat{.name = "cat", .backward = [](const ListOpNode<Concatenated>& c) -> Grads {
+const ListOpDef<Concatenated> kCat{.name = "cat",
+                                   .backward = [](const ListOpNode<Concatenated>& c, const Tensor& g) -> Grads {
                                      const Concatenated& a = c.attrs();
                                      Grads r(a.lens.size());
                                      int64_t p = 0;
                                      for (size_t i = 0; i < a.lens.size(); ++i) {
-                                       if (c.needs(i)) r[i] = narrow(c.grad(), a.dim, p, a.lens[i]);
+                                       if (c.needs(i)) r[i] = narrow(g, a.dim, p, a.lens[i]);
                                        p += a.lens[i];
                                      }
                                      return r;
