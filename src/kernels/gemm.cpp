@@ -487,12 +487,42 @@ double tile_cost(int64_t m, int64_t n, int mr, int nr, double efficiency) {
   return rows * cols / efficiency;
 }
 
+/// One row of A times Bᵀ (B is n x k, rows contiguous): a Linear layer on one sample. Packing B
+/// would read and write all of it to use each element once, so each row of B is read in place as a
+/// dot product. Threads split the n outputs; each is summed in one fixed order, whatever the count.
+template <class T>
+void gemv_rows(int64_t n, int64_t k, T alpha, const T* a, const T* b, int64_t ldb, T beta, T* c) {
+  using V = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(V::size);
+  parallel_for(0, n, std::max<int64_t>(1, (int64_t{1} << 14) / k), [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) {
+      const T* row = b + j * ldb;
+      V s0(T(0)), s1(T(0)), s2(T(0)), s3(T(0));
+      int64_t p = 0;
+      for (; p + 4 * W <= k; p += 4 * W) {
+        s0 = xsimd::fma(V::load_unaligned(a + p), V::load_unaligned(row + p), s0);
+        s1 = xsimd::fma(V::load_unaligned(a + p + W), V::load_unaligned(row + p + W), s1);
+        s2 = xsimd::fma(V::load_unaligned(a + p + 2 * W), V::load_unaligned(row + p + 2 * W), s2);
+        s3 = xsimd::fma(V::load_unaligned(a + p + 3 * W), V::load_unaligned(row + p + 3 * W), s3);
+      }
+      for (; p + W <= k; p += W) s0 = xsimd::fma(V::load_unaligned(a + p), V::load_unaligned(row + p), s0);
+      T s = xsimd::hadd((s0 + s1) + (s2 + s3));
+      for (; p < k; ++p) s += a[p] * row[p];
+      c[j] = beta == T(0) ? alpha * s : alpha * s + beta * c[j];
+    }
+  });
+}
+
 template <class T>
 void gemm_impl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
                const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) {
     scale_c(m, n, beta, c, ldc);
+    return;
+  }
+  if (m == 1 && !trans_a && trans_b) {
+    gemv_rows(n, k, alpha, a, b, ldb, beta, c);
     return;
   }
   problem<T> const pr{trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc};

@@ -51,7 +51,9 @@ inline int64_t adaptive_end(int64_t o, int64_t n_out, int64_t n_in) noexcept {
   return ((o + 1) * n_in + n_out - 1) / n_out;
 }
 
-template <typename T>
+/// WithArg = false is the no-grad form: the maxima only, without the index bookkeeping that costs
+/// more than the comparisons.
+template <bool WithArg, typename T>
 void max_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                     int64_t ph, int64_t pw, int64_t oh, int64_t ow, T* __restrict out, int64_t* __restrict argmax) {
   constexpr T neg_inf = -std::numeric_limits<T>::infinity();
@@ -77,14 +79,14 @@ void max_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, in
         }
       }
       out[oy * ow + ox] = best;
-      argmax[oy * ow + ox] = best_idx;
+      if constexpr (WithArg) argmax[oy * ow + ox] = best_idx;
     }
   }
 }
 
 /// max_pool_plane for the common K×K window with stride K and no padding, where every window lies
 /// inside the plane: fixed trip counts the compiler unrolls, no clipping. Same tie and NaN rules.
-template <int K, typename T>
+template <int K, bool WithArg, typename T>
 void max_pool_plane_fixed(const T* __restrict in, int64_t w, int64_t oh, int64_t ow, T* __restrict out,
                           int64_t* __restrict argmax) {
   for (int64_t oy = 0; oy < oh; ++oy) {
@@ -103,7 +105,7 @@ void max_pool_plane_fixed(const T* __restrict in, int64_t w, int64_t oh, int64_t
         }
       }
       out[oy * ow + ox] = best;
-      argmax[oy * ow + ox] = best_idx;
+      if constexpr (WithArg) argmax[oy * ow + ox] = best_idx;
     }
   }
 }
@@ -199,17 +201,23 @@ void max_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t k
                         int64_t ph, int64_t pw, int64_t oh, int64_t ow, T* out, int64_t* argmax) {
   if (nc <= 0 || oh <= 0 || ow <= 0) return;
   const bool tiles = kh == kw && sh == kh && sw == kw && ph == 0 && pw == 0 && oh * kh <= h && ow * kw <= w;
-  for_each_plane(nc, oh * ow * kh * kw, [&](int64_t p) {
-    const T* src = in + p * h * w;
-    T* dst = out + p * oh * ow;
-    int64_t* arg = argmax + p * oh * ow;
-    if (tiles && kh == 2)
-      max_pool_plane_fixed<2>(src, w, oh, ow, dst, arg);
-    else if (tiles && kh == 3)
-      max_pool_plane_fixed<3>(src, w, oh, ow, dst, arg);
-    else
-      max_pool_plane(src, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dst, arg);
-  });
+  auto run = [&]<bool WithArg>() {
+    for_each_plane(nc, oh * ow * kh * kw, [&](int64_t p) {
+      const T* src = in + p * h * w;
+      T* dst = out + p * oh * ow;
+      int64_t* arg = WithArg ? argmax + p * oh * ow : nullptr;
+      if (tiles && kh == 2)
+        max_pool_plane_fixed<2, WithArg>(src, w, oh, ow, dst, arg);
+      else if (tiles && kh == 3)
+        max_pool_plane_fixed<3, WithArg>(src, w, oh, ow, dst, arg);
+      else
+        max_pool_plane<WithArg>(src, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dst, arg);
+    });
+  };
+  if (argmax)
+    run.template operator()<true>();
+  else
+    run.template operator()<false>();
 }
 
 template <typename T>

@@ -103,12 +103,15 @@ Tensor max_scatter_op(const Tensor& g, const MaxAttrs& a) {
 
 Tensor max_pool_op(const Tensor& x, const PoolSpec& s) {
   Tensor out = empty(s.out_shape(), x.dtype());
-  Tensor argmax = empty(s.out_shape(), kInt64);
+  // Without a graph (inference, no_grad) nothing reads the argmax: the kernel skips it.
+  const bool wanted = kMaxPool.wanted_inputs({&x}) != 0;
+  Tensor argmax = wanted ? empty(s.out_shape(), kInt64) : Tensor();
   const Tensor xc = raw(x);
   core::dispatch_float(x.dtype(), "max_pool2d", [&]<class T>() {
     kernels::max_pool2d_forward(xc.data<T>(), s.planes(), s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow,
-                                out.data<T>(), argmax.data<int64_t>());
+                                out.data<T>(), wanted ? argmax.data<int64_t>() : nullptr);
   });
+  if (!wanted) return out;
   return kMaxPool.record(std::move(out), {&x}, MaxAttrs{s, std::move(argmax)});
 }
 
