@@ -49,12 +49,16 @@ const char* st_name(DType d) {
       return "I64";
     case DType::boolean:
       return "BOOL";
+    case DType::float16:
+      return "F16";
+    case DType::bfloat16:
+      return "BF16";
   }
   return "?";
 }
 
-/// A dtype as the file stores it, and the xgrad dtype it is read into: the narrower floats widen
-/// to float32 and the narrower integers to int64, exactly.
+/// A dtype as the file stores it, and the xgrad dtype it is read into: the 16-bit floats as they
+/// are, the narrower integers widened to int64, exactly.
 struct FileDType {
   const char* name;
   DType dtype;
@@ -62,55 +66,14 @@ struct FileDType {
   bool is_signed = true;
 };
 constexpr FileDType kFileDTypes[] = {
-    {"F32", kFloat32, 4},  {"F64", kFloat64, 8}, {"I64", kInt64, 8},       {"BOOL", kBool, 1}, {"F16", kFloat32, 2},
-    {"BF16", kFloat32, 2}, {"I8", kInt64, 1},    {"U8", kInt64, 1, false}, {"I16", kInt64, 2}, {"I32", kInt64, 4}};
+    {"F32", kFloat32, 4},   {"F64", kFloat64, 8}, {"I64", kInt64, 8},       {"BOOL", kBool, 1}, {"F16", kFloat16, 2},
+    {"BF16", kBFloat16, 2}, {"I8", kInt64, 1},    {"U8", kInt64, 1, false}, {"I16", kInt64, 2}, {"I32", kInt64, 4}};
 
 std::optional<FileDType> st_dtype(const std::string& s) {
   for (const FileDType& f : kFileDTypes)
     if (s == f.name) return f;
   return std::nullopt;
 }
-
-/// A binary float with `mb` mantissa bits, exponent bias `bias` and `eb` exponent bits (float16: 10,
-/// 15, 5; bfloat16: 7, 127, 8): bits to value, exactly, and value to bits, rounded to nearest even
-/// from the double directly (no double rounding through float32), overflowing to infinity.
-struct SmallFloat {
-  int mb, bias, eb;
-  double value(uint16_t bits) const {
-    const bool neg = bits >> 15;
-    const int e = (bits >> mb) & ((1 << eb) - 1);
-    const int m = bits & ((1 << mb) - 1);
-    double v;
-    if (e == (1 << eb) - 1)
-      v = m ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
-    else if (e == 0)
-      v = std::ldexp(m, 1 - bias - mb);
-    else
-      v = std::ldexp(m + (1 << mb), e - bias - mb);
-    return neg ? -v : v;
-  }
-  uint16_t bits(double x) const {
-    const uint16_t sign = std::signbit(x) ? 0x8000 : 0;
-    const uint16_t inf = static_cast<uint16_t>(((1 << eb) - 1) << mb);
-    if (std::isnan(x)) return static_cast<uint16_t>(sign | inf | (1 << (mb - 1)));
-    const double a = std::fabs(x);
-    if (std::isinf(a)) return sign | inf;
-    const int emin = 1 - bias;
-    if (a < std::ldexp(1.0, emin)) {  // subnormal (or zero): a multiple of 2^(emin - mb)
-      const auto m = static_cast<uint32_t>(std::nearbyint(std::ldexp(a, mb - emin)));
-      return static_cast<uint16_t>(sign | m);  // m = 2^mb is the smallest normal's bits
-    }
-    int e = std::ilogb(a);
-    auto m = static_cast<uint32_t>(std::nearbyint(std::ldexp(std::ldexp(a, -e) - 1.0, mb)));
-    if (m == (1u << mb)) {
-      m = 0;
-      ++e;
-    }
-    if (e > bias) return sign | inf;
-    return static_cast<uint16_t>(sign | static_cast<uint32_t>(e + bias) << mb | m);
-  }
-};
-constexpr SmallFloat kHalf{10, 15, 5}, kBFloat16{7, 127, 8};
 
 [[noreturn]] void io_fail(const std::string& path, const std::string& what) {
   throw IOError(fmt::format("safetensors file '{}': {}", path, what));
@@ -262,24 +225,10 @@ void write_safetensors(const NamedTensors& tensors, const std::string& path, con
     if (!t.defined()) io_fail(path, fmt::format("tensor '{}' is undefined", name));
     if (header.contains(name)) io_fail(path, fmt::format("tensor name '{}' appears twice", name));
     Tensor c = t.detach().contiguous();
+    // float64 converts through float32, as PyTorch converts it to float16 and bfloat16.
+    if (floats != FloatStorage::native && is_floating(c.dtype()))
+      c = c.to(floats == FloatStorage::float16 ? kFloat16 : kBFloat16);
     const char* dname = st_name(c.dtype());
-    if (floats != FloatStorage::native && is_floating(c.dtype())) {
-      // Stored as 16-bit floats: the bits in an int64 tensor's bytes would waste 6 of 8, so they go
-      // into a narrow buffer of their own, held by a float32 tensor of half the element count.
-      const SmallFloat& f = floats == FloatStorage::float16 ? kHalf : kBFloat16;
-      dname = floats == FloatStorage::float16 ? "F16" : "BF16";
-      const std::vector<double> v = c.to(kFloat64).contiguous().to_vector<double>();
-      Tensor packed = empty({static_cast<int64_t>((v.size() + 1) / 2)}, kFloat32);
-      auto* o = static_cast<uint16_t*>(packed.raw_data());
-      // Through float32, as PyTorch converts float64 to float16 and bfloat16 (so ties fall alike).
-      for (size_t i = 0; i < v.size(); ++i) o[i] = f.bits(static_cast<float>(v[i]));
-      const uint64_t nbytes = 2 * v.size();
-      header[name] = {{"dtype", dname}, {"shape", c.shape()}, {"data_offsets", {offset, offset + nbytes}}};
-      offset += nbytes;
-      data.push_back(std::move(packed));
-      sizes.push_back(nbytes);
-      continue;
-    }
     const uint64_t nbytes = c.nbytes();
     header[name] = {{"dtype", dname}, {"shape", c.shape()}, {"data_offsets", {offset, offset + nbytes}}};
     sizes.push_back(nbytes);
@@ -413,16 +362,10 @@ Tensor read_tensor(std::ifstream& in, const std::string& path, const Entry& e, u
         v |= static_cast<uint64_t>(b[static_cast<size_t>(i) * e.file.size + k]) << (8 * k);
       return v;
     };
-    if (e.dtype == kFloat32) {
-      const SmallFloat& f = std::string_view(e.file.name) == "F16" ? kHalf : kBFloat16;
-      float* o = t.data<float>();
-      for (int64_t i = 0; i < n; ++i) o[i] = static_cast<float>(f.value(static_cast<uint16_t>(field(i))));
-    } else {
-      int64_t* o = t.data<int64_t>();
-      const int shift = 64 - 8 * static_cast<int>(e.file.size);
-      for (int64_t i = 0; i < n; ++i)
-        o[i] = e.file.is_signed ? static_cast<int64_t>(field(i) << shift) >> shift : static_cast<int64_t>(field(i));
-    }
+    int64_t* o = t.data<int64_t>();
+    const int shift = 64 - 8 * static_cast<int>(e.file.size);
+    for (int64_t i = 0; i < n; ++i)
+      o[i] = e.file.is_signed ? static_cast<int64_t>(field(i) << shift) >> shift : static_cast<int64_t>(field(i));
   }
   if (e.dtype == kBool) {
     const auto* b = static_cast<const unsigned char*>(t.raw_data());

@@ -18,6 +18,10 @@ int32_t onnx_type(DType dt) {
       return ::onnx::TensorProto::INT64;
     case kBool:
       return ::onnx::TensorProto::BOOL;
+    case kFloat16:
+      return ::onnx::TensorProto::FLOAT16;
+    case kBFloat16:
+      return ::onnx::TensorProto::BFLOAT16;
   }
   fail<DTypeError>("onnx export: dtype {} has no ONNX element type", dtype_name(dt));
 }

@@ -28,7 +28,7 @@ std::optional<DType> combine(std::optional<DType> higher, std::optional<DType> l
 DType get_default_dtype() { return g_default_dtype.load(std::memory_order_relaxed); }
 
 void set_default_dtype(DType d) {
-  if (!is_floating(d))
+  if (!is_floating(d) || is_reduced_float(d))
     fail<ValueError>("set_default_dtype: only float32 and float64 are supported, got {}", dtype_name(d));
   g_default_dtype.store(d, std::memory_order_relaxed);
 }

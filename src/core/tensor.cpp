@@ -184,6 +184,8 @@ template float* Tensor::data<float>() const;
 template double* Tensor::data<double>() const;
 template int64_t* Tensor::data<int64_t>() const;
 template bool* Tensor::data<bool>() const;
+template Half* Tensor::data<Half>() const;
+template BFloat16* Tensor::data<BFloat16>() const;
 
 double Tensor::at(const Shape& idx) const {
   if (static_cast<int64_t>(idx.size()) != dim())
@@ -195,22 +197,28 @@ double Tensor::at(const Shape& idx) const {
       fail<IndexError>("at: index {} out of range for dim {} of size {}", idx[d], d, shape()[d]);
     off += i * strides()[d];
   }
-  return core::dispatch_all(dtype(),
-                            [&]<class T>() { return static_cast<double>(static_cast<const T*>(raw_data())[off]); });
+  return core::dispatch_storage(dtype(),
+                                [&]<class T>() { return static_cast<double>(static_cast<const T*>(raw_data())[off]); });
 }
 double Tensor::at(std::initializer_list<int64_t> idx) const { return at(Shape(idx)); }
 
 double Tensor::item() const {
   if (numel() != 1)
     fail<ValueError>("item: tensor of shape {} has {} elements, expected 1", shape_str(shape()), numel());
-  return core::dispatch_all(dtype(),
-                            [&]<class T>() { return static_cast<double>(*static_cast<const T*>(raw_data())); });
+  return core::dispatch_storage(dtype(),
+                                [&]<class T>() { return static_cast<double>(*static_cast<const T*>(raw_data())); });
 }
 
 Scalar Tensor::item_scalar() const {
   if (numel() != 1)
     fail<ValueError>("item: tensor of shape {} has {} elements, expected 1", shape_str(shape()), numel());
-  return core::dispatch_all(dtype(), [&]<class T>() { return Scalar(*static_cast<const T*>(raw_data())); });
+  return core::dispatch_storage(dtype(), [&]<class T>() {
+    const T v = *static_cast<const T*>(raw_data());
+    if constexpr (std::is_arithmetic_v<T>)
+      return Scalar(v);
+    else
+      return Scalar(static_cast<double>(static_cast<float>(v)));
+  });
 }
 
 // ---------------------------------------------------------------- factories
@@ -251,7 +259,7 @@ Tensor arange(double start, double end, double step, DType dtype) {
     fail<ValueError>("arange: [{}, {}) in steps of {} has {} elements, more than fit in int64", start, end, step, n);
   const int64_t count = std::max<int64_t>(0, static_cast<int64_t>(n));
   Tensor t(new_impl({count}, dtype, "arange"));
-  core::dispatch_all(dtype, [&]<class T>() {
+  core::dispatch_storage(dtype, [&]<class T>() {
     T* p = t.data<T>();
     for (int64_t i = 0; i < count; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
   });
@@ -263,7 +271,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
   if (steps < 0) fail<ValueError>("linspace: steps must be >= 0, got {}", steps);
   Tensor t(new_impl({steps}, dtype, "linspace"));
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
-  core::dispatch_all(dtype, [&]<class T>() {
+  core::dispatch_storage(dtype, [&]<class T>() {
     T* p = t.data<T>();
     // Fill from both ends, as PyTorch does, so the last value is exactly `end` (one step: `start`).
     const int64_t half = steps == 1 ? 1 : steps / 2;
@@ -277,7 +285,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
 Tensor eye(int64_t n, DType dtype) {
   Tensor t(new_impl({n, n}, dtype, "eye"));
   std::memset(t.raw_data(), 0, t.nbytes());
-  core::dispatch_all(dtype, [&]<class T>() {
+  core::dispatch_storage(dtype, [&]<class T>() {
     T* p = t.data<T>();
     for (int64_t i = 0; i < n; ++i) p[i * n + i] = T(1);
   });
@@ -307,7 +315,7 @@ Tensor tensor(std::initializer_list<float> v, const Shape& shape) {
   return core::dispatch_float(get_default_dtype(), "tensor", [&]<class T>() { return from_values<T>(v, s); });
 }
 Tensor tensor(std::initializer_list<double> v, const Shape& shape, DType dtype) {
-  return core::dispatch_all(dtype, [&]<class T>() { return from_values<T>(v, shape); });
+  return core::dispatch_storage(dtype, [&]<class T>() { return from_values<T>(v, shape); });
 }
 
 Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strides,
@@ -341,6 +349,8 @@ Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strid
 namespace {
 template <class G>
 Tensor fill_random(const Shape& shape, DType dtype, Generator* gen, const char* op, G draw) {
+  // The 16-bit floats draw as float32 does and round, as PyTorch's CPU generators do.
+  if (is_reduced_float(dtype)) return fill_random(shape, kFloat32, gen, op, draw).to(dtype);
   Tensor t(new_impl(shape, dtype, op));
   GeneratorLock lock(gen);
   Generator& g = *lock;

@@ -14,8 +14,8 @@ void copy(const Tensor& src, const Tensor& dst) {
     return;
   }
   const Loop<2> l = make_loop<2>(dst.shape(), {dst.strides(), broadcast_strides(src, dst.shape())});
-  core::dispatch_all(dst.dtype(), [&]<class D>() {
-    core::dispatch_all(src.dtype(), [&]<class S>() {
+  core::dispatch_storage(dst.dtype(), [&]<class D>() {
+    core::dispatch_storage(src.dtype(), [&]<class S>() {
       parallel_rows<2>(l, {static_cast<char*>(dst.raw_data()), static_cast<char*>(src.raw_data())},
                        {sizeof(D), sizeof(S)}, kElementwiseGrain,
                        [](const std::array<char*, 2>& p, int64_t n, const std::array<int64_t, 2>& st) {
@@ -33,7 +33,7 @@ void copy(const Tensor& src, const Tensor& dst) {
 
 void fill(const Tensor& t, Scalar value) {
   const Loop<1> l = make_loop<1>(t.shape(), {t.strides()});
-  core::dispatch_all(t.dtype(), [&]<class T>() {
+  core::dispatch_storage(t.dtype(), [&]<class T>() {
     const T v = value.to<T>();
     parallel_rows<1>(l, {static_cast<char*>(t.raw_data())}, {sizeof(T)}, kElementwiseGrain,
                      [v](const std::array<char*, 1>& p, int64_t n, const std::array<int64_t, 1>& st) {

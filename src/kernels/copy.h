@@ -17,7 +17,15 @@ void fill(const Tensor& t, Scalar value);
 /// One element converted from S to D as copy converts it.
 template <class D, class S>
 inline D convert(S v) {
-  if constexpr (std::is_same_v<D, int64_t> && std::is_floating_point_v<S>)
+  constexpr bool narrow_s = std::is_same_v<S, Half> || std::is_same_v<S, BFloat16>;
+  constexpr bool narrow_d = std::is_same_v<D, Half> || std::is_same_v<D, BFloat16>;
+  if constexpr (std::is_same_v<D, S>)
+    return v;
+  else if constexpr (narrow_s)
+    return convert<D>(static_cast<float>(v));
+  else if constexpr (narrow_d)
+    return D(static_cast<float>(v));  // float64 goes through float32, as PyTorch converts it
+  else if constexpr (std::is_same_v<D, int64_t> && std::is_floating_point_v<S>)
     return Scalar::double_to_int64(static_cast<double>(v));
   else if constexpr (std::is_same_v<D, bool>)
     return v != S(0);

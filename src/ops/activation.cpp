@@ -31,6 +31,8 @@ void check_floating(const Tensor& x, const char* op) {
 /// Fused gradient kernel out = f(g, s) over two same-shape tensors (s: a saved input or output).
 template <class F>
 Tensor fused_grad(const Tensor& g, const Tensor& s, const char* op, F f) {
+  if (is_reduced_float(s.dtype()))
+    return converted(fused_grad(converted(g, kFloat32), converted(s, kFloat32), op, f), s.dtype());
   Tensor out = empty(s.shape(), s.dtype());
   const Tensor gg = as_dtype(g, s.dtype());
   core::dispatch_float(s.dtype(), op, [&]<class T>() { kernels::map_binary<T>(gg, s, out, f); });

@@ -61,7 +61,12 @@ void dispatch_kinds(DType d, const char* op, F&& f) {
     case DType::boolean:
       if constexpr ((K & kB) != 0) f.template operator()<bool>();
       return;
+    case DType::float16:
+    case DType::bfloat16:
+      break;
   }
+  // The 16-bit floats are converted to float32 before a kernel runs; one reaching here is refused.
+  fail<DTypeError>("{}: not implemented for {} tensors{}", op, dtype_name(d), core::storage_hint(d));
 }
 
 /// A number as an operand of an op with tensor t: the 0-d tensor of the dtype the two promote to.
@@ -79,6 +84,8 @@ bool folds_number(const Tensor& a) { return a.defined() && is_floating(a.dtype()
 /// form (which casts the number the same way), without allocating and filling a 0-d tensor.
 template <class F>
 Tensor number_forward(const Tensor& a, Scalar v, const char* op, F f) {
+  // float16 and bfloat16 compute in float32 with the number unrounded, as PyTorch's opmath.
+  if (is_reduced_float(a.dtype())) return converted(number_forward(converted(a, kFloat32), v, op, f), a.dtype());
   Tensor out = empty(a.shape(), a.dtype());
   core::dispatch_float(a.dtype(), op, [&]<class T>() {
     kernels::map_unary<T>(a, out, [f, c = v.to<T>()](auto x) { return f(x, decltype(x)(c)); });
@@ -265,6 +272,7 @@ template <uint8_t K, class F>
 Tensor binary_in(const Tensor& a0, const Tensor& b0, DType ct, const char* op, F f) {
   const Shape s = broadcast_shapes(a0.shape(), b0.shape(), op);
   check_kinds<K>(ct, op);
+  if (is_reduced_float(ct)) return converted(binary_in<K>(a0, b0, kFloat32, op, f), ct);
   const Tensor a = as_dtype(a0, ct), b = as_dtype(b0, ct);
   Tensor out = empty(s, ct);
   dispatch_kinds<K>(ct, op, [&]<class T>() { kernels::map_binary<T>(a, b, out, f); });
@@ -274,6 +282,10 @@ Tensor binary_in(const Tensor& a0, const Tensor& b0, DType ct, const char* op, F
 /// dst = f(a, b) computed in dst's dtype (the caller checked the shapes and the dtype).
 template <uint8_t K, class F>
 void binary_into(const Tensor& a0, const Tensor& b0, const Tensor& dst, const char* op, F f) {
+  if (is_reduced_float(dst.dtype())) {
+    kernels::copy(binary_in<K>(a0, b0, kFloat32, op, f), dst);
+    return;
+  }
   const Tensor a = as_dtype(a0, dst.dtype()), b = as_dtype(b0, dst.dtype());
   dispatch_kinds<K>(dst.dtype(), op, [&]<class T>() { kernels::map_binary<T>(a, b, dst, f); });
 }
@@ -292,7 +304,7 @@ Tensor compare(const Tensor& a0, const Tensor& b0, const char* op, F f) {
   check_defined(a0, op, "input");
   check_defined(b0, op, "other");
   const Shape s = broadcast_shapes(a0.shape(), b0.shape(), op);
-  const DType dt = result_type(a0, b0);
+  const DType dt = compute_dtype(result_type(a0, b0));
   const Tensor a = as_dtype(a0, dt), b = as_dtype(b0, dt);
   Tensor out = empty(s, kBool);
   core::dispatch_all(dt, [&]<class T>() { kernels::map_binary<T, bool>(a, b, out, f); });
@@ -304,6 +316,7 @@ template <uint8_t K, class F>
 Tensor unary_same(const Tensor& x, const char* op, F f) {
   check_defined(x, op, "input");
   check_kinds<K>(x.dtype(), op);
+  if (is_reduced_float(x.dtype())) return converted(unary_same<K>(converted(x, kFloat32), op, f), x.dtype());
   Tensor out = empty(x.shape(), x.dtype());
   dispatch_kinds<K>(x.dtype(), op, [&]<class T>() { kernels::map_unary<T>(x, out, f); });
   return out;

@@ -10,6 +10,7 @@ namespace xg::ops {
 template <class F>
 Tensor unary_forward(const Tensor& x0, const char* op, F f) {
   check_defined(x0, op, "input");
+  if (is_reduced_float(x0.dtype())) return converted(unary_forward(converted(x0, kFloat32), op, f), x0.dtype());
   const Tensor x = as_floating(x0);
   Tensor out = empty(x.shape(), x.dtype());
   core::dispatch_float(x.dtype(), op, [&]<class T>() { kernels::map_unary<T>(x, out, f); });

@@ -137,6 +137,7 @@ Tensor plan_output(const Plan& p, bool keepdim, DType dt) { return empty(keepdim
 
 /// sum and prod: bool and int64 inputs give int64 (wrapping on overflow), as PyTorch.
 Tensor sum_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
+  if (is_reduced_float(x0.dtype())) return converted(sum_forward(converted(x0, kFloat32), dims, keepdim), x0.dtype());
   const Tensor x = x0.dtype() == kBool ? x0.to(kInt64) : x0;
   const Plan p = make_plan(x, dims, "sum");
   Tensor out = plan_output(p, keepdim, x.dtype());
@@ -207,6 +208,7 @@ Tensor sum_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
 }
 
 Tensor prod_forward(const Tensor& x0, const Shape& dims, bool keepdim) {
+  if (is_reduced_float(x0.dtype())) return converted(prod_forward(converted(x0, kFloat32), dims, keepdim), x0.dtype());
   const Tensor x = x0.dtype() == kBool ? x0.to(kInt64) : x0;
   const Plan p = make_plan(x, dims, "prod");
   Tensor out = plan_output(p, keepdim, x.dtype());
@@ -243,6 +245,8 @@ struct Reduced {
 
 template <bool IsMax>
 Tensor extreme_forward(const Tensor& x, const Shape& dims, bool keepdim, const char* op) {
+  if (is_reduced_float(x.dtype()))
+    return converted(extreme_forward<IsMax>(converted(x, kFloat32), dims, keepdim, op), x.dtype());
   const Plan p = make_plan(x, dims, op);
   if (p.reduced == 0)
     fail<ValueError>("{}: cannot reduce over a dimension of size 0 (input shape {})", op, shape_str(x.shape()));
@@ -293,6 +297,7 @@ Tensor extreme(const Tensor& x, const Shape& dims, bool keepdim, const char* op)
 template <bool IsMax>
 Tensor arg_extreme(const Tensor& x0, std::optional<int64_t> dim, bool keepdim, const char* op) {
   check_defined(x0, op, "input");
+  if (is_reduced_float(x0.dtype())) return arg_extreme<IsMax>(converted(x0, kFloat32), dim, keepdim, op);
   const Tensor x = dim ? x0 : reshape(x0.contiguous(), {x0.numel()});
   const Shape dims = dim ? Shape{*dim} : Shape{0};
   const Plan p = make_plan(x, dims, op);
@@ -475,14 +480,17 @@ template <bool Sqrt>
 Tensor var_or_std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim, const char* op) {
   check_defined(x, op, "input");
   if (!is_floating(x.dtype())) fail<DTypeError>("{}: expected a floating tensor, got {}", op, dtype_name(x.dtype()));
-  const Plan p = make_plan(x, dims, op);
+  const DType ct = compute_dtype(x.dtype());
+  const Tensor xc = converted(x, ct);  // the plan reads xc's strides
+  const Plan p = make_plan(xc, dims, op);
   const double denom = static_cast<double>(p.reduced) - (unbiased ? 1.0 : 0.0);
-  Tensor out = plan_output(p, keepdim, x.dtype());
+  Tensor out = plan_output(p, keepdim, ct);
   // The mean in double, kept for backward as a float64 [keepdim shape] tensor.
   Tensor mean64 = empty(p.out_shape, kFloat64);
   if (p.outputs > 0)
-    core::dispatch_float(x.dtype(), op,
-                         [&]<class T>() { moments<T>(x, p, mean64.data<double>(), out.data<T>(), denom, Sqrt); });
+    core::dispatch_float(ct, op,
+                         [&]<class T>() { moments<T>(xc, p, mean64.data<double>(), out.data<T>(), denom, Sqrt); });
+  out = converted(out, x.dtype());
   if (!kVar.wanted_inputs({&x})) return out;
   Reduced r(p, keepdim, x.shape());
   r.mean64 = std::move(mean64);
@@ -523,9 +531,12 @@ const OpDef<> kNorm{.name = "norm", .saves = {.inputs = 0b1, .outputs = 0b1}, .b
 Tensor norm(const Tensor& x0) {
   check_defined(x0, "norm", "input");
   if (!is_floating(x0.dtype())) fail<DTypeError>("norm: expected a floating tensor, got {}", dtype_name(x0.dtype()));
-  const Plan p = make_plan(x0, {}, "norm");
-  Tensor out = empty({}, x0.dtype());
-  core::dispatch_float(x0.dtype(), "norm", [&]<class T>() { out.data<T>()[0] = static_cast<T>(l2_norm<T>(x0, p)); });
+  const DType ct = compute_dtype(x0.dtype());
+  const Tensor xc = converted(x0, ct);  // the plan reads xc's strides
+  const Plan p = make_plan(xc, {}, "norm");
+  Tensor out = empty({}, ct);
+  core::dispatch_float(ct, "norm", [&]<class T>() { out.data<T>()[0] = static_cast<T>(l2_norm<T>(xc, p)); });
+  out = converted(out, x0.dtype());
   return kNorm.record(std::move(out), {&x0});
 }
 

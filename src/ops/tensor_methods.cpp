@@ -127,7 +127,7 @@ std::string Tensor::to_string() const {
   Tensor c = contiguous().detach();
   const bool fp = is_floating(dtype());
   std::vector<double> v(static_cast<size_t>(numel()));
-  core::dispatch_all(dtype(), [&]<class T>() {
+  core::dispatch_storage(dtype(), [&]<class T>() {
     const T* p = static_cast<const T*>(c.raw_data());
     for (int64_t i = 0; i < numel(); ++i) v[static_cast<size_t>(i)] = static_cast<double>(p[i]);
   });

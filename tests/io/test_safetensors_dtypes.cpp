@@ -41,8 +41,8 @@ const std::vector<double> kValues{0.0,
                                   0.1,
                                   -123.456};
 
-/// PyTorch writes F16, BF16, I8, U8, I16 and I32 files that xgrad reads exactly (as float32 and
-/// int64); xgrad writes F16 and BF16 bit for bit as torch's .half() and .bfloat16() from float64.
+/// PyTorch writes F16, BF16, I8, U8, I16 and I32 files that xgrad reads exactly (as float16,
+/// bfloat16 and int64); xgrad writes F16 and BF16 bit for bit as torch's .half() and .bfloat16() from float64.
 TEST(SafetensorsDTypes, NarrowDTypesBothWaysAgainstPyTorch) {
   const fs::path dir = xgtest::fresh_dir("safetensors_dtypes");
   auto file = [&](const char* name) { return (dir / name).string(); };
@@ -62,9 +62,9 @@ TEST(SafetensorsDTypes, NarrowDTypesBothWaysAgainstPyTorch) {
   for (const char* name : {"F16", "BF16", "I8", "U8", "I16", "I32"}) {
     SCOPED_TRACE(name);
     const Tensor t = got.at(name), ref = got.at(std::string(name) + ".ref");
-    EXPECT_EQ(t.dtype(), ref.dtype() == kFloat64 ? kFloat32 : kInt64);
+    EXPECT_EQ(t.dtype(), ref.dtype() == kInt64 ? kInt64 : std::string_view(name) == "F16" ? kFloat16 : kBFloat16);
     EXPECT_EQ(t.shape(), ref.shape());
-    if (t.dtype() == kFloat32) {
+    if (is_floating(t.dtype())) {
       const std::vector<double> a = t.to(kFloat64).to_vector<double>(), b = ref.to_vector<double>();
       for (size_t i = 0; i < a.size(); ++i)
         EXPECT_TRUE(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))

@@ -43,7 +43,8 @@ struct SafetensorsContents {
   Metadata metadata;
 };
 
-/// Reads and validates a whole safetensors file. F16 and BF16 tensors are read into float32, I8, U8,
+/// Reads and validates a whole safetensors file. F16 and BF16 tensors are read as float16 and
+/// bfloat16 tensors (convert with .to(kFloat32) to compute beyond elementwise ops), I8, U8,
 /// I16 and I32 into int64 (exact widenings). Anything wrong (a directory, a truncated file, bad
 /// header length, invalid JSON, a name given twice, unknown dtype, a shape whose strides overflow
 /// int64, offsets out of range, overlapping or leaving gaps, a size that disagrees with dtype and
