@@ -231,6 +231,15 @@ OPS = {
     "nll_loss": (nll, ["output"], [True]),
     "binary_cross_entropy_with_logits": (bce_logits, ["output"], [True]),
     "batch_norm": (bn, ["output", "running_mean", "running_var"], [True, False, False]),
+    "pad": (lambda t, a: [F.pad(t["input"], a["pad"], a["mode"]) if a["mode"] != "constant"
+                          else F.pad(t["input"], a["pad"], "constant", a["value"])], ["output"], [True]),
+    "interpolate": (lambda t, a: [F.interpolate(t["input"], size=a["size"], scale_factor=a["scale_factor"],
+                                                mode=a["mode"], align_corners=a["align_corners"])], ["output"], [True]),
+    "pixel_shuffle": (lambda t, a: [F.pixel_shuffle(t["input"], a["upscale_factor"])], ["output"], [True]),
+    "pixel_unshuffle": (lambda t, a: [F.pixel_unshuffle(t["input"], a["downscale_factor"])], ["output"], [True]),
+    "adaptive_max_pool2d": (lambda t, a: [F.adaptive_max_pool2d(t["input"], a["output_size"])], ["output"], [True]),
+    "group_norm": (lambda t, a: [F.group_norm(t["input"], a["num_groups"], t.get("weight"), t.get("bias"), a["eps"])],
+                   ["output"], [True]),
     "layer_norm": (lambda t, a: [F.layer_norm(t["input"], a["normalized_shape"], t.get("weight"), t.get("bias"),
                                               a["eps"])], ["output"], [True]),
 }
@@ -644,8 +653,48 @@ def norm_cases():
     return cases
 
 
+def layers_cases():
+    cases = []
+    pads = [("constant", [1, -1, 2, 0], [2, 3, 4], 0.5), ("constant", [2, 1], [0, 3], -1.0),
+            ("constant", [-1, -2, 1, 1, 0, 1], [2, 3, 4], 0.0), ("reflect", [2, 1], [2, 3, 5], 0.0),
+            ("reflect", [1, 1, 2, 0, 1, 2], [1, 2, 3, 4, 5], 0.0), ("replicate", [1, 2, 0, 1], [1, 2, 3, 4], 0.0),
+            ("replicate", [3, -1], [2, 2, 4], 0.0), ("circular", [1, 2, 2, 1], [1, 2, 3, 4], 0.0)]
+    for mode, pad, shape, value in pads:
+        tag = "x".join(map(str, shape)) + "_" + "_".join(map(str, pad))
+        cases.append(Case(f"pad/{mode}_{tag}", "pad", {"pad": pad, "mode": mode, "value": value},
+                          [In("input", Gen(0.0, 1), shape)]))
+    interps = [("nearest_size7x9", [1, 2, 4, 5], [7, 9], None, "nearest", None),
+               ("nearest_scale0.6", [1, 2, 6, 5], None, [0.6, 0.6], "nearest", None),
+               ("nearest_scale2_1d", [2, 2, 5], None, [2.0], "nearest", None),
+               ("bilinear_size7x9", [1, 2, 4, 5], [7, 9], None, "bilinear", False),
+               ("bilinear_size7x9_corners", [1, 2, 4, 5], [7, 9], None, "bilinear", True),
+               ("bilinear_scale0.5", [1, 2, 6, 8], None, [0.5, 0.5], "bilinear", False),
+               ("bilinear_size1x1_corners", [1, 2, 4, 5], [1, 1], None, "bilinear", True),
+               ("linear_scale1.5", [2, 2, 6], None, [1.5], "linear", False)]
+    for tag, shape, size, sf, mode, ac in interps:
+        cases.append(Case(f"interpolate/{tag}", "interpolate",
+                          {"size": size, "scale_factor": sf, "mode": mode, "align_corners": ac},
+                          [In("input", Gen(0.0, 1), shape)]))
+    cases.append(Case("pixel_shuffle/2x8x3x4_r2", "pixel_shuffle", {"upscale_factor": 2},
+                      [In("input", Gen(0.0, 1), [2, 8, 3, 4])]))
+    cases.append(Case("pixel_unshuffle/2x6x4_r2_unbatched", "pixel_unshuffle", {"downscale_factor": 2},
+                      [In("input", Gen(0.0, 1), [2, 6, 4])]))
+    cases.append(Case("adaptive_max_pool2d/2x3x7x5_to_3x2", "adaptive_max_pool2d", {"output_size": [3, 2]},
+                      [In("input", Gen(0.0, 1), [2, 3, 7, 5])]))
+    ties = np.array([[[[1.0, 2.0, 2.0, 0.0], [2.0, 1.0, 0.0, 2.0], [0.0, 0.0, 1.0, 1.0]]]], np.float32)
+    cases.append(Case("adaptive_max_pool2d/ties_1x1x3x4_to_2x3", "adaptive_max_pool2d", {"output_size": [2, 3]},
+                      [In("input", ties)]))
+    for tag, center, l2h in (("typical", 0.0, 1), ("offset1e4", 1e4, 3)):
+        cases.append(Case(f"group_norm/3x6x4x5_g2_{tag}", "group_norm", {"num_groups": 2, "eps": 1e-05},
+                          [In("input", Gen(center, l2h), [3, 6, 4, 5]), In("weight", Gen(1.0, -1), [6]),
+                           In("bias", Gen(0.0, 0), [6])]))
+    cases.append(Case("group_norm/2x4x3_g4_no_affine", "group_norm", {"num_groups": 4, "eps": 1e-05},
+                      [In("input", Gen(0.0, 1), [2, 4, 3])]))
+    return cases
+
+
 FAMILIES = {"activation": activation_cases, "maths": maths_cases, "indexing": indexing_cases, "softmax": softmax_cases, "loss": loss_cases,
-            "reduction": reduction_cases, "norm": norm_cases}
+            "reduction": reduction_cases, "norm": norm_cases, "layers": layers_cases}
 
 
 def render(family, cases):
