@@ -76,6 +76,8 @@ std::vector<LayerCase> cases() {
   using namespace nn;
   std::vector<LayerCase> c;
   c.push_back({"conv1d", make<Conv1d>(4, 6, 3, 2, 1, 1, 2)});
+  c.push_back({"conv1d_circular", make<Conv1d>(4, 6, 3, 1, 1, 1, 1, true, std::string("circular"))});
+  c.push_back({"conv1d_unbatched", make<Conv1d>(4, 6, 3)});
   c.push_back({"conv1d_reflect", make<Conv1d>(3, 5, 3, 1, 2, 2, 1, false, std::string("reflect"))});
   c.push_back({"conv_transpose1d", make<ConvTranspose1d>(4, 6, 3, 2, 1, 1, 2)});
   c.push_back({"max_pool1d", make<MaxPool1d>(3, 2, 1)});
@@ -97,11 +99,16 @@ std::vector<LayerCase> cases() {
   c.push_back({"instance_norm1d_train", make<InstanceNorm1d>(4, 1e-5, 0.1, true, true)});
   c.push_back({"instance_norm1d_eval", make<InstanceNorm1d>(4, 1e-5, 0.1, true, true), nullptr, {}, false});
   c.push_back({"instance_norm2d", make<InstanceNorm2d>(3)});
+  c.push_back({"instance_norm2d_unbatched", make<InstanceNorm2d>(3, 1e-5, 0.1, true)});
+  c.push_back({"dropout2d_eval", make<Dropout2d>(0.3), nullptr, {}, false});
+  c.push_back({"alpha_dropout_eval", make<AlphaDropout>(0.3), nullptr, {}, false});
   c.push_back({"unflatten", [] { return std::make_shared<Unflatten>(1, Shape{2, 5}); }});
   c.push_back({"zero_pad2d", [] { return std::make_shared<ZeroPad2d>(PadSizes{1, 2, 0, 3}); }});
   c.push_back({"constant_pad2d", [] { return std::make_shared<ConstantPad2d>(PadSizes{1, -1, 2, 0}, 0.5); }});
   c.push_back({"reflection_pad2d", [] { return std::make_shared<ReflectionPad2d>(2); }});
   c.push_back({"replication_pad2d", [] { return std::make_shared<ReplicationPad2d>(PadSizes{1, 0, 2, 1}); }});
+  c.push_back({"replication_pad1d", [] { return std::make_shared<ReplicationPad1d>(PadSizes{0, 2}); }});
+  c.push_back({"constant_pad1d", [] { return std::make_shared<ConstantPad1d>(2, -1.5); }});
   c.push_back({"reflection_pad1d", [] { return std::make_shared<ReflectionPad1d>(PadSizes{3, 1}); }});
   c.push_back({"bilinear", make<Bilinear>(4, 3, 5),
                [](nn::Module& m, const Inputs& in) { return dynamic_cast<Bilinear&>(m).forward(in[0], in[1]); }});
