@@ -314,6 +314,16 @@ Tensor adaptive_max_pool2d(const Tensor& input, Pair output_size) {
 }
 
 namespace {
+Tensor adaptive_max_pool2d_entry(const Tensor& input, const Shape& output_size) {
+  if (output_size.size() != 2)
+    fail<ValueError>("adaptive_max_pool2d: output_size needs 2 values, got {}", output_size.size());
+  return adaptive_max_pool2d(input, {output_size[0], output_size[1]});
+}
+const RegisterOp reg_adaptive_max_pool2d{shaped(
+    expose(kAdaptiveMaxPool, adaptive_max_pool2d_entry, {"input"}, {"output_size"}, {Shape{3, 3}}), {{2, 3, 5, 4}})};
+}  // namespace
+
+namespace {
 /// A 1-D pooling as the 2-D one on a unit height: [N, C, L] (or [C, L]) -> [N, C, 1, L].
 Tensor pool1d(const char* op, const Tensor& input, const std::function<Tensor(const Tensor&)>& f) {
   check_defined(input, op, "input");

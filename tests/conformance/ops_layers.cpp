@@ -1,5 +1,5 @@
 /// Conformance bindings of the layers and layer_losses families: interpolate, the pixel shuffles,
-/// adaptive max pooling, group_norm, embedding_bag and the losses of #18 (pad is an OpDef and runs
+/// group_norm, embedding_bag and the losses of #18 (pad and adaptive_max_pool2d are OpDefs and run
 /// through the registry).
 #include <optional>
 
@@ -8,7 +8,6 @@
 #include "xgrad/ops/loss.h"
 #include "xgrad/ops/norm.h"
 #include "xgrad/ops/pad.h"
-#include "xgrad/ops/pool.h"
 
 namespace xg::conformance {
 namespace {
@@ -36,11 +35,6 @@ const Register reg{
     {"pixel_unshuffle",
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {pixel_unshuffle(in.at("input"), a.at("downscale_factor").get<int64_t>())};
-     }},
-    {"adaptive_max_pool2d",
-     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
-       const Shape s = a.at("output_size").get<Shape>();
-       return {adaptive_max_pool2d(in.at("input"), {s.at(0), s.at(1)})};
      }},
     {"group_norm",
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {
