@@ -26,15 +26,24 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// The folder the PyTorch script wrote once for the whole suite; empty when torch is missing.
+/// The folder the PyTorch script wrote, once for all the test processes (ctest runs each case in
+/// its own): keyed by the script's size and time, written under a temporary name and renamed into
+/// place, so concurrent processes never read half a folder. Empty when torch is missing.
 const std::string& torch_files() {
   static const std::string dir = [] {
-    const fs::path d = xgtest::fresh_dir("torch_layers");
-    const std::string cmd =
-        fmt::format("/usr/bin/python3 {}/tests/nn/torch_layers.py {}", XGRAD_SOURCE_DIR, d.string());
-    const int rc = std::system(cmd.c_str());
+    const fs::path script = fs::path(XGRAD_SOURCE_DIR) / "tests/nn/torch_layers.py";
+    const auto stamp = fs::last_write_time(script).time_since_epoch().count();
+    const fs::path d =
+        fs::temp_directory_path() / fmt::format("xgrad_torch_layers_{}_{}", fs::file_size(script), stamp);
+    if (fs::exists(d / "done")) return d.string();
+    const fs::path tmp = xgtest::fresh_dir("torch_layers_tmp");
+    const int rc = std::system(fmt::format("/usr/bin/python3 {} {}", script.string(), tmp.string()).c_str());
     if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) return std::string();
     if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0) throw std::runtime_error("tests/nn/torch_layers.py failed");
+    xgtest::write_text(tmp / "done", "");
+    std::error_code ec;
+    fs::rename(tmp, d, ec);  // another process may have put its folder there first: either is complete
+    if (ec) fs::remove_all(tmp);
     return d.string();
   }();
   return dir;
