@@ -2,6 +2,7 @@
 #include "xgrad/nn/activation.h"
 
 #include "xgrad/ops/activation.h"
+#include "xgrad/ops/maths.h"
 #include "xgrad/ops/softmax.h"
 
 namespace xg::nn {
@@ -35,5 +36,16 @@ std::string Softmax::extra_repr() const { return fmt::format("dim={}", dim_); }
 
 Tensor LogSoftmax::forward(const Tensor& input) { return log_softmax(input, dim_); }
 std::string LogSoftmax::extra_repr() const { return fmt::format("dim={}", dim_); }
+
+}  // namespace xg::nn
+
+namespace xg::nn {
+
+PReLU::PReLU(int64_t num_parameters, double init) : Module("PReLU"), num_parameters_(num_parameters) {
+  if (num_parameters <= 0) fail<ValueError>("PReLU: num_parameters must be positive, got {}", num_parameters);
+  weight_ = register_parameter("weight", full({num_parameters}, init));
+}
+Tensor PReLU::forward(const Tensor& input) { return prelu(input, weight_); }
+std::string PReLU::extra_repr() const { return fmt::format("num_parameters={}", num_parameters_); }
 
 }  // namespace xg::nn

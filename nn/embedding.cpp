@@ -1,4 +1,4 @@
-/// Embedding over the op of src/ops/embedding.cpp.
+/// Embedding and EmbeddingBag over the ops of src/ops/embedding.cpp.
 #include "xgrad/nn/embedding.h"
 
 #include "xgrad/autograd.h"
@@ -53,6 +53,47 @@ Tensor Embedding::forward(const Tensor& input) { return embedding(input, weight_
 
 std::string Embedding::extra_repr() const {
   std::string s = fmt::format("{}, {}", num_embeddings_, embedding_dim_);
+  if (padding_idx_) s += fmt::format(", padding_idx={}", *padding_idx_);
+  return s;
+}
+
+}  // namespace xg::nn
+
+namespace xg::nn {
+
+EmbeddingBag::EmbeddingBag(int64_t num_embeddings, int64_t embedding_dim, std::string mode, bool include_last_offset,
+                           std::optional<int64_t> padding_idx)
+    : Module("EmbeddingBag"),
+      num_embeddings_(num_embeddings),
+      embedding_dim_(embedding_dim),
+      mode_(std::move(mode)),
+      include_last_offset_(include_last_offset) {
+  if (num_embeddings <= 0 || embedding_dim <= 0)
+    fail<ValueError>("EmbeddingBag: num_embeddings and embedding_dim must be positive, got {} and {}", num_embeddings,
+                     embedding_dim);
+  if (mode_ != "sum" && mode_ != "mean" && mode_ != "max")
+    fail<ValueError>("EmbeddingBag: mode must be \"sum\", \"mean\" or \"max\", got \"{}\"", mode_);
+  padding_idx_ = normalize_padding(padding_idx, num_embeddings);
+  weight_ = register_parameter("weight", empty({num_embeddings, embedding_dim}));
+  reset_parameters();
+}
+
+void EmbeddingBag::reset_parameters() {
+  init::normal_(weight_);
+  if (padding_idx_) {
+    NoGradGuard ng;
+    weight_.select(0, *padding_idx_).fill_(0.0);
+  }
+}
+
+Tensor EmbeddingBag::forward(const Tensor& input) { return forward(input, Tensor()); }
+
+Tensor EmbeddingBag::forward(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights) {
+  return embedding_bag(input, weight_, offsets, mode_, per_sample_weights, include_last_offset_, padding_idx_);
+}
+
+std::string EmbeddingBag::extra_repr() const {
+  std::string s = fmt::format("{}, {}, mode={}", num_embeddings_, embedding_dim_, mode_);
   if (padding_idx_) s += fmt::format(", padding_idx={}", *padding_idx_);
   return s;
 }

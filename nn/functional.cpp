@@ -39,6 +39,50 @@ Tensor dropout(const Tensor& input, double p, bool training, Generator* gen) {
 }
 
 namespace {
+/// A mask of the given shape from the generator: 1/keep or 0, as dropout's.
+Tensor draw_mask(const Shape& shape, DType dt, double keep, Generator* gen) {
+  Tensor mask = empty(shape, dt);
+  const GeneratorLock g(gen);
+  if (dt == kFloat32)
+    fill_mask(mask.data<float>(), mask.numel(), keep, *g);
+  else
+    fill_mask(mask.data<double>(), mask.numel(), keep, *g);
+  return mask;
+}
+
+void check_dropout(const Tensor& input, double p, const char* op) {
+  if (!(p >= 0.0 && p <= 1.0)) fail<ValueError>("{}: p must be in [0, 1], got {}", op, p);
+  if (!input.defined()) fail<ValueError>("{}: undefined input", op);
+}
+}  // namespace
+
+Tensor dropout2d(const Tensor& input, double p, bool training, Generator* gen) {
+  check_dropout(input, p, "dropout2d");
+  if (input.dim() != 3 && input.dim() != 4)
+    fail<ShapeError>("dropout2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got {}", shape_str(input.shape()));
+  if (!training || p == 0.0) return input;
+  if (!is_floating(input.dtype()))
+    fail<DTypeError>("dropout2d: needs a floating input, got {}", dtype_name(input.dtype()));
+  if (p == 1.0) return input * zeros_like(input);
+  Shape s = input.shape();
+  for (size_t d = s.size() - 2; d < s.size(); ++d) s[d] = 1;
+  return input * draw_mask(s, input.dtype(), 1.0 - p, gen);
+}
+
+Tensor alpha_dropout(const Tensor& input, double p, bool training, Generator* gen) {
+  check_dropout(input, p, "alpha_dropout");
+  if (!training || p == 0.0) return input;
+  if (!is_floating(input.dtype()))
+    fail<DTypeError>("alpha_dropout: needs a floating input, got {}", dtype_name(input.dtype()));
+  if (p == 1.0) return input * zeros_like(input);
+  // PyTorch's constants: out = x·keep·a + (keep - 1)·α·a + α·a·p, keep ∈ {0, 1}.
+  constexpr double kAlpha = 1.7580993408473766;
+  const double a = 1.0 / std::sqrt((kAlpha * kAlpha * p + 1) * (1 - p));
+  const Tensor keep = gt(draw_mask(input.shape(), input.dtype(), 1.0 - p, gen), 0.0).to(input.dtype());  // 0 or 1
+  return input * (keep * a) + (keep - 1.0) * (kAlpha * a) + kAlpha * a * p;
+}
+
+namespace {
 Tensor penalty(const std::vector<Tensor>& params, double factor, bool l1, const char* op) {
   Tensor total;
   for (const Tensor& p : params) {

@@ -79,3 +79,62 @@ Tensor KLDivLoss::forward(const Tensor& input, const Tensor& target) {
 }
 
 }  // namespace xg::nn
+
+namespace xg::nn {
+
+Tensor TripleLoss::forward(const Tensor&, const Tensor&) {
+  fail<ValueError>("{}: takes three tensors: call forward(a, b, c) or loss(a, b, c)", name());
+}
+
+CosineEmbeddingLoss::CosineEmbeddingLoss(double margin, std::string reduction)
+    : TripleLoss("CosineEmbeddingLoss", std::move(reduction)), margin_(margin) {}
+Tensor CosineEmbeddingLoss::forward(const Tensor& input1, const Tensor& input2, const Tensor& target) {
+  return cosine_embedding_loss(input1, input2, target, margin_, reduction_);
+}
+
+MarginRankingLoss::MarginRankingLoss(double margin, std::string reduction)
+    : TripleLoss("MarginRankingLoss", std::move(reduction)), margin_(margin) {}
+Tensor MarginRankingLoss::forward(const Tensor& input1, const Tensor& input2, const Tensor& target) {
+  return margin_ranking_loss(input1, input2, target, margin_, reduction_);
+}
+
+TripletMarginLoss::TripletMarginLoss(double margin, double p, double eps, bool swap, std::string reduction)
+    : TripleLoss("TripletMarginLoss", std::move(reduction)), margin_(margin), p_(p), eps_(eps), swap_(swap) {}
+Tensor TripletMarginLoss::forward(const Tensor& anchor, const Tensor& positive, const Tensor& negative) {
+  return triplet_margin_loss(anchor, positive, negative, margin_, p_, eps_, swap_, reduction_);
+}
+
+GaussianNLLLoss::GaussianNLLLoss(bool full, double eps, std::string reduction)
+    : TripleLoss("GaussianNLLLoss", std::move(reduction)), full_(full), eps_(eps) {}
+Tensor GaussianNLLLoss::forward(const Tensor& input, const Tensor& target, const Tensor& var) {
+  return gaussian_nll_loss(input, target, var, full_, eps_, reduction_);
+}
+
+PoissonNLLLoss::PoissonNLLLoss(bool log_input, bool full, double eps, std::string reduction)
+    : Loss("PoissonNLLLoss", std::move(reduction)), log_input_(log_input), full_(full), eps_(eps) {}
+Tensor PoissonNLLLoss::forward(const Tensor& input, const Tensor& target) {
+  return poisson_nll_loss(input, target, log_input_, full_, eps_, reduction_);
+}
+
+MultiLabelSoftMarginLoss::MultiLabelSoftMarginLoss(const Tensor& weight, std::string reduction)
+    : Loss("MultiLabelSoftMarginLoss", std::move(reduction)) {
+  if (weight.defined()) weight_ = register_buffer("weight", weight);
+}
+Tensor MultiLabelSoftMarginLoss::forward(const Tensor& input, const Tensor& target) {
+  return multilabel_soft_margin_loss(input, target, weight_, reduction_);
+}
+
+CTCLoss::CTCLoss(int64_t blank, std::string reduction, bool zero_infinity)
+    : Loss("CTCLoss", std::move(reduction)), blank_(blank), zero_infinity_(zero_infinity) {}
+Tensor CTCLoss::forward(const Tensor&, const Tensor&) {
+  fail<ValueError>("CTCLoss: takes log_probs, targets, input_lengths and target_lengths");
+}
+Tensor CTCLoss::forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                        const Tensor& target_lengths) {
+  return ctc_loss(log_probs, targets, input_lengths, target_lengths, blank_, reduction_, zero_infinity_);
+}
+std::string CTCLoss::extra_repr() const {
+  return fmt::format("blank={}, reduction={}, zero_infinity={}", blank_, reduction_, zero_infinity_);
+}
+
+}  // namespace xg::nn

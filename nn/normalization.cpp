@@ -1,4 +1,5 @@
-/// BatchNorm1d/2d and LayerNorm over the ops of src/ops/norm.cpp.
+/// BatchNorm1d/2d, LayerNorm, GroupNorm and InstanceNorm1d/2d over the ops of src/ops/norm.cpp and
+/// src/ops/group_norm.cpp.
 #include "xgrad/nn/normalization.h"
 
 #include "xgrad/autograd.h"
@@ -110,5 +111,77 @@ Tensor LayerNorm::forward(const Tensor& input) { return layer_norm(input, normal
 std::string LayerNorm::extra_repr() const {
   return fmt::format("{}, eps={}, elementwise_affine={}", shape_str(normalized_shape_), eps_, weight_.defined());
 }
+
+}  // namespace xg::nn
+
+namespace xg::nn {
+
+GroupNorm::GroupNorm(int64_t num_groups, int64_t num_channels, double eps, bool affine)
+    : Module("GroupNorm"), num_groups_(num_groups), num_channels_(num_channels), eps_(eps) {
+  if (num_groups <= 0 || num_channels <= 0 || num_channels % num_groups != 0)
+    fail<ValueError>("GroupNorm: num_channels ({}) must be divisible by num_groups ({}), both positive", num_channels,
+                     num_groups);
+  if (affine) {
+    weight_ = register_parameter("weight", ones({num_channels}));
+    bias_ = register_parameter("bias", zeros({num_channels}));
+  }
+}
+
+Tensor GroupNorm::forward(const Tensor& input) {
+  if (input.dim() < 2 || input.size(1) != num_channels_)
+    fail<ShapeError>("GroupNorm: expected input [N, {}, *], got {}", num_channels_, shape_str(input.shape()));
+  return group_norm(input, num_groups_, weight_, bias_, eps_);
+}
+
+std::string GroupNorm::extra_repr() const {
+  return fmt::format("{}, {}, eps={}, affine={}", num_groups_, num_channels_, eps_, weight_.defined());
+}
+
+InstanceNorm::InstanceNorm(const char* name, int64_t spatial_dims, int64_t num_features, double eps, double momentum,
+                           bool affine, bool track_running_stats)
+    : Module(name),
+      spatial_dims_(spatial_dims),
+      num_features_(num_features),
+      eps_(eps),
+      momentum_(momentum),
+      affine_(affine),
+      track_running_stats_(track_running_stats) {
+  if (num_features <= 0) fail<ValueError>("{}: num_features must be positive, got {}", name, num_features);
+  if (!(eps > 0)) fail<ValueError>("{}: eps must be positive, got {}", name, eps);
+  if (affine) {
+    weight_ = register_parameter("weight", ones({num_features}));
+    bias_ = register_parameter("bias", zeros({num_features}));
+  }
+  if (track_running_stats) {
+    running_mean_ = register_buffer("running_mean", zeros({num_features}));
+    running_var_ = register_buffer("running_var", ones({num_features}));
+    num_batches_tracked_ = register_buffer("num_batches_tracked", scalar(0, kInt64));
+  }
+}
+
+Tensor InstanceNorm::forward(const Tensor& input) {
+  const int64_t r = spatial_dims_ + 2;
+  if (!input.defined() || (input.dim() != r && input.dim() != r - 1))
+    fail<ShapeError>("{}: expected a {}-D (unbatched) or {}-D input, got {}", name(), r - 1, r,
+                     input.defined() ? shape_str(input.shape()) : "undefined");
+  const Tensor x = input.dim() == r ? input : input.unsqueeze(0);
+  if (x.size(1) != num_features_)
+    fail<ShapeError>("{}: input of shape {} has {} channels, expected num_features={}", name(),
+                     shape_str(input.shape()), x.size(1), num_features_);
+  const Tensor y = instance_norm(x, running_mean_, running_var_, weight_, bias_, training_ || !track_running_stats_,
+                                 momentum_, eps_);
+  return input.dim() == r ? y : y.squeeze(0);
+}
+
+std::string InstanceNorm::extra_repr() const {
+  return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features_, eps_, momentum_,
+                     affine_, track_running_stats_);
+}
+
+InstanceNorm1d::InstanceNorm1d(int64_t num_features, double eps, double momentum, bool affine, bool track_running_stats)
+    : InstanceNorm("InstanceNorm1d", 1, num_features, eps, momentum, affine, track_running_stats) {}
+
+InstanceNorm2d::InstanceNorm2d(int64_t num_features, double eps, double momentum, bool affine, bool track_running_stats)
+    : InstanceNorm("InstanceNorm2d", 2, num_features, eps, momentum, affine, track_running_stats) {}
 
 }  // namespace xg::nn

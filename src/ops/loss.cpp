@@ -699,3 +699,292 @@ Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& redu
 }
 
 }  // namespace xg
+
+// ---------------------------------------------------------------- embedding, ranking and likelihood losses
+
+namespace xg {
+
+using namespace ops;
+
+namespace {
+void check_float(const Tensor& x, const char* op, const char* arg) {
+  check_defined(x, op, arg);
+  if (!is_floating(x.dtype()))
+    fail<DTypeError>("{}: {} must be float32 or float64, got {}", op, arg, dtype_name(x.dtype()));
+}
+}  // namespace
+
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin,
+                             const std::string& reduction) {
+  constexpr const char* op = "cosine_embedding_loss";
+  const Reduction red = parse_reduction(reduction, op);
+  check_float(input1, op, "input1");
+  check_float(input2, op, "input2");
+  check_defined(target, op, "target");
+  if (input1.shape() != input2.shape() || (input1.dim() != 1 && input1.dim() != 2))
+    fail<ShapeError>("{}: input1 {} and input2 {} must be of one shape, 1-D or 2-D", op, shape_str(input1.shape()),
+                     shape_str(input2.shape()));
+  if (target.dim() != input1.dim() - 1 || (input1.dim() == 2 && target.size(0) != input1.size(0)))
+    fail<ShapeError>("{}: target of shape {} does not fit inputs of shape {}", op, shape_str(target.shape()),
+                     shape_str(input1.shape()));
+  constexpr double kEps = 1e-12;
+  const int64_t d = input1.dim() - 1;
+  const Tensor prod = sum(mul(input1, input2), {d});
+  const Tensor m1 = sum(mul(input1, input1), {d}) + kEps, m2 = sum(mul(input2, input2), {d}) + kEps;
+  const Tensor cos = div(prod, sqrt(mul(m1, m2)));
+  const Tensor t = target.to(input1.dtype());
+  const Tensor pos = where(eq(t, 1.0), 1.0 - cos, 0.0);
+  const Tensor neg = where(eq(t, -1.0), clamp_min(cos - margin, 0.0), 0.0);
+  return reduce(add(pos, neg), red);
+}
+
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin,
+                           const std::string& reduction) {
+  constexpr const char* op = "margin_ranking_loss";
+  const Reduction red = parse_reduction(reduction, op);
+  check_float(input1, op, "input1");
+  check_float(input2, op, "input2");
+  check_defined(target, op, "target");
+  const Tensor t = target.to(input1.dtype());
+  return reduce(clamp_min(neg(t) * sub(input1, input2) + margin, 0.0), red);
+}
+
+namespace {
+/// PyTorch's pairwise_distance: the p-norm of x1 - x2 + eps over the last dim.
+Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps) {
+  const Tensor diff = sub(x1, x2) + eps;
+  if (p == 2.0) return sqrt(sum(square(diff), {-1}));
+  if (p == 1.0) return sum(abs(diff), {-1});
+  return pow(sum(pow(abs(diff), p), {-1}), 1.0 / p);
+}
+}  // namespace
+
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, double margin,
+                           double p, double eps, bool swap, const std::string& reduction) {
+  constexpr const char* op = "triplet_margin_loss";
+  const Reduction red = parse_reduction(reduction, op);
+  check_float(anchor, op, "anchor");
+  check_float(positive, op, "positive");
+  check_float(negative, op, "negative");
+  if (anchor.dim() != positive.dim() || anchor.dim() != negative.dim() || anchor.dim() < 1 || anchor.dim() > 2)
+    fail<ShapeError>("{}: anchor {}, positive {} and negative {} must all be 1-D or all 2-D", op,
+                     shape_str(anchor.shape()), shape_str(positive.shape()), shape_str(negative.shape()));
+  if (!(p > 0)) fail<ValueError>("{}: p must be positive, got {}", op, p);
+  const Tensor dp = pairwise_distance(anchor, positive, p, eps);
+  Tensor dn = pairwise_distance(anchor, negative, p, eps);
+  if (swap) dn = minimum(dn, pairwise_distance(positive, negative, p, eps));
+  return reduce(clamp_min(sub(dp, dn) + margin, 0.0), red);
+}
+
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, bool log_input, bool full, double eps,
+                        const std::string& reduction) {
+  constexpr const char* op = "poisson_nll_loss";
+  const Reduction red = parse_reduction(reduction, op);
+  check_float(input, op, "input");
+  check_defined(target, op, "target");
+  const Tensor t = target.to(input.dtype());
+  Tensor loss = log_input ? sub(exp(input), mul(t, input)) : sub(input, mul(t, log(input + eps)));
+  if (full) {
+    Tensor stirling;
+    {
+      NoGradGuard ng;
+      const Tensor td = t.detach();
+      const Tensor safe = where(gt(td, 1.0), td, 2.0);  // keeps log finite where the term is masked out
+      const Tensor s = sub(mul(safe, log(safe)), safe) + mul(log(safe * (2.0 * M_PI)), 0.5);
+      stirling = where(gt(td, 1.0), s, 0.0);
+    }
+    loss = add(loss, stirling);
+  }
+  return reduce(loss, red);
+}
+
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, bool full, double eps,
+                         const std::string& reduction) {
+  constexpr const char* op = "gaussian_nll_loss";
+  const Reduction red = parse_reduction(reduction, op);
+  check_float(input, op, "input");
+  check_defined(target, op, "target");
+  check_float(var, op, "var");
+  Tensor v = var;
+  if (v.shape() != input.shape()) {
+    const Shape lead(input.shape().begin(), input.shape().end() - (input.dim() > 0 ? 1 : 0));
+    const Shape vlead(v.shape().begin(), v.shape().end() - (v.dim() > 0 ? 1 : 0));
+    if (input.dim() > 0 && v.shape() == lead)
+      v = v.unsqueeze(-1);
+    else if (!(input.dim() > 0 && v.dim() == input.dim() && vlead == lead && v.size(-1) == 1))
+      fail<ShapeError>("{}: var of shape {} is of incorrect size for input of shape {}", op, shape_str(var.shape()),
+                       shape_str(input.shape()));
+  }
+  {
+    NoGradGuard ng;
+    if (v.numel() > 0 && lt(v.detach(), 0.0).to(kInt64).sum().item<int64_t>() > 0)
+      fail<ValueError>("{}: var has negative entries", op);
+  }
+  // The clamp's gradient is 1 everywhere, as PyTorch clamps a clone under no_grad.
+  v = add(v, sub(clamp_min(v.detach(), eps), v.detach()));
+  Tensor loss = mul(add(log(v), div(square(sub(input, target.to(input.dtype()))), v)), 0.5);
+  if (full) loss = loss + 0.5 * std::log(2 * M_PI);
+  return reduce(loss, red);
+}
+
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
+                                   const std::string& reduction) {
+  constexpr const char* op = "multilabel_soft_margin_loss";
+  const Reduction red = parse_reduction(reduction, op);
+  check_float(input, op, "input");
+  check_defined(target, op, "target");
+  if (input.dim() < 1 || target.shape() != input.shape())
+    fail<ShapeError>("{}: target of shape {} must match input of shape {}", op, shape_str(target.shape()),
+                     shape_str(input.shape()));
+  const Tensor t = target.to(input.dtype());
+  Tensor loss = neg(add(mul(t, log_sigmoid(input)), mul(1.0 - t, log_sigmoid(neg(input)))));
+  if (weight.defined()) loss = mul(loss, weight);
+  const int64_t c = input.size(-1);
+  loss = div(sum(loss, {-1}), static_cast<double>(std::max<int64_t>(c, 1)));
+  return reduce(loss, red);
+}
+
+// ---------------------------------------------------------------- ctc_loss
+
+namespace {
+
+/// log(e^a + e^b) with -inf handled.
+double log_add(double a, double b) {
+  if (a == -std::numeric_limits<double>::infinity()) return b;
+  if (b == -std::numeric_limits<double>::infinity()) return a;
+  const double m = std::max(a, b);
+  return m + std::log1p(std::exp(-std::abs(a - b)));
+}
+
+/// The gradient of every sample's loss with respect to log_probs ([T, N, C], PyTorch's form).
+struct CtcAttrs {
+  Tensor grad;
+  NamedAttrs fields() const { return {}; }
+};
+
+/// Its backward scales each sample's precomputed gradient by that sample's output gradient.
+const OpDef<CtcAttrs> kCtcLoss{
+    .name = "ctc_loss",
+    .backward = [](const Ctx<CtcAttrs>& c) -> Grads {
+      const Tensor& g = c.grad();  // [N]
+      return {mul(c.attrs().grad, reshape(g, {1, g.numel(), 1}))};
+    },
+};
+
+/// One sample: alpha and beta over the extended target (blanks between and around the labels);
+/// returns the loss and writes the gradient of [T, C] (stride C·N between time steps) into gp.
+double ctc_sample(const double* lp, int64_t lp_t_stride, int64_t T, int64_t C, const int64_t* tgt, int64_t L,
+                  int64_t blank, double* gp, bool zero_infinity) {
+  const double ninf = -std::numeric_limits<double>::infinity();
+  const int64_t S = 2 * L + 1;
+  auto label = [&](int64_t s) { return s % 2 == 0 ? blank : tgt[s / 2]; };
+  std::vector<double> la(static_cast<size_t>(T * S), ninf), lb(static_cast<size_t>(T * S), ninf);
+  auto at = [&](std::vector<double>& v, int64_t t, int64_t s) -> double& { return v[static_cast<size_t>(t * S + s)]; };
+  if (T > 0) {
+    at(la, 0, 0) = lp[blank];
+    if (S > 1) at(la, 0, 1) = lp[label(1)];
+    for (int64_t t = 1; t < T; ++t)
+      for (int64_t s = 0; s < S; ++s) {
+        double v = at(la, t - 1, s);
+        if (s > 0) v = log_add(v, at(la, t - 1, s - 1));
+        if (s > 1 && label(s) != blank && label(s) != label(s - 2)) v = log_add(v, at(la, t - 1, s - 2));
+        at(la, t, s) = v + lp[t * lp_t_stride + label(s)];
+      }
+  }
+  double nll = std::numeric_limits<double>::infinity();
+  if (T > 0) nll = -log_add(at(la, T - 1, S - 1), S > 1 ? at(la, T - 1, S - 2) : ninf);
+  const bool inf = std::isinf(nll);
+  if (inf && zero_infinity) return 0.0;  // the gradient stays zero
+  if (T == 0) return nll;
+  at(lb, T - 1, S - 1) = lp[(T - 1) * lp_t_stride + label(S - 1)];
+  if (S > 1) at(lb, T - 1, S - 2) = lp[(T - 1) * lp_t_stride + label(S - 2)];
+  for (int64_t t = T - 2; t >= 0; --t)
+    for (int64_t s = 0; s < S; ++s) {
+      double v = at(lb, t + 1, s);
+      if (s + 1 < S) v = log_add(v, at(lb, t + 1, s + 1));
+      if (s + 2 < S && label(s) != blank && label(s) != label(s + 2)) v = log_add(v, at(lb, t + 1, s + 2));
+      at(lb, t, s) = v + lp[t * lp_t_stride + label(s)];
+    }
+  std::vector<double> lcab(static_cast<size_t>(C));
+  for (int64_t t = 0; t < T; ++t) {
+    std::fill(lcab.begin(), lcab.end(), ninf);
+    for (int64_t s = 0; s < S; ++s)
+      lcab[static_cast<size_t>(label(s))] = log_add(lcab[static_cast<size_t>(label(s))], at(la, t, s) + at(lb, t, s));
+    for (int64_t c = 0; c < C; ++c) {
+      const double l = lp[t * lp_t_stride + c];
+      gp[t * lp_t_stride + c] = std::exp(l) - std::exp(lcab[static_cast<size_t>(c)] + nll - l);
+    }
+  }
+  return nll;
+}
+
+}  // namespace
+
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                const Tensor& target_lengths, int64_t blank, const std::string& reduction, bool zero_infinity) {
+  constexpr const char* op = "ctc_loss";
+  const Reduction red = parse_reduction(reduction, op);
+  check_float(log_probs, op, "log_probs");
+  for (auto [t, name] :
+       {std::pair{&targets, "targets"}, {&input_lengths, "input_lengths"}, {&target_lengths, "target_lengths"}}) {
+    check_defined(*t, op, name);
+    if (t->dtype() != kInt64) fail<DTypeError>("{}: {} must be int64, got {}", op, name, dtype_name(t->dtype()));
+  }
+  const bool unbatched = log_probs.dim() == 2;
+  if (log_probs.dim() != 3 && !unbatched)
+    fail<ShapeError>("{}: log_probs must be [T, N, C] or [T, C], got {}", op, shape_str(log_probs.shape()));
+  const Tensor lp3 = unbatched ? log_probs.unsqueeze(1) : log_probs;
+  const int64_t T = lp3.size(0), N = lp3.size(1), C = lp3.size(2);
+  if (blank < 0 || blank >= C) fail<ValueError>("{}: blank {} is not a class of the {} classes", op, blank, C);
+  const std::vector<int64_t> il = input_lengths.reshape({-1}).to_vector<int64_t>();
+  const std::vector<int64_t> tl = target_lengths.reshape({-1}).to_vector<int64_t>();
+  if (static_cast<int64_t>(il.size()) != N || static_cast<int64_t>(tl.size()) != N)
+    fail<ShapeError>("{}: input_lengths ({}) and target_lengths ({}) must have one entry per sample ({})", op,
+                     il.size(), tl.size(), N);
+  const Tensor tg = targets.contiguous();
+  const std::vector<int64_t> tv = tg.reshape({-1}).to_vector<int64_t>();
+  const bool padded = tg.dim() == 2 || (unbatched && tg.dim() == 1);
+  std::vector<int64_t> start(static_cast<size_t>(N));
+  int64_t acc = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    const auto k = static_cast<size_t>(n);
+    if (il[k] < 0 || il[k] > T) fail<ValueError>("{}: input_lengths[{}] = {} is outside [0, {}]", op, n, il[k], T);
+    if (tl[k] < 0) fail<ValueError>("{}: target_lengths[{}] = {} is negative", op, n, tl[k]);
+    start[k] = padded ? n * (tg.dim() == 2 ? tg.size(1) : 0) : acc;
+    acc += tl[k];
+    if (start[k] + tl[k] > static_cast<int64_t>(tv.size()) || (padded && tg.dim() == 2 && tl[k] > tg.size(1)))
+      fail<ShapeError>("{}: target_lengths[{}] = {} runs past targets of shape {}", op, n, tl[k],
+                       shape_str(tg.shape()));
+    for (int64_t i = 0; i < tl[k]; ++i) {
+      const int64_t c = tv[static_cast<size_t>(start[k] + i)];
+      if (c < 0 || c >= C || c == blank)
+        fail<ValueError>("{}: target {} of sample {} is not a class other than blank ({} classes)", op, c, n, C);
+    }
+  }
+  const Tensor lp = raw(lp3).to(kFloat64);
+  Tensor grad = zeros({T, N, C}, kFloat64);
+  std::vector<double> loss(static_cast<size_t>(N));
+  {
+    const double* p = lp.data<double>();
+    double* gp = grad.data<double>();
+    for (int64_t n = 0; n < N; ++n) {
+      const auto k = static_cast<size_t>(n);
+      loss[k] = ctc_sample(p + n * C, N * C, il[k], C, tv.data() + start[k], tl[k], blank, gp + n * C, zero_infinity);
+    }
+  }
+  Tensor per = from_vector(loss, {N}).to(log_probs.dtype());
+  per = kCtcLoss.record(std::move(per), {&lp3}, CtcAttrs{grad.to(log_probs.dtype())});
+  Tensor out;
+  if (red == Reduction::mean) {
+    std::vector<double> div_by(tl.begin(), tl.end());
+    for (double& d : div_by) d = std::max(d, 1.0);
+    out = mean(div(per, from_vector(div_by, {N}).to(log_probs.dtype())));
+  } else if (red == Reduction::sum) {
+    out = sum(per);
+  } else {
+    out = unbatched ? per.reshape({}) : per;
+  }
+  return out;
+}
+
+}  // namespace xg

@@ -7,11 +7,15 @@
 #include "xgrad/ops/pool.h"
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
 
 #include "kernels/parallel.h"
 #include "kernels/pool.h"
 #include "ops/helpers.h"
 #include "ops/op.h"
+#include "xgrad/ops/indexing.h"
+#include "xgrad/ops/shape.h"
 
 namespace xg {
 
@@ -221,6 +225,139 @@ Tensor adaptive_avg_pool2d(const Tensor& input, Pair output_size) {
   s.c = xs[xs.size() - 3], s.h = xs[xs.size() - 2], s.w = xs[xs.size() - 1];
   s.oh = output_size[0], s.ow = output_size[1];
   return batched(input, [&](const Tensor& x4) { return avg_forward_op(x4, s); });
+}
+
+}  // namespace xg
+
+// ---------------------------------------------------------------- adaptive max pooling
+
+namespace xg {
+
+using namespace ops;
+
+namespace {
+
+/// The flat position (h·W + w) of each output's maximum; backward adds the gradient there, a
+/// scatter_add whose own gradient is a gather, so second derivatives flow.
+struct ArgmaxAttrs {
+  Tensor index;  ///< [N, C, oh·ow] int64
+  Shape shape;   ///< the 4-D input's
+  NamedAttrs fields() const { return {{"output_size", Shape{shape[2], shape[3]}}}; }
+};
+
+const OpDef<ArgmaxAttrs> kAdaptiveMaxPool{
+    .name = "adaptive_max_pool2d",
+    .backward = [](const Ctx<ArgmaxAttrs>& c) -> Grads {
+      const ArgmaxAttrs& a = c.attrs();
+      const Tensor& g = c.grad();
+      const Tensor flat = reshape(g, {a.shape[0], a.shape[1], -1});
+      const Tensor gx =
+          scatter_add(zeros({a.shape[0], a.shape[1], a.shape[2] * a.shape[3]}, g.dtype()), 2, a.index, flat);
+      return {reshape(gx, a.shape)};
+    },
+};
+
+/// PyTorch's adaptive window [start, end) of output i over n inputs into m outputs.
+int64_t window_start(int64_t i, int64_t n, int64_t m) { return (i * n) / m; }
+int64_t window_end(int64_t i, int64_t n, int64_t m) { return ((i + 1) * n + m - 1) / m; }
+
+std::pair<Tensor, Tensor> adaptive_max_forward(const Tensor& x4, Pair output_size) {
+  const Tensor x = raw(x4);
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const int64_t oh = output_size[0], ow = output_size[1];
+  Tensor out = empty({n, c, oh, ow}, x.dtype()), index = empty({n, c, oh * ow}, kInt64);
+  int64_t* ip = index.data<int64_t>();
+  core::dispatch_float(x.dtype(), "adaptive_max_pool2d", [&]<class T>() {
+    const T* xp = x.data<T>();
+    T* op = out.data<T>();
+    for (int64_t p = 0; p < n * c; ++p)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          const int64_t h0 = window_start(i, h, oh), h1 = window_end(i, h, oh);
+          const int64_t w0 = window_start(j, w, ow), w1 = window_end(j, w, ow);
+          int64_t best = h0 * w + w0;
+          T m = xp[p * h * w + best];
+          bool nan = false;
+          for (int64_t a = h0; a < h1 && !nan; ++a)
+            for (int64_t b = w0; b < w1 && !nan; ++b) {
+              const T v = xp[p * h * w + a * w + b];
+              // The first maximum wins; NaN propagates (as PyTorch).
+              if (v > m || std::isnan(v)) {
+                m = v;
+                best = a * w + b;
+                nan = std::isnan(v);
+              }
+            }
+          op[(p * oh + i) * ow + j] = m;
+          ip[(p * oh + i) * ow + j] = best;
+        }
+  });
+  return {out, index};
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> adaptive_max_pool2d_with_indices(const Tensor& input, Pair output_size) {
+  check_input("adaptive_max_pool2d", input);
+  if (output_size[0] < 1 || output_size[1] < 1)
+    fail<ValueError>("adaptive_max_pool2d: output_size must be positive, got [{}, {}]", output_size[0], output_size[1]);
+  const Shape& xs = input.shape();
+  if (xs[xs.size() - 2] < 1 || xs[xs.size() - 1] < 1)
+    fail<ShapeError>("adaptive_max_pool2d: input of shape {} has an empty spatial dim", shape_str(xs));
+  const Tensor x4 = input.dim() == 3 ? input.unsqueeze(0) : input;
+  auto [out, index] = adaptive_max_forward(x4, output_size);
+  const Tensor idx = index.reshape({x4.size(0), x4.size(1), output_size[0], output_size[1]});
+  out = kAdaptiveMaxPool.record(std::move(out), {&x4}, ArgmaxAttrs{index, x4.shape()});
+  if (input.dim() == 3) return {out.squeeze(0), idx.squeeze(0)};
+  return {out, idx};
+}
+
+Tensor adaptive_max_pool2d(const Tensor& input, Pair output_size) {
+  return adaptive_max_pool2d_with_indices(input, output_size).first;
+}
+
+namespace {
+Tensor adaptive_max_pool2d_entry(const Tensor& input, const Shape& output_size) {
+  if (output_size.size() != 2)
+    fail<ValueError>("adaptive_max_pool2d: output_size needs 2 values, got {}", output_size.size());
+  return adaptive_max_pool2d(input, {output_size[0], output_size[1]});
+}
+const RegisterOp reg_adaptive_max_pool2d{shaped(
+    expose(kAdaptiveMaxPool, adaptive_max_pool2d_entry, {"input"}, {"output_size"}, {Shape{3, 3}}), {{2, 3, 5, 4}})};
+}  // namespace
+
+namespace {
+/// A 1-D pooling as the 2-D one on a unit height: [N, C, L] (or [C, L]) -> [N, C, 1, L].
+Tensor pool1d(const char* op, const Tensor& input, const std::function<Tensor(const Tensor&)>& f) {
+  check_defined(input, op, "input");
+  if (input.dim() != 2 && input.dim() != 3)
+    fail<ShapeError>("{}: expected a 2-D (C,L) or 3-D (N,C,L) input, got shape {}", op, shape_str(input.shape()));
+  return f(input.unsqueeze(-2)).squeeze(-2);
+}
+}  // namespace
+
+Tensor max_pool1d(const Tensor& input, int64_t kernel_size, int64_t stride, int64_t padding) {
+  return pool1d("max_pool1d", input, [&](const Tensor& x) {
+    return max_pool2d(x, {1, kernel_size}, {1, stride == 0 ? kernel_size : stride}, {0, padding});
+  });
+}
+
+Tensor avg_pool1d(const Tensor& input, int64_t kernel_size, int64_t stride, int64_t padding, bool count_include_pad) {
+  return pool1d("avg_pool1d", input, [&](const Tensor& x) {
+    return avg_pool2d(x, {1, kernel_size}, {1, stride == 0 ? kernel_size : stride}, {0, padding}, count_include_pad);
+  });
+}
+
+Tensor adaptive_avg_pool1d(const Tensor& input, int64_t output_size) {
+  return pool1d("adaptive_avg_pool1d", input, [&](const Tensor& x) {
+    return adaptive_avg_pool2d(x, {1, output_size});
+  });
+}
+
+Tensor adaptive_max_pool1d(const Tensor& input, int64_t output_size) {
+  return pool1d("adaptive_max_pool1d", input, [&](const Tensor& x) {
+    return adaptive_max_pool2d(x, {1, output_size});
+  });
 }
 
 }  // namespace xg

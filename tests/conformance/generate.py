@@ -231,6 +231,35 @@ OPS = {
     "nll_loss": (nll, ["output"], [True]),
     "binary_cross_entropy_with_logits": (bce_logits, ["output"], [True]),
     "batch_norm": (bn, ["output", "running_mean", "running_var"], [True, False, False]),
+    "pad": (lambda t, a: [F.pad(t["input"], a["pad"], a["mode"]) if a["mode"] != "constant"
+                          else F.pad(t["input"], a["pad"], "constant", a["value"])], ["output"], [True]),
+    "interpolate": (lambda t, a: [F.interpolate(t["input"], size=a["size"], scale_factor=a["scale_factor"],
+                                                mode=a["mode"], align_corners=a["align_corners"])], ["output"], [True]),
+    "pixel_shuffle": (lambda t, a: [F.pixel_shuffle(t["input"], a["upscale_factor"])], ["output"], [True]),
+    "pixel_unshuffle": (lambda t, a: [F.pixel_unshuffle(t["input"], a["downscale_factor"])], ["output"], [True]),
+    "adaptive_max_pool2d": (lambda t, a: [F.adaptive_max_pool2d(t["input"], a["output_size"])], ["output"], [True]),
+    "group_norm": (lambda t, a: [F.group_norm(t["input"], a["num_groups"], t.get("weight"), t.get("bias"), a["eps"])],
+                   ["output"], [True]),
+    "embedding_bag": (lambda t, a: [F.embedding_bag(t["input"], t["weight"], t.get("offsets"), mode=a["mode"],
+                                                    per_sample_weights=t.get("per_sample_weights"),
+                                                    include_last_offset=a["include_last_offset"],
+                                                    padding_idx=a["padding_idx"])], ["output"], [True]),
+    "ctc_loss": (lambda t, a: [F.ctc_loss(t["log_probs"], t["targets"], t["input_lengths"], t["target_lengths"],
+                                          a["blank"], a["reduction"], a["zero_infinity"])], ["output"], [True]),
+    "cosine_embedding_loss": (lambda t, a: [F.cosine_embedding_loss(t["input1"], t["input2"], t["target"], a["margin"],
+                                                                    reduction=a["reduction"])], ["output"], [True]),
+    "margin_ranking_loss": (lambda t, a: [F.margin_ranking_loss(t["input1"], t["input2"], t["target"], a["margin"],
+                                                                reduction=a["reduction"])], ["output"], [True]),
+    "triplet_margin_loss": (lambda t, a: [F.triplet_margin_loss(t["anchor"], t["positive"], t["negative"], a["margin"],
+                                                                a["p"], a["eps"], a["swap"], reduction=a["reduction"])],
+                            ["output"], [True]),
+    "poisson_nll_loss": (lambda t, a: [F.poisson_nll_loss(t["input"], t["target"], a["log_input"], a["full"],
+                                                          eps=a["eps"], reduction=a["reduction"])], ["output"], [True]),
+    "gaussian_nll_loss": (lambda t, a: [F.gaussian_nll_loss(t["input"], t["target"], t["var"], a["full"], a["eps"],
+                                                            a["reduction"])], ["output"], [True]),
+    "multilabel_soft_margin_loss": (lambda t, a: [F.multilabel_soft_margin_loss(t["input"], t["target"], t.get("weight"),
+                                                                                reduction=a["reduction"])],
+                                    ["output"], [True]),
     "layer_norm": (lambda t, a: [F.layer_norm(t["input"], a["normalized_shape"], t.get("weight"), t.get("bias"),
                                               a["eps"])], ["output"], [True]),
 }
@@ -644,8 +673,110 @@ def norm_cases():
     return cases
 
 
+def layers_cases():
+    cases = []
+    pads = [("constant", [1, -1, 2, 0], [2, 3, 4], 0.5), ("constant", [2, 1], [0, 3], -1.0),
+            ("constant", [-1, -2, 1, 1, 0, 1], [2, 3, 4], 0.0), ("reflect", [2, 1], [2, 3, 5], 0.0),
+            ("reflect", [1, 1, 2, 0, 1, 2], [1, 2, 3, 4, 5], 0.0), ("replicate", [1, 2, 0, 1], [1, 2, 3, 4], 0.0),
+            ("replicate", [3, -1], [2, 2, 4], 0.0), ("circular", [1, 2, 2, 1], [1, 2, 3, 4], 0.0)]
+    for mode, pad, shape, value in pads:
+        tag = "x".join(map(str, shape)) + "_" + "_".join(map(str, pad))
+        cases.append(Case(f"pad/{mode}_{tag}", "pad", {"pad": pad, "mode": mode, "value": value},
+                          [In("input", Gen(0.0, 1), shape)]))
+    interps = [("nearest_size7x9", [1, 2, 4, 5], [7, 9], None, "nearest", None),
+               ("nearest_scale0.6", [1, 2, 6, 5], None, [0.6, 0.6], "nearest", None),
+               ("nearest_scale2_1d", [2, 2, 5], None, [2.0], "nearest", None),
+               ("bilinear_size7x9", [1, 2, 4, 5], [7, 9], None, "bilinear", False),
+               ("bilinear_size7x9_corners", [1, 2, 4, 5], [7, 9], None, "bilinear", True),
+               ("bilinear_scale0.5", [1, 2, 6, 8], None, [0.5, 0.5], "bilinear", False),
+               ("bilinear_size1x1_corners", [1, 2, 4, 5], [1, 1], None, "bilinear", True),
+               ("linear_scale1.5", [2, 2, 6], None, [1.5], "linear", False)]
+    for tag, shape, size, sf, mode, ac in interps:
+        cases.append(Case(f"interpolate/{tag}", "interpolate",
+                          {"size": size, "scale_factor": sf, "mode": mode, "align_corners": ac},
+                          [In("input", Gen(0.0, 1), shape)]))
+    cases.append(Case("pixel_shuffle/2x8x3x4_r2", "pixel_shuffle", {"upscale_factor": 2},
+                      [In("input", Gen(0.0, 1), [2, 8, 3, 4])]))
+    cases.append(Case("pixel_unshuffle/2x6x4_r2_unbatched", "pixel_unshuffle", {"downscale_factor": 2},
+                      [In("input", Gen(0.0, 1), [2, 6, 4])]))
+    cases.append(Case("adaptive_max_pool2d/2x3x7x5_to_3x2", "adaptive_max_pool2d", {"output_size": [3, 2]},
+                      [In("input", Gen(0.0, 1), [2, 3, 7, 5])]))
+    ties = np.array([[[[1.0, 2.0, 2.0, 0.0], [2.0, 1.0, 0.0, 2.0], [0.0, 0.0, 1.0, 1.0]]]], np.float32)
+    cases.append(Case("adaptive_max_pool2d/ties_1x1x3x4_to_2x3", "adaptive_max_pool2d", {"output_size": [2, 3]},
+                      [In("input", ties)]))
+    for tag, center, l2h in (("typical", 0.0, 1), ("offset1e4", 1e4, 3)):
+        cases.append(Case(f"group_norm/3x6x4x5_g2_{tag}", "group_norm", {"num_groups": 2, "eps": 1e-05},
+                          [In("input", Gen(center, l2h), [3, 6, 4, 5]), In("weight", Gen(1.0, -1), [6]),
+                           In("bias", Gen(0.0, 0), [6])]))
+    cases.append(Case("group_norm/2x4x3_g4_no_affine", "group_norm", {"num_groups": 4, "eps": 1e-05},
+                      [In("input", Gen(0.0, 1), [2, 4, 3])]))
+    return cases
+
+
+def layer_loss_cases():
+    cases = []
+    idx = np.array([1, 4, 4, 0, 9, 2, 7, 3], np.int64)
+    for mode in ("sum", "mean", "max"):
+        cases.append(Case(f"embedding_bag/offsets_{mode}", "embedding_bag",
+                          {"mode": mode, "include_last_offset": False, "padding_idx": None},
+                          [In("input", idx), In("weight", Gen(0.0, 1), [10, 4]),
+                           In("offsets", np.array([0, 3, 3, 5], np.int64))]))
+    cases.append(Case("embedding_bag/offsets_sum_weighted", "embedding_bag",
+                      {"mode": "sum", "include_last_offset": True, "padding_idx": None},
+                      [In("input", idx), In("weight", Gen(0.0, 1), [10, 4]),
+                       In("offsets", np.array([0, 2, 2, 6, 8], np.int64)), In("per_sample_weights", Gen(0.0, 0), [8])]))
+    cases.append(Case("embedding_bag/2d_mean_padding", "embedding_bag",
+                      {"mode": "mean", "include_last_offset": False, "padding_idx": 2},
+                      [In("input", np.array([[1, 2, 3], [2, 2, 2], [5, 6, 2]], np.int64)),
+                       In("weight", Gen(0.0, 1), [10, 4])]))
+    targets = np.array([[1, 2, 2, 3], [4, 1, 0, 0], [3, 3, 1, 0]], np.int64)
+    for red, zi, il in (("mean", False, [12, 10, 8]), ("sum", False, [12, 10, 8]), ("none", True, [12, 1, 8])):
+        cases.append(Case(f"ctc_loss/12x3x5_{red}_zero_infinity{zi}", "ctc_loss",
+                          {"blank": 0, "reduction": red, "zero_infinity": zi},
+                          [In("log_probs", Gen(-2.0, 0), [12, 3, 5]), In("targets", targets),
+                           In("input_lengths", np.array(il, np.int64)),
+                           In("target_lengths", np.array([4, 2, 3], np.int64))]))
+    cases.append(Case("ctc_loss/concatenated_blank4", "ctc_loss", {"blank": 4, "reduction": "mean", "zero_infinity": False},
+                      [In("log_probs", Gen(-2.0, 0), [9, 2, 5]), In("targets", np.array([1, 2, 2, 0, 3], np.int64)),
+                       In("input_lengths", np.array([9, 7], np.int64)),
+                       In("target_lengths", np.array([3, 2], np.int64))]))
+    sign = np.array([1.0, -1.0, 1.0, -1.0, -1.0], np.float32)
+    for red in ("mean", "none"):
+        cases.append(Case(f"cosine_embedding_loss/5x4_{red}", "cosine_embedding_loss", {"margin": 0.2, "reduction": red},
+                          [In("input1", Gen(0.0, 1), [5, 4]), In("input2", Gen(0.0, 1), [5, 4]), In("target", sign)]))
+    cases.append(Case("margin_ranking_loss/6_sum", "margin_ranking_loss", {"margin": 0.1, "reduction": "sum"},
+                      [In("input1", Gen(0.0, 1), [6]), In("input2", Gen(0.0, 1), [6]),
+                       In("target", np.array([1, -1, 1, 1, -1, -1], np.float32))]))
+    for p, swap in ((2.0, True), (1.0, False), (3.0, False)):
+        cases.append(Case(f"triplet_margin_loss/5x4_p{p}_swap{swap}", "triplet_margin_loss",
+                          {"margin": 1.0, "p": p, "eps": 1e-06, "swap": swap, "reduction": "mean"},
+                          [In("anchor", Gen(0.0, 1), [5, 4]), In("positive", Gen(0.0, 1), [5, 4]),
+                           In("negative", Gen(0.0, 1), [5, 4])]))
+    counts = np.array([[0, 1, 2, 3, 4], [5, 0, 1, 7, 2], [1, 1, 0, 3, 9], [2, 0, 4, 1, 1]], np.float32)
+    cases.append(Case("poisson_nll_loss/log_input_full", "poisson_nll_loss",
+                      {"log_input": True, "full": True, "eps": 1e-08, "reduction": "mean"},
+                      [In("input", Gen(0.0, 1), [4, 5]), In("target", counts)]))
+    cases.append(Case("poisson_nll_loss/rates_sum", "poisson_nll_loss",
+                      {"log_input": False, "full": False, "eps": 1e-08, "reduction": "sum"},
+                      [In("input", Gen(2.0, 0), [4, 5]), In("target", counts)]))
+    cases.append(Case("gaussian_nll_loss/var_4x1_full", "gaussian_nll_loss",
+                      {"full": True, "eps": 1e-06, "reduction": "mean"},
+                      [In("input", Gen(0.0, 1), [4, 3]), In("target", Gen(0.0, 1), [4, 3]),
+                       In("var", np.array([[0.5], [1e-8], [2.0], [0.3]], np.float32))]))
+    cases.append(Case("gaussian_nll_loss/var_4_none", "gaussian_nll_loss",
+                      {"full": False, "eps": 1e-06, "reduction": "none"},
+                      [In("input", Gen(0.0, 1), [4, 3]), In("target", Gen(0.0, 1), [4, 3]),
+                       In("var", Gen(1.0, -1), [4])]))
+    labels = (counts > 1).astype(np.float32)
+    cases.append(Case("multilabel_soft_margin_loss/4x5_weighted", "multilabel_soft_margin_loss", {"reduction": "mean"},
+                      [In("input", Gen(0.0, 1), [4, 5]), In("target", labels),
+                       In("weight", Gen(1.0, -1), [5], requires_grad=False)]))
+    return cases
+
+
 FAMILIES = {"activation": activation_cases, "maths": maths_cases, "indexing": indexing_cases, "softmax": softmax_cases, "loss": loss_cases,
-            "reduction": reduction_cases, "norm": norm_cases}
+            "reduction": reduction_cases, "norm": norm_cases, "layers": layers_cases,
+            "layer_losses": layer_loss_cases}
 
 
 def render(family, cases):

@@ -93,4 +93,19 @@ class LogSoftmax : public Module {
   int64_t dim_;
 };
 
+/// x where x > 0, else weight·x; weight [num_parameters] starts at init (one value, or one per
+/// channel of dim 1).
+class PReLU : public Module {
+ public:
+  explicit PReLU(int64_t num_parameters = 1, double init = 0.25);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+
+  Tensor weight() const { return weight_; }
+
+ private:
+  int64_t num_parameters_;
+  Tensor weight_;
+};
+
 }  // namespace xg::nn

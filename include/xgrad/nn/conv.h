@@ -1,5 +1,7 @@
 #pragma once
 /// Convolution layers over NCHW (or CHW) input, with PyTorch's weight layouts.
+#include <string>
+
 #include "xgrad/nn/module.h"
 #include "xgrad/ops/conv.h"
 
@@ -64,6 +66,46 @@ class ConvTranspose2d : public ConvBase {
 
  private:
   Pair output_padding_;
+};
+
+/// Over [N, C, L] (or [C, L]): weight [out_channels, in_channels/groups, kernel_size], bias
+/// [out_channels], PyTorch's init (as Conv2d's, fan_in = in_channels/groups·kernel_size). padding_mode
+/// "zeros", "reflect", "replicate" or "circular" (the input padded by pad() first, as PyTorch).
+/// Runs the 2-D convolution on a unit height.
+class Conv1d : public Module {
+ public:
+  Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1, int64_t padding = 0,
+         int64_t dilation = 1, int64_t groups = 1, bool bias = true, std::string padding_mode = "zeros");
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  void reset_parameters();
+
+  Tensor weight() const { return weight_; }
+  Tensor bias() const { return bias_; }
+
+ private:
+  int64_t in_channels_, out_channels_, kernel_size_, stride_, padding_, dilation_, groups_;
+  std::string padding_mode_;
+  Tensor weight_, bias_;
+};
+
+/// Over [N, C, L] (or [C, L]): weight [in_channels, out_channels/groups, kernel_size] (PyTorch's
+/// layout), bias [out_channels]; the 2-D transposed convolution on a unit height.
+class ConvTranspose1d : public Module {
+ public:
+  ConvTranspose1d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1,
+                  int64_t padding = 0, int64_t output_padding = 0, int64_t groups = 1, bool bias = true,
+                  int64_t dilation = 1);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  void reset_parameters();
+
+  Tensor weight() const { return weight_; }
+  Tensor bias() const { return bias_; }
+
+ private:
+  int64_t in_channels_, out_channels_, kernel_size_, stride_, padding_, output_padding_, groups_, dilation_;
+  Tensor weight_, bias_;
 };
 
 }  // namespace xg::nn

@@ -43,4 +43,35 @@ class Flatten : public Module {
   int64_t start_dim_, end_dim_;
 };
 
+/// Splits dim into sizes (one may be -1): Unflatten(1, {2, 5}) makes [N, 10] into [N, 2, 5].
+class Unflatten : public Module {
+ public:
+  Unflatten(int64_t dim, Shape unflattened_size);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+
+ private:
+  int64_t dim_;
+  Shape sizes_;
+};
+
+/// y = x1ᵀ·A·x2 + b for x1 [*, in1_features] and x2 [*, in2_features]: weight [out_features,
+/// in1_features, in2_features], bias [out_features], both U(±1/√in1_features) as PyTorch. Its forward
+/// takes both inputs.
+class Bilinear : public Module {
+ public:
+  Bilinear(int64_t in1_features, int64_t in2_features, int64_t out_features, bool bias = true);
+  using Module::forward;
+  Tensor forward(const Tensor& input1, const Tensor& input2);
+  std::string extra_repr() const override;
+  void reset_parameters();
+
+  Tensor weight() const { return weight_; }
+  Tensor bias() const { return bias_; }
+
+ private:
+  int64_t in1_features_, in2_features_, out_features_;
+  Tensor weight_, bias_;
+};
+
 }  // namespace xg::nn

@@ -116,4 +116,103 @@ class KLDivLoss : public Loss {
   bool log_target_;
 };
 
+/// Losses over three tensors: forward(a, b, c) (CosineEmbeddingLoss: input1, input2, target;
+/// MarginRankingLoss: input1, input2, target; TripletMarginLoss: anchor, positive, negative;
+/// GaussianNLLLoss: input, target, var).
+class TripleLoss : public Loss {
+ public:
+  using Loss::forward;
+  Tensor forward(const Tensor&, const Tensor&) override;
+  virtual Tensor forward(const Tensor& a, const Tensor& b, const Tensor& c) = 0;
+  Tensor operator()(const Tensor& a, const Tensor& b, const Tensor& c) { return forward(a, b, c); }
+
+ protected:
+  TripleLoss(const char* name, std::string reduction) : Loss(name, std::move(reduction)) {}
+};
+
+class CosineEmbeddingLoss : public TripleLoss {
+ public:
+  explicit CosineEmbeddingLoss(double margin = 0.0, std::string reduction = "mean");
+  using TripleLoss::forward;
+  Tensor forward(const Tensor& input1, const Tensor& input2, const Tensor& target) override;
+
+ private:
+  double margin_;
+};
+
+class MarginRankingLoss : public TripleLoss {
+ public:
+  explicit MarginRankingLoss(double margin = 0.0, std::string reduction = "mean");
+  using TripleLoss::forward;
+  Tensor forward(const Tensor& input1, const Tensor& input2, const Tensor& target) override;
+
+ private:
+  double margin_;
+};
+
+class TripletMarginLoss : public TripleLoss {
+ public:
+  explicit TripletMarginLoss(double margin = 1.0, double p = 2.0, double eps = 1e-6, bool swap = false,
+                             std::string reduction = "mean");
+  using TripleLoss::forward;
+  Tensor forward(const Tensor& anchor, const Tensor& positive, const Tensor& negative) override;
+
+ private:
+  double margin_, p_, eps_;
+  bool swap_;
+};
+
+class GaussianNLLLoss : public TripleLoss {
+ public:
+  explicit GaussianNLLLoss(bool full = false, double eps = 1e-6, std::string reduction = "mean");
+  using TripleLoss::forward;
+  Tensor forward(const Tensor& input, const Tensor& target, const Tensor& var) override;
+
+ private:
+  bool full_;
+  double eps_;
+};
+
+/// input: log-rates (log_input) or rates.
+class PoissonNLLLoss : public Loss {
+ public:
+  explicit PoissonNLLLoss(bool log_input = true, bool full = false, double eps = 1e-8, std::string reduction = "mean");
+  using Loss::forward;
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+
+ private:
+  bool log_input_, full_;
+  double eps_;
+};
+
+/// weight [C] (optional) is a buffer, as in PyTorch.
+class MultiLabelSoftMarginLoss : public Loss {
+ public:
+  explicit MultiLabelSoftMarginLoss(const Tensor& weight = Tensor(), std::string reduction = "mean");
+  using Loss::forward;
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+
+ private:
+  Tensor weight_;
+};
+
+/// forward(log_probs, targets, input_lengths, target_lengths); see xg::ctc_loss.
+class CTCLoss : public Loss {
+ public:
+  explicit CTCLoss(int64_t blank = 0, std::string reduction = "mean", bool zero_infinity = false);
+  using Loss::forward;
+  Tensor forward(const Tensor&, const Tensor&) override;
+  Tensor forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                 const Tensor& target_lengths);
+  Tensor operator()(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                    const Tensor& target_lengths) {
+    return forward(log_probs, targets, input_lengths, target_lengths);
+  }
+  std::string extra_repr() const override;
+
+ private:
+  int64_t blank_;
+  bool zero_infinity_;
+};
+
 }  // namespace xg::nn

@@ -76,4 +76,60 @@ class LayerNorm : public Module {
   Tensor weight_, bias_;
 };
 
+/// Normalises [N, C, *] over groups of C/num_groups channels; weight (ones) and bias (zeros) [C]
+/// when affine.
+class GroupNorm : public Module {
+ public:
+  GroupNorm(int64_t num_groups, int64_t num_channels, double eps = 1e-5, bool affine = true);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+
+  Tensor weight() const { return weight_; }
+  Tensor bias() const { return bias_; }
+
+ private:
+  int64_t num_groups_, num_channels_;
+  double eps_;
+  Tensor weight_, bias_;
+};
+
+/// Shared by InstanceNorm1d and InstanceNorm2d: each sample's channels normalised on their own.
+/// weight (ones) and bias (zeros) [C] when affine; buffers running_mean, running_var and
+/// num_batches_tracked when track_running_stats (then eval normalises by them), PyTorch's defaults
+/// (both false) and names.
+class InstanceNorm : public Module {
+ public:
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+
+  Tensor weight() const { return weight_; }
+  Tensor bias() const { return bias_; }
+  Tensor running_mean() const { return running_mean_; }
+  Tensor running_var() const { return running_var_; }
+
+ protected:
+  InstanceNorm(const char* name, int64_t spatial_dims, int64_t num_features, double eps, double momentum, bool affine,
+               bool track_running_stats);
+
+ private:
+  int64_t spatial_dims_, num_features_;
+  double eps_, momentum_;
+  bool affine_, track_running_stats_;
+  Tensor weight_, bias_, running_mean_, running_var_, num_batches_tracked_;
+};
+
+/// Over [N, C, L] or [C, L].
+class InstanceNorm1d : public InstanceNorm {
+ public:
+  explicit InstanceNorm1d(int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = false,
+                          bool track_running_stats = false);
+};
+
+/// Over [N, C, H, W] or [C, H, W].
+class InstanceNorm2d : public InstanceNorm {
+ public:
+  explicit InstanceNorm2d(int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = false,
+                          bool track_running_stats = false);
+};
+
 }  // namespace xg::nn

@@ -38,4 +38,37 @@ class AdaptiveAvgPool2d : public Module {
   Pair output_size_;
 };
 
+/// The maximum of PyTorch's adaptive windows (the first on ties) over [N, C, H, W] or [C, H, W].
+class AdaptiveMaxPool2d : public Module {
+ public:
+  explicit AdaptiveMaxPool2d(Size2 output_size);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+
+ private:
+  Pair output_size_;
+};
+
+/// Over [N, C, L] or [C, L]; stride 0 (the default) means stride = kernel_size.
+class MaxPool1d : public Module {
+ public:
+  explicit MaxPool1d(int64_t kernel_size, int64_t stride = 0, int64_t padding = 0);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+
+ private:
+  int64_t kernel_size_, stride_, padding_;
+};
+
+class AvgPool1d : public Module {
+ public:
+  explicit AvgPool1d(int64_t kernel_size, int64_t stride = 0, int64_t padding = 0, bool count_include_pad = true);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+
+ private:
+  int64_t kernel_size_, stride_, padding_;
+  bool count_include_pad_;
+};
+
 }  // namespace xg::nn
