@@ -117,22 +117,22 @@ int main(int argc, char** argv) {
         (void)labels;
         const Tensor real = images * 2.0 - 1.0;  // [0, 1] → Tanh's [-1, 1]
         const int64_t n = real.size(0);
-        const Tensor ones_ = ones({n, 1}), zeros_ = zeros({n, 1});
+        const Tensor is_real = ones({n, 1}), is_fake = zeros({n, 1});
 
         // Discriminator: real images towards 1, generated ones towards 0 (no gradient into G).
         opt_d.zero_grad();
         const Tensor real_logits = (*d)(real);
         const Tensor fake = (*g)(randn({n, nz, 1, 1}));
         const Tensor fake_logits = (*d)(fake.detach());
-        Tensor err_d = binary_cross_entropy_with_logits(real_logits, ones_) +
-                       binary_cross_entropy_with_logits(fake_logits, zeros_);
+        Tensor err_d = binary_cross_entropy_with_logits(real_logits, is_real) +
+                       binary_cross_entropy_with_logits(fake_logits, is_fake);
         err_d.backward();
         opt_d.step();
 
         // Generator: make the discriminator call its images real.
         opt_g.zero_grad();
         const Tensor fooled_logits = (*d)(fake);
-        Tensor err_g = binary_cross_entropy_with_logits(fooled_logits, ones_);
+        Tensor err_g = binary_cross_entropy_with_logits(fooled_logits, is_real);
         err_g.backward();
         opt_g.step();
 
