@@ -3,6 +3,7 @@
 #include "xgrad/nn/transformer.h"
 
 #include <limits>
+#include <vector>
 
 #include "xgrad/autograd.h"
 #include "xgrad/ops/activation.h"
@@ -33,9 +34,13 @@ std::shared_ptr<MultiheadAttention> attention(const TransformerLayerOptions& o) 
       .embed_dim = o.d_model, .num_heads = o.nhead, .dropout = o.dropout, .batch_first = o.batch_first});
 }
 
-/// Copies src's parameters and buffers into dst (same layout), as a deep copy would start.
+/// Copies src's parameters and buffers, dtype and training mode into dst (same layout), as a deep
+/// copy would start.
 void copy_state(Module& dst, const Module& src) {
   NoGradGuard ng;
+  const std::vector<Tensor> ps = src.parameters();
+  if (!ps.empty() && ps[0].dtype() != kFloat32) dst.to(ps[0].dtype());
+  dst.train(src.is_training());
   StateDict copy;
   for (const auto& [k, v] : src.state_dict()) copy.insert(k, v.clone());
   dst.load_state_dict(copy);

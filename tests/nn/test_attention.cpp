@@ -227,6 +227,45 @@ TEST(ScaledDotProductAttention, DropoutWeightsAndErrors) {
   EXPECT_TRUE(std::isnan(nan_out.to_vector<float>()[0]));
 }
 
+/// With dropout the gradients are those of (softmax(q kᵀ/√d) · keep) v for the keep mask the
+/// forward drew (read back from the returned weights), both through the fused backward and the
+/// formula (create_graph).
+TEST(ScaledDotProductAttention, DropoutGradientsUseTheDrawnMask) {
+  manual_seed(5);
+  const Tensor q = randn({2, 3, 4}, kFloat64).requires_grad_(), k = randn({2, 5, 4}, kFloat64).requires_grad_(),
+               v = randn({2, 5, 6}, kFloat64).requires_grad_();
+  const std::vector<Tensor> r = scaled_dot_product_attention_with_weights(q, k, v, Tensor(), 0.4);
+  const Tensor gy = randn({2, 3, 6}, kFloat64);
+  const Tensor p = softmax(mul(matmul(q, k.transpose(-2, -1)), scalar(0.5, kFloat64)), -1);
+  const Tensor keep = div(r[1], p).detach();  // 0 or 1/0.6
+  const Tensor ref = matmul(mul(p, keep), v);
+  EXPECT_TRUE(allclose(r[0], ref, 1e-12, 1e-12));
+  const std::vector<Tensor> want = autograd::grad({ref}, {q, k, v}, {gy}, true, false);
+  for (bool create_graph : {false, true}) {
+    const std::vector<Tensor> got = autograd::grad({r[0]}, {q, k, v}, {gy}, true, create_graph);
+    for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(allclose(got[i].detach(), want[i], 1e-10, 1e-12)) << i;
+  }
+}
+
+/// The stacks start every copy from the given layer's weights, dtype and mode, as PyTorch's deep
+/// copies; each copy trains on its own.
+TEST(TransformerStacks, CopiesStartFromTheLayer) {
+  auto layer = std::make_shared<nn::TransformerEncoderLayer>(8, 2, 16, 0.0);
+  layer->to(kFloat64);
+  layer->eval();
+  nn::TransformerEncoder enc(layer, 3);
+  const nn::StateDict want = layer->state_dict();
+  for (int i = 0; i < 3; ++i)
+    for (const auto& [k, v] : want) {
+      const Tensor got = enc.state_dict()[fmt::format("layers.{}.{}", i, k)];
+      EXPECT_EQ(got.dtype(), kFloat64) << k;
+      EXPECT_TRUE(allclose(got, v)) << k;
+      EXPECT_NE(got.data<double>(), v.data<double>()) << k << " is shared, not copied";
+    }
+  EXPECT_FALSE(enc.layers->at<nn::TransformerEncoderLayer>(2)->is_training());
+  EXPECT_EQ(enc(randn({5, 2, 8}, kFloat64)).shape(), (Shape{5, 2, 8}));
+}
+
 TEST(TransformerMasks, SquareSubsequentMask) {
   const std::vector<float> m = nn::generate_square_subsequent_mask(3).to_vector<float>();
   const float inf = INFINITY;
