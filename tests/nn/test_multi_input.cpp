@@ -34,6 +34,13 @@ struct TwoTower : nn::ModuleWith<TwoTower> {
   Tensor forward(const Tensor& x1, const Tensor& x2) { return add((*a)(x1), (*b)(x2)); }
 };
 
+/// Holds an LSTM called with its states, for summary's rows.
+struct Wrap : nn::ModuleWith<Wrap> {
+  std::shared_ptr<nn::LSTM> lstm;
+  Wrap() { lstm = register_module("lstm", std::make_shared<nn::LSTM>(3, 5)); }
+  Tensor forward(const Tensor& x, const Tensor& h, const Tensor& c) { return (*lstm)(x, h, c).output; }
+};
+
 }  // namespace
 
 TEST(NnMultiInput, TypedCallReturnsForwardsOwnType) {
@@ -130,6 +137,10 @@ TEST(NnMultiInput, SummaryOfATwoInputModel) {
   nn::LSTM lstm(3, 5);
   const std::string r = nn::summary(lstm, {zeros({4, 2, 3}), zeros({1, 2, 5}), zeros({1, 2, 5})});
   EXPECT_NE(r.find("Model: LSTM"), std::string::npos) << r;
+  // A child of several outputs shows each shape.
+  Wrap w;
+  const std::string ws = nn::summary(w, {zeros({4, 2, 3}), zeros({1, 2, 5}), zeros({1, 2, 5})});
+  EXPECT_NE(ws.find("lstm (LSTM)                   ([4, 2, 5], [1, 2, 5], [1, 2, 5])"), std::string::npos) << ws;
   auto seq = std::make_shared<Mix>();
   std::string shapes;
   auto h = seq->register_forward_hook(
