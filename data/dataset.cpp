@@ -58,8 +58,22 @@ TensorDataset::TensorDataset(Tensor inputs, Tensor targets) {
   n_ = inputs_.size(0);
 }
 
+TensorDataset::TensorDataset(std::vector<Tensor> inputs, Tensor targets)
+    : TensorDataset(inputs.empty() ? Tensor() : inputs[0], targets) {
+  for (size_t i = 1; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    if (!t.defined()) fail<ValueError>("TensorDataset: input {} is undefined", i);
+    if (t.dim() == 0 || t.size(0) != n_)
+      fail<ShapeError>("TensorDataset: input {} of shape {} does not have the {} samples of input 0", i,
+                       shape_str(t.shape()), n_);
+    more_inputs_.push_back(t.detach().contiguous());
+  }
+}
+
 Batch TensorDataset::get_batch(const std::vector<int64_t>& indices) const {
-  return {gather_rows(inputs_, indices), gather_rows(targets_, indices)};
+  Batch b{gather_rows(inputs_, indices), gather_rows(targets_, indices)};
+  for (const Tensor& t : more_inputs_) b.more_inputs.push_back(gather_rows(t, indices));
+  return b;
 }
 
 Subset::Subset(std::shared_ptr<const Dataset> base, std::vector<int64_t> indices)

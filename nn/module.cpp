@@ -28,18 +28,49 @@ void HookHandle::remove() {
 Module::Module(std::string name) : name_(std::move(name)), hooks_(std::make_shared<detail::HookTable>()) {}
 
 Tensor Module::forward(const Tensor&) {
-  fail<ValueError>("{}: this module has no single-input forward(x); call its typed forward", name());
+  fail<ValueError>("{}: this module has no single-input forward(x); call it with the arguments of its forward", name());
+}
+
+void Module::run_pre_hooks(Tensors inputs) {
+  if (!hooks_ || hooks_->pre.empty()) return;
+  // Copies, so that a hook may remove itself (or add others) while running.
+  const auto pre = hooks_->pre;
+  for (const auto& [id, h] : pre) h(*this, inputs);
+}
+
+void Module::run_post_hooks(Tensors inputs, Tensors outputs) {
+  if (!hooks_ || hooks_->post.empty()) return;
+  const auto post = hooks_->post;
+  for (const auto& [id, h] : post) h(*this, inputs, outputs);
 }
 
 Tensor Module::operator()(const Tensor& input) {
-  if (!hooks_ || (hooks_->pre.empty() && hooks_->post.empty())) return forward(input);
-  // Copies, so that a hook may remove itself (or add others) while running.
-  const auto pre = hooks_->pre;
-  for (const auto& [id, h] : pre) h(*this, input);
+  if (!has_hooks()) return forward(input);
+  const Tensors in(&input, 1);
+  run_pre_hooks(in);
   Tensor out = forward(input);
-  const auto post = hooks_->post;
-  for (const auto& [id, h] : post) h(*this, input, out);
+  run_post_hooks(in, Tensors(&out, 1));
   return out;
+}
+
+std::vector<Tensor> Module::forward_tensors(Tensors inputs) {
+  if (inputs.size() != 1) detail::forward_count_error(*this, "1", inputs.size());
+  return {forward(inputs[0])};
+}
+
+std::vector<Tensor> Module::call(Tensors inputs) {
+  if (!has_hooks()) return forward_tensors(inputs);
+  run_pre_hooks(inputs);
+  std::vector<Tensor> out = forward_tensors(inputs);
+  run_post_hooks(inputs, out);
+  return out;
+}
+
+void detail::forward_count_error(const Module& m, const std::string& counts, size_t got) {
+  fail<ValueError>(
+      "{}: called with {} tensor{}, but its forward takes {}{}", m.name(), got, got == 1 ? "" : "s",
+      counts.empty() ? "none through a list call" : counts,
+      counts == "1" ? " (a module with a forward of several tensors derives from nn::ModuleWith<Self>)" : "");
 }
 
 // ------------------------------------------------------------------ registration
@@ -209,14 +240,34 @@ HookHandle add_hook(std::shared_ptr<detail::HookTable>& table,
 }
 }  // namespace
 
-HookHandle Module::register_forward_pre_hook(ForwardPreHook hook) {
+HookHandle Module::register_forward_pre_hook(ForwardPreHookAll hook) {
   if (!hook) fail<ValueError>("{}: register_forward_pre_hook: empty hook", name());
   return add_hook(hooks_, &detail::HookTable::pre, std::move(hook));
 }
 
-HookHandle Module::register_forward_hook(ForwardHook hook) {
+HookHandle Module::register_forward_hook(ForwardHookAll hook) {
   if (!hook) fail<ValueError>("{}: register_forward_hook: empty hook", name());
   return add_hook(hooks_, &detail::HookTable::post, std::move(hook));
+}
+
+namespace {
+/// What a single-tensor hook sees of a list: its first tensor, or an undefined one.
+const Tensor& first_of(Tensors ts) {
+  static const Tensor none;
+  return ts.empty() ? none : ts[0];
+}
+}  // namespace
+
+HookHandle Module::register_forward_pre_hook(ForwardPreHook hook) {
+  if (!hook) fail<ValueError>("{}: register_forward_pre_hook: empty hook", name());
+  return register_forward_pre_hook(
+      ForwardPreHookAll([h = std::move(hook)](Module& m, Tensors in) { h(m, first_of(in)); }));
+}
+
+HookHandle Module::register_forward_hook(ForwardHook hook) {
+  if (!hook) fail<ValueError>("{}: register_forward_hook: empty hook", name());
+  return register_forward_hook(
+      ForwardHookAll([h = std::move(hook)](Module& m, Tensors in, Tensors out) { h(m, first_of(in), first_of(out)); }));
 }
 
 std::string Module::name() const {

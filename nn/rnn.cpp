@@ -137,7 +137,7 @@ RNN::RNN(RNNOptions options) : HiddenStateRNN("RNN", Kind::rnn, std::move(option
 RNN::RNN(int64_t input_size, int64_t hidden_size, int64_t num_layers)
     : RNN(RNNOptions{.input_size = input_size, .hidden_size = hidden_size, .num_layers = num_layers}) {}
 
-LSTM::LSTM(RNNOptions options) : RNNBase("LSTM", Kind::lstm, std::move(options)) {}
+LSTM::LSTM(RNNOptions options) : ModuleWith("LSTM", Kind::lstm, std::move(options)) {}
 LSTM::LSTM(int64_t input_size, int64_t hidden_size, int64_t num_layers)
     : LSTM(RNNOptions{.input_size = input_size, .hidden_size = hidden_size, .num_layers = num_layers}) {}
 RNNOutput LSTM::forward(const Tensor& input, const Tensor& h0, const Tensor& c0) { return run(input, h0, c0); }
@@ -168,7 +168,7 @@ std::string RNNCellBase::extra_repr() const {
 }
 
 RNNCell::RNNCell(int64_t input_size, int64_t hidden_size, bool bias, std::string nonlinearity)
-    : RNNCellBase("RNNCell", 1, input_size, hidden_size, bias), nonlinearity_(std::move(nonlinearity)) {
+    : ModuleWith("RNNCell", 1, input_size, hidden_size, bias), nonlinearity_(std::move(nonlinearity)) {
   if (nonlinearity_ != "tanh" && nonlinearity_ != "relu")
     fail<ValueError>("RNNCell: nonlinearity must be \"tanh\" or \"relu\", got \"{}\"", nonlinearity_);
 }
@@ -177,13 +177,13 @@ Tensor RNNCell::forward(const Tensor& input, const Tensor& hx) {
 }
 
 LSTMCell::LSTMCell(int64_t input_size, int64_t hidden_size, bool bias)
-    : RNNCellBase("LSTMCell", 4, input_size, hidden_size, bias) {}
+    : ModuleWith("LSTMCell", 4, input_size, hidden_size, bias) {}
 std::tuple<Tensor, Tensor> LSTMCell::forward(const Tensor& input, const Tensor& hx, const Tensor& cx) {
   return lstm_cell(input, hx, cx, weight_ih_, weight_hh_, bias_ih_, bias_hh_);
 }
 
 GRUCell::GRUCell(int64_t input_size, int64_t hidden_size, bool bias)
-    : RNNCellBase("GRUCell", 3, input_size, hidden_size, bias) {}
+    : ModuleWith("GRUCell", 3, input_size, hidden_size, bias) {}
 Tensor GRUCell::forward(const Tensor& input, const Tensor& hx) {
   return gru_cell(input, hx, weight_ih_, weight_hh_, bias_ih_, bias_hh_);
 }

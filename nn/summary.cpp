@@ -34,19 +34,30 @@ struct Restore {
 }  // namespace
 
 std::string summary(Module& model, const Shape& input_shape, DType dtype) {
+  return summary(model, std::vector<Tensor>{zeros(input_shape, dtype)});
+}
+
+std::string summary(Module& model, const std::vector<Tensor>& inputs) {
   const auto mods = model.named_modules();
-  std::map<const Module*, Shape> shapes;
+  std::map<const Module*, std::string> shapes;
   {
     Restore restore;
     for (const auto& [n, m] : mods) {
       restore.modes.emplace_back(m, m->is_training());
-      restore.handles.push_back(m->register_forward_hook([&shapes](Module& mod, const Tensor&, const Tensor& out) {
-        if (out.defined()) shapes[&mod] = out.shape();
+      restore.handles.push_back(m->register_forward_hook([&shapes](Module& mod, Tensors, Tensors outs) {
+        // One output: its shape; several: each, in parentheses (an absent one as None).
+        std::string s;
+        for (const Tensor& t : outs) s += (s.empty() ? "" : ", ") + (t.defined() ? shape_str(t.shape()) : "None");
+        if (outs.size() > 1) s = "(" + s + ")";
+        if (!outs.empty()) shapes[&mod] = s;
       }));
     }
     model.eval();
     NoGradGuard ng;
-    model(zeros(input_shape, dtype));
+    if (inputs.size() == 1)
+      model(inputs[0]);
+    else
+      model.call(inputs);
   }
 
   struct Row {
@@ -58,7 +69,7 @@ std::string summary(Module& model, const Shape& input_shape, DType dtype) {
     int64_t own = 0;
     for (const Tensor& p : m->parameters(false)) own += p.numel();
     auto it = shapes.find(m.get());
-    rows.push_back({n + " (" + m->name() + ")", it == shapes.end() ? "-" : shape_str(it->second), with_commas(own)});
+    rows.push_back({n + " (" + m->name() + ")", it == shapes.end() ? "-" : it->second, with_commas(own)});
   }
   size_t w1 = 30, w2 = 25, w3 = 10;
   for (const Row& r : rows) {
@@ -87,6 +98,11 @@ std::string summary(Module& model, const Shape& input_shape, DType dtype) {
 
 void print_summary(Module& model, const Shape& input_shape, DType dtype) {
   fmt::print("{}", summary(model, input_shape, dtype));
+  std::fflush(stdout);
+}
+
+void print_summary(Module& model, const std::vector<Tensor>& inputs) {
+  fmt::print("{}", summary(model, inputs));
   std::fflush(stdout);
 }
 

@@ -272,6 +272,18 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions opts) {
   return fit(std::make_shared<data::TensorDataset>(x.detach(), y.detach()), std::move(opts));
 }
 
+History Model::fit(const std::vector<Tensor>& xs, const Tensor& y, FitOptions opts) {
+  if (xs.empty()) fail<ValueError>("Model::fit: no inputs given");
+  if (!y.defined() || y.dim() == 0) fail<ValueError>("Model::fit: y must be a defined tensor with a sample dim");
+  std::vector<Tensor> detached;
+  for (const Tensor& x : xs) {
+    if (!x.defined() || x.dim() == 0 || x.size(0) != y.size(0))
+      fail<ShapeError>("Model::fit: every input needs y's {} samples (first dim)", y.size(0));
+    detached.push_back(x.detach());
+  }
+  return fit(std::make_shared<data::TensorDataset>(std::move(detached), y.detach()), std::move(opts));
+}
+
 History Model::fit(std::shared_ptr<const data::Dataset> train, FitOptions opts) {
   check_compiled("fit");
   if (!train) fail<ValueError>("Model::fit: the dataset is null");
@@ -328,9 +340,18 @@ struct Model::Step {
   double loss;
 };
 
-Model::Step Model::train_step(const Tensor& x, const Tensor& y) {
+Tensor Model::forward(const Tensor& x, const std::vector<Tensor>& more) {
+  if (more.empty()) return (*module_)(x);
+  std::vector<Tensor> in{x};
+  in.insert(in.end(), more.begin(), more.end());
+  std::vector<Tensor> out = module_->call(in);
+  if (out.empty()) fail<ValueError>("Model: {} returned no tensor", module_->name());
+  return out[0];  // the prediction; further outputs (states, attention weights) are not trained on
+}
+
+Model::Step Model::train_step(const Tensor& x, const Tensor& y, const std::vector<Tensor>& more) {
   optimizer_->zero_grad();
-  Tensor pred = (*module_)(x);
+  Tensor pred = forward(x, more);
   Tensor loss = compute_loss(pred, y);
   loss.backward();
   optimizer_->step();
@@ -454,7 +475,7 @@ class Model::FitLoop {
       data::Batch& b = *it;
       Logs batch_logs;
       for (const auto& cb : opts_.callbacks) cb->on_batch_begin(pass.steps, batch_logs);
-      const Step s = model_.train_step(b.inputs, b.targets);
+      const Step s = model_.train_step(b.inputs, b.targets, b.more_inputs);
       {
         NoGradGuard ng;
         loss_mean_.add(s.loss, samples_in(b.inputs));
@@ -545,7 +566,7 @@ Logs Model::run_eval(data::DataLoader& loader, const EvalOptions& opts, const st
   int64_t step = 0;
   Logs logs;
   for (auto& b : loader) {
-    const Tensor pred = (*module_)(b.inputs);
+    const Tensor pred = forward(b.inputs, b.more_inputs);
     loss_mean.add(compute_loss(pred, b.targets).item(), samples_in(b.inputs));
     update_metrics(pred, b.targets);
     ++step;
@@ -588,7 +609,7 @@ Tensor Model::predict(data::DataLoader& loader) {
   ModeGuard modes(*module_, false);
   NoGradGuard ng;
   std::vector<Tensor> outs;
-  for (auto& b : loader) outs.push_back((*module_)(b.inputs));
+  for (auto& b : loader) outs.push_back(forward(b.inputs, b.more_inputs));
   if (outs.empty()) fail<ValueError>("Model::predict: the loader has no batches");
   return outs.size() == 1 ? outs[0] : cat(outs, 0);
 }

@@ -2,6 +2,7 @@
 /// Neural-network building blocks: modules and containers, layers, losses, initialisers, summaries
 /// and saving (namespace xg::nn; functional forms in xg::nn::functional).
 #include "xgrad/nn/activation.h"
+#include "xgrad/nn/attention.h"
 #include "xgrad/nn/container.h"
 #include "xgrad/nn/conv.h"
 #include "xgrad/nn/dropout.h"
@@ -19,3 +20,4 @@
 #include "xgrad/nn/serialize.h"
 #include "xgrad/nn/summary.h"
 #include "xgrad/nn/upsampling.h"
+#include "xgrad/nn/transformer.h"

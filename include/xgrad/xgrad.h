@@ -6,6 +6,7 @@
 #include "xgrad/error.h"
 #include "xgrad/nn.h"
 #include "xgrad/ops/activation.h"
+#include "xgrad/ops/attention.h"
 #include "xgrad/ops/conv.h"
 #include "xgrad/ops/elementwise.h"
 #include "xgrad/ops/embedding.h"

@@ -265,6 +265,22 @@ OPS = {
 }
 
 
+def sdpa(t, a):
+    """scaled_dot_product_attention as PyTorch 2.x defines it (1.13 lacks it): softmax(q kT / sqrt(E) + mask) v,
+    a bool mask true where attention is allowed, is_causal keeping keys 0..i for query i."""
+    q, k, v, m = t["query"], t["key"], t["value"], t.get("attn_mask")
+    s = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    if m is not None:
+        s = s + (torch.zeros_like(s).masked_fill(~m, float("-inf")) if m.dtype == torch.bool else m)
+    if a["is_causal"]:
+        keep = torch.ones(q.size(-2), k.size(-2), dtype=torch.bool).tril()
+        s = s.masked_fill(~keep, float("-inf"))
+    return [torch.softmax(s, -1) @ v]
+
+
+OPS["scaled_dot_product_attention"] = (sdpa, ["output"], [True])
+
+
 def run_torch(case, dtype, grad_outputs=None):
     """The op in dtype from the exact float32 inputs: its outputs, and the grads of the leaves when
     grad_outputs (one float32 array per differentiable output) are given."""
@@ -774,7 +790,32 @@ def layer_loss_cases():
     return cases
 
 
-FAMILIES = {"activation": activation_cases, "maths": maths_cases, "indexing": indexing_cases, "softmax": softmax_cases, "loss": loss_cases,
+def attention_cases():
+    op, attrs, causal = "scaled_dot_product_attention", {"dropout_p": 0.0, "is_causal": False}, {"dropout_p": 0.0,
+                                                                                                 "is_causal": True}
+
+    def qkv(b, L, S, E, Ev, center=0.0, l2h=0):
+        return [In("query", Gen(center, l2h), b + [L, E]), In("key", Gen(center, l2h), b + [S, E]),
+                In("value", Gen(0.0, 0), b + [S, Ev])]
+
+    # A bool mask with every row keeping at least its first key.
+    keep = np.array([[True, False, True, True, False], [True, True, False, False, False],
+                     [True, False, False, True, True]])
+    return [
+        Case("sdpa/2x3x4_5x3", op, attrs, qkv([2], 3, 5, 4, 3)),
+        Case("sdpa/float_mask_broadcast", op, attrs, qkv([2], 3, 5, 4, 3) + [In("attn_mask", Gen(0.0, 0), [3, 5])]),
+        Case("sdpa/bool_mask_4d", op, attrs, qkv([2, 2], 3, 5, 4, 3) + [In("attn_mask", keep)]),
+        Case("sdpa/causal", op, causal, qkv([2], 4, 4, 8, 4)),
+        Case("sdpa/causal_rect_float_mask", op, causal, qkv([1], 3, 5, 4, 2) + [In("attn_mask", Gen(0.0, 1), [1, 3, 5])]),
+        # Scores up to about 1e3: the softmax must subtract the row's maximum.
+        Case("sdpa/large_scores", op, attrs, qkv([2], 4, 6, 16, 3, 8.0, 3)),
+        Case("sdpa/long_rows", op, attrs, qkv([1], 2, 2000, 8, 4), long=True),
+        Case("sdpa/empty_queries", op, attrs, qkv([2], 0, 5, 4, 3)),
+        Case("sdpa/empty_batch", op, causal, qkv([0], 3, 3, 4, 3)),
+    ]
+
+
+FAMILIES = {"attention": attention_cases, "activation": activation_cases, "maths": maths_cases, "indexing": indexing_cases, "softmax": softmax_cases, "loss": loss_cases,
             "reduction": reduction_cases, "norm": norm_cases, "layers": layers_cases,
             "layer_losses": layer_loss_cases}
 

@@ -196,7 +196,8 @@ ops::Attr to_attr(const json& j) {
 OpFn registry_binding(const ops::OpInfo& op) {
   return [&op](const Inputs& in, const json& attrs) {
     std::vector<Tensor> ts;
-    for (const std::string& n : op.inputs) ts.push_back(in.at(n));
+    // An input a case leaves out is an absent optional one (attn_mask).
+    for (const std::string& n : op.inputs) ts.push_back(in.contains(n) ? in.at(n) : Tensor());
     std::vector<ops::Attr> as;
     for (const std::string& n : op.attrs) as.push_back(to_attr(attrs.at(n)));
     return op.call(ts, as);

@@ -26,7 +26,7 @@ std::vector<Tensor> sample_inputs(const ops::OpInfo& op, uint64_t seed) {
 Tensor call(const ops::OpInfo& op, const std::vector<Tensor>& ins) { return op.call(ins, op.sample_attrs).at(0); }
 
 TEST(OpRegistry, HoldsTheOpsDefinedWithOpDef) {
-  for (const char* name : {"add", "mul", "sigmoid", "tanh", "relu", "exp", "gelu"})
+  for (const char* name : {"add", "mul", "sigmoid", "tanh", "relu", "exp", "gelu", "scaled_dot_product_attention"})
     EXPECT_NE(ops::find_op(name), nullptr) << name;
   EXPECT_EQ(ops::find_op("no_such_op"), nullptr);
 }

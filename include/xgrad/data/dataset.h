@@ -3,6 +3,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "xgrad/tensor.h"
@@ -15,12 +18,37 @@ struct Example {
   Tensor target;
 };
 
-/// A batch: inputs stacked along a new first dim, targets likewise. An aggregate, so
-/// `auto& [x, y] = batch` works.
+/// A batch: inputs stacked along a new first dim, targets likewise. `auto& [x, y] = batch` works
+/// (x the first input). A model of several inputs gets the others from more_inputs, in order.
 struct Batch {
   Tensor inputs;
   Tensor targets;
+  /// The inputs after the first, for models whose forward takes several tensors (empty otherwise).
+  std::vector<Tensor> more_inputs = {};
 };
+
+/// `auto& [x, y] = batch`: the first input and the targets.
+template <size_t I>
+requires(I < 2) Tensor& get(Batch& b) {
+  if constexpr (I == 0)
+    return b.inputs;
+  else
+    return b.targets;
+}
+template <size_t I>
+requires(I < 2) const Tensor& get(const Batch& b) {
+  if constexpr (I == 0)
+    return b.inputs;
+  else
+    return b.targets;
+}
+template <size_t I>
+requires(I < 2) Tensor && get(Batch&& b) {
+  if constexpr (I == 0)
+    return std::move(b.inputs);
+  else
+    return std::move(b.targets);
+}
 
 /// Which half of a data set with a fixed train/test split to load.
 enum class Split { Train, Test };
@@ -50,6 +78,9 @@ class Dataset {
 class TensorDataset : public Dataset {
  public:
   TensorDataset(Tensor inputs, Tensor targets);
+  /// Several inputs (for a model whose forward takes several tensors), each [N, ...]: batches
+  /// carry the first as `inputs`, the others as `more_inputs`.
+  TensorDataset(std::vector<Tensor> inputs, Tensor targets);
   int64_t size() const override { return n_; }
   Batch get_batch(const std::vector<int64_t>& indices) const override;
   Tensor targets() const override { return targets_; }
@@ -57,6 +88,7 @@ class TensorDataset : public Dataset {
 
  private:
   Tensor inputs_, targets_;
+  std::vector<Tensor> more_inputs_;
   int64_t n_ = 0;
 };
 
@@ -79,3 +111,10 @@ class Subset : public Dataset {
 Tensor gather_rows(const Tensor& t, const std::vector<int64_t>& indices);
 
 }  // namespace xg::data
+
+template <>
+struct std::tuple_size<xg::data::Batch> : std::integral_constant<size_t, 2> {};
+template <size_t I>
+struct std::tuple_element<I, xg::data::Batch> {
+  using type = xg::Tensor;
+};

@@ -17,11 +17,23 @@
 ///   xg::Tensor y = (*net)(x);
 ///
 /// Call children through operator() (not forward) so that hooks, and therefore nn::summary, see them.
+///
+/// A module whose forward takes several tensors (or returns several) derives from ModuleWith<Self>,
+/// which gives it a typed call as LibTorch's `model(x, state)`, with hooks seeing every input and
+/// output, and the list call that fit and summary use:
+///
+///   struct Seq2Seq : xg::nn::ModuleWith<Seq2Seq> {
+///     std::tuple<xg::Tensor, xg::Tensor> forward(const xg::Tensor& x, const xg::Tensor& h);
+///   };
+///   auto [y, h1] = (*net)(x, h0);
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -36,16 +48,24 @@ class Module;
 /// Name → tensor, in registration order: parameters then buffers of each module, pre-order.
 using StateDict = OrderedDict<Tensor>;
 
-/// Runs before forward with the module and its input.
+/// Every tensor argument of a forward call in order (an absent optional tensor is an undefined
+/// one), or every tensor of its result.
+using Tensors = std::span<const Tensor>;
+
+/// Runs before forward with the module and its (first) input.
 using ForwardPreHook = std::function<void(Module&, const Tensor& input)>;
-/// Runs after forward with the module, its input and its output (to inspect activations).
+/// Runs after forward with the module, its (first) input and its (first) output (to inspect
+/// activations).
 using ForwardHook = std::function<void(Module&, const Tensor& input, const Tensor& output)>;
+/// The same hooks seeing all inputs and outputs of a module with several (as PyTorch's tuples).
+using ForwardPreHookAll = std::function<void(Module&, Tensors inputs)>;
+using ForwardHookAll = std::function<void(Module&, Tensors inputs, Tensors outputs)>;
 
 namespace detail {
 /// A module's hooks, shared with the handles so that a handle may outlive its module.
 struct HookTable {
-  std::vector<std::pair<uint64_t, ForwardPreHook>> pre;
-  std::vector<std::pair<uint64_t, ForwardHook>> post;
+  std::vector<std::pair<uint64_t, ForwardPreHookAll>> pre;
+  std::vector<std::pair<uint64_t, ForwardHookAll>> post;
   uint64_t next_id = 0;
 };
 }  // namespace detail
@@ -86,6 +106,16 @@ class Module : public std::enable_shared_from_this<Module> {
   virtual Tensor forward(const Tensor& input);
   /// Runs the forward pre-hooks, forward, then the forward hooks.
   Tensor operator()(const Tensor& input);
+  /// The call with several tensors for code that holds a plain Module (fit, summary, containers):
+  /// hooks around forward_tensors, the outputs flattened into a list. A module that is not a
+  /// ModuleWith takes exactly one tensor here.
+  std::vector<Tensor> call(Tensors inputs);
+  template <class... Ts>
+  requires(sizeof...(Ts) > 0 && (std::is_convertible_v<const Ts&, const Tensor&> && ...)) std::vector<Tensor>
+  operator()(const Tensor& first, const Ts&... rest) {
+    const std::array<Tensor, 1 + sizeof...(Ts)> in{first, rest...};
+    return call(in);
+  }
 
   // ---- registration (names: non-empty, no '.', unique within the module)
   /// Makes t (detached if it is not a leaf) a parameter; returns the stored handle, which shares
@@ -140,6 +170,8 @@ class Module : public std::enable_shared_from_this<Module> {
 
   HookHandle register_forward_pre_hook(ForwardPreHook hook);
   HookHandle register_forward_hook(ForwardHook hook);
+  HookHandle register_forward_pre_hook(ForwardPreHookAll hook);
+  HookHandle register_forward_hook(ForwardHookAll hook);
 
   /// Type name for summaries and printing ("Linear", or the user class's name).
   std::string name() const;
@@ -161,6 +193,13 @@ class Module : public std::enable_shared_from_this<Module> {
   LoadResult load(const std::string& path, bool strict = true);
 
  protected:
+  /// forward by a list of tensors with the outputs flattened; the default calls forward(x) with
+  /// exactly one tensor. ModuleWith<Self> overrides it with Self's typed forwards.
+  virtual std::vector<Tensor> forward_tensors(Tensors inputs);
+  bool has_hooks() const { return hooks_ && !(hooks_->pre.empty() && hooks_->post.empty()); }
+  void run_pre_hooks(Tensors inputs);
+  void run_post_hooks(Tensors inputs, Tensors outputs);
+
   bool training_ = true;
 
  private:
@@ -179,6 +218,113 @@ class Module : public std::enable_shared_from_this<Module> {
   OrderedDict<Tensor> buffers_;
   OrderedDict<std::shared_ptr<Module>> children_;
   std::shared_ptr<detail::HookTable> hooks_;
+};
+
+/// How a typed forward's result becomes the flat output list hooks and Module::call see. Overload
+/// append_tensors (found by argument-dependent lookup) for a result struct of your own.
+inline void append_tensors(const Tensor& t, std::vector<Tensor>& out) { out.push_back(t); }
+inline void append_tensors(const std::vector<Tensor>& ts, std::vector<Tensor>& out) {
+  out.insert(out.end(), ts.begin(), ts.end());
+}
+template <class... Ts>
+void append_tensors(const std::tuple<Ts...>& t, std::vector<Tensor>& out) {
+  std::apply([&out](const auto&... e) { (append_tensors(e, out), ...); }, t);
+}
+template <class A, class B>
+void append_tensors(const std::pair<A, B>& p, std::vector<Tensor>& out) {
+  append_tensors(p.first, out);
+  append_tensors(p.second, out);
+}
+
+namespace detail {
+template <class T>
+inline constexpr bool is_tensor_arg = std::is_convertible_v<const std::remove_cvref_t<T>&, const Tensor&>;
+
+/// Copies the tensor arguments (skipping flags and other options) into ins from position i on.
+template <size_t N, class A>
+void gather_tensor(std::array<Tensor, N>& ins, size_t& i, const A& a) {
+  if constexpr (is_tensor_arg<A>) ins[i++] = a;
+}
+
+/// Whether Self's forward takes N tensors.
+template <class Self, size_t... I>
+constexpr bool forward_takes(std::index_sequence<I...>) {
+  return requires(Self & s, const Tensor& t) { s.forward(((void)I, t)...); };
+}
+
+/// The most tensors a forward is called with through the list call.
+inline constexpr size_t kMaxForwardTensors = 8;
+
+/// The tensor counts Self's forward takes, e.g. "2, 3", for the error when none fits.
+template <class Self>
+std::string forward_counts() {
+  std::string s;
+  [&]<size_t... I>(std::index_sequence<I...>) {
+    ((forward_takes<Self>(std::make_index_sequence<I + 1>()) ? (s += (s.empty() ? "" : ", ") + std::to_string(I + 1))
+                                                             : s),
+     ...);
+  }
+  (std::make_index_sequence<kMaxForwardTensors>());
+  return s;
+}
+
+[[noreturn]] void forward_count_error(const Module& m, const std::string& counts, size_t got);
+
+/// Calls Self's forward that takes in.size() tensors, flattening its result.
+template <class Self, size_t N = 1>
+std::vector<Tensor> forward_by_count(Self& self, Tensors in) {
+  if constexpr (N > kMaxForwardTensors) {
+    forward_count_error(self, forward_counts<Self>(), in.size());
+  } else {
+    if constexpr (forward_takes<Self>(std::make_index_sequence<N>())) {
+      if (in.size() == N) {
+        std::vector<Tensor> out;
+        [&]<size_t... I>(std::index_sequence<I...>) { append_tensors(self.forward(in[I]...), out); }
+        (std::make_index_sequence<N>());
+        return out;
+      }
+    }
+    return forward_by_count<Self, N + 1>(self, in);
+  }
+}
+}  // namespace detail
+
+/// Base of modules whose forward takes several tensors or returns several (Base: Module or a
+/// layer base class). Gives (*m)(a, b, ...) with Self::forward's own return type, hooks that see
+/// all tensor arguments and all result tensors, and Module::call for fit and summary. Arguments
+/// other than tensors (flags) are passed through and not shown to hooks.
+template <class Self, class Base = Module>
+class ModuleWith : public Base {
+ public:
+  using Base::Base;
+
+  Tensor operator()(const Tensor& input) { return Module::operator()(input); }
+  template <class A0, class A1, class... As>
+  requires requires(Self& s, A0&& a0, A1&& a1, As&&... as) {
+    s.forward(std::forward<A0>(a0), std::forward<A1>(a1), std::forward<As>(as)...);
+  }
+  auto operator()(A0&& a0, A1&& a1, As&&... as) {
+    Self& self = static_cast<Self&>(*this);
+    if (!this->has_hooks()) return self.forward(std::forward<A0>(a0), std::forward<A1>(a1), std::forward<As>(as)...);
+    constexpr size_t n = (size_t{0} + ... + (detail::is_tensor_arg<As> ? 1 : 0)) + (detail::is_tensor_arg<A0> ? 1 : 0) +
+                         (detail::is_tensor_arg<A1> ? 1 : 0);
+    std::array<Tensor, n> ins;
+    size_t i = 0;
+    detail::gather_tensor(ins, i, a0);
+    detail::gather_tensor(ins, i, a1);
+    (detail::gather_tensor(ins, i, as), ...);
+    this->run_pre_hooks(ins);
+    auto out = self.forward(std::forward<A0>(a0), std::forward<A1>(a1), std::forward<As>(as)...);
+    std::vector<Tensor> outs;
+    append_tensors(out, outs);
+    this->run_post_hooks(ins, outs);
+    return out;
+  }
+
+ protected:
+  std::vector<Tensor> forward_tensors(Tensors inputs) override {
+    return detail::forward_by_count<Self>(static_cast<Self&>(*this), inputs);
+  }
 };
 
 }  // namespace xg::nn

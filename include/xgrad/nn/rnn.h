@@ -6,9 +6,10 @@
 /// Every weight and bias starts U(±1/√hidden_size).
 ///
 ///   nn::LSTM lstm({.input_size = 8, .hidden_size = 16, .num_layers = 2, .batch_first = true});
-///   auto [out, h_n, c_n] = lstm.forward(x, h0, c0);   // or lstm(x) for the output alone
+///   auto [out, h_n, c_n] = lstm(x, h0, c0);   // or lstm(x) for the output alone
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "xgrad/nn/module.h"
 
@@ -35,6 +36,12 @@ struct RNNOutput {
   Tensor h_n;
   Tensor c_n;
 };
+/// What hooks and Module::call see: output, h_n, and c_n where defined (LSTM).
+inline void append_tensors(const RNNOutput& r, std::vector<Tensor>& out) {
+  out.push_back(r.output);
+  out.push_back(r.h_n);
+  if (r.c_n.defined()) out.push_back(r.c_n);
+}
 
 /// Shared by RNN, LSTM and GRU.
 class RNNBase : public Module {
@@ -61,13 +68,13 @@ class RNNBase : public Module {
 };
 
 /// RNN and GRU: layers with a hidden state only (LSTM adds a cell state).
-class HiddenStateRNN : public RNNBase {
+class HiddenStateRNN : public ModuleWith<HiddenStateRNN, RNNBase> {
  public:
   using RNNBase::forward;
   RNNOutput forward(const Tensor& input, const Tensor& h0);
 
  protected:
-  using RNNBase::RNNBase;
+  using ModuleWith::ModuleWith;
 };
 
 /// Elman RNN: h_t = act(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh), act tanh or relu.
@@ -83,7 +90,7 @@ class GRU : public HiddenStateRNN {
   GRU(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1);
 };
 
-class LSTM : public RNNBase {
+class LSTM : public ModuleWith<LSTM, RNNBase> {
  public:
   explicit LSTM(RNNOptions options);
   LSTM(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1);
@@ -108,7 +115,7 @@ class RNNCellBase : public Module {
 };
 
 /// One step: input [N, I] (or [I]), hx [N, H] (undefined: zeros) → h' [N, H].
-class RNNCell : public RNNCellBase {
+class RNNCell : public ModuleWith<RNNCell, RNNCellBase> {
  public:
   RNNCell(int64_t input_size, int64_t hidden_size, bool bias = true, std::string nonlinearity = "tanh");
   Tensor forward(const Tensor& input) override { return forward(input, Tensor()); }
@@ -119,7 +126,7 @@ class RNNCell : public RNNCellBase {
 };
 
 /// One step: (input, hx, cx) → (h', c').
-class LSTMCell : public RNNCellBase {
+class LSTMCell : public ModuleWith<LSTMCell, RNNCellBase> {
  public:
   LSTMCell(int64_t input_size, int64_t hidden_size, bool bias = true);
   /// h' for zero states.
@@ -127,7 +134,7 @@ class LSTMCell : public RNNCellBase {
   std::tuple<Tensor, Tensor> forward(const Tensor& input, const Tensor& hx, const Tensor& cx);
 };
 
-class GRUCell : public RNNCellBase {
+class GRUCell : public ModuleWith<GRUCell, RNNCellBase> {
  public:
   GRUCell(int64_t input_size, int64_t hidden_size, bool bias = true);
   Tensor forward(const Tensor& input) override { return forward(input, Tensor()); }

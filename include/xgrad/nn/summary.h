@@ -20,6 +20,7 @@
 /// that did not run through operator() shows "-". Param # counts parameters only (buffers such as
 /// batch norm's running statistics are not parameters).
 #include <string>
+#include <vector>
 
 #include "xgrad/nn/module.h"
 
@@ -27,7 +28,12 @@ namespace xg::nn {
 
 /// input_shape includes the batch dim, e.g. {1, 1, 28, 28}; use dtype kInt64 for Embedding models.
 std::string summary(Module& model, const Shape& input_shape, DType dtype = kFloat32);
+/// The summary of a model run on example inputs, one per tensor argument of its forward (through
+/// Module::call; a model of several inputs is a ModuleWith): summary(*net, {tokens, mask}). A
+/// module with several outputs shows each shape: ([2, 5, 8], [2, 5, 5]).
+std::string summary(Module& model, const std::vector<Tensor>& inputs);
 /// Prints summary(...) to stdout.
 void print_summary(Module& model, const Shape& input_shape, DType dtype = kFloat32);
+void print_summary(Module& model, const std::vector<Tensor>& inputs);
 
 }  // namespace xg::nn

@@ -151,6 +151,10 @@ class Model {
   bool compiled() const { return optimizer_ != nullptr; }
 
   History fit(const Tensor& x, const Tensor& y, FitOptions opts = {});
+  /// A model whose forward takes several tensors (an nn::ModuleWith), as Keras's fit([x1, x2], y):
+  /// each input [N, ...]; the model's first output is the prediction.
+  History fit(const std::vector<Tensor>& xs, const Tensor& y, FitOptions opts = {});
+  /// Batches with more_inputs (TensorDataset over several inputs) go to such a model the same way.
   History fit(std::shared_ptr<const data::Dataset> train, FitOptions opts = {});
   /// The loader's own batch size, shuffling and transform are used (those options are ignored);
   /// fit sets its epoch to each epoch number, so shuffles are reproducible when resuming.
@@ -196,7 +200,9 @@ class Model {
   void check_compiled(const char* what) const;
   Tensor compute_loss(const Tensor& pred, const Tensor& target) const;
   /// One optimisation step on one batch: the one fit and train_on_batch share.
-  Step train_step(const Tensor& x, const Tensor& y);
+  Step train_step(const Tensor& x, const Tensor& y, const std::vector<Tensor>& more = {});
+  /// The module on a batch's inputs: x alone, or x and more through Module::call (first output).
+  Tensor forward(const Tensor& x, const std::vector<Tensor>& more);
   void reset_metrics();
   void update_metrics(const Tensor& pred, const Tensor& target);
   /// "loss" and every metric's result, each key prefixed (val_ for validation).
