@@ -335,7 +335,14 @@ Tensor cdist(const Tensor& a, const Tensor& b, double p) {
   if (!(p >= 0)) fail<ValueError>("cdist: p must be non-negative, got {}", p);
   if (!is_floating(a.dtype()) || !is_floating(b.dtype()))
     fail<DTypeError>("cdist: expected floating tensors, got {} and {}", dtype_name(a.dtype()), dtype_name(b.dtype()));
-  return vector_norm(sub(unsqueeze(a, -2), unsqueeze(b, -3)), p, {-1}, false);
+  const Tensor diff = sub(unsqueeze(a, -2), unsqueeze(b, -3));
+  if (!std::isinf(p)) return vector_norm(diff, p, {-1}, false);
+  if (diff.size(-1) == 0) return sum(diff, {-1}, false);  // no columns: distance 0
+  // PyTorch's cdist backward gives every tied largest |a - b| the full gradient (vector_norm shares
+  // it): the value of the max, the gradient of the tied |a - b| summed.
+  const Tensor ad = abs(diff), dist = amax(ad.detach(), {-1}, true);
+  const Tensor tied = eq(ad.detach(), dist).to(ad.dtype());
+  return squeeze(add(dist, sum(mul(tied, sub(ad, ad.detach())), {-1}, true)), -1);
 }
 
 }  // namespace xg

@@ -721,6 +721,8 @@ def linalg_cases():
     for p in (2.0, 1.0, 0.5, "inf"):
         cases.append(Case(f"cdist/4x3_5x3_p{p}", "cdist", {"p": p},
                           [In("x1", Gen(0.0, 1), [4, 3]), In("x2", Gen(0.0, 1), [5, 3])]))
+    cases.append(Case("cdist/inf_ties", "cdist", {"p": "inf"},
+                      [In("x1", [[0.0, 0.0], [1.0, 2.0]]), In("x2", [[3.0, -3.0], [0.5, 0.0]])]))
     cases.append(Case("cdist/batched_2x2x3_1x3x3", "cdist", {"p": 2.0},
                       [In("x1", Gen(0.0, 1), [2, 2, 3]), In("x2", Gen(0.0, 1), [1, 3, 3])]))
     return cases

@@ -155,10 +155,15 @@ TEST(Linalg, PairwiseDistanceAndCdist) {
   expect_values(cdist(a, b, kInf), {2, 2}, {4, 1, 3, 0});
   EXPECT_EQ(cdist(zeros({2, 0, 3}), zeros({1, 4, 3})).shape(), (Shape{2, 0, 4}));
   expect_values(cdist(zeros({1, 0}), zeros({2, 0})), {1, 2}, {0, 0});
+  expect_values(cdist(zeros({1, 0}), zeros({2, 0}), kInf), {1, 2}, {0, 0});
   // zero distance: gradient 0
   Tensor x = f64({1, 2}, {1, 2}).requires_grad_();
   cdist(x, f64({1, 2}, {1, 2})).sum().backward();
   expect_values(x.grad(), {1, 2}, {0, 0});
+  // p = inf: each tied largest |a - b| gets the full gradient, as PyTorch's cdist (not shared)
+  Tensor y = f64({0, 0}, {1, 2}).requires_grad_();
+  cdist(y, f64({3, -3}, {1, 2}), kInf).sum().backward();
+  expect_values(y.grad(), {1, 2}, {-1, 1});
   for (double p : {2.0, 1.0, 3.0})
     expect_gradcheck([p](const std::vector<Tensor>& t) { return cdist(t[0], t[1], p); },
                      {leaf({2, 3, 4}, 1), leaf({2, 2, 4}, 2)});
