@@ -174,6 +174,8 @@ class Tensor {
   Tensor squeeze() const;
   Tensor unsqueeze(int64_t d) const;
   Tensor expand(const Shape& s) const;
+  /// Windows of `size` elements every `step` along dimension, as a new last dim (a view).
+  Tensor unfold(int64_t dimension, int64_t size, int64_t step) const;
   /// x[i] along the first dimension.
   Tensor operator[](int64_t i) const { return select(0, i); }
 
@@ -262,9 +264,32 @@ Tensor from_vector(const std::vector<float>& v, const Shape& shape);
 Tensor from_vector(const std::vector<double>& v, const Shape& shape);
 Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape);
 Tensor from_vector(const std::vector<bool>& v, const Shape& shape);
-/// In the default dtype.
-Tensor tensor(std::initializer_list<float> v, const Shape& shape = {});
-Tensor tensor(std::initializer_list<double> v, const Shape& shape, DType dtype);
+/// A tensor literal: a number, or a braced list of literals of one shape (`{1, 2}`, `{{1, 2}, {3, 4}}`),
+/// remembering whether its numbers were written as bool, integer or floating point. A ragged list
+/// ({{1, 2}, {3}}) is a ShapeError.
+class Literal {
+ public:
+  template <Arithmetic T>
+  Literal(T v) : values_{Scalar(v)} {}
+  Literal(std::initializer_list<Literal> items);
+  const Shape& shape() const { return shape_; }
+  const std::vector<Scalar>& values() const { return values_; }
+  /// PyTorch's inference: bool when every number is a bool, the default float dtype when any is
+  /// floating point, else int64.
+  DType dtype() const;
+
+ private:
+  Shape shape_;
+  std::vector<Scalar> values_;
+  bool nested_ = false;  ///< built from a braced list
+};
+/// torch.tensor: `tensor({1.0, 2.0})` is float32 (the default dtype), `tensor({1, 2, 3})` int64,
+/// `tensor({true, false})` bool, `tensor({{1, 2}, {3, 4}})` 2-D (3-D likewise). A shape reshapes the
+/// values (their count must match); a one-element flat list without a shape is 0-d (xgrad's rule
+/// before literals nested; PyTorch gives [1]). The dtype argument converts the values.
+Tensor tensor(const Literal& data, const Shape& shape = {});
+Tensor tensor(const Literal& data, const Shape& shape, DType dtype);
+Tensor tensor(const Literal& data, DType dtype);
 /// Wraps memory xgrad does not own, without copying. contiguous strides unless given; the deleter
 /// (may be empty) runs when the last view goes.
 Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strides = {},

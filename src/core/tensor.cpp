@@ -310,13 +310,52 @@ Tensor from_vector(const std::vector<float>& v, const Shape& shape) { return fro
 Tensor from_vector(const std::vector<double>& v, const Shape& shape) { return from_values<double>(v, shape); }
 Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape) { return from_values<int64_t>(v, shape); }
 Tensor from_vector(const std::vector<bool>& v, const Shape& shape) { return from_values<bool>(v, shape); }
-Tensor tensor(std::initializer_list<float> v, const Shape& shape) {
-  const Shape s = shape.empty() && v.size() != 1 ? Shape{static_cast<int64_t>(v.size())} : shape;
-  return core::dispatch_float(get_default_dtype(), "tensor", [&]<class T>() { return from_values<T>(v, s); });
+Literal::Literal(std::initializer_list<Literal> items) : nested_(true) {
+  shape_ = {static_cast<int64_t>(items.size())};
+  if (items.size() == 0) return;
+  const Shape& inner = items.begin()->shape_;
+  shape_.insert(shape_.end(), inner.begin(), inner.end());
+  values_.reserve(items.size() * items.begin()->values_.size());
+  int64_t i = 0;
+  for (const Literal& item : items) {
+    if (item.shape_ != inner)
+      fail<ShapeError>("tensor: ragged nested list: element {} has shape {}, element 0 has shape {}", i,
+                       shape_str(item.shape_), shape_str(inner));
+    values_.insert(values_.end(), item.values_.begin(), item.values_.end());
+    ++i;
+  }
 }
-Tensor tensor(std::initializer_list<double> v, const Shape& shape, DType dtype) {
-  return core::dispatch_storage(dtype, [&]<class T>() { return from_values<T>(v, shape); });
+
+DType Literal::dtype() const {
+  if (values_.empty()) return get_default_dtype();
+  bool all_bool = true;
+  for (const Scalar& v : values_) {
+    if (v.is_floating()) return get_default_dtype();
+    all_bool = all_bool && v.is_boolean();
+  }
+  return all_bool ? kBool : kInt64;
 }
+
+Tensor tensor(const Literal& data, const Shape& shape, DType dtype) {
+  Shape s = data.shape();
+  if (!shape.empty()) {
+    const int64_t numel = core::checked_numel(shape, "tensor");
+    if (numel != static_cast<int64_t>(data.values().size()))
+      fail<ShapeError>("tensor: {} values do not fill shape {} ({} elements)", data.values().size(), shape_str(shape),
+                       numel);
+    s = shape;
+  } else if (s.size() == 1 && s[0] == 1) {
+    s = {};  // a one-element flat list is 0-d, as xgrad's tensor({x}) always gave
+  }
+  Tensor t = empty(s, dtype);
+  core::dispatch_storage(dtype, [&]<class T>() {
+    T* p = t.data<T>();
+    for (const Scalar& v : data.values()) *p++ = v.to<T>();
+  });
+  return t;
+}
+Tensor tensor(const Literal& data, const Shape& shape) { return tensor(data, shape, data.dtype()); }
+Tensor tensor(const Literal& data, DType dtype) { return tensor(data, {}, dtype); }
 
 Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strides,
                  std::function<void(void*)> deleter) {

@@ -232,6 +232,7 @@ struct Reduced {
   bool keepdim = false;
   Tensor mean64;     ///< var/std: the mean in double, [keepdim shape]
   double denom = 0;  ///< var/std: n - correction
+  double ord = 0;    ///< vector_norm: the order
   Reduced(const Plan& p, bool kd, const Shape& in)
       : red_dims(p.red_dims), out_shape(p.out_shape), in_shape(in), keepdim(kd) {}
   /// g in keepdim form, so that it broadcasts against the input.
@@ -539,6 +540,110 @@ Tensor norm(const Tensor& x0) {
   out = converted(out, x0.dtype());
   return kNorm.record(std::move(out), {&x0});
 }
+
+// ---------------------------------------------------------------- vector_norm, all, any, count_nonzero
+
+namespace {
+
+/// PyTorch's norm_backward, written with differentiable ops: 0 where the norm is 0 (p >= 1), the
+/// gradient shared among the elements of largest (smallest) |x| for p = inf (-inf), none for p = 0.
+Grads vector_norm_backward(const Ctx<Reduced>& c) {
+  const Reduced& r = c.attrs();
+  const double p = r.ord;
+  const Tensor x = c.input(), n = r.unreduce(c.output()), g = r.unreduce(c.grad());
+  const Tensor zero = scalar_like(x, 0.0);
+  if (p == 0) return {zeros_like(x)};
+  if (p == 1) return {mul(sign(x), g)};
+  if (p == 2) return {mul(x, where(eq(n, zero), zero, div(g, n)))};
+  if (std::isinf(p)) {
+    const Tensor ax = abs(x);
+    const Tensor mask = logical_or(eq(ax, n), isnan(ax)).to(x.dtype());
+    return {mul(sign(x), mul(div(g, r.sum_kept(mask)), mask))};
+  }
+  if (p < 1) {
+    const Tensor scaled = where(eq(x, zero), zero, mul(sign(x), pow(abs(x), p - 1)));
+    return {mul(mul(scaled, g), pow(n, 1 - p))};
+  }
+  const Tensor scaled = p < 2 ? mul(sign(x), pow(abs(x), p - 1)) : mul(x, pow(abs(x), p - 2));
+  return {mul(scaled, where(eq(n, zero), zero, div(g, pow(n, p - 1))))};
+}
+const OpDef<Reduced> kVectorNorm{
+    .name = "vector_norm", .saves = {.inputs = 0b1, .outputs = 0b1}, .backward = vector_norm_backward};
+
+/// The norm's value, without history. Positive orders divide by the largest |x| first, so |x|^p
+/// neither overflows nor underflows (|x| ~ 1e19 with p = 2 in float32).
+Tensor vector_norm_value(const Tensor& x, double p, const Plan& plan, const Shape& dims, bool keepdim) {
+  NoGradGuard no_grad;
+  const Shape& out_shape = keepdim ? plan.out_shape : plan.out_shape_nk;
+  if (plan.reduced == 0) {
+    if (std::isinf(p))
+      fail<ValueError>("vector_norm: cannot take the {}inf-norm over a dimension of size 0 (input shape {})",
+                       p < 0 ? "-" : "", shape_str(x.shape()));
+    return full(out_shape, p < 0 ? std::numeric_limits<double>::infinity() : 0.0, x.dtype());
+  }
+  const Tensor ax = abs(x);
+  if (std::isinf(p)) return p > 0 ? amax(ax, dims, keepdim) : amin(ax, dims, keepdim);
+  if (p == 0) return sum(ne(x, 0).to(x.dtype()), dims, keepdim);
+  if (p == 1) return sum(ax, dims, keepdim);
+  if (p == 2 && !keepdim && plan.out_shape_nk.empty()) return norm(x);
+  if (p < 0) return reshape(pow(sum(pow(ax, p), dims, true), 1.0 / p), out_shape);
+  const Tensor s = amax(ax, dims, true);
+  const Tensor s_inf = eq(s, std::numeric_limits<double>::infinity());
+  const Tensor safe = where(logical_or(eq(s, 0), s_inf), scalar_like(s, 1.0), s);
+  const Tensor r = mul(safe, pow(sum(pow(div(ax, safe), p), dims, true), 1.0 / p));
+  return reshape(where(s_inf, s, r), out_shape);
+}
+
+}  // namespace
+
+Tensor vector_norm(const Tensor& x, double ord, const Shape& dims, bool keepdim) {
+  check_defined(x, "vector_norm", "input");
+  if (!is_floating(x.dtype()))
+    fail<DTypeError>("vector_norm: expected a floating tensor, got {}", dtype_name(x.dtype()));
+  if (std::isnan(ord)) fail<ValueError>("vector_norm: ord is NaN");
+  const Plan plan = make_plan(x, dims, "vector_norm");
+  Tensor out = vector_norm_value(x, ord, plan, dims, keepdim);
+  if (!kVectorNorm.wanted_inputs({&x})) return out;
+  Reduced r(plan, keepdim, x.shape());
+  r.ord = ord;
+  return kVectorNorm.record(std::move(out), {&x}, std::move(r));
+}
+
+Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) { return vector_norm(x, p, dims, keepdim); }
+
+Tensor all(const Tensor& x) {
+  check_defined(x, "all", "input");
+  return eq(sum(eq(x, 0)), 0);
+}
+Tensor all(const Tensor& x, int64_t dim, bool keepdim) {
+  check_defined(x, "all", "input");
+  if (x.dim() > 0) wrap_dim(dim, x.dim(), "all");
+  return eq(sum(eq(x, 0), {dim}, keepdim), 0);
+}
+Tensor any(const Tensor& x) {
+  check_defined(x, "any", "input");
+  return ne(sum(ne(x, 0)), 0);
+}
+Tensor any(const Tensor& x, int64_t dim, bool keepdim) {
+  check_defined(x, "any", "input");
+  if (x.dim() > 0) wrap_dim(dim, x.dim(), "any");
+  return ne(sum(ne(x, 0), {dim}, keepdim), 0);
+}
+Tensor count_nonzero(const Tensor& x, const Shape& dims) {
+  check_defined(x, "count_nonzero", "input");
+  for (int64_t d : dims) wrap_dim(d, x.dim(), "count_nonzero");
+  return sum(ne(x, 0), dims, false);
+}
+
+std::pair<Tensor, Tensor> var_mean(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
+  return {var(x, dims, unbiased, keepdim), mean(x, dims, keepdim)};
+}
+std::pair<Tensor, Tensor> std_mean(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
+  return {xg::std(x, dims, unbiased, keepdim), mean(x, dims, keepdim)};
+}
+
+const RegisterOp reg_vector_norm_2{
+    expose(kVectorNorm, vector_norm, {"input"}, {"ord", "dim", "keepdim"}, {2.0, std::vector<int64_t>{1}, false})};
 
 namespace autograd {
 Tensor sum_to(const Tensor& grad, const Shape& shape) {

@@ -341,6 +341,60 @@ Tensor contiguous(const Tensor& x) {
   return x.contiguous();
 }
 
+// ---------------------------------------------------------------- unfold (the view)
+
+namespace {
+
+/// unfold's windows: along dim of an input of shape in, `size` elements every `step`.
+struct Unfolded {
+  Shape in;
+  int64_t dim = 0, size = 0, step = 1;
+  NamedAttrs fields() const { return {{"dimension", dim}, {"size", size}, {"step", step}}; }
+};
+
+/// The adjoint of unfold: window element k of every window goes back to its place, [k::step] along
+/// dim, through slice's adjoint (so second derivatives pass through slice).
+Tensor unfold_backward(const Tensor& g, const Unfolded& a) {
+  const int64_t windows = g.size(a.dim);
+  Tensor acc;
+  for (int64_t k = 0; k < a.size && windows > 0; ++k) {
+    const Sliced s{a.in, a.dim, k, k + (windows - 1) * a.step + 1, a.step, windows};
+    Tensor piece = slice_backward(select(g, -1, k), s);
+    acc = acc.defined() ? add(acc, piece) : piece;
+  }
+  return acc.defined() ? acc : zeros(a.in, g.dtype());
+}
+
+const OpDef<Unfolded> kUnfold{.name = "unfold", .backward = [](const Ctx<Unfolded>& c) -> Grads {
+                                return {unfold_backward(c.grad(), c.attrs())};
+                              }};
+
+}  // namespace
+
+Tensor unfold(const Tensor& x, int64_t dimension, int64_t size, int64_t step) {
+  check_defined(x, "unfold", "input");
+  if (x.dim() == 0) {
+    wrap_dim(dimension, 1, "unfold");
+    return squeeze(unfold(reshape(x, {1}), 0, size, step), 0);
+  }
+  const int64_t d = wrap_dim(dimension, x.dim(), "unfold");
+  const int64_t n = x.size(d);
+  if (size < 0 || size > n)
+    fail<ShapeError>("unfold: size {} is out of range for dim {} of size {} (input shape {})", size, dimension, n,
+                     shape_str(x.shape()));
+  if (step <= 0) fail<ValueError>("unfold: step must be positive, got {}", step);
+  const auto ud = static_cast<size_t>(d);
+  Shape s = x.shape(), st = x.strides();
+  s[ud] = (n - size) / step + 1;
+  st[ud] = x.strides()[ud] * step;
+  s.push_back(size);
+  st.push_back(x.strides()[ud]);
+  return record_view(kUnfold, x, make_view(x, s, st, x.offset()), Unfolded{x.shape(), d, size, step});
+}
+
+const RegisterOp reg_unfold{expose(kUnfold, static_cast<Tensor (*)(const Tensor&, int64_t, int64_t, int64_t)>(unfold),
+                                   {"input"}, {"dimension", "size", "step"}, {int64_t{1}, int64_t{2}, int64_t{1}})};
+
 // ---------------------------------------------------------------- cat, stack, split, chunk
 
 namespace {

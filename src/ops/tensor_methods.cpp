@@ -105,6 +105,9 @@ Tensor Tensor::squeeze(int64_t d) const { return xg::squeeze(*this, d); }
 Tensor Tensor::squeeze() const { return xg::squeeze(*this); }
 Tensor Tensor::unsqueeze(int64_t d) const { return xg::unsqueeze(*this, d); }
 Tensor Tensor::expand(const Shape& s) const { return xg::expand(*this, s); }
+Tensor Tensor::unfold(int64_t dimension, int64_t size, int64_t step) const {
+  return xg::unfold(*this, dimension, size, step);
+}
 Tensor Tensor::sum() const { return xg::sum(*this); }
 Tensor Tensor::mean() const { return xg::mean(*this); }
 Tensor Tensor::sum(const Shape& d, bool k) const { return xg::sum(*this, d, k); }

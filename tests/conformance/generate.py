@@ -225,8 +225,40 @@ OPS = {
             [True]),
     "std": (lambda t, a: [torch.std(t["input"], a["dim"], unbiased=a["unbiased"], keepdim=a["keepdim"])], ["output"],
             [True]),
-    "norm": (lambda t, a: [torch.linalg.vector_norm(t["input"], a["ord"], a["dim"], a["keepdim"])], ["output"],
+    "norm": (lambda t, a: [torch.linalg.vector_norm(t["input"], float(a["ord"]), a["dim"], a["keepdim"])], ["output"],
              [True]),
+    "vector_norm": (lambda t, a: [torch.linalg.vector_norm(t["input"], float(a["ord"]), a["dim"], a["keepdim"])], ["output"],
+                    [True]),
+    "addmm": (lambda t, a: [torch.addmm(t["input"], t["mat1"], t["mat2"], beta=a["beta"], alpha=a["alpha"])],
+              ["output"], [True]),
+    "baddbmm": (lambda t, a: [torch.baddbmm(t["input"], t["batch1"], t["batch2"], beta=a["beta"], alpha=a["alpha"])],
+                ["output"], [True]),
+    "outer": (lambda t, a: [torch.outer(t["input"], t["vec2"])], ["output"], [True]),
+    "einsum": (lambda t, a: [torch.einsum(a["equation"], *[t[f"operand{i}"] for i in range(len(t))])], ["output"],
+               [True]),
+    "cosine_similarity": (lambda t, a: [F.cosine_similarity(t["x1"], t["x2"], a["dim"], a["eps"])], ["output"], [True]),
+    "pairwise_distance": (lambda t, a: [F.pairwise_distance(t["x1"], t["x2"], a["p"], a["eps"], a["keepdim"])],
+                          ["output"], [True]),
+    "cdist": (lambda t, a: [torch.cdist(t["x1"], t["x2"], float(a["p"]))], ["output"], [True]),
+    "all": (lambda t, a: [torch.all(t["input"]) if a["dim"] is None else torch.all(t["input"], a["dim"], a["keepdim"])],
+            ["output"], [False]),
+    "any": (lambda t, a: [torch.any(t["input"]) if a["dim"] is None else torch.any(t["input"], a["dim"], a["keepdim"])],
+            ["output"], [False]),
+    "count_nonzero": (lambda t, a: [torch.count_nonzero(t["input"], a["dim"])], ["output"], [False]),
+    "median": (lambda t, a: [torch.median(t["input"])] if a["dim"] is None else
+               list(torch.median(t["input"], a["dim"], a["keepdim"])), ["values", "indices"], [True, False]),
+    "mode": (lambda t, a: list(torch.mode(t["input"], a["dim"], a["keepdim"])), ["values", "indices"], [True, False]),
+    "quantile": (lambda t, a: [torch.quantile(t["input"], t["q"] if "q" in t else a["q"], a["dim"], a["keepdim"],
+                                              interpolation=a["interpolation"])], ["output"], [True]),
+    "var_mean": (lambda t, a: list(torch.var_mean(t["input"], a["dim"], unbiased=a["unbiased"], keepdim=a["keepdim"])),
+                 ["var", "mean"], [True, True]),
+    "std_mean": (lambda t, a: list(torch.std_mean(t["input"], a["dim"], unbiased=a["unbiased"], keepdim=a["keepdim"])),
+                 ["std", "mean"], [True, True]),
+    "tensor_unfold": (lambda t, a: [t["input"].unfold(a["dimension"], a["size"], a["step"])], ["output"], [True]),
+    "unfold": (lambda t, a: [F.unfold(t["input"], a["kernel_size"], a["dilation"], a["padding"], a["stride"])],
+               ["output"], [True]),
+    "fold": (lambda t, a: [F.fold(t["input"], a["output_size"], a["kernel_size"], a["dilation"], a["padding"],
+                                  a["stride"])], ["output"], [True]),
     "cross_entropy": (ce, ["output"], [True]),
     "nll_loss": (nll, ["output"], [True]),
     "binary_cross_entropy_with_logits": (bce_logits, ["output"], [True]),
@@ -374,7 +406,7 @@ def build(case):
              "differentiable": diff[k]}
         j.update(expected_json(o64, o32, case.must_sample.get(names[k], ()), True))
         outputs.append(j)
-        largest = max(largest, float(o64.abs().max()) if o64.numel() else 0.0)
+        largest = max(largest, float(o64.double().abs().max()) if o64.numel() else 0.0)
     grads = {}
     for n, g64 in grads64.items():
         grads[n] = expected_json(g64, grads32[n], case.must_sample.get("grad." + n, ()), True)
@@ -815,9 +847,126 @@ def attention_cases():
     ]
 
 
+
+
+def linalg_cases():
+    cases = []
+    cases.append(Case("addmm/3x4_beta0.5_alpha2", "addmm", {"beta": 0.5, "alpha": 2.0},
+                      [In("input", Gen(0.0, 1), [3, 5]), In("mat1", Gen(0.0, 1), [3, 4]), In("mat2", Gen(0.0, 1), [4, 5])]))
+    cases.append(Case("addmm/broadcast_bias", "addmm", {"beta": 1.0, "alpha": 1.0},
+                      [In("input", Gen(0.0, 1), [5]), In("mat1", Gen(0.0, 1), [3, 4]), In("mat2", Gen(0.0, 1), [4, 5])]))
+    cases.append(Case("baddbmm/2x2x3x2", "baddbmm", {"beta": -1.0, "alpha": 0.5},
+                      [In("input", Gen(0.0, 1), [2, 1, 2]), In("batch1", Gen(0.0, 1), [2, 2, 3]),
+                       In("batch2", Gen(0.0, 1), [2, 3, 2])]))
+    cases.append(Case("outer/4x3", "outer", {}, [In("input", Gen(0.0, 1), [4]), In("vec2", Gen(0.0, 1), [3])]))
+    cases.append(Case("outer/empty", "outer", {}, [In("input", Gen(0.0, 1), [0]), In("vec2", Gen(0.0, 1), [3])]))
+    for eq, shapes in (("ij,jk->ik", [[3, 4], [4, 5]]), ("bij,bjk->bik", [[2, 2, 3], [2, 3, 2]]),
+                       ("ij,jk", [[3, 4], [4, 2]]), ("i,i->", [[5], [5]]), ("i,j->ij", [[3], [4]]),
+                       ("ij->ji", [[3, 4]]), ("ij->", [[3, 4]]), ("ii->i", [[4, 4]]), ("ii", [[4, 4]]),
+                       ("...ij,...jk->...ik", [[2, 3, 4], [4, 5]]), ("bhqd,bhkd->bhqk", [[1, 2, 3, 2], [1, 2, 2, 2]]),
+                       ("ij,jk,kl->il", [[2, 3], [3, 4], [4, 2]]), ("bn,anm,bm->ba", [[2, 3], [2, 3, 2], [2, 2]]),
+                       ("i...->...", [[3, 2, 2]]), ("ijk,ik->j", [[2, 3, 4], [2, 4]])):
+        cases.append(Case(f"einsum/{eq.replace('->', '_to_').replace(',', '_').replace('...', 'E')}", "einsum",
+                          {"equation": eq},
+                          [In(f"operand{i}", Gen(0.0, 1), sh) for i, sh in enumerate(shapes)]))
+    # JSON has no infinity: "inf" and "-inf" as text.
+    for ord_ in (2, 1, 3, 0.5, "inf", "-inf", 0, -1):
+        cases.append(Case(f"vector_norm/4x6_d1_ord{ord_}", "vector_norm", {"ord": ord_, "dim": [1], "keepdim": False},
+                          [In("input", Gen(0.0, 1), [4, 6])]))
+    cases.append(Case("vector_norm/3x4x5_d0_2_keepdim", "vector_norm", {"ord": 2, "dim": [0, -1], "keepdim": True},
+                      [In("input", Gen(0.0, 1), [3, 4, 5])]))
+    cases.append(Case("vector_norm/zero_rows", "vector_norm", {"ord": 2, "dim": [1], "keepdim": False},
+                      [In("input", [[0.0, 0.0, 0.0], [1.0, -2.0, 2.0]])]))
+    cases.append(Case("vector_norm/inf_ties", "vector_norm", {"ord": "inf", "dim": [1], "keepdim": False},
+                      [In("input", [[1.0, -3.0, 3.0], [2.0, 0.5, -1.0]])]))
+    cases.append(Case("vector_norm/scale1e19", "vector_norm", {"ord": 2, "dim": [1], "keepdim": False},
+                      [In("input", Gen(0.0, 63), [4, 16])]))
+    for dim in (1, -1, 0):
+        cases.append(Case(f"cosine_similarity/3x4_d{dim}", "cosine_similarity", {"dim": dim, "eps": 1e-8},
+                          [In("x1", Gen(0.0, 1), [3, 4]), In("x2", Gen(0.0, 1), [3, 4])]))
+    cases.append(Case("cosine_similarity/broadcast_tiny", "cosine_similarity", {"dim": 1, "eps": 1e-8},
+                      [In("x1", [[1e-9, 0.0], [1.0, 1.0]]), In("x2", [[1.0, 2.0]])]))
+    for p in (2.0, 1.0, 3.0):
+        cases.append(Case(f"pairwise_distance/5x4_p{p}", "pairwise_distance", {"p": p, "eps": 1e-6, "keepdim": False},
+                          [In("x1", Gen(0.0, 1), [5, 4]), In("x2", Gen(0.0, 1), [5, 4])]))
+    cases.append(Case("pairwise_distance/keepdim_broadcast", "pairwise_distance", {"p": 2.0, "eps": 1e-6, "keepdim": True},
+                      [In("x1", Gen(0.0, 1), [5, 4]), In("x2", Gen(0.0, 1), [4])]))
+    for p in (2.0, 1.0, 0.5, "inf"):
+        cases.append(Case(f"cdist/4x3_5x3_p{p}", "cdist", {"p": p},
+                          [In("x1", Gen(0.0, 1), [4, 3]), In("x2", Gen(0.0, 1), [5, 3])]))
+    cases.append(Case("cdist/inf_ties", "cdist", {"p": "inf"},
+                      [In("x1", [[0.0, 0.0], [1.0, 2.0]]), In("x2", [[3.0, -3.0], [0.5, 0.0]])]))
+    cases.append(Case("cdist/batched_2x2x3_1x3x3", "cdist", {"p": 2.0},
+                      [In("x1", Gen(0.0, 1), [2, 2, 3]), In("x2", Gen(0.0, 1), [1, 3, 3])]))
+    return cases
+
+
+def stats_cases():
+    cases = []
+    b = np.array([[True, False, True], [True, True, True]])
+    for op in ("all", "any"):
+        cases.append(Case(f"{op}/whole", op, {"dim": None, "keepdim": False}, [In("input", b)]))
+        cases.append(Case(f"{op}/d1", op, {"dim": 1, "keepdim": False}, [In("input", b)]))
+        cases.append(Case(f"{op}/float_d-2_keepdim", op, {"dim": -2, "keepdim": True},
+                          [In("input", [[0.0, -1.0, 1.0], [0.0, 0.0, 2.0]], requires_grad=False)]))
+        cases.append(Case(f"{op}/empty", op, {"dim": None, "keepdim": False},
+                          [In("input", np.zeros((0, 3), np.float32), requires_grad=False)]))
+    cases.append(Case("count_nonzero/all", "count_nonzero", {"dim": None},
+                      [In("input", [[0.0, 1.5, 0.0], [-2.0, 0.0, -0.0]], requires_grad=False)]))
+    cases.append(Case("count_nonzero/d0_1", "count_nonzero", {"dim": [0, -1]},
+                      [In("input", np.array([[[0, 1], [2, 0]], [[3, 0], [0, 0]]], np.int64))]))
+    ties = [[3.0, 1.0, 2.0, 1.0, 3.0, 2.0, 1.0], [2.0, 1.0, 2.0, 1.0, 5.0, 5.0, 0.5]]
+    cases.append(Case("median/whole", "median", {"dim": None}, [In("input", Gen(0.0, 1), [5, 7])]))
+    cases.append(Case("median/whole_ties", "median", {"dim": None}, [In("input", ties)]))
+    for dim in (1, -2):
+        cases.append(Case(f"median/5x7_d{dim}", "median", {"dim": dim, "keepdim": False},
+                          [In("input", Gen(0.0, 1), [5, 7])]))
+    cases.append(Case("median/ties_d1_keepdim", "median", {"dim": 1, "keepdim": True}, [In("input", ties)]))
+    cases.append(Case("mode/ties_d1", "mode", {"dim": 1, "keepdim": False}, [In("input", ties)]))
+    cases.append(Case("mode/ties_d0_keepdim", "mode", {"dim": 0, "keepdim": True},
+                      [In("input", [[1.0, 2.0], [3.0, 2.0], [1.0, 4.0], [3.0, 4.0]])]))
+    for interp in ("linear", "lower", "higher", "midpoint", "nearest"):
+        cases.append(Case(f"quantile/5x8_d1_{interp}", "quantile", {"dim": 1, "keepdim": False, "interpolation": interp},
+                          [In("input", Gen(0.0, 1), [5, 8]),
+                           In("q", np.array([0.0, 0.25, 0.5, 0.8, 1.0], np.float32), requires_grad=False)]))
+    cases.append(Case("quantile/flat_scalar_q", "quantile", {"q": 0.3, "dim": None, "keepdim": False,
+                                                              "interpolation": "linear"},
+                      [In("input", Gen(0.0, 1), [4, 5])]))
+    cases.append(Case("quantile/d-2_keepdim", "quantile", {"dim": -2, "keepdim": True, "interpolation": "linear"},
+                      [In("input", Gen(0.0, 1), [6, 3]), In("q", np.array([0.1, 0.9], np.float32), requires_grad=False)]))
+    cases.append(Case("quantile/flat_keepdim", "quantile", {"q": 0.5, "dim": None, "keepdim": True,
+                                                             "interpolation": "midpoint"},
+                      [In("input", Gen(0.0, 1), [3, 4])]))
+    cases.append(Case("quantile/nearest_half_even", "quantile", {"dim": 0, "keepdim": False, "interpolation": "nearest"},
+                      [In("input", [1.0, 2.0, 3.0, 4.0, 5.0]),
+                       In("q", np.array([0.125, 0.375, 0.625, 0.875], np.float32), requires_grad=False)]))
+    for op in ("var_mean", "std_mean"):
+        cases.append(Case(f"{op}/4x6_d1", op, {"dim": [1], "unbiased": True, "keepdim": False},
+                          [In("input", Gen(0.0, 1), [4, 6])]))
+        cases.append(Case(f"{op}/3x4x5_d0_2_biased_keepdim", op, {"dim": [0, -1], "unbiased": False, "keepdim": True},
+                          [In("input", Gen(0.0, 1), [3, 4, 5])]))
+    cases.append(Case("tensor_unfold/8_size3_step2", "tensor_unfold", {"dimension": 0, "size": 3, "step": 2},
+                      [In("input", Gen(0.0, 1), [8])]))
+    cases.append(Case("tensor_unfold/3x7_d-1_size2_step1", "tensor_unfold", {"dimension": -1, "size": 2, "step": 1},
+                      [In("input", Gen(0.0, 1), [3, 7])]))
+    cases.append(Case("tensor_unfold/5x3_d0_size5_step3", "tensor_unfold", {"dimension": 0, "size": 5, "step": 3},
+                      [In("input", Gen(0.0, 1), [5, 3])]))
+    cases.append(Case("unfold/2x3x5x6_k2x3", "unfold", {"kernel_size": [2, 3], "dilation": [1, 1], "padding": [0, 0],
+                                                          "stride": [1, 1]}, [In("input", Gen(0.0, 1), [2, 3, 5, 6])]))
+    cases.append(Case("unfold/1x2x6x7_all", "unfold", {"kernel_size": [3, 2], "dilation": [2, 1], "padding": [1, 2],
+                                                         "stride": [2, 3]}, [In("input", Gen(0.0, 1), [1, 2, 6, 7])]))
+    cases.append(Case("fold/2x12x12_to_5x6", "fold", {"output_size": [5, 6], "kernel_size": [2, 3], "dilation": [1, 1],
+                                                       "padding": [0, 0], "stride": [1, 1]},
+                      [In("input", Gen(0.0, 1), [2, 18, 16])]))
+    cases.append(Case("fold/1x12x8_all", "fold", {"output_size": [6, 7], "kernel_size": [3, 2], "dilation": [2, 1],
+                                                  "padding": [1, 2], "stride": [2, 3]},
+                      [In("input", Gen(0.0, 1), [1, 12, 8])]))
+    return cases
+
+
 FAMILIES = {"attention": attention_cases, "activation": activation_cases, "maths": maths_cases, "indexing": indexing_cases, "softmax": softmax_cases, "loss": loss_cases,
             "reduction": reduction_cases, "norm": norm_cases, "layers": layers_cases,
-            "layer_losses": layer_loss_cases}
+            "layer_losses": layer_loss_cases, "linalg": linalg_cases, "stats": stats_cases}
 
 
 def render(family, cases):

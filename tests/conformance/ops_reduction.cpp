@@ -36,12 +36,11 @@ const Register reg{
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {xg::std(in.at("input"), dims_attr(a.at("dim")), a.at("unbiased"), a.value("keepdim", false))};
      }},
-    // torch.linalg.vector_norm; xgrad has the 2-norm over all elements.
+    // torch.linalg.vector_norm
     {"norm",
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {
-       if (a.at("ord") != 2 || !a.at("dim").is_null() || a.value("keepdim", false))
-         throw ValueError("norm: only ord=2 over all elements");
-       return {norm(in.at("input"))};
+       return {
+           vector_norm(in.at("input"), a.at("ord").get<double>(), dims_attr(a.at("dim")), a.value("keepdim", false))};
      }},
     {"argmax", arg<true>()},
     {"argmin", arg<false>()},

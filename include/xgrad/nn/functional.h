@@ -56,6 +56,8 @@ using xg::tanh;
 
 using xg::conv2d;
 using xg::conv_transpose2d;
+using xg::fold;
+using xg::unfold;
 
 using xg::adaptive_avg_pool1d;
 using xg::adaptive_avg_pool2d;

@@ -16,4 +16,12 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
                         Pair padding = {0, 0}, Pair output_padding = {0, 0}, int64_t groups = 1,
                         Pair dilation = {1, 1});
 
+/// torch.nn.functional.unfold (im2col): the sliding blocks of input [N, C, H, W] (or [C, H, W]) as
+/// columns, [N, C·kh·kw, L]. fold (col2im) sums such columns back into [N, C, H, W] at output_size:
+/// each is the other's adjoint (and backward).
+Tensor unfold(const Tensor& input, Pair kernel_size, Pair dilation = {1, 1}, Pair padding = {0, 0},
+              Pair stride = {1, 1});
+Tensor fold(const Tensor& input, Pair output_size, Pair kernel_size, Pair dilation = {1, 1}, Pair padding = {0, 0},
+            Pair stride = {1, 1});
+
 }  // namespace xg

@@ -35,6 +35,9 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
 /// Rows of x picked by int64 indices in [0, size) along dim (a copy); negative indices are refused,
 /// as in PyTorch.
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+/// Tensor.unfold: every window of `size` elements along dimension, `step` apart, as a new last dim of
+/// a view sharing x's storage ([..., n, ...] → [..., (n - size) / step + 1, ..., size]).
+Tensor unfold(const Tensor& x, int64_t dimension, int64_t size, int64_t step);
 /// Copy of x with contiguous layout; differentiable.
 Tensor contiguous(const Tensor& x);
 
