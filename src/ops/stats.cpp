@@ -79,47 +79,64 @@ std::vector<int64_t> stable_order(const double* row, int64_t n) {
 }
 
 /// The lower median's position in a row: the first NaN if any, else position (n-1)/2 of a stable sort.
-int64_t median_index(const double* row, int64_t n) {
+/// Ignoring NaN (nanmedian): position (k-1)/2 among the k numbers; an all-NaN row gives its first NaN.
+int64_t median_index(const double* row, int64_t n, bool ignore_nan) {
+  int64_t numbers = n;
   for (int64_t i = 0; i < n; ++i)
-    if (std::isnan(row[i])) return i;
-  return stable_order(row, n)[static_cast<size_t>((n - 1) / 2)];
+    if (std::isnan(row[i])) {
+      if (!ignore_nan) return i;
+      --numbers;
+    }
+  if (numbers == 0) return 0;
+  return stable_order(row, n)[static_cast<size_t>((numbers - 1) / 2)];
 }
 
 /// median over all elements: the gradient shared among the elements equal to it (NaN: the NaNs).
-const OpDef<> kMedian{
-    .name = "median", .saves = {.inputs = 0b1, .outputs = 0b1}, .backward = [](const Ctx<>& c) -> Grads {
-      const Tensor x = c.input(), m = c.output();
-      const Tensor mask = where(isnan(m), isnan(x), eq(x, m)).to(x.dtype());
-      return {mul(mask, div(c.grad(), sum(mask)))};
-    }};
+Grads median_backward(const Ctx<>& c) {
+  const Tensor x = c.input(), m = c.output();
+  const Tensor mask = where(isnan(m), isnan(x), eq(x, m)).to(x.dtype());
+  return {mul(mask, div(c.grad(), sum(mask)))};
+}
+const OpDef<> kMedian{.name = "median", .saves = {.inputs = 0b1, .outputs = 0b1}, .backward = median_backward};
+const OpDef<> kNanmedian{.name = "nanmedian", .saves = {.inputs = 0b1, .outputs = 0b1}, .backward = median_backward};
 
-}  // namespace
-
-Tensor median(const Tensor& x) {
-  check_defined(x, "median", "input");
+Tensor median_all(const Tensor& x, bool ignore_nan, const char* op) {
+  check_defined(x, op, "input");
   Tensor out;
   if (x.numel() == 0) {
     out = full({}, std::numeric_limits<double>::quiet_NaN(), x.dtype());
   } else {
     const Tensor flat = reshape(x.detach(), {x.numel()});
     const std::vector<double> v = flat.contiguous().to_vector<double>();
-    const int64_t i = median_index(v.data(), x.numel());
+    const int64_t i = median_index(v.data(), x.numel(), ignore_nan);
     out = reshape(select(flat, 0, i), {}).clone();
   }
-  return kMedian.record(std::move(out), {&x});
+  return (ignore_nan ? kNanmedian : kMedian).record(std::move(out), {&x});
 }
 
-std::pair<Tensor, Tensor> median(const Tensor& x0, int64_t dim, bool keepdim) {
-  const auto [x, d] = along(x0, dim, "median");
+std::pair<Tensor, Tensor> median_along(const Tensor& x0, int64_t dim, bool keepdim, bool ignore_nan, const char* op) {
+  const auto [x, d] = along(x0, dim, op);
   if (x.size(d) == 0)
-    fail<IndexError>("median: cannot take the median over dim {} of size 0 (input shape {})", dim,
+    fail<IndexError>("{}: cannot take the median over dim {} of size 0 (input shape {})", op, dim,
                      shape_str(x0.shape()));
   const Rows r = rows_of(x, d);
   std::vector<int64_t> idx(static_cast<size_t>(r.rows));
-  for (int64_t k = 0; k < r.rows; ++k) idx[static_cast<size_t>(k)] = median_index(r.v.data() + k * r.n, r.n);
+  for (int64_t k = 0; k < r.rows; ++k)
+    idx[static_cast<size_t>(k)] = median_index(r.v.data() + k * r.n, r.n, ignore_nan);
   auto res = select_along(x, d, idx, keepdim);
   if (x0.dim() == 0) return {reshape(res.first, {}), reshape(res.second, {})};
   return res;
+}
+
+}  // namespace
+
+Tensor median(const Tensor& x) { return median_all(x, false, "median"); }
+Tensor nanmedian(const Tensor& x) { return median_all(x, true, "nanmedian"); }
+std::pair<Tensor, Tensor> median(const Tensor& x, int64_t dim, bool keepdim) {
+  return median_along(x, dim, keepdim, false, "median");
+}
+std::pair<Tensor, Tensor> nanmedian(const Tensor& x, int64_t dim, bool keepdim) {
+  return median_along(x, dim, keepdim, true, "nanmedian");
 }
 
 std::pair<Tensor, Tensor> mode(const Tensor& x0, int64_t dim, bool keepdim) {
@@ -150,12 +167,14 @@ std::pair<Tensor, Tensor> mode(const Tensor& x0, int64_t dim, bool keepdim) {
   return res;
 }
 
-Tensor quantile(const Tensor& x0, const Tensor& q, std::optional<int64_t> dim, bool keepdim,
-                const std::string& interpolation) {
-  check_defined(x0, "quantile", "input");
-  check_defined(q, "quantile", "q");
-  if (!is_floating(x0.dtype())) fail<DTypeError>("quantile: expected a floating input, got {}", dtype_name(x0.dtype()));
-  if (q.dim() > 1) fail<ShapeError>("quantile: q must be a number, 0-d or 1-D, got shape {}", shape_str(q.shape()));
+namespace {
+
+Tensor quantile_impl(const Tensor& x0, const Tensor& q, std::optional<int64_t> dim, bool keepdim,
+                     const std::string& interpolation, bool ignore_nan, const char* op) {
+  check_defined(x0, op, "input");
+  check_defined(q, op, "q");
+  if (!is_floating(x0.dtype())) fail<DTypeError>("{}: expected a floating input, got {}", op, dtype_name(x0.dtype()));
+  if (q.dim() > 1) fail<ShapeError>("{}: q must be a number, 0-d or 1-D, got shape {}", op, shape_str(q.shape()));
   enum class Mode { linear, lower, higher, midpoint, nearest };
   Mode m;
   if (interpolation == "linear")
@@ -169,16 +188,16 @@ Tensor quantile(const Tensor& x0, const Tensor& q, std::optional<int64_t> dim, b
   else if (interpolation == "nearest")
     m = Mode::nearest;
   else
-    fail<ValueError>("quantile: interpolation must be linear, lower, higher, midpoint or nearest, got '{}'",
+    fail<ValueError>("{}: interpolation must be linear, lower, higher, midpoint or nearest, got '{}'", op,
                      interpolation);
   const std::vector<double> qs = q.detach().contiguous().to_vector<double>();
   for (double v : qs)
-    if (!(v >= 0.0 && v <= 1.0)) fail<ValueError>("quantile: q must be in the range [0, 1], got {}", v);
-  if (x0.numel() == 0) fail<IndexError>("quantile: the input is empty (shape {})", shape_str(x0.shape()));
+    if (!(v >= 0.0 && v <= 1.0)) fail<ValueError>("{}: q must be in the range [0, 1], got {}", op, v);
+  if (x0.numel() == 0) fail<IndexError>("{}: the input is empty (shape {})", op, shape_str(x0.shape()));
   // Along dim (moved last) or over the flattened input.
   Tensor x = dim ? x0 : reshape(x0, {x0.numel()});
   if (x.dim() == 0) x = reshape(x, {1});
-  const int64_t d = dim ? wrap_dim(*dim, x.dim(), "quantile") : 0;
+  const int64_t d = dim ? wrap_dim(*dim, x.dim(), op) : 0;
   Shape order;
   for (int64_t i = 0; i < x.dim(); ++i)
     if (i != d) order.push_back(i);
@@ -190,10 +209,12 @@ Tensor quantile(const Tensor& x0, const Tensor& q, std::optional<int64_t> dim, b
   std::vector<double> weight(below.size());
   for (int64_t k = 0; k < r.rows; ++k) {
     const double* row = r.v.data() + k * r.n;
-    const bool nan = std::any_of(row, row + r.n, [](double v) { return std::isnan(v); });
+    const int64_t nans = std::count_if(row, row + r.n, [](double v) { return std::isnan(v); });
+    // With NaN: the last (NaN) element; ignoring NaN, ranks among the numbers (NaN when there are none).
+    const int64_t numbers = ignore_nan ? std::max<int64_t>(r.n - nans, 1) : r.n;
     for (int64_t j = 0; j < nq; ++j) {
-      const double rank =
-          nan ? static_cast<double>(r.n - 1) : qs[static_cast<size_t>(j)] * static_cast<double>(r.n - 1);
+      const double rank = nans && !ignore_nan ? static_cast<double>(r.n - 1)
+                                              : qs[static_cast<size_t>(j)] * static_cast<double>(numbers - 1);
       double lo = std::floor(rank), hi = std::ceil(rank);
       if (m == Mode::lower) hi = lo;
       if (m == Mode::higher) lo = hi;
@@ -228,11 +249,27 @@ Tensor quantile(const Tensor& x0, const Tensor& q, std::optional<int64_t> dim, b
   return q.dim() == 0 ? squeeze(out, 0) : out;
 }
 
+}  // namespace
+
+Tensor quantile(const Tensor& x, const Tensor& q, std::optional<int64_t> dim, bool keepdim,
+                const std::string& interpolation) {
+  return quantile_impl(x, q, dim, keepdim, interpolation, false, "quantile");
+}
 Tensor quantile(const Tensor& x, double q, std::optional<int64_t> dim, bool keepdim, const std::string& interpolation) {
   check_defined(x, "quantile", "input");
-  return quantile(x, scalar(q, x.dtype()), dim, keepdim, interpolation);
+  return quantile_impl(x, scalar(q, x.dtype()), dim, keepdim, interpolation, false, "quantile");
+}
+Tensor nanquantile(const Tensor& x, const Tensor& q, std::optional<int64_t> dim, bool keepdim,
+                   const std::string& interpolation) {
+  return quantile_impl(x, q, dim, keepdim, interpolation, true, "nanquantile");
+}
+Tensor nanquantile(const Tensor& x, double q, std::optional<int64_t> dim, bool keepdim,
+                   const std::string& interpolation) {
+  check_defined(x, "nanquantile", "input");
+  return quantile_impl(x, scalar(q, x.dtype()), dim, keepdim, interpolation, true, "nanquantile");
 }
 
 const RegisterOp reg_median{expose(kMedian, static_cast<Tensor (*)(const Tensor&)>(median), {"input"})};
+const RegisterOp reg_nanmedian{expose(kNanmedian, static_cast<Tensor (*)(const Tensor&)>(nanmedian), {"input"})};
 
 }  // namespace xg

@@ -194,3 +194,18 @@ TEST(Stats, FoldIsUnfoldsAdjoint) {
   expect_error<ShapeError>([] { F::fold(zeros({1, 7, 9}), {4, 4}, {2, 2}); }, {"fold", "multiple"});
   expect_error<ValueError>([] { F::unfold(zeros({1, 1, 4, 4}), {2, 2}, {1, 1}, {0, 0}, {0, 1}); }, {"unfold"});
 }
+
+TEST(Stats, NanmedianNanquantile) {
+  const Tensor x = f64({kNaN, kNaN, kNaN, 3, kNaN, 1, 2, 1, 2}, {3, 3});
+  auto [v, i] = nanmedian(x, 1);
+  expect_values(v, {3}, {kNaN, 1, 2});
+  EXPECT_EQ(i.to_vector<int64_t>(), (std::vector<int64_t>{0, 2, 0}));  // as PyTorch
+  expect_values(nanmedian(f64({kNaN, 2, kNaN, 1, 2}, {5})), {}, {2});
+  Tensor a = f64({kNaN, 2, 2, 1}, {4}).requires_grad_();
+  nanmedian(a).backward();
+  expect_values(a.grad(), {4}, {0, 0.5, 0.5, 0});
+  expect_values(nanquantile(x, f64({0, 0.5, 1}, {3}), 1), {3, 3}, {kNaN, 1, 1, kNaN, 2, 2, kNaN, 3, 2});
+  expect_values(nanquantile(f64({1, kNaN, 3}, {3}), 0.5), {}, {2});
+  expect_error<ValueError>([] { nanquantile(zeros({3}), 2.0); }, {"nanquantile", "[0, 1]"});
+  EXPECT_NE(ops::find_op("nanmedian"), nullptr);
+}

@@ -29,4 +29,13 @@ Tensor quantile(const Tensor& x, const Tensor& q, std::optional<int64_t> dim = s
 Tensor quantile(const Tensor& x, double q, std::optional<int64_t> dim = std::nullopt, bool keepdim = false,
                 const std::string& interpolation = "linear");
 
+/// torch.nanmedian and torch.nanquantile: the same, ignoring NaN (NaN only where a row is all NaN;
+/// nanmedian's index for such a row is 0, as PyTorch).
+Tensor nanmedian(const Tensor& x);
+std::pair<Tensor, Tensor> nanmedian(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor nanquantile(const Tensor& x, const Tensor& q, std::optional<int64_t> dim = std::nullopt, bool keepdim = false,
+                   const std::string& interpolation = "linear");
+Tensor nanquantile(const Tensor& x, double q, std::optional<int64_t> dim = std::nullopt, bool keepdim = false,
+                   const std::string& interpolation = "linear");
+
 }  // namespace xg
