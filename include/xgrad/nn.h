@@ -19,5 +19,5 @@
 #include "xgrad/nn/rnn.h"
 #include "xgrad/nn/serialize.h"
 #include "xgrad/nn/summary.h"
-#include "xgrad/nn/upsampling.h"
 #include "xgrad/nn/transformer.h"
+#include "xgrad/nn/upsampling.h"

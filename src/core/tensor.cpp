@@ -388,15 +388,23 @@ Tensor from_blob(void* data, const Shape& shape, DType dtype, const Shape& strid
 namespace {
 template <class G>
 Tensor fill_random(const Shape& shape, DType dtype, Generator* gen, const char* op, G draw) {
-  // The 16-bit floats draw as float32 does and round, as PyTorch's CPU generators do.
-  if (is_reduced_float(dtype)) return fill_random(shape, kFloat32, gen, op, draw).to(dtype);
   Tensor t(new_impl(shape, dtype, op));
   GeneratorLock lock(gen);
   Generator& g = *lock;
-  core::dispatch_float(dtype, op, [&]<class T>() {
+  // The 16-bit floats draw as float32 does and round.
+  auto fill = [&]<class T>() {
     T* p = t.data<T>();
-    for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(draw(g));
-  });
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(static_cast<float>(draw(g)));
+  };
+  if (dtype == kFloat16)
+    fill.template operator()<Half>();
+  else if (dtype == kBFloat16)
+    fill.template operator()<BFloat16>();
+  else
+    core::dispatch_float(dtype, op, [&]<class T>() {
+      T* p = t.data<T>();
+      for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(draw(g));
+    });
   return t;
 }
 Tensor uniform_impl(const Shape& shape, double low, double high, DType dtype, Generator* gen, const char* op) {

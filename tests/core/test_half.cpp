@@ -17,7 +17,8 @@ void expect_same_bits(const Tensor& a, const Tensor& b) {
   ASSERT_EQ(a.shape(), b.shape());
   const std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
   for (size_t i = 0; i < x.size(); ++i)
-    EXPECT_TRUE(x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i]))) << "element " << i << ": " << x[i] << " vs " << y[i];
+    EXPECT_TRUE(x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i])))
+        << "element " << i << ": " << x[i] << " vs " << y[i];
 }
 
 /// The 16-bit result PyTorch's CPU kernels give: computed in float32, rounded once.
@@ -41,15 +42,15 @@ TEST(Half, EveryBitPatternSurvivesARoundTrip) {
 }
 
 TEST(Half, RoundsToNearestEven) {
-  EXPECT_EQ(Half::from_float(65519.99f), 0x7bff);         // the largest half
-  EXPECT_EQ(Half::from_float(65520.0f), 0x7c00);          // half-way to the next step: infinity
-  EXPECT_EQ(Half::from_float(1.0f + 0x1p-11f), 0x3c00);   // a tie goes to the even 1.0
-  EXPECT_EQ(Half::from_float(1.0f + 0x3p-11f), 0x3c02);   // and up to the even 1 + 2^-9
-  EXPECT_EQ(Half::from_float(0x1p-25f), 0x0000);          // half the smallest subnormal: to zero
-  EXPECT_EQ(Half::from_float(0x1.0002p-25f), 0x0001);     // just above: the smallest subnormal
-  EXPECT_EQ(Half::from_float(0x3p-25f), 0x0002);          // 1.5 subnormal steps: to the even 2
+  EXPECT_EQ(Half::from_float(65519.99f), 0x7bff);        // the largest half
+  EXPECT_EQ(Half::from_float(65520.0f), 0x7c00);         // half-way to the next step: infinity
+  EXPECT_EQ(Half::from_float(1.0f + 0x1p-11f), 0x3c00);  // a tie goes to the even 1.0
+  EXPECT_EQ(Half::from_float(1.0f + 0x3p-11f), 0x3c02);  // and up to the even 1 + 2^-9
+  EXPECT_EQ(Half::from_float(0x1p-25f), 0x0000);         // half the smallest subnormal: to zero
+  EXPECT_EQ(Half::from_float(0x1.0002p-25f), 0x0001);    // just above: the smallest subnormal
+  EXPECT_EQ(Half::from_float(0x3p-25f), 0x0002);         // 1.5 subnormal steps: to the even 2
   EXPECT_EQ(Half::from_float(-0.0f), 0x8000);
-  EXPECT_EQ(Half::from_float(0x1.ffcp-15f), 0x0400);     // rounds up into the smallest normal
+  EXPECT_EQ(Half::from_float(0x1.ffcp-15f), 0x0400);  // rounds up into the smallest normal
   EXPECT_EQ(BFloat16::from_float(1.0f + 0x1p-8f), 0x3f80);
   EXPECT_EQ(BFloat16::from_float(1.0f + 0x3p-8f), 0x3f82);
   EXPECT_TRUE(std::isnan(BFloat16::to_float(BFloat16::from_float(NAN))));
@@ -134,7 +135,8 @@ TEST(Half, ConvertsPrintsAndSamples) {
   EXPECT_EQ(t.to(kFloat64).to_vector<double>(), (std::vector<double>{1.5, -2.0, 65504.0, INFINITY}));
   EXPECT_EQ(t.to(kInt64).to_vector<int64_t>()[1], -2);
   EXPECT_DOUBLE_EQ(t.at({0}), 1.5);
-  EXPECT_DOUBLE_EQ(full({}, 0.1, kBFloat16).item(), static_cast<double>(BFloat16::to_float(BFloat16::from_float(0.1f))));
+  EXPECT_DOUBLE_EQ(full({}, 0.1, kBFloat16).item(),
+                   static_cast<double>(BFloat16::to_float(BFloat16::from_float(0.1f))));
   EXPECT_NE(t.to_string().find("float16"), std::string::npos) << t.to_string();
   manual_seed(6);
   const Tensor r = randn({1000}, kBFloat16);
