@@ -281,7 +281,6 @@ class Literal {
  private:
   Shape shape_;
   std::vector<Scalar> values_;
-  bool nested_ = false;  ///< built from a braced list
 };
 /// torch.tensor: `tensor({1.0, 2.0})` is float32 (the default dtype), `tensor({1, 2, 3})` int64,
 /// `tensor({true, false})` bool, `tensor({{1, 2}, {3, 4}})` 2-D (3-D likewise). A shape reshapes the

@@ -310,7 +310,7 @@ Tensor from_vector(const std::vector<float>& v, const Shape& shape) { return fro
 Tensor from_vector(const std::vector<double>& v, const Shape& shape) { return from_values<double>(v, shape); }
 Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape) { return from_values<int64_t>(v, shape); }
 Tensor from_vector(const std::vector<bool>& v, const Shape& shape) { return from_values<bool>(v, shape); }
-Literal::Literal(std::initializer_list<Literal> items) : nested_(true) {
+Literal::Literal(std::initializer_list<Literal> items) {
   shape_ = {static_cast<int64_t>(items.size())};
   if (items.size() == 0) return;
   const Shape& inner = items.begin()->shape_;

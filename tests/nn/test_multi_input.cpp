@@ -18,6 +18,7 @@ struct Mix : nn::ModuleWith<Mix> {
     fx = register_module("fx", std::make_shared<nn::Linear>(3, 4));
     fh = register_module("fh", std::make_shared<nn::Linear>(4, 4));
   }
+  using Module::forward;  // the single-tensor virtual stays visible (clang's -Woverloaded-virtual)
   std::tuple<Tensor, Tensor> forward(const Tensor& x, const Tensor& h) {
     const Tensor h1 = tanh(add((*fx)(x), (*fh)(h)));
     return {mul(h1, scalar(2.0)), h1};
@@ -31,6 +32,7 @@ struct TwoTower : nn::ModuleWith<TwoTower> {
     a = register_module("a", std::make_shared<nn::Linear>(2, 3));
     b = register_module("b", std::make_shared<nn::Linear>(1, 3));
   }
+  using Module::forward;  // the single-tensor virtual stays visible (clang's -Woverloaded-virtual)
   Tensor forward(const Tensor& x1, const Tensor& x2) { return add((*a)(x1), (*b)(x2)); }
 };
 
@@ -38,6 +40,7 @@ struct TwoTower : nn::ModuleWith<TwoTower> {
 struct Wrap : nn::ModuleWith<Wrap> {
   std::shared_ptr<nn::LSTM> lstm;
   Wrap() { lstm = register_module("lstm", std::make_shared<nn::LSTM>(3, 5)); }
+  using Module::forward;  // the single-tensor virtual stays visible (clang's -Woverloaded-virtual)
   Tensor forward(const Tensor& x, const Tensor& h, const Tensor& c) { return (*lstm)(x, h, c).output; }
 };
 

@@ -50,6 +50,7 @@ class MultiheadAttention : public ModuleWith<MultiheadAttention> {
   /// [N·num_heads, L, S]. Returns the output, shaped as query, and, with need_weights, the
   /// attention probabilities [N, L, S] averaged over heads (average_attn_weights) or
   /// [N, num_heads, L, S]; undefined without need_weights.
+  using Module::forward;  ///< forward(x) alone stays Module's error naming the module
   std::tuple<Tensor, Tensor> forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                      const Tensor& key_padding_mask = Tensor(), bool need_weights = true,
                                      const Tensor& attn_mask = Tensor(), bool average_attn_weights = true);

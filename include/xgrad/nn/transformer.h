@@ -78,6 +78,7 @@ class TransformerDecoderLayer : public ModuleWith<TransformerDecoderLayer> {
  public:
   explicit TransformerDecoderLayer(TransformerLayerOptions options);
   TransformerDecoderLayer(int64_t d_model, int64_t nhead, int64_t dim_feedforward = 2048, double dropout = 0.1);
+  using Module::forward;  ///< forward(x) alone stays Module's error naming the module
   Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = Tensor(),
                  const Tensor& memory_mask = Tensor(), const Tensor& tgt_key_padding_mask = Tensor(),
                  const Tensor& memory_key_padding_mask = Tensor());
@@ -96,6 +97,7 @@ class TransformerDecoder : public ModuleWith<TransformerDecoder> {
  public:
   TransformerDecoder(const std::shared_ptr<TransformerDecoderLayer>& layer, int64_t num_layers,
                      std::shared_ptr<LayerNorm> norm = nullptr);
+  using Module::forward;  ///< forward(x) alone stays Module's error naming the module
   Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = Tensor(),
                  const Tensor& memory_mask = Tensor(), const Tensor& tgt_key_padding_mask = Tensor(),
                  const Tensor& memory_key_padding_mask = Tensor());
