@@ -2,6 +2,7 @@
 //
 //   layer 1: N=32,  3 -> 32, 32x32, 3x3, pad 1 (the image takes no gradient)
 //   layer 2: N=32, 32 -> 64, 16x16, 3x3, pad 1 (the input takes a gradient, as inside a network)
+// and layer 2's forward + backward at other batch sizes (the last argument).
 //
 // Build with -DXGRAD_BUILD_BENCH=ON, then:
 //   ./bench/bench_conv --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
@@ -24,7 +25,12 @@ struct Layer {
   bool input_grad;
 };
 
-Layer layer(int64_t i) { return i == 1 ? Layer{32, 3, 32, 32, false} : Layer{32, 32, 64, 16, true}; }
+/// The layer of the benchmark's arguments: range(0) picks it, range(3) sets the batch size.
+Layer layer(const benchmark::State& state) {
+  Layer l = state.range(0) == 1 ? Layer{32, 3, 32, 32, false} : Layer{32, 32, 64, 16, true};
+  l.n = state.range(3);
+  return l;
+}
 
 void set_flops(benchmark::State& state, const Layer& l, double passes) {
   const double macs = static_cast<double>(l.n * l.cout * l.hw * l.hw * l.cin * 9);
@@ -32,9 +38,9 @@ void set_flops(benchmark::State& state, const Layer& l, double passes) {
                                                benchmark::Counter::kIs1000);
 }
 
-/// Args: layer (1 or 2), threads, backward (0: forward only, 1: forward + backward).
+/// Args: layer (1 or 2), threads, backward (0: forward only, 1: forward + backward), batch size.
 void BM_xgrad_conv2d(benchmark::State& state) {
-  const Layer l = layer(state.range(0));
+  const Layer l = layer(state);
   const int saved = xg::get_num_threads();
   xg::set_num_threads(static_cast<int>(state.range(1)));
   const bool backward = state.range(2) != 0;
@@ -68,7 +74,7 @@ void BM_xgrad_conv2d(benchmark::State& state) {
 
 #ifdef XGRAD_BENCH_HAVE_TORCH
 void BM_torch_conv2d(benchmark::State& state) {
-  const Layer l = layer(state.range(0));
+  const Layer l = layer(state);
   const int saved = at::get_num_threads();
   at::set_num_threads(static_cast<int>(state.range(1)));
   const bool backward = state.range(2) != 0;
@@ -102,18 +108,28 @@ void BM_torch_conv2d(benchmark::State& state) {
 #endif
 
 void conv_args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"layer", "threads", "backward"});
+  b->ArgNames({"layer", "threads", "backward", "batch"});
   for (int backward : {0, 1})
     for (int layer_id : {1, 2})
-      for (int threads : {1, 2}) b->Args({layer_id, threads, backward});
+      for (int threads : {1, 2}) b->Args({layer_id, threads, backward, 32});
+  b->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+/// Forward + backward time against batch size at layer 2 (docs/performance.md's conv chart).
+void batch_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"layer", "threads", "backward", "batch"});
+  for (int threads : {1, 2})
+    for (int batch : {1, 4, 16, 64, 128}) b->Args({2, threads, 1, batch});
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace
 
 BENCHMARK(BM_xgrad_conv2d)->Apply(conv_args);
+BENCHMARK(BM_xgrad_conv2d)->Apply(batch_args);
 #ifdef XGRAD_BENCH_HAVE_TORCH
 BENCHMARK(BM_torch_conv2d)->Apply(conv_args);
+BENCHMARK(BM_torch_conv2d)->Apply(batch_args);
 #endif
 
 BENCHMARK_MAIN();

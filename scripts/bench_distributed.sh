@@ -27,6 +27,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+# shellcheck source=scripts/cifar_cache.sh
+source scripts/cifar_cache.sh
+
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
 # yield_when_idle: a rank waiting for the other gives its core up (this machine is shared).
 mpirun=(mpirun --allow-run-as-root --oversubscribe --bind-to none --mca mpi_yield_when_idle 1)
@@ -45,18 +48,12 @@ epoch_seconds() {
   awk -v s="$s" -v e="$e" 'BEGIN { printf "%.2f", s / e }'
 }
 
-# CIFAR-10: the example reads the official binary batches. Where only ../shared's JPEG copy is at
-# hand, its converter writes them once into a cache folder outside the tree.
+# CIFAR-10: the example reads the official binary batches (converted once from ../shared's JPEG copy
+# when that is all there is).
 cifar_args=("${data_args[@]}")
-if [[ ${#data_args[@]} -eq 0 && -z ${XGRAD_DATA:-} && ! -d ../shared/data/cifar-10-batches-bin &&
-      ! -d ../shared/data/cifar-10/cifar-10-batches-bin ]]; then
-  cache="${XGRAD_CACHE_DIR:-$HOME/.cache/xgrad}"
-  if [[ ! -f $cache/cifar-10-batches-bin/data_batch_1.bin && -f ../shared/data/cifar-10/cifar-10-jpg.tar.gz ]]; then
-    mkdir -p "$cache"
-    /usr/bin/python3 ../shared/tools/cifar10_jpg_to_bin.py ../shared/data/cifar-10/cifar-10-jpg.tar.gz \
-      "$cache/cifar-10-batches-bin" >/dev/null || true
-  fi
-  [[ -f $cache/cifar-10-batches-bin/data_batch_1.bin ]] && cifar_args=(--data-dir "$cache")
+if [[ ${#data_args[@]} -eq 0 ]]; then
+  cifar_cache=$(cifar_cache_dir)
+  [[ -n $cifar_cache ]] && cifar_args=(--data-dir "$cifar_cache")
 fi
 
 printf "%-12s %14s %14s %14s %10s\n" model "1p x 1t (s)" "1p x 2t (s)" "2p x 1t (s)" "2p speed-up"
