@@ -100,6 +100,12 @@ T* thread_buffer_b(std::size_t count) {
   return static_cast<T*>(s.get(count * sizeof(T)));
 }
 
+template <class T>
+T* thread_buffer_work(std::size_t count) {
+  thread_local scratch s;
+  return static_cast<T*>(s.get(count * sizeof(T)));
+}
+
 #if defined(__AVX512F__)
 /// In-register transpose of a 16 x 16 float block: on return col[j] holds element j of every input row.
 /// (The all-ones maskz forms compile to the plain instructions; the unmasked intrinsics trip GCC 12's
@@ -253,10 +259,11 @@ void pack_b(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* out)
 }
 
 /// MR x (NV*lanes) register tile: acc = sum_p a[:,p] * b[p,:] in increasing p, then
-/// c = alpha*acc + beta*c on the first k block (c not read when beta == 0) or c = alpha*acc + c afterwards.
+/// c = alpha*acc + beta*s on the first k block (s not read when beta == 0) or c = alpha*acc + s afterwards, where
+/// s is the running sum read from `src` (C itself, or a workspace tile) and c is written to `c` (src may equal c).
 template <class T, int MR, int NV>
-void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restrict c, int64_t ldc, T alpha,
-                  T beta, bool first) {
+void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, const T* src, int64_t lds, T* c,
+                  int64_t ldc, T alpha, T beta, bool first) {
   using batch = xsimd::batch<T>;
   constexpr int W = static_cast<int>(batch::size);
   constexpr int NR = NV * W;
@@ -265,6 +272,10 @@ void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* _
   for (int r = 0; r < MR; ++r) {
     __builtin_prefetch(c + r * ldc, 1, 2);
     __builtin_prefetch(c + r * ldc + NR - 1, 1, 2);
+    if (src != c) {
+      __builtin_prefetch(src + r * lds, 0, 2);
+      __builtin_prefetch(src + r * lds + NR - 1, 0, 2);
+    }
   }
   batch acc[MR][NV];
 #pragma GCC unroll 32
@@ -301,16 +312,16 @@ void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* _
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
-        T* cp = c + r * ldc + v * W;
-        xsimd::fma(alpha_v, acc[r][v], beta_v * batch::load_unaligned(cp)).store_unaligned(cp);
+        xsimd::fma(alpha_v, acc[r][v], beta_v * batch::load_unaligned(src + r * lds + v * W))
+            .store_unaligned(c + r * ldc + v * W);
       }
   } else {
 #pragma GCC unroll 32
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
-        T* cp = c + r * ldc + v * W;
-        xsimd::fma(alpha_v, acc[r][v], batch::load_unaligned(cp)).store_unaligned(cp);
+        xsimd::fma(alpha_v, acc[r][v], batch::load_unaligned(src + r * lds + v * W))
+            .store_unaligned(c + r * ldc + v * W);
       }
   }
 }
@@ -342,18 +353,25 @@ int64_t k_block_size(int64_t k) {
 
 /// Computes one MR x NR tile of C (rows x cols of it valid) from packed slivers. A partial tile runs the same
 /// full-size kernel on a staging copy (edge: at least MR x NR elements), so the arithmetic is identical.
+/// A full tile of a product with several k blocks keeps its running sum in `work` (an MR x NR workspace tile,
+/// or null): C, whose rows a power-of-two ldc puts in one L1 set, is then read once and written once.
 template <class T, int MR, int NV>
 void run_tile(int64_t kc, int64_t rows, int64_t cols, const T* ap, const T* bp, T* cp, problem<T> const& pr, bool first,
-              T* edge) {
+              bool last, T* edge, T* work) {
   constexpr int NR = NV * static_cast<int>(xsimd::batch<T>::size);
   if (rows == MR && cols == NR) {
-    micro_kernel<T, MR, NV>(kc, ap, bp, cp, pr.ldc, pr.alpha, pr.beta, first);
+    if (work == nullptr)
+      micro_kernel<T, MR, NV>(kc, ap, bp, cp, pr.ldc, cp, pr.ldc, pr.alpha, pr.beta, first);
+    else if (first)
+      micro_kernel<T, MR, NV>(kc, ap, bp, cp, pr.ldc, work, NR, pr.alpha, pr.beta, true);
+    else
+      micro_kernel<T, MR, NV>(kc, ap, bp, work, NR, last ? cp : work, last ? pr.ldc : NR, pr.alpha, pr.beta, false);
     return;
   }
   if (!(first && pr.beta == T(0)))
     for (int64_t r = 0; r < rows; ++r)
       std::memcpy(edge + r * NR, cp + r * pr.ldc, static_cast<std::size_t>(cols) * sizeof(T));
-  micro_kernel<T, MR, NV>(kc, ap, bp, edge, NR, pr.alpha, pr.beta, first);
+  micro_kernel<T, MR, NV>(kc, ap, bp, edge, NR, edge, NR, pr.alpha, pr.beta, first);
   for (int64_t r = 0; r < rows; ++r)
     std::memcpy(cp + r * pr.ldc, edge + r * NR, static_cast<std::size_t>(cols) * sizeof(T));
 }
@@ -373,12 +391,18 @@ void gemm_block(problem<T> const& pr) {
   T* const a_pack = thread_buffer_a<T>(static_cast<std::size_t>(mc_max * kc_max));
   T* const b_pack = thread_buffer_b<T>(static_cast<std::size_t>(nc_max * kc_max));
   alignas(buffer_alignment) T edge[MR * NR] = {};
+  // Running sums between k blocks, one MR x NR tile per full tile of the m x nc panel (up to 64 MiB).
+  int64_t const n_tiles = nc_max / NR;
+  int64_t const work_count = (pr.m / MR) * n_tiles * MR * NR;
+  bool const use_work = pr.k > kc_max && static_cast<double>(work_count) * sizeof(T) <= 64.0 * (1 << 20);
+  T* const work = use_work ? thread_buffer_work<T>(static_cast<std::size_t>(work_count)) : nullptr;
 
   for (int64_t jc = 0; jc < pr.n; jc += nc_max) {
     int64_t const nc = std::min(nc_max, pr.n - jc);
     for (int64_t pc = 0; pc < pr.k; pc += kc_max) {
       int64_t const kc = std::min(kc_max, pr.k - pc);
       bool const first = pc == 0;
+      bool const last = pc + kc >= pr.k;
       pack_b<T, NR>(pr.trans_b, kc, nc, pr.trans_b ? pr.b + jc * pr.ldb + pc : pr.b + pc * pr.ldb + jc, pr.ldb, b_pack);
       for (int64_t ic = 0; ic < pr.m; ic += mc_max) {
         int64_t const mc = std::min(mc_max, pr.m - ic);
@@ -392,10 +416,13 @@ void gemm_block(problem<T> const& pr) {
             int64_t const rows = std::min<int64_t>(MR, mc - ir);
             const T* ap = a_pack + ir * kc;
             T* cp = pr.c + (ic + ir) * pr.ldc + jc + jr;
+            T* const wt = work != nullptr && rows == MR && cols == NR
+                              ? work + ((ic + ir) / MR * n_tiles + jr / NR) * (MR * NR)
+                              : nullptr;
             if (rows < MR && short_tail)
-              run_tile<T, TR, NV>(kc, rows, cols, ap, bp, cp, pr, first, edge);
+              run_tile<T, TR, NV>(kc, rows, cols, ap, bp, cp, pr, first, last, edge, nullptr);
             else
-              run_tile<T, MR, NV>(kc, rows, cols, ap, bp, cp, pr, first, edge);
+              run_tile<T, MR, NV>(kc, rows, cols, ap, bp, cp, pr, first, last, edge, wt);
           }
         }
       }
