@@ -32,12 +32,14 @@ namespace xg::kernels {
 namespace {
 
 /// Cache blocking in elements (kc keeps the same bytes per k step for double). A kc x NR B micro-panel and an
-/// MR x kc A sliver stream from L1/L2 inside the micro-kernel, the mc x kc A block stays in L2 (1 MiB per core on
-/// the target) and the kc x nc B panel in L3. Measured on Zen 4: kc 256 vs 384 and mc 140 vs 280 are within noise;
-/// kc 128 or mc 70 lose 5-10% at n >= 1024.
+/// MR x kc A sliver stream from L1/L2 inside the micro-kernel (B prefetched ahead), the mc x kc A block stays in
+/// L2 (1 MiB per core on the target) and the kc x nc B panel in L3. Every k block folds into C once, and with a
+/// power-of-two ldc the 14 rows of a tile share one L1 set, so each fold misses: on Zen 5 at n = 2048, kc 512
+/// runs 8-10% faster than kc 256 (padding ldc by 16 floats closes the same gap). Measured on Zen 4: mc 140 vs 280
+/// within noise; kc 128 or mc 70 lose 5-10% at n >= 1024.
 template <class T>
 struct cache_blocking {
-  static constexpr int64_t kc = 256 * static_cast<int64_t>(sizeof(float)) / static_cast<int64_t>(sizeof(T));
+  static constexpr int64_t kc = 512 * static_cast<int64_t>(sizeof(float)) / static_cast<int64_t>(sizeof(T));
   static constexpr int64_t mc = 140;
   static constexpr int64_t nc = 2048;
 };
@@ -94,6 +96,12 @@ T* thread_buffer_a(std::size_t count) {
 
 template <class T>
 T* thread_buffer_b(std::size_t count) {
+  thread_local scratch s;
+  return static_cast<T*>(s.get(count * sizeof(T)));
+}
+
+template <class T>
+T* thread_buffer_work(std::size_t count) {
   thread_local scratch s;
   return static_cast<T*>(s.get(count * sizeof(T)));
 }
@@ -251,10 +259,11 @@ void pack_b(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* out)
 }
 
 /// MR x (NV*lanes) register tile: acc = sum_p a[:,p] * b[p,:] in increasing p, then
-/// c = alpha*acc + beta*c on the first k block (c not read when beta == 0) or c = alpha*acc + c afterwards.
+/// c = alpha*acc + beta*s on the first k block (s not read when beta == 0) or c = alpha*acc + s afterwards, where
+/// s is the running sum read from `src` (C itself, or a workspace tile) and c is written to `c` (src may equal c).
 template <class T, int MR, int NV>
-void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restrict c, int64_t ldc, T alpha,
-                  T beta, bool first) {
+void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, const T* src, int64_t lds, T* c,
+                  int64_t ldc, T alpha, T beta, bool first) {
   using batch = xsimd::batch<T>;
   constexpr int W = static_cast<int>(batch::size);
   constexpr int NR = NV * W;
@@ -263,6 +272,10 @@ void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* _
   for (int r = 0; r < MR; ++r) {
     __builtin_prefetch(c + r * ldc, 1, 2);
     __builtin_prefetch(c + r * ldc + NR - 1, 1, 2);
+    if (src != c) {
+      __builtin_prefetch(src + r * lds, 0, 2);
+      __builtin_prefetch(src + r * lds + NR - 1, 0, 2);
+    }
   }
   batch acc[MR][NV];
 #pragma GCC unroll 32
@@ -271,6 +284,9 @@ void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* _
     for (int v = 0; v < NV; ++v) acc[r][v] = batch(T(0));
 
   for (int64_t p = 0; p < kc; ++p) {
+    // A kc = 512 B micro-panel (64 KiB) outgrows L1: fetch it 32 k steps ahead from L2.
+    __builtin_prefetch(b + 32 * NR, 0, 3);
+    if constexpr (NR * sizeof(T) > 64) __builtin_prefetch(b + 32 * NR + 64 / sizeof(T), 0, 3);
     batch bv[NV];
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) bv[v] = batch::load_aligned(b + v * W);
@@ -296,16 +312,16 @@ void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* _
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
-        T* cp = c + r * ldc + v * W;
-        xsimd::fma(alpha_v, acc[r][v], beta_v * batch::load_unaligned(cp)).store_unaligned(cp);
+        xsimd::fma(alpha_v, acc[r][v], beta_v * batch::load_unaligned(src + r * lds + v * W))
+            .store_unaligned(c + r * ldc + v * W);
       }
   } else {
 #pragma GCC unroll 32
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
-        T* cp = c + r * ldc + v * W;
-        xsimd::fma(alpha_v, acc[r][v], batch::load_unaligned(cp)).store_unaligned(cp);
+        xsimd::fma(alpha_v, acc[r][v], batch::load_unaligned(src + r * lds + v * W))
+            .store_unaligned(c + r * ldc + v * W);
       }
   }
 }
@@ -337,18 +353,25 @@ int64_t k_block_size(int64_t k) {
 
 /// Computes one MR x NR tile of C (rows x cols of it valid) from packed slivers. A partial tile runs the same
 /// full-size kernel on a staging copy (edge: at least MR x NR elements), so the arithmetic is identical.
+/// A full tile of a product with several k blocks keeps its running sum in `work` (an MR x NR workspace tile,
+/// or null): C, whose rows a power-of-two ldc puts in one L1 set, is then read once and written once.
 template <class T, int MR, int NV>
 void run_tile(int64_t kc, int64_t rows, int64_t cols, const T* ap, const T* bp, T* cp, problem<T> const& pr, bool first,
-              T* edge) {
+              bool last, T* edge, T* work) {
   constexpr int NR = NV * static_cast<int>(xsimd::batch<T>::size);
   if (rows == MR && cols == NR) {
-    micro_kernel<T, MR, NV>(kc, ap, bp, cp, pr.ldc, pr.alpha, pr.beta, first);
+    if (work == nullptr)
+      micro_kernel<T, MR, NV>(kc, ap, bp, cp, pr.ldc, cp, pr.ldc, pr.alpha, pr.beta, first);
+    else if (first)
+      micro_kernel<T, MR, NV>(kc, ap, bp, cp, pr.ldc, work, NR, pr.alpha, pr.beta, true);
+    else
+      micro_kernel<T, MR, NV>(kc, ap, bp, work, NR, last ? cp : work, last ? pr.ldc : NR, pr.alpha, pr.beta, false);
     return;
   }
   if (!(first && pr.beta == T(0)))
     for (int64_t r = 0; r < rows; ++r)
       std::memcpy(edge + r * NR, cp + r * pr.ldc, static_cast<std::size_t>(cols) * sizeof(T));
-  micro_kernel<T, MR, NV>(kc, ap, bp, edge, NR, pr.alpha, pr.beta, first);
+  micro_kernel<T, MR, NV>(kc, ap, bp, edge, NR, edge, NR, pr.alpha, pr.beta, first);
   for (int64_t r = 0; r < rows; ++r)
     std::memcpy(cp + r * pr.ldc, edge + r * NR, static_cast<std::size_t>(cols) * sizeof(T));
 }
@@ -368,12 +391,18 @@ void gemm_block(problem<T> const& pr) {
   T* const a_pack = thread_buffer_a<T>(static_cast<std::size_t>(mc_max * kc_max));
   T* const b_pack = thread_buffer_b<T>(static_cast<std::size_t>(nc_max * kc_max));
   alignas(buffer_alignment) T edge[MR * NR] = {};
+  // Running sums between k blocks, one MR x NR tile per full tile of the m x nc panel (up to 64 MiB).
+  int64_t const n_tiles = nc_max / NR;
+  int64_t const work_count = (pr.m / MR) * n_tiles * MR * NR;
+  bool const use_work = pr.k > kc_max && static_cast<double>(work_count) * sizeof(T) <= 64.0 * (1 << 20);
+  T* const work = use_work ? thread_buffer_work<T>(static_cast<std::size_t>(work_count)) : nullptr;
 
   for (int64_t jc = 0; jc < pr.n; jc += nc_max) {
     int64_t const nc = std::min(nc_max, pr.n - jc);
     for (int64_t pc = 0; pc < pr.k; pc += kc_max) {
       int64_t const kc = std::min(kc_max, pr.k - pc);
       bool const first = pc == 0;
+      bool const last = pc + kc >= pr.k;
       pack_b<T, NR>(pr.trans_b, kc, nc, pr.trans_b ? pr.b + jc * pr.ldb + pc : pr.b + pc * pr.ldb + jc, pr.ldb, b_pack);
       for (int64_t ic = 0; ic < pr.m; ic += mc_max) {
         int64_t const mc = std::min(mc_max, pr.m - ic);
@@ -387,10 +416,13 @@ void gemm_block(problem<T> const& pr) {
             int64_t const rows = std::min<int64_t>(MR, mc - ir);
             const T* ap = a_pack + ir * kc;
             T* cp = pr.c + (ic + ir) * pr.ldc + jc + jr;
+            T* const wt = work != nullptr && rows == MR && cols == NR
+                              ? work + ((ic + ir) / MR * n_tiles + jr / NR) * (MR * NR)
+                              : nullptr;
             if (rows < MR && short_tail)
-              run_tile<T, TR, NV>(kc, rows, cols, ap, bp, cp, pr, first, edge);
+              run_tile<T, TR, NV>(kc, rows, cols, ap, bp, cp, pr, first, last, edge, nullptr);
             else
-              run_tile<T, MR, NV>(kc, rows, cols, ap, bp, cp, pr, first, edge);
+              run_tile<T, MR, NV>(kc, rows, cols, ap, bp, cp, pr, first, last, edge, wt);
           }
         }
       }
@@ -513,6 +545,33 @@ void gemv_rows(int64_t n, int64_t k, T alpha, const T* a, const T* b, int64_t ld
   });
 }
 
+/// Wide tiles with a last row sliver `tail` rows tall (even, below wide_mr).
+template <class T>
+void run_wide_with_tail(problem<T> const& pr, int max_threads, int tail) {
+#if defined(__AVX512F__)
+  switch (tail) {
+    case 2:
+      return run_tiled<T, wide_mr, 2, 2>(pr, max_threads);
+    case 4:
+      return run_tiled<T, wide_mr, 2, 4>(pr, max_threads);
+    case 6:
+      return run_tiled<T, wide_mr, 2, 6>(pr, max_threads);
+    case 8:
+      return run_tiled<T, wide_mr, 2, 8>(pr, max_threads);
+    case 10:
+      return run_tiled<T, wide_mr, 2, 10>(pr, max_threads);
+    case 12:
+      return run_tiled<T, wide_mr, 2, 12>(pr, max_threads);
+    default:
+      return run_tiled<T, wide_mr, 2>(pr, max_threads);
+  }
+#else
+  if (tail <= 2) return run_tiled<T, wide_mr, 2, 2>(pr, max_threads);
+  if (tail <= 4) return run_tiled<T, wide_mr, 2, 4>(pr, max_threads);
+  return run_tiled<T, wide_mr, 2>(pr, max_threads);
+#endif
+}
+
 template <class T>
 void gemm_impl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
                const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
@@ -532,14 +591,17 @@ void gemm_impl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T al
   double const wide = tile_cost(m, n, wide_mr, 2 * W, 1.0);
   double const short_wide = tile_cost(m, n, short_mr, 2 * W, 0.85);
   double const narrow = tile_cost(m, n, narrow_mr, W, 0.8);
-  // Wide tiles with one short sliver for the last m % wide_mr rows, when they fill most of it (a mostly empty
-  // short tile loses to all-short tiles: m = 32 runs faster as 4 x 8 than as 14 + 14 + 4).
+  // Wide tiles with one shorter sliver for the last m % wide_mr rows, rounded up to an even height (m = 256 is
+  // 18 x 14 + 4: a 4-row tail instead of 10 rows of zeros). Short slivers keep fewer FMAs in flight, hence their
+  // lower efficiency; a mostly empty tail still loses to all-short tiles (m = 32 runs faster as 4 x 8).
   int64_t const rest = m % wide_mr;
-  double const mixed = rest <= short_mr / 2 || rest > short_mr
-                           ? wide
-                           : tile_cost(m - rest, n, wide_mr, 2 * W, 1.0) + tile_cost(rest, n, short_mr, 2 * W, 0.85);
+  int const tail = static_cast<int>(rest + 1) / 2 * 2;
+  double const tail_efficiency = tail >= 10 ? 0.95 : tail >= 8 ? 0.85 : tail >= 6 ? 0.7 : tail >= 4 ? 0.4 : 0.25;
+  double const mixed = rest == 0 || tail >= wide_mr ? wide
+                                                    : tile_cost(m - rest, n, wide_mr, 2 * W, 1.0) +
+                                                          tile_cost(rest, n, tail, 2 * W, tail_efficiency);
   if (mixed < wide && mixed < short_wide && mixed <= narrow)
-    run_tiled<T, wide_mr, 2, short_mr>(pr, max_threads);
+    run_wide_with_tail(pr, max_threads, tail);
   else if (wide <= short_wide && wide <= narrow)
     run_tiled<T, wide_mr, 2>(pr, max_threads);
   else if (short_wide <= narrow)

@@ -84,10 +84,12 @@ void check_gemm(bool ta, bool tb, shape s, T alpha, T beta, int64_t pad, bool na
     for (int64_t j = s.n; j < c.ld; ++j) ASSERT_TRUE(std::isnan(c.at(i, j))) << "wrote C padding";
 }
 
-const std::vector<shape> kShapes = {{1, 1, 1},     {7, 13, 5},     {33, 65, 17},   {257, 129, 300}, {14, 32, 256},
-                                    {15, 33, 257}, {13, 31, 1},    {1, 100, 50},   {100, 1, 50},    {32, 128, 784},
-                                    {32, 10, 128}, {784, 128, 32}, {32, 784, 128}, {64, 64, 64},    {29, 95, 513},
-                                    {300, 70, 9},  {22, 33, 17},   {148, 45, 300}, {288, 256, 65},  {6, 40, 3}};
+// The last five have m % 14 = 2, 3, 6, 9, 11: wide tiles ending in a 2, 4, 6, 10 or 12-row sliver.
+const std::vector<shape> kShapes = {{1, 1, 1},      {7, 13, 5},     {33, 65, 17},   {257, 129, 300}, {14, 32, 256},
+                                    {15, 33, 257},  {13, 31, 1},    {1, 100, 50},   {100, 1, 50},    {32, 128, 784},
+                                    {32, 10, 128},  {784, 128, 32}, {32, 784, 128}, {64, 64, 64},    {29, 95, 513},
+                                    {300, 70, 9},   {22, 33, 17},   {148, 45, 300}, {288, 256, 65},  {6, 40, 3},
+                                    {100, 35, 600}, {255, 20, 40},  {174, 33, 65},  {163, 17, 30},   {207, 40, 20}};
 
 template <class T>
 void check_all_shapes(T alpha, T beta, int64_t pad, bool nan_c) {
@@ -159,8 +161,9 @@ TEST(Gemm, EmptyOutputIsNoOp) {
 template <class T>
 void check_thread_invariance() {
   thread_count_guard guard;
-  const std::vector<shape> shapes = {{257, 129, 300}, {511, 513, 257}, {32, 784, 128},  {784, 128, 32}, {1000, 30, 700},
-                                     {30, 1000, 700}, {97, 2000, 3},   {148, 200, 300}, {64, 4096, 64}};
+  const std::vector<shape> shapes = {{257, 129, 300}, {511, 513, 257}, {32, 784, 128}, {784, 128, 32},
+                                     {1000, 30, 700}, {30, 1000, 700}, {97, 2000, 3},  {148, 200, 300},
+                                     {64, 4096, 64},  {255, 300, 530}, {163, 257, 100}};
   uint32_t seed = 100;
   for (shape const& s : shapes) {
     for (int t = 0; t < 4; ++t) {
@@ -191,11 +194,12 @@ TEST(Gemm, FloatBitwiseIdenticalAcrossThreadCounts) { check_thread_invariance<fl
 TEST(Gemm, DoubleBitwiseIdenticalAcrossThreadCounts) { check_thread_invariance<double>(); }
 
 /// Each row of C must come out the same whatever tile computes it: a row of a 64-row product (four 14-row tiles
-/// and an 8-row tail) must equal that row computed alone (a one-row problem, another kernel).
+/// and an 8-row tail; 256 rows end in a 4-row sliver, 207 in a 12-row one) must equal that row computed alone
+/// (a one-row problem, another kernel).
 template <class T>
 void check_rows_independent_of_tiling() {
   uint32_t seed = 300;
-  for (shape const s : std::vector<shape>{{64, 70, 300}, {22, 33, 17}, {148, 40, 520}}) {
+  for (shape const s : std::vector<shape>{{64, 70, 300}, {22, 33, 17}, {148, 40, 520}, {256, 40, 600}, {207, 33, 50}}) {
     for (int t = 0; t < 2; ++t) {
       bool const ta = t == 1;
       std::mt19937 rng(seed++);
