@@ -58,8 +58,9 @@ namespace xg::kernels {
 /// kernels vectorise along the output row and keep a block of output channels (forward) or of taps
 /// (weight gradient) in registers. Padding is handled by a zero-padded copy of the image in
 /// `scratch` (direct_conv_scratch elements; none without padding). One image per call; no threads,
-/// no allocation. Each output element is summed over the taps in column-matrix order, as the GEMM
-/// of the im2col path does, then the bias is added.
+/// no allocation. The forward sums each output over the taps in column-matrix order, as the GEMM of
+/// the im2col path does, then adds the bias (the same bits as that path); the weight gradient sums
+/// in SIMD lanes along each row, then across lanes, image by image (an order fixed by the shapes).
 inline constexpr int64_t kDirectConvMaxTaps = 16;
 
 /// Whether the direct kernels take this geometry (its group, for grouped convs, is g.c channels).

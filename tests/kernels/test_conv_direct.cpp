@@ -46,21 +46,21 @@ struct Case {
 /// equal to and longer than a SIMD vector (of float and of double), padding, dilation, row stride,
 /// channel counts that leave a remainder after the blocks, several channels, 1×1 kernels.
 std::vector<Case> cases() {
-  auto mk = [](int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t ph, int64_t pw,
-               int64_t dh, int64_t dw) { return make_conv2d_geom(c, h, w, kh, kw, sh, 1, ph, pw, dh, dw); };
+  auto mk = [](int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t ph, int64_t pw, int64_t dh,
+               int64_t dw) { return make_conv2d_geom(c, h, w, kh, kw, sh, 1, ph, pw, dh, dw); };
   return {
-      {mk(1, 28, 28, 3, 3, 1, 0, 0, 1, 1), 32},   // MNIST's layer
-      {mk(1, 10, 10, 3, 3, 1, 0, 0, 1, 1), 5},    // 8-wide rows, 5 channels (no full block)
-      {mk(1, 7, 18, 3, 3, 1, 1, 1, 1, 1), 11},    // padding, 18-wide rows, block + remainder
-      {mk(1, 6, 34, 3, 3, 2, 1, 2, 1, 1), 9},     // row stride 2, uneven padding, > 2 vectors
-      {mk(1, 9, 40, 3, 3, 1, 2, 2, 2, 3), 8},     // dilation
-      {mk(2, 6, 19, 2, 3, 1, 0, 1, 1, 1), 3},     // two channels, rectangular kernel (12 taps)
-      {mk(1, 5, 17, 4, 4, 1, 0, 0, 1, 1), 2},     // 16 taps: two blocks of 8
-      {mk(3, 5, 9, 1, 1, 1, 0, 0, 1, 1), 4},      // 1×1, three channels
-      {mk(1, 3, 3, 3, 3, 1, 0, 0, 1, 1), 7},      // a 1×1 output
-      {mk(1, 1, 1, 3, 3, 1, 1, 1, 1, 1), 2},      // a 1×1 image, all taps but one in the padding
-      {mk(1, 12, 49, 5, 3, 3, 2, 1, 1, 2), 17},   // long rows, stride 3, 15 taps
-      {mk(1, 8, 16, 3, 3, 1, 1, 1, 1, 1), 16},    // rows of exactly one float vector
+      {mk(1, 28, 28, 3, 3, 1, 0, 0, 1, 1), 32},  // MNIST's layer
+      {mk(1, 10, 10, 3, 3, 1, 0, 0, 1, 1), 5},   // 8-wide rows, 5 channels (no full block)
+      {mk(1, 7, 18, 3, 3, 1, 1, 1, 1, 1), 11},   // padding, 18-wide rows, block + remainder
+      {mk(1, 6, 34, 3, 3, 2, 1, 2, 1, 1), 9},    // row stride 2, uneven padding, > 2 vectors
+      {mk(1, 9, 40, 3, 3, 1, 2, 2, 2, 3), 8},    // dilation
+      {mk(2, 6, 19, 2, 3, 1, 0, 1, 1, 1), 3},    // two channels, rectangular kernel (12 taps)
+      {mk(1, 5, 17, 4, 4, 1, 0, 0, 1, 1), 2},    // 16 taps: two blocks of 8
+      {mk(3, 5, 9, 1, 1, 1, 0, 0, 1, 1), 4},     // 1×1, three channels
+      {mk(1, 3, 3, 3, 3, 1, 0, 0, 1, 1), 7},     // a 1×1 output
+      {mk(1, 1, 1, 3, 3, 1, 1, 1, 1, 1), 2},     // a 1×1 image, all taps but one in the padding
+      {mk(1, 12, 49, 5, 3, 3, 2, 1, 1, 2), 17},  // long rows, stride 3, 15 taps
+      {mk(1, 8, 16, 3, 3, 1, 1, 1, 1, 1), 16},   // rows of exactly one float vector
   };
 }
 
@@ -139,7 +139,7 @@ TEST(ConvDirect, MatchesIm2colDouble) { check_all<double>(); }
 
 TEST(ConvDirect, Predicate) {
   EXPECT_TRUE(direct_conv_fits(make_conv2d_geom(1, 28, 28, 3, 3, 1, 1, 0, 0, 1, 1)));
-  EXPECT_TRUE(direct_conv_fits(make_conv2d_geom(1, 28, 28, 4, 4, 2, 1, 0, 0, 1, 1)));  // row stride is fine
+  EXPECT_TRUE(direct_conv_fits(make_conv2d_geom(1, 28, 28, 4, 4, 2, 1, 0, 0, 1, 1)));   // row stride is fine
   EXPECT_FALSE(direct_conv_fits(make_conv2d_geom(1, 28, 28, 3, 3, 1, 2, 0, 0, 1, 1)));  // width stride is not
   EXPECT_FALSE(direct_conv_fits(make_conv2d_geom(3, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1)));  // 27 taps: the GEMM's
   EXPECT_EQ(direct_conv_scratch(make_conv2d_geom(1, 28, 28, 3, 3, 1, 1, 0, 0, 1, 1)), 0);
@@ -166,7 +166,7 @@ TEST(ConvDirect, NanAndInf) {
   std::vector<float> gw(9, 0.0f);
   direct_conv2d_wgrad(img2.data(), gy.data(), static_cast<const float*>(nullptr), g, 1, gw.data(),
                       static_cast<float*>(nullptr), static_cast<float*>(nullptr));
-  EXPECT_EQ(gw[0], 38.0f);  // taps at kj = 0 and 1 see only ones
+  EXPECT_EQ(gw[0], 38.0f);         // taps at kj = 0 and 1 see only ones
   EXPECT_TRUE(std::isinf(gw[2]));  // kj = 2 reaches column 20 for the last output column
 }
 
