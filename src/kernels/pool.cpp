@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
 
 #include "kernels/parallel.h"
 
@@ -110,6 +113,61 @@ void max_pool_plane_fixed(const T* __restrict in, int64_t w, int64_t oh, int64_t
   }
 }
 
+/// max_pool_plane_fixed<2> for float with AVX-512: 16 outputs at a time from two input rows, whose
+/// even and odd columns are split by permutes; the four candidates are compared in the scalar
+/// loop's order with the same tie and NaN rules, so outputs and argmax are the same bits.
+template <bool WithArg, typename T>
+void max_pool_plane_2x2(const T* __restrict in, int64_t w, int64_t oh, int64_t ow, T* __restrict out,
+                        int64_t* __restrict argmax) {
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_same_v<T, float>) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512i lane2 = _mm512_add_epi32(even, _mm512_setzero_si512());  // 2·lane
+    const __m512i one = _mm512_set1_epi32(1), wv = _mm512_set1_epi32(static_cast<int>(w)),
+                  w1 = _mm512_set1_epi32(static_cast<int>(w + 1));
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      const float* r0 = in + 2 * oy * w;
+      const float* r1 = r0 + w;
+      for (int64_t ox = 0; ox < ow; ox += 16) {
+        const int64_t n = std::min<int64_t>(16, ow - ox);  // outputs in this step
+        const int64_t cols = 2 * n;
+        const __mmask16 mlo = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
+        const __mmask16 mhi = static_cast<__mmask16>(cols <= 16 ? 0 : cols >= 32 ? 0xFFFF : (1u << (cols - 16)) - 1);
+        const __mmask16 mout = static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1);
+        const float* p0 = r0 + 2 * ox;
+        const float* p1 = r1 + 2 * ox;
+        const __m512 lo0 = _mm512_maskz_loadu_ps(mlo, p0), hi0 = _mm512_maskz_loadu_ps(mhi, p0 + 16);
+        const __m512 lo1 = _mm512_maskz_loadu_ps(mlo, p1), hi1 = _mm512_maskz_loadu_ps(mhi, p1 + 16);
+        __m512 best = _mm512_permutex2var_ps(lo0, even, hi0);
+        __m512i off = _mm512_setzero_si512();
+        auto consider = [&](__m512 v, __m512i o) {
+          const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+          best = _mm512_mask_blend_ps(take, best, v);
+          if constexpr (WithArg) off = _mm512_mask_blend_epi32(take, off, o);
+        };
+        consider(_mm512_permutex2var_ps(lo0, odd, hi0), one);
+        consider(_mm512_permutex2var_ps(lo1, even, hi1), wv);
+        consider(_mm512_permutex2var_ps(lo1, odd, hi1), w1);
+        _mm512_mask_storeu_ps(out + oy * ow + ox, mout, best);
+        if constexpr (WithArg) {
+          // Flat index in the plane: (2·oy)·w + 2·(ox + lane) + the winner's offset.
+          const __m512i idx =
+              _mm512_add_epi32(_mm512_add_epi32(lane2, off), _mm512_set1_epi32(static_cast<int>(2 * oy * w + 2 * ox)));
+          int64_t* a = argmax + oy * ow + ox;
+          _mm512_mask_storeu_epi64(a, static_cast<__mmask8>(mout & 0xFF),
+                                   _mm512_cvtepi32_epi64(_mm512_castsi512_si256(idx)));
+          _mm512_mask_storeu_epi64(a + 8, static_cast<__mmask8>(mout >> 8),
+                                   _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(idx, 1)));
+        }
+      }
+    }
+    return;
+  }
+#endif
+  max_pool_plane_fixed<2, WithArg>(in, w, oh, ow, out, argmax);
+}
+
 template <typename T>
 void avg_pool_plane(const T* __restrict in, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                     int64_t ph, int64_t pw, int64_t oh, int64_t ow, bool include_pad, T* __restrict out) {
@@ -207,7 +265,7 @@ void max_pool2d_forward(const T* in, int64_t nc, int64_t h, int64_t w, int64_t k
       T* dst = out + p * oh * ow;
       int64_t* arg = WithArg ? argmax + p * oh * ow : nullptr;
       if (tiles && kh == 2)
-        max_pool_plane_fixed<2, WithArg>(src, w, oh, ow, dst, arg);
+        max_pool_plane_2x2<WithArg>(src, w, oh, ow, dst, arg);
       else if (tiles && kh == 3)
         max_pool_plane_fixed<3, WithArg>(src, w, oh, ow, dst, arg);
       else

@@ -86,11 +86,35 @@ void for_images(int64_t n, double macs_per_image, int64_t scratch_elems, F&& bod
   });
 }
 
+/// The direct kernels (kernels/conv.h) serve convolutions with few taps per group (C/groups·kH·kW
+/// <= 16) and unit width stride, such as a first layer on one-channel images: there im2col would hand
+/// the GEMM a depth of ~9, where rearranging memory costs more than the multiplications.
+bool use_direct(const ConvSpec& s) {
+  kernels::Conv2dGeom g = s.geom();
+  g.c = s.cg();
+  return kernels::direct_conv_fits(g);
+}
+
+/// conv_forward by the direct kernel, image by image (and group by group), relu fused on request.
+template <class T>
+void direct_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, bool relu, T* y) {
+  kernels::Conv2dGeom g = s.geom();
+  g.c = s.cg();
+  const int64_t cog = s.cog(), p = s.p(), kg = s.kg();
+  for_images<T>(s.n, s.macs(), kernels::direct_conv_scratch(g), [&](int64_t i, T* scratch) {
+    for (int64_t gi = 0; gi < s.groups; ++gi)
+      kernels::direct_conv2d(x + i * s.in_plane() + gi * s.cg() * s.h * s.w, g, cog, wt + gi * cog * kg,
+                             bias != nullptr ? bias + gi * cog : nullptr, relu, y + i * s.out_plane() + gi * cog * p,
+                             scratch);
+  });
+}
+
 /// y = conv(x, w) + bias. With one group the bias rides along as an extra GEMM row of ones in the
 /// column matrix (and an extra weight column), so it costs one k step instead of a pass over y. Otherwise
 /// the bias initialises C and the GEMM adds into it (beta = 1).
 template <class T>
 void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* y) {
+  if (use_direct(s)) return direct_forward(s, x, wt, bias, false, y);
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p();
   const bool direct = s.col_is_image();
   const bool fold_bias = bias != nullptr && !direct && s.groups == 1;
@@ -159,10 +183,44 @@ int64_t wgrad_chunks(const ConvSpec& s) {
   return std::min<int64_t>({s.n, 8, by_memory});
 }
 
+/// conv_wgrad by the direct kernel, in the same fixed chunks. In the same pass it can add the bias
+/// gradient (gb, when not null) and mask gy by a relu output (mask, when not null).
+template <class T>
+void direct_wgrad(const ConvSpec& s, const T* x, const T* gy, const T* mask, T* gw, T* gb) {
+  kernels::Conv2dGeom g = s.geom();
+  g.c = s.cg();
+  const int64_t kg = s.kg(), cog = s.cog(), p = s.p(), wsz = s.co * kg;
+  const int64_t part = wsz + (gb != nullptr ? s.co : 0);  // one chunk's [gw | gb]
+  const int64_t chunks = wgrad_chunks(s);
+  const Tensor partial_buf = chunks > 1 ? empty({(chunks - 1) * part}, dtype_of<T>::value) : Tensor();
+  T* partial = chunks > 1 ? partial_buf.data<T>() : nullptr;
+  std::fill(gw, gw + wsz, T(0));
+  if (gb != nullptr) std::fill(gb, gb + s.co, T(0));
+  for_images<T>(chunks, s.macs() * static_cast<double>(s.n) / static_cast<double>(chunks),
+                kernels::direct_conv_scratch(g), [&](int64_t c, T* scratch) {
+                  T* aw = c == 0 ? gw : partial + (c - 1) * part;
+                  T* ab = gb == nullptr ? nullptr : c == 0 ? gb : aw + wsz;
+                  if (c > 0) std::fill(aw, aw + part, T(0));
+                  for (int64_t i = c * s.n / chunks; i < (c + 1) * s.n / chunks; ++i)
+                    for (int64_t gi = 0; gi < s.groups; ++gi) {
+                      const int64_t yo = i * s.out_plane() + gi * cog * p;
+                      kernels::direct_conv2d_wgrad(x + i * s.in_plane() + gi * s.cg() * s.h * s.w, gy + yo,
+                                                   mask != nullptr ? mask + yo : nullptr, g, cog, aw + gi * cog * kg,
+                                                   ab != nullptr ? ab + gi * cog : nullptr, scratch);
+                    }
+                });
+  for (int64_t c = 1; c < chunks; ++c) {
+    const T* src = partial + (c - 1) * part;
+    for (int64_t j = 0; j < wsz; ++j) gw[j] += src[j];
+    for (int64_t j = 0; gb != nullptr && j < s.co; ++j) gb[j] += src[wsz + j];
+  }
+}
+
 /// gw = Σ_images gy_g · col_gᵀ. The batch is cut into fixed chunks that threads take whole; each
 /// chunk accumulates its images in order into its own buffer, and the buffers are added in order.
 template <class T>
 void conv_wgrad(const ConvSpec& s, const T* x, const T* gy, T* gw) {
+  if (use_direct(s)) return direct_wgrad(s, x, gy, static_cast<const T*>(nullptr), gw, static_cast<T*>(nullptr));
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p(), wsz = s.co * kg;
   if (s.n <= 0 || p <= 0) {
     std::fill(gw, gw + wsz, T(0));
@@ -207,14 +265,29 @@ Tensor wgrad_op(const Tensor& x, const Tensor& gy, const ConvSpec& s);
 Tensor bias_grad(const Tensor& g) { return sum(g, {0, 2, 3}); }
 
 /// conv2d: x̄ = adjoint(ȳ, w), w̄ = wgrad(x, ȳ), b̄ = Σ ȳ.
+Grads conv2d_backward(const Ctx<ConvSpec, 3>& c) {
+  const ConvSpec& s = c.attrs();
+  return {c.needs(0) ? adjoint_op(c.grad(), c.input(1), Tensor(), s) : Tensor(),
+          c.needs(1) ? wgrad_op(c.input(0), c.grad(), s) : Tensor(), c.needs(2) ? bias_grad(c.grad()) : Tensor()};
+}
+
+/// The same without a graph of the backward: where the direct kernel computes w̄, it adds b̄ in the
+/// same pass over ȳ.
+Grads conv2d_fused_backward(const Ctx<ConvSpec, 3>& c) {
+  const ConvSpec& s = c.attrs();
+  if (!use_direct(s) || !c.needs(1) || !c.needs(2)) return conv2d_backward(c);
+  const Tensor x = raw(c.input(0)), g = raw(c.grad());
+  Tensor gw = empty(s.w_shape(), x.dtype()), gb = empty({s.co}, x.dtype());
+  core::dispatch_float(x.dtype(), "conv2d_weight_grad", [&]<class T>() {
+    direct_wgrad(s, x.data<T>(), g.data<T>(), static_cast<const T*>(nullptr), gw.data<T>(), gb.data<T>());
+  });
+  return {c.needs(0) ? adjoint_op(c.grad(), c.input(1), Tensor(), s) : Tensor(), gw, gb};
+}
+
 const OpDef<ConvSpec, 3> kConv2d{.name = "conv2d",
                                  .saves = {.inputs = 0b011, .for_others = true},
-                                 .backward = [](const Ctx<ConvSpec, 3>& c) -> Grads {
-                                   const ConvSpec& s = c.attrs();
-                                   return {c.needs(0) ? adjoint_op(c.grad(), c.input(1), Tensor(), s) : Tensor(),
-                                           c.needs(1) ? wgrad_op(c.input(0), c.grad(), s) : Tensor(),
-                                           c.needs(2) ? bias_grad(c.grad()) : Tensor()};
-                                 }};
+                                 .backward = conv2d_backward,
+                                 .fused = conv2d_fused_backward};
 
 /// conv_transpose2d, the adjoint of conv2d in its input: ȳ = conv(x̄, w), w̄ = wgrad(x̄, y), b̄ = Σ x̄.
 const OpDef<ConvSpec, 3> kConvTranspose2d{.name = "conv_transpose2d",

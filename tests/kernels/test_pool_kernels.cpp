@@ -185,6 +185,36 @@ TEST(PoolKernels, MaxTiledFastPathsMatchNaiveWithTies) {
   }
 }
 
+TEST(PoolKernels, MaxTwoByTwoVectorPathMatchesNaive) {
+  // float 2×2 / stride 2 runs 16 outputs at a time: rows shorter than, equal to and longer than 16
+  // outputs, odd widths, ties, NaNs; with and without the argmax (the no-grad form).
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<int> pick(-2, 2);
+  for (const PoolGeom& g :
+       {PoolGeom{2, 4, 5, 2, 2, 2, 2, 0, 0}, PoolGeom{3, 6, 32, 2, 2, 2, 2, 0, 0}, PoolGeom{2, 5, 33, 2, 2, 2, 2, 0, 0},
+        PoolGeom{2, 4, 70, 2, 2, 2, 2, 0, 0}, PoolGeom{1, 2, 2, 2, 2, 2, 2, 0, 0}}) {
+    std::vector<float> in(g.in_size());
+    for (float& v : in) v = static_cast<float>(pick(rng));
+    for (size_t i = 0; i < in.size(); i += 7) in[i] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> want, got(g.out_size()), got_noarg(g.out_size());
+    std::vector<int64_t> want_arg, got_arg(g.out_size());
+    naive_max(in, g, want, want_arg);
+    max_pool2d_forward(in.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), got.data(),
+                       got_arg.data());
+    max_pool2d_forward(in.data(), g.nc, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh(), g.ow(), got_noarg.data(),
+                       static_cast<int64_t*>(nullptr));
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (std::isnan(want[i])) {
+        EXPECT_TRUE(std::isnan(got[i]) && std::isnan(got_noarg[i])) << describe(g) << " at " << i;
+      } else {
+        EXPECT_EQ(got[i], want[i]) << describe(g) << " at " << i;
+        EXPECT_EQ(got_noarg[i], want[i]) << describe(g) << " at " << i;
+      }
+    }
+    EXPECT_EQ(got_arg, want_arg) << describe(g);
+  }
+}
+
 TEST(PoolKernels, MaxTiesPickFirstAndPaddingNeverWins) {
   // All-equal negative input: padding (-inf) must lose and the first
   // in-bounds element of each window must win.
