@@ -1,8 +1,10 @@
 /// Functional forms that are not plain ops: dropout and weight penalties.
 #include "xgrad/nn/functional.h"
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "xgrad/ops/elementwise.h"
 #include "xgrad/ops/reduction.h"
@@ -13,11 +15,17 @@ namespace {
 /// m[i] = 1/keep with probability keep, else 0. Compares the draw's 53 bits with keep·2^53 as
 /// integers: the same outcome as next_double() < keep (scaling by 2^53 is exact), without the
 /// conversion in the per-element loop.
+/// Branch-free: the outcome is a coin flip the branch predictor misses on one element in p, so the
+/// kept value is selected by masking its bits (0 bits is +0, as T(0)).
 template <class T>
 void fill_mask(T* m, int64_t n, double keep, Generator& gen) {
-  const T scale = static_cast<T>(1.0 / keep);
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  const Bits scale = std::bit_cast<Bits>(static_cast<T>(1.0 / keep));
   const auto below = static_cast<uint64_t>(std::ceil(std::ldexp(keep, 53)));
-  for (int64_t i = 0; i < n; ++i) m[i] = (gen.next_u64() >> 11) < below ? scale : T(0);
+  for (int64_t i = 0; i < n; ++i) {
+    const Bits kept = static_cast<Bits>(0) - static_cast<Bits>((gen.next_u64() >> 11) < below);
+    m[i] = std::bit_cast<T>(static_cast<Bits>(scale & kept));
+  }
 }
 }  // namespace
 
