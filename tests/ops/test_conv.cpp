@@ -2,6 +2,8 @@
 /// second order) against finite differences, error messages, and thread-count independence.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "tests/ops/op_test_util.h"
@@ -320,6 +322,65 @@ TEST(Conv2d, ThreadCountDoesNotChangeResults) {
     {
       ThreadCountGuard t2(2);
       r2 = conv_fwd_bwd(x, w, b, 2);
+    }
+    for (size_t i = 0; i < r1.size(); ++i) EXPECT_TRUE(bitwise_equal(r1[i], r2[i])) << "n=" << n << " result " << i;
+  }
+}
+
+/// Largest error of a float32 result relative to the largest float64 value (the result's scale).
+double scaled_error(const Tensor& got32, const Tensor& want64) {
+  const std::vector<double> got = got32.to_vector<double>(), want = want64.to_vector<double>();
+  double err = 0.0, scale = 0.0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    err = std::max(err, std::abs(got[i] - want[i]));
+    scale = std::max(scale, std::abs(want[i]));
+  }
+  return scale > 0.0 ? err / scale : err;
+}
+
+/// float32 3x3 stride-1 convolutions with enough channels and large enough planes run Winograd (kernels/winograd.h) in
+/// the forward and both gradients, conv_transpose2d included; float64 runs im2col. They agree to ~1e-6 of the scale.
+TEST(Conv2d, Float32WinogradPathMatchesFloat64) {
+  Generator g(3);
+  struct Shape4 {
+    int64_t n, c, h, w, co, pad;
+  };
+  for (const Shape4 s : {Shape4{3, 16, 16, 17, 20, 1}, Shape4{2, 16, 18, 18, 16, 0}, Shape4{1, 32, 16, 16, 64, 2},
+                         Shape4{2, 24, 17, 16, 16, 3}}) {
+    const Tensor x = randn({s.n, s.c, s.h, s.w}, kFloat64, &g), w = randn({s.co, s.c, 3, 3}, kFloat64, &g),
+                 b = randn({s.co}, kFloat64, &g);
+    std::vector<Tensor> res[2];
+    for (int k = 0; k < 2; ++k) {
+      const DType dt = k == 0 ? kFloat64 : kFloat32;
+      Tensor xx = x.to(dt).detach().requires_grad_(), ww = w.to(dt).detach().requires_grad_(),
+             bb = b.to(dt).detach().requires_grad_();
+      Tensor y = conv2d(xx, ww, bb, {1, 1}, {s.pad, s.pad});
+      // conv_transpose2d maps y back with the transposed weight [co, c, 3, 3].
+      Tensor t = conv_transpose2d(y, ww, Tensor(), {1, 1}, {s.pad, s.pad});
+      Generator gg(9);
+      (sum(y * randn(y.shape(), dt, &gg)) + sum(t * t)).backward();
+      res[k] = {y, t, xx.grad(), ww.grad(), bb.grad()};
+    }
+    for (size_t i = 0; i < res[0].size(); ++i) {
+      EXPECT_EQ(res[1][i].shape(), res[0][i].shape());
+      EXPECT_LT(scaled_error(res[1][i], res[0][i]), 1e-5) << "result " << i << " c=" << s.c << " co=" << s.co;
+    }
+  }
+}
+
+TEST(Conv2d, WinogradThreadCountDoesNotChangeResults) {
+  Generator g(8);
+  for (int64_t n : {1, 3, 8}) {
+    const Tensor x = randn({n, 16, 16, 17}, kFloat32, &g), w = randn({24, 16, 3, 3}, kFloat32, &g),
+                 b = randn({24}, kFloat32, &g);
+    std::vector<Tensor> r1, r2;
+    {
+      ThreadCountGuard t1(1);
+      r1 = conv_fwd_bwd(x, w, b, 1);
+    }
+    {
+      ThreadCountGuard t2(2);
+      r2 = conv_fwd_bwd(x, w, b, 1);
     }
     for (size_t i = 0; i < r1.size(); ++i) EXPECT_TRUE(bitwise_equal(r1[i], r2[i])) << "n=" << n << " result " << i;
   }
