@@ -90,7 +90,7 @@ void for_images(int64_t n, double macs_per_image, int64_t scratch_elems, F&& bod
 
 /// Winograd F(4x4, 3x3) (kernels/winograd.h) for float32 3x3, stride-1, dilation-1, single-group convolutions
 /// with at least 16 channels on each side and outputs of at least 16x16: a quarter of im2col's multiply-adds at
-/// a float32 error of ~1e-6 of the output's scale (float64 keeps the exact path). Measured one-thread (forward +
+/// a float32 error of up to ~1e-5 of the output's scale (float64 keeps the exact path). Measured one-thread (forward +
 /// both gradients, kernel against im2col's GEMMs alone): 0.55x at 64->64 56x56, 0.71x at 32->32 32x32, ~1.0x at
 /// 32->64 16x16 (bench_conv's layer 2), but 1.3x at 128->128 8x8 and 2.2x at 8->8 16x16, where the tile
 /// transforms of small planes cost more than the GEMM work saved; an RGB input layer keeps im2col too.

@@ -102,8 +102,10 @@ std::vector<float> run_wgrad(const WinogradGeom& g, const std::vector<float>& in
   return gw;
 }
 
-/// Relative error allowed: F(4x4, 3x3) in float32 measures ~1e-6 on these sizes; float32 im2col ~2e-7.
-constexpr double kTol = 1e-5;
+/// Relative error allowed (to the largest reference magnitude). F(4x4, 3x3) in float32 measures up to ~8e-6 here
+/// (C=70, forward) and ~3e-6 at the CIFAR layer; oneDNN's direct float32 conv ~4e-7 (forward) and ~3e-6 (weight
+/// gradient) on the same sizes. The shared conv fixtures allow rtol 1e-3.
+constexpr double kTol = 2e-5;
 
 /// Sizes like the CIFAR layers, odd sizes that leave partial tiles, planes smaller than a tile, pads 0..3 and
 /// negative (conv_transpose2d's adjoint with padding above 2).

@@ -339,7 +339,8 @@ double scaled_error(const Tensor& got32, const Tensor& want64) {
 }
 
 /// float32 3x3 stride-1 convolutions with enough channels and large enough planes run Winograd (kernels/winograd.h) in
-/// the forward and both gradients, conv_transpose2d included; float64 runs im2col. They agree to ~1e-6 of the scale.
+/// the forward and both gradients, conv_transpose2d included; float64 runs im2col. They agree to within ~1e-5 of the
+/// scale.
 TEST(Conv2d, Float32WinogradPathMatchesFloat64) {
   Generator g(3);
   struct Shape4 {
@@ -363,7 +364,7 @@ TEST(Conv2d, Float32WinogradPathMatchesFloat64) {
     }
     for (size_t i = 0; i < res[0].size(); ++i) {
       EXPECT_EQ(res[1][i].shape(), res[0][i].shape());
-      EXPECT_LT(scaled_error(res[1][i], res[0][i]), 1e-5) << "result " << i << " c=" << s.c << " co=" << s.co;
+      EXPECT_LT(scaled_error(res[1][i], res[0][i]), 2e-5) << "result " << i << " c=" << s.c << " co=" << s.co;
     }
   }
 }
