@@ -88,16 +88,24 @@ void for_images(int64_t n, double macs_per_image, int64_t scratch_elems, F&& bod
   });
 }
 
-/// Winograd F(4x4, 3x3) (kernels/winograd.h) for float32 3x3, stride-1, dilation-1, single-group convolutions
-/// with at least 16 channels on each side and outputs of at least 16x16: a quarter of im2col's multiply-adds at
-/// a float32 error of up to ~1e-5 of the output's scale (float64 keeps the exact path). Measured one-thread (forward +
-/// both gradients, kernel against im2col's GEMMs alone): 0.55x at 64->64 56x56, 0.71x at 32->32 32x32, ~1.0x at
-/// 32->64 16x16 (bench_conv's layer 2), but 1.3x at 128->128 8x8 and 2.2x at 8->8 16x16, where the tile
-/// transforms of small planes cost more than the GEMM work saved; an RGB input layer keeps im2col too.
+/// Winograd F(4x4, 3x3) (kernels/winograd.h) for float32 3x3, stride-1, dilation-1, single-group convolutions:
+/// a quarter of im2col's multiply-adds at a float32 error of up to ~1e-5 of the output's scale (float64 keeps the
+/// exact path). Taken only where it measured >= 15% faster than im2col for a conv's forward + input gradient +
+/// weight gradient (one thread, CPU time, interleaved A/B, min of 9 rounds; Winograd/im2col):
+///   - planes >= 20x20 with >= 16 channels each side: 0.51 (4x 64->64 56x56), 0.59-0.61 (8x 64->64 32x32),
+///     0.65 (8x 32->32 32x32), 0.57 (8x 16->16 64x64), 0.70-0.72 (8x 32->64 32x32), 0.71-0.79 (8x 16->32 32x32),
+///     0.79 (32x 32->64 20x20; 32x 16->16 20x20), 0.83 (16x 32->32 24x24), 0.82-0.85 (1x 32->32 / 64->64 32x32);
+///   - 16x16 planes only from 64 channels each side: 0.75-0.81 (32x 64->64), 0.71 (64->128), 0.65 (128->128); with
+///     32 channels it is at parity (0.92-0.98 at 32->64 and 32->32, bench_conv's layer 2), 1.01 at 16->16;
+///   - 8x8 planes lose (1.03-1.07 at 128->128, 0.99 at 256->256).
+/// The weight gradient splits the batch into up to 8 fixed chunks, and GEMMs over fewer than ~1024 outputs per
+/// chunk are too narrow: 1.16 (4x 64->64 16x16), 1.01 (8x), 1.52 (1x 64->64 20x20), 0.96 (3x 32->32 20x20),
+/// 1.04-1.20 (1x 28x28), 0.90 (2x 32->32 28x28). Hence n * oh * ow >= 1024 * min(n, 8).
 template <class T>
 bool winograd_applies(const ConvSpec& s) {
   return std::is_same_v<T, float> && s.kh == 3 && s.kw == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 &&
-         s.groups == 1 && s.c >= 16 && s.co >= 16 && s.oh >= 16 && s.ow >= 16;
+         s.groups == 1 && s.c >= 16 && s.co >= 16 && s.n * s.oh * s.ow >= 1024 * std::min<int64_t>(s.n, 8) &&
+         ((s.oh >= 20 && s.ow >= 20) || (s.c >= 64 && s.co >= 64));
 }
 
 /// The geometry of conv(x, w) as a Winograd correlation; adjoint: of adjoint(y, w), a correlation of y with

@@ -346,8 +346,9 @@ TEST(Conv2d, Float32WinogradPathMatchesFloat64) {
   struct Shape4 {
     int64_t n, c, h, w, co, pad;
   };
-  for (const Shape4 s : {Shape4{3, 16, 16, 17, 20, 1}, Shape4{2, 16, 18, 18, 16, 0}, Shape4{1, 32, 16, 16, 64, 2},
-                         Shape4{2, 24, 17, 16, 16, 3}}) {
+  // Shapes that winograd_applies takes: >= 1024 outputs per image (n <= 8) on planes >= 20x20.
+  for (const Shape4 s : {Shape4{1, 16, 32, 33, 20, 1}, Shape4{2, 16, 34, 34, 16, 0}, Shape4{1, 16, 32, 32, 24, 2},
+                         Shape4{2, 24, 33, 32, 16, 3}}) {
     const Tensor x = randn({s.n, s.c, s.h, s.w}, kFloat64, &g), w = randn({s.co, s.c, 3, 3}, kFloat64, &g),
                  b = randn({s.co}, kFloat64, &g);
     std::vector<Tensor> res[2];
@@ -372,7 +373,7 @@ TEST(Conv2d, Float32WinogradPathMatchesFloat64) {
 TEST(Conv2d, WinogradThreadCountDoesNotChangeResults) {
   Generator g(8);
   for (int64_t n : {1, 3, 8}) {
-    const Tensor x = randn({n, 16, 16, 17}, kFloat32, &g), w = randn({24, 16, 3, 3}, kFloat32, &g),
+    const Tensor x = randn({n, 16, 32, 33}, kFloat32, &g), w = randn({24, 16, 3, 3}, kFloat32, &g),
                  b = randn({24}, kFloat32, &g);
     std::vector<Tensor> r1, r2;
     {
