@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstdint>
 
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
@@ -30,7 +32,7 @@ constexpr int64_t kSlack = 16;
 /// Tiles are laid out per image as f = ty * (tx + 1) + b for b <= tx: one spare column per tile row (b = tx,
 /// whose input lies past the plane) lets every pass run over one contiguous array of all the tiles of a plane,
 /// which the compiler vectorizes. The spare columns go through the GEMMs too (1/(tx+1) extra work); the output
-/// transform skips them and the weight gradient multiplies them by zeros.
+/// transform skips them and the weight gradient zeroes them (on both sides).
 struct Layout {
   int64_t tx = 0, ty = 0;  ///< tiles per row, tile rows per image
   int64_t stride = 0;      ///< tx + 1
@@ -329,6 +331,19 @@ int64_t pieces_for(int64_t units, int slots, double macs) {
 
 }  // namespace
 
+bool all_finite(const float* p, int64_t n) {
+  constexpr uint32_t kExp = 0x7f800000u;  // all exponent bits set: Inf or NaN
+  constexpr int64_t kBlock = 4096;
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t e = std::min(n, b + kBlock);
+    uint32_t m = 0;
+#pragma omp simd reduction(max : m)
+    for (int64_t i = b; i < e; ++i) m = std::max(m, std::bit_cast<uint32_t>(p[i]) & kExp);
+    if (m == kExp) return false;
+  }
+  return true;
+}
+
 int64_t winograd_conv_scratch(const WinogradGeom& g, int slots) {
   const Layout l(g);
   return kPos * g.co * g.ci + std::max(1, slots) * conv_slot(g, l);
@@ -409,8 +424,14 @@ void winograd_wgrad(const WinogradGeom& g, const float* in, const float* gy, flo
         const int64_t nt = (i1 - i0) * l.tiles;
         const int64_t ld = nt + kSlack;
         for (int64_t i = i0; i < i1; ++i) {
-          for (int64_t c = 0; c < g.ci; ++c)
+          for (int64_t c = 0; c < g.ci; ++c) {
             input_plane(g, l, in + (i * g.ci + c) * in_plane, v + c * kPos * ld + (i - i0) * l.tiles, ld, buf1, buf2);
+            // The spare columns hold real edge values, which meet grad_plane's zeros: zero them, so that a
+            // non-finite value there (the callers check, but this kernel stays safe on its own) adds no NaN.
+            float* vs = v + c * kPos * ld + (i - i0) * l.tiles + l.tx;
+            for (int64_t t = 0; t < kPos; ++t)
+              for (int64_t r = 0; r < l.ty; ++r) vs[t * ld + r * l.stride] = 0.0f;
+          }
           for (int64_t o = 0; o < g.co; ++o)
             grad_plane(g, l, gy + (i * g.co + o) * out_plane, e + o * kPos * ld + (i - i0) * l.tiles, ld, buf1, buf2);
         }

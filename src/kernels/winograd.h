@@ -34,4 +34,8 @@ int64_t winograd_wgrad_scratch(const WinogradGeom& g, int slots);
 /// in[n][c][y+i-pad_h][x+j-pad_w] (gw is [co, ci, 3, 3]). Uses at most `slots` threads.
 void winograd_wgrad(const WinogradGeom& g, const float* in, const float* gy, float* gw, float* scratch, int slots);
 
+/// Whether all n floats at p are finite: the transforms subtract operands (Inf - Inf = NaN), so the callers take
+/// the exact path for any non-finite operand. One vectorised pass, stopping at the first block with an Inf/NaN.
+bool all_finite(const float* p, int64_t n);
+
 }  // namespace xg::kernels

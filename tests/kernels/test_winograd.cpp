@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -187,6 +188,29 @@ TEST(Winograd, BitwiseIdenticalAcrossThreadCounts) {
       EXPECT_EQ(0, std::memcmp(out[0].data(), out[t].data(), out[0].size() * sizeof(float))) << describe(g);
       EXPECT_EQ(0, std::memcmp(gw[0].data(), gw[t].data(), gw[0].size() * sizeof(float))) << describe(g);
     }
+  }
+}
+
+/// all_finite: any Inf or NaN, at the head, inside, at the end of a 4096-float block or in a tail, is found;
+/// the largest float, denormals and -0 are finite.
+TEST(Winograd, AllFiniteFindsEveryNonFiniteValue) {
+  using xg::kernels::all_finite;
+  EXPECT_TRUE(all_finite(nullptr, 0));
+  const float specials[] = {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN()};
+  for (const int64_t n : {1, 15, 17, 4096, 4097, 10000}) {
+    std::vector<float> v(static_cast<std::size_t>(n), 1.0f);
+    v[0] = std::numeric_limits<float>::max();
+    v[static_cast<std::size_t>(n / 2)] = std::numeric_limits<float>::denorm_min();
+    v[static_cast<std::size_t>(n - 1)] = -0.0f;
+    EXPECT_TRUE(all_finite(v.data(), n)) << n;
+    for (const int64_t at : {int64_t{0}, n / 3, std::min<int64_t>(n - 1, 4095), n - 1})
+      for (const float bad : specials) {
+        std::vector<float> u = v;
+        u[static_cast<std::size_t>(at)] = bad;
+        EXPECT_FALSE(all_finite(u.data(), n)) << "n=" << n << " at " << at;
+        EXPECT_TRUE(at == 0 || all_finite(u.data(), at)) << "n=" << n << " at " << at;  // before it: finite
+      }
   }
 }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "tests/ops/op_test_util.h"
@@ -366,6 +368,63 @@ TEST(Conv2d, Float32WinogradPathMatchesFloat64) {
     for (size_t i = 0; i < res[0].size(); ++i) {
       EXPECT_EQ(res[1][i].shape(), res[0][i].shape());
       EXPECT_LT(scaled_error(res[1][i], res[0][i]), 2e-5) << "result " << i << " c=" << s.c << " co=" << s.co;
+    }
+  }
+}
+
+/// Winograd's transforms subtract operands (Inf - Inf = NaN), so a non-finite x, w or gy sends the conv to the exact
+/// path: every Inf of the float64 result is the same Inf in float32, NaN exactly where float64 has NaN, and the
+/// finite values agree to float32 accuracy.
+TEST(Conv2d, Float32WinogradSizeNonFiniteOperandsMatchExactPath) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  // 1x16x32x32 -> 16 channels at padding 1: a shape winograd_applies takes.
+  const int64_t n = 1, c = 16, co = 16, hw = 32;
+  for (int target = 0; target < 3; ++target) {  // the non-finite values go into x, w or gy
+    Generator g(11);
+    std::vector<float> xv = randn({n, c, hw, hw}, kFloat32, &g).to_vector<float>(),
+                       wv = randn({co, c, 3, 3}, kFloat32, &g).to_vector<float>(),
+                       gv = randn({n, co, hw, hw}, kFloat32, &g).to_vector<float>();
+    std::vector<float>& v = target == 0 ? xv : target == 1 ? wv : gv;
+    // An Inf, a -Inf, a NaN, and an Inf on the right edge (a spare tile column's input).
+    v[5] = inf;
+    v[v.size() / 2] = -inf;
+    v[v.size() - 40] = nan;
+    if (target != 1) v[static_cast<size_t>(3 * hw + hw - 1)] = inf;
+    std::vector<Tensor> res[2];
+    for (int k = 0; k < 2; ++k) {
+      const DType dt = k == 0 ? kFloat64 : kFloat32;
+      Tensor x = from_vector(xv, {n, c, hw, hw}).to(dt).detach().requires_grad_(),
+             w = from_vector(wv, {co, c, 3, 3}).to(dt).detach().requires_grad_();
+      Tensor y = conv2d(x, w, Tensor(), {1, 1}, {1, 1});
+      y.backward(from_vector(gv, {n, co, hw, hw}).to(dt));
+      res[k] = {y, x.grad(), w.grad()};
+    }
+    for (size_t i = 0; i < res[0].size(); ++i) {
+      const std::vector<double> want = res[0][i].to_vector<double>(), got = res[1][i].to_vector<double>();
+      ASSERT_EQ(got.size(), want.size());
+      double scale = 0.0;
+      int64_t nonfinite = 0;
+      for (const double d : want) {
+        if (std::isfinite(d)) scale = std::max(scale, std::abs(d));
+        nonfinite += std::isfinite(d) ? 0 : 1;
+      }
+      for (size_t j = 0; j < want.size(); ++j) {
+        const std::string where = "target " + std::to_string(target) + " result " + std::to_string(i) + " at " +
+                                  std::to_string(j) + ": " + std::to_string(got[j]) + " vs " + std::to_string(want[j]);
+        if (std::isnan(want[j])) {
+          EXPECT_TRUE(std::isnan(got[j])) << where;
+        } else if (std::isinf(want[j])) {
+          EXPECT_EQ(got[j], want[j]) << where;
+        } else {
+          ASSERT_TRUE(std::isfinite(got[j])) << where;
+          EXPECT_LE(std::abs(got[j] - want[j]), 1e-5 * scale) << where;
+        }
+      }
+      // Results that depend on the target hold non-finite values (y does not depend on gy, x's gradient not on x,
+      // w's not on w).
+      if (static_cast<size_t>(target) != (i + 2) % 3) {
+        EXPECT_GT(nonfinite, 0) << "target " << target << " result " << i;
+      }
     }
   }
 }
