@@ -89,8 +89,10 @@ inline void deinterleave_avx512(const float* row, int64_t lo, int64_t hi, int64_
 #endif
 
 /// Bᵀ d B of every tile of one input plane into v[t * ld + f] for the 36 positions t. p and z hold
-/// plane_buf floats each.
-void input_plane(const WinogradGeom& g, const Layout& l, const float* plane, float* v, int64_t ld, float* p, float* z) {
+/// plane_buf floats each. next: the plane transformed next, prefetched meanwhile (null after the last plane, so
+/// no address past the input is formed).
+void input_plane(const WinogradGeom& g, const Layout& l, const float* plane, const float* next, float* v, int64_t ld,
+                 float* p, float* z) {
   const int64_t st = l.stride, ph = l.ph, n = l.n16, zs = l.zs;
   // p[py][px][a * st + b] = in[4a + py - pad_h][4b + px - pad_w], zero outside the plane. Columns b in
   // [b0, b1) read inside the row for every px; the few at the edges are tested one by one.
@@ -101,8 +103,10 @@ void input_plane(const WinogradGeom& g, const Layout& l, const float* plane, flo
   // held (it starts zeroed), and spare columns are never output and meet zeros in the weight gradient.
 #if defined(__AVX512F__)
   // The next plane's lines, while this one is transformed.
-  for (int64_t e = 0; e < g.h * g.w; e += 16)
-    _mm_prefetch(reinterpret_cast<const char*>(plane + g.h * g.w + e), _MM_HINT_T0);
+  if (next != nullptr)
+    for (int64_t e = 0; e < g.h * g.w; e += 16) _mm_prefetch(reinterpret_cast<const char*>(next + e), _MM_HINT_T0);
+#else
+  (void)next;
 #endif
   for (int64_t a = 0; a <= l.ty; ++a)
     for (int64_t py = 0; py < 4; ++py) {  // rows in order, for the prefetcher
@@ -378,8 +382,11 @@ void winograd_conv(const WinogradGeom& g, const float* in, const float* w, bool 
       const int64_t nt = (i1 - i0) * l.tiles;  // tile columns in this block: the GEMM's n
       const int64_t ld = nt + kSlack;
       for (int64_t i = i0; i < i1; ++i)
-        for (int64_t c = 0; c < g.ci; ++c)
-          input_plane(g, l, in + (i * g.ci + c) * in_plane, v + c * kPos * ld + (i - i0) * l.tiles, ld, buf1, buf2);
+        for (int64_t c = 0; c < g.ci; ++c) {
+          const int64_t k = i * g.ci + c;  // this plane; a next one exists unless k is the last of the batch
+          input_plane(g, l, in + k * in_plane, k + 1 < g.n * g.ci ? in + (k + 1) * in_plane : nullptr,
+                      v + c * kPos * ld + (i - i0) * l.tiles, ld, buf1, buf2);
+        }
       for (int64_t t = 0; t < kPos; ++t)
         gemm(false, false, g.co, nt, g.ci, 1.0f, u + t * g.co * g.ci, g.ci, v + t * ld, kPos * ld, 0.0f, m + t * ld,
              kPos * ld);
@@ -425,7 +432,9 @@ void winograd_wgrad(const WinogradGeom& g, const float* in, const float* gy, flo
         const int64_t ld = nt + kSlack;
         for (int64_t i = i0; i < i1; ++i) {
           for (int64_t c = 0; c < g.ci; ++c) {
-            input_plane(g, l, in + (i * g.ci + c) * in_plane, v + c * kPos * ld + (i - i0) * l.tiles, ld, buf1, buf2);
+            const int64_t k = i * g.ci + c;  // this plane; a next one exists unless k is the last of the batch
+            input_plane(g, l, in + k * in_plane, k + 1 < g.n * g.ci ? in + (k + 1) * in_plane : nullptr,
+                        v + c * kPos * ld + (i - i0) * l.tiles, ld, buf1, buf2);
             // The spare columns hold real edge values, which meet grad_plane's zeros: zero them, so that a
             // non-finite value there (the callers check, but this kernel stays safe on its own) adds no NaN.
             float* vs = v + c * kPos * ld + (i - i0) * l.tiles + l.tx;
