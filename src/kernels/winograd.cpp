@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cstdint>
 
@@ -340,9 +341,22 @@ bool all_finite(const float* p, int64_t n) {
   constexpr int64_t kBlock = 4096;
   for (int64_t b = 0; b < n; b += kBlock) {
     const int64_t e = std::min(n, b + kBlock);
+    int64_t i = b;
     uint32_t m = 0;
+#if defined(__AVX512F__)
+    // Four accumulators, so the max chain does not limit the scan below the cache's bandwidth.
+    const __m512i exp = _mm512_set1_epi32(static_cast<int>(kExp));
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 64 <= e; i += 64) {
+      a0 = _mm512_max_epu32(a0, _mm512_and_si512(_mm512_loadu_si512(p + i), exp));
+      a1 = _mm512_max_epu32(a1, _mm512_and_si512(_mm512_loadu_si512(p + i + 16), exp));
+      a2 = _mm512_max_epu32(a2, _mm512_and_si512(_mm512_loadu_si512(p + i + 32), exp));
+      a3 = _mm512_max_epu32(a3, _mm512_and_si512(_mm512_loadu_si512(p + i + 48), exp));
+    }
+    m = _mm512_reduce_max_epu32(_mm512_max_epu32(_mm512_max_epu32(a0, a1), _mm512_max_epu32(a2, a3)));
+#endif
 #pragma omp simd reduction(max : m)
-    for (int64_t i = b; i < e; ++i) m = std::max(m, std::bit_cast<uint32_t>(p[i]) & kExp);
+    for (int64_t j = i; j < e; ++j) m = std::max(m, std::bit_cast<uint32_t>(p[j]) & kExp);
     if (m == kExp) return false;
   }
   return true;
@@ -353,9 +367,9 @@ int64_t winograd_conv_scratch(const WinogradGeom& g, int slots) {
   return kPos * g.co * g.ci + std::max(1, slots) * conv_slot(g, l);
 }
 
-void winograd_conv(const WinogradGeom& g, const float* in, const float* w, bool flip, const float* bias, float* out,
+bool winograd_conv(const WinogradGeom& g, const float* in, const float* w, bool flip, const float* bias, float* out,
                    float* scratch, int slots) {
-  if (g.n <= 0 || g.co <= 0 || g.oh <= 0 || g.ow <= 0) return;
+  if (g.n <= 0 || g.co <= 0 || g.oh <= 0 || g.ow <= 0) return true;
   const Layout l(g);
   const int64_t out_plane = g.oh * g.ow, in_plane = g.h * g.w;
   if (g.ci <= 0) {
@@ -363,14 +377,16 @@ void winograd_conv(const WinogradGeom& g, const float* in, const float* w, bool 
       for (int64_t o = 0; o < g.co; ++o)
         std::fill(out + (i * g.co + o) * out_plane, out + (i * g.co + o + 1) * out_plane,
                   bias != nullptr ? bias[o] : 0.0f);
-    return;
+    return true;
   }
+  if (!all_finite(w, g.co * g.ci * 9)) return false;
   float* u = scratch;
   float* slot_base = u + kPos * g.co * g.ci;
   kernel_transform(g, w, flip, u, slot_base);  // slot 0's transformed tiles hold the staging rows
   const int64_t slot = conv_slot(g, l);
   const double macs = static_cast<double>(g.n * l.ty * l.tx) * static_cast<double>(kPos * g.ci * g.co);
   const int64_t pieces = pieces_for(g.n, slots, macs);
+  std::atomic<bool> bad{false};  // a non-finite input value was met: the pieces stop, the caller goes exact
   parallel_for_pieces(0, g.n, (g.n + pieces - 1) / pieces, [&](int64_t ib, int64_t ie, int64_t piece) {
     float* v = slot_base + piece * slot;
     float* m = v + kPos * g.ci * l.block_ld;
@@ -384,6 +400,11 @@ void winograd_conv(const WinogradGeom& g, const float* in, const float* w, bool 
       for (int64_t i = i0; i < i1; ++i)
         for (int64_t c = 0; c < g.ci; ++c) {
           const int64_t k = i * g.ci + c;  // this plane; a next one exists unless k is the last of the batch
+          // Scanned just before its transform reads it, so the transform finds it in cache.
+          if (bad.load(std::memory_order_relaxed) || !all_finite(in + k * in_plane, in_plane)) {
+            bad.store(true, std::memory_order_relaxed);
+            return;
+          }
           input_plane(g, l, in + k * in_plane, k + 1 < g.n * g.ci ? in + (k + 1) * in_plane : nullptr,
                       v + c * kPos * ld + (i - i0) * l.tiles, ld, buf1, buf2);
         }
@@ -396,6 +417,7 @@ void winograd_conv(const WinogradGeom& g, const float* in, const float* w, bool 
                        out + (i * g.co + o) * out_plane, buf1, buf2);
     }
   });
+  return !bad.load();
 }
 
 int64_t winograd_wgrad_scratch(const WinogradGeom& g, int slots) {
@@ -403,11 +425,11 @@ int64_t winograd_wgrad_scratch(const WinogradGeom& g, int slots) {
   return wgrad_chunks(g) * kPos * g.co * g.ci + std::max(1, slots) * wgrad_slot(g, l);
 }
 
-void winograd_wgrad(const WinogradGeom& g, const float* in, const float* gy, float* gw, float* scratch, int slots) {
+bool winograd_wgrad(const WinogradGeom& g, const float* in, const float* gy, float* gw, float* scratch, int slots) {
   const int64_t wsz = g.co * g.ci * 9;
   if (g.n <= 0 || g.oh <= 0 || g.ow <= 0 || g.ci <= 0 || g.co <= 0) {
     std::fill(gw, gw + std::max<int64_t>(0, wsz), 0.0f);
-    return;
+    return true;
   }
   const Layout l(g);
   const int64_t chunks = wgrad_chunks(g), acc_size = kPos * g.co * g.ci;
@@ -417,6 +439,7 @@ void winograd_wgrad(const WinogradGeom& g, const float* in, const float* gy, flo
   const int64_t slot = wgrad_slot(g, l);
   const double macs = static_cast<double>(g.n * l.ty * l.tx) * static_cast<double>(kPos * g.ci * g.co);
   const int64_t pieces = pieces_for(chunks, slots, macs);
+  std::atomic<bool> bad{false};  // as in winograd_conv
   parallel_for_pieces(0, chunks, (chunks + pieces - 1) / pieces, [&](int64_t cb, int64_t ce, int64_t piece) {
     float* v = slot_base + piece * slot;
     float* e = v + kPos * g.ci * l.block_ld;
@@ -433,16 +456,26 @@ void winograd_wgrad(const WinogradGeom& g, const float* in, const float* gy, flo
         for (int64_t i = i0; i < i1; ++i) {
           for (int64_t c = 0; c < g.ci; ++c) {
             const int64_t k = i * g.ci + c;  // this plane; a next one exists unless k is the last of the batch
+            if (bad.load(std::memory_order_relaxed) || !all_finite(in + k * in_plane, in_plane)) {
+              bad.store(true, std::memory_order_relaxed);
+              return;
+            }
             input_plane(g, l, in + k * in_plane, k + 1 < g.n * g.ci ? in + (k + 1) * in_plane : nullptr,
                         v + c * kPos * ld + (i - i0) * l.tiles, ld, buf1, buf2);
-            // The spare columns hold real edge values, which meet grad_plane's zeros: zero them, so that a
-            // non-finite value there (the callers check, but this kernel stays safe on its own) adds no NaN.
+            // The spare columns hold real edge values, which meet grad_plane's zeros: zero them (cheap), so that
+            // the spare columns never add anything.
             float* vs = v + c * kPos * ld + (i - i0) * l.tiles + l.tx;
             for (int64_t t = 0; t < kPos; ++t)
               for (int64_t r = 0; r < l.ty; ++r) vs[t * ld + r * l.stride] = 0.0f;
           }
-          for (int64_t o = 0; o < g.co; ++o)
-            grad_plane(g, l, gy + (i * g.co + o) * out_plane, e + o * kPos * ld + (i - i0) * l.tiles, ld, buf1, buf2);
+          for (int64_t o = 0; o < g.co; ++o) {
+            const float* plane = gy + (i * g.co + o) * out_plane;
+            if (!all_finite(plane, out_plane)) {
+              bad.store(true, std::memory_order_relaxed);
+              return;
+            }
+            grad_plane(g, l, plane, e + o * kPos * ld + (i - i0) * l.tiles, ld, buf1, buf2);
+          }
         }
         // acc[t] (co x ci) += e[t] (co x nt) · v[t]ᵀ (nt x ci); rows of one channel's 36 positions are adjacent
         for (int64_t t = 0; t < kPos; ++t)
@@ -451,6 +484,7 @@ void winograd_wgrad(const WinogradGeom& g, const float* in, const float* gy, flo
       }
     }
   });
+  if (bad.load()) return false;
   // Chunks in order, then gw = Gᵀ M G per (o, c).
   for (int64_t ch = 1; ch < chunks; ++ch) {
     const float* src = acc + ch * acc_size;
@@ -472,6 +506,7 @@ void winograd_wgrad(const WinogradGeom& g, const float* in, const float* gy, flo
           gw[((o * g.ci + c) * 3 + i) * 3 + j] = static_cast<float>(s);
         }
     }
+  return true;
 }
 
 }  // namespace xg::kernels

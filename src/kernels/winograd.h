@@ -23,19 +23,21 @@ int64_t winograd_conv_scratch(const WinogradGeom& g, int slots);
 
 /// out = correlation(in, K) (+ bias[o]). K(o,c,i,j) = w[o][c][i][j] (conv2d's weight, w is [co, ci, 3, 3]), or
 /// with flip, K(o,c,i,j) = w[c][o][2-i][2-j] (w is [ci, co, 3, 3]: conv2d's input gradient / conv_transpose2d).
-/// bias may be null. Uses at most `slots` threads.
-void winograd_conv(const WinogradGeom& g, const float* in, const float* w, bool flip, const float* bias, float* out,
+/// bias may be null. Uses at most `slots` threads. Returns false, with out unspecified, when in or w holds an
+/// Inf or NaN (the transforms subtract values, so Inf - Inf would give NaN where the exact sum is ±Inf): the caller
+/// then takes the exact path. Each input plane is scanned right before its transform reads it (from cache).
+bool winograd_conv(const WinogradGeom& g, const float* in, const float* w, bool flip, const float* bias, float* out,
                    float* scratch, int slots);
 
 /// Floats of scratch winograd_wgrad needs with `slots` threads.
 int64_t winograd_wgrad_scratch(const WinogradGeom& g, int slots);
 
 /// The weight gradient of the correlation: gw[o][c][i][j] = Σ_n Σ_{y<oh, x<ow} gy[n][o][y][x] ·
-/// in[n][c][y+i-pad_h][x+j-pad_w] (gw is [co, ci, 3, 3]). Uses at most `slots` threads.
-void winograd_wgrad(const WinogradGeom& g, const float* in, const float* gy, float* gw, float* scratch, int slots);
+/// in[n][c][y+i-pad_h][x+j-pad_w] (gw is [co, ci, 3, 3]). Uses at most `slots` threads. Returns false, with gw
+/// unspecified, when in or gy holds an Inf or NaN, as winograd_conv.
+bool winograd_wgrad(const WinogradGeom& g, const float* in, const float* gy, float* gw, float* scratch, int slots);
 
-/// Whether all n floats at p are finite: the transforms subtract operands (Inf - Inf = NaN), so the callers take
-/// the exact path for any non-finite operand. One vectorised pass, stopping at the first block with an Inf/NaN.
+/// Whether all n floats at p are finite. One vectorised pass, stopping at the first block with an Inf/NaN.
 bool all_finite(const float* p, int64_t n);
 
 }  // namespace xg::kernels

@@ -108,14 +108,6 @@ bool winograd_applies(const ConvSpec& s) {
          ((s.oh >= 20 && s.ow >= 20) || (s.c >= 64 && s.co >= 64));
 }
 
-/// Whether both operands the Winograd transforms read are finite. The transforms subtract operands, so an Inf
-/// would give NaN where PyTorch's direct convolution gives +-Inf: with any Inf or NaN the exact path runs. The
-/// scan is memory-bound while the conv is compute-bound: the six scans of a forward + backward measured
-/// 1.5-3.5% of the Winograd conv's time (one thread, data just used by the conv).
-bool winograd_finite(const float* a, int64_t na, const float* b, int64_t nb) {
-  return kernels::all_finite(a, na) && kernels::all_finite(b, nb);
-}
-
 /// The geometry of conv(x, w) as a Winograd correlation; adjoint: of adjoint(y, w), a correlation of y with
 /// the flipped kernel at padding 2 - p.
 kernels::WinogradGeom winograd_geom(const ConvSpec& s, bool adjoint) {
@@ -123,12 +115,15 @@ kernels::WinogradGeom winograd_geom(const ConvSpec& s, bool adjoint) {
   return {s.n, s.c, s.h, s.w, s.co, s.oh, s.ow, s.ph, s.pw};
 }
 
-/// Runs a Winograd kernel with float scratch of scratch(geom, slots) floats, one slot per thread.
+/// Runs a Winograd kernel with float scratch of scratch(geom, slots) floats, one slot per thread. False: an operand
+/// held an Inf or NaN, which Winograd's transforms would turn into NaN where PyTorch's direct convolution gives
+/// ±Inf, so the caller takes the exact path (the kernels scan each plane right before transforming it, from cache:
+/// no measurable cost; a separate scan of the operands cost 1.5-3.5% of the conv).
 template <class Scratch, class Run>
-void with_winograd_scratch(const kernels::WinogradGeom& g, Scratch&& scratch, Run&& run) {
+bool with_winograd_scratch(const kernels::WinogradGeom& g, Scratch&& scratch, Run&& run) {
   const int slots = kernels::team_size();
   const Tensor buf = empty({std::max<int64_t>(1, scratch(g, slots))}, DType::float32);
-  run(buf.data<float>(), slots);
+  return run(buf.data<float>(), slots);
 }
 
 /// y = conv(x, w) + bias. With one group the bias rides along as an extra GEMM row of ones in the
@@ -137,11 +132,12 @@ void with_winograd_scratch(const kernels::WinogradGeom& g, Scratch&& scratch, Ru
 template <class T>
 void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* y) {
   if constexpr (std::is_same_v<T, float>)
-    if (winograd_applies<T>(s) && winograd_finite(x, s.n * s.c * s.h * s.w, wt, s.co * s.c * 9)) {
+    if (winograd_applies<T>(s)) {
       const kernels::WinogradGeom g = winograd_geom(s, false);
-      return with_winograd_scratch(g, kernels::winograd_conv_scratch, [&](float* scratch, int slots) {
-        kernels::winograd_conv(g, x, wt, false, bias, y, scratch, slots);
-      });
+      if (with_winograd_scratch(g, kernels::winograd_conv_scratch, [&](float* scratch, int slots) {
+            return kernels::winograd_conv(g, x, wt, false, bias, y, scratch, slots);
+          }))
+        return;
     }
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p();
   const bool direct = s.col_is_image();
@@ -181,11 +177,12 @@ void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* 
 template <class T>
 void conv_adjoint(const ConvSpec& s, const T* y, const T* wt, const T* bias, T* x) {
   if constexpr (std::is_same_v<T, float>)
-    if (winograd_applies<T>(s) && winograd_finite(y, s.n * s.co * s.oh * s.ow, wt, s.co * s.c * 9)) {
+    if (winograd_applies<T>(s)) {
       const kernels::WinogradGeom g = winograd_geom(s, true);
-      return with_winograd_scratch(g, kernels::winograd_conv_scratch, [&](float* scratch, int slots) {
-        kernels::winograd_conv(g, y, wt, true, bias, x, scratch, slots);
-      });
+      if (with_winograd_scratch(g, kernels::winograd_conv_scratch, [&](float* scratch, int slots) {
+            return kernels::winograd_conv(g, y, wt, true, bias, x, scratch, slots);
+          }))
+        return;
     }
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p(), plane = s.h * s.w;
   const bool direct = s.col_is_image();
@@ -223,11 +220,12 @@ int64_t wgrad_chunks(const ConvSpec& s) {
 template <class T>
 void conv_wgrad(const ConvSpec& s, const T* x, const T* gy, T* gw) {
   if constexpr (std::is_same_v<T, float>)
-    if (winograd_applies<T>(s) && winograd_finite(x, s.n * s.c * s.h * s.w, gy, s.n * s.co * s.oh * s.ow)) {
+    if (winograd_applies<T>(s)) {
       const kernels::WinogradGeom g = winograd_geom(s, false);
-      return with_winograd_scratch(g, kernels::winograd_wgrad_scratch, [&](float* scratch, int slots) {
-        kernels::winograd_wgrad(g, x, gy, gw, scratch, slots);
-      });
+      if (with_winograd_scratch(g, kernels::winograd_wgrad_scratch, [&](float* scratch, int slots) {
+            return kernels::winograd_wgrad(g, x, gy, gw, scratch, slots);
+          }))
+        return;
     }
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p(), wsz = s.co * kg;
   if (s.n <= 0 || p <= 0) {
