@@ -11,10 +11,12 @@
 
 #include <algorithm>
 #include <memory>
+#include <type_traits>
 
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
+#include "kernels/winograd.h"
 #include "ops/helpers.h"
 #include "ops/op.h"
 
@@ -109,12 +111,58 @@ void direct_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, b
   });
 }
 
+/// Winograd F(4x4, 3x3) (kernels/winograd.h) for float32 3x3, stride-1, dilation-1, single-group convolutions:
+/// a quarter of im2col's multiply-adds at a float32 error of up to ~1e-5 of the output's scale (float64 keeps the
+/// exact path). Taken only where it measured >= 15% faster than im2col for a conv's forward + input gradient +
+/// weight gradient (one thread, CPU time, interleaved A/B, min of 9 rounds; Winograd/im2col):
+///   - planes >= 20x20 with >= 16 channels each side: 0.51 (4x 64->64 56x56), 0.59-0.61 (8x 64->64 32x32),
+///     0.65 (8x 32->32 32x32), 0.57 (8x 16->16 64x64), 0.70-0.72 (8x 32->64 32x32), 0.71-0.79 (8x 16->32 32x32),
+///     0.79 (32x 32->64 20x20; 32x 16->16 20x20), 0.83 (16x 32->32 24x24), 0.82-0.85 (1x 32->32 / 64->64 32x32);
+///   - 16x16 planes only from 64 channels each side: 0.75-0.81 (32x 64->64), 0.71 (64->128), 0.65 (128->128); with
+///     32 channels it is at parity (0.92-0.98 at 32->64 and 32->32, bench_conv's layer 2), 1.01 at 16->16;
+///   - 8x8 planes lose (1.03-1.07 at 128->128, 0.99 at 256->256).
+/// The weight gradient splits the batch into up to 8 fixed chunks, and GEMMs over fewer than ~1024 outputs per
+/// chunk are too narrow: 1.16 (4x 64->64 16x16), 1.01 (8x), 1.52 (1x 64->64 20x20), 0.96 (3x 32->32 20x20),
+/// 1.04-1.20 (1x 28x28), 0.90 (2x 32->32 28x28). Hence n * oh * ow >= 1024 * min(n, 8).
+template <class T>
+bool winograd_applies(const ConvSpec& s) {
+  return std::is_same_v<T, float> && s.kh == 3 && s.kw == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 &&
+         s.groups == 1 && s.c >= 16 && s.co >= 16 && s.n * s.oh * s.ow >= 1024 * std::min<int64_t>(s.n, 8) &&
+         ((s.oh >= 20 && s.ow >= 20) || (s.c >= 64 && s.co >= 64));
+}
+
+/// The geometry of conv(x, w) as a Winograd correlation; adjoint: of adjoint(y, w), a correlation of y with
+/// the flipped kernel at padding 2 - p.
+kernels::WinogradGeom winograd_geom(const ConvSpec& s, bool adjoint) {
+  if (adjoint) return {s.n, s.co, s.oh, s.ow, s.c, s.h, s.w, 2 - s.ph, 2 - s.pw};
+  return {s.n, s.c, s.h, s.w, s.co, s.oh, s.ow, s.ph, s.pw};
+}
+
+/// Runs a Winograd kernel with float scratch of scratch(geom, slots) floats, one slot per thread. False: an operand
+/// held an Inf or NaN, which Winograd's transforms would turn into NaN where PyTorch's direct convolution gives
+/// ±Inf, so the caller takes the exact path (the kernels scan each plane right before transforming it, from cache:
+/// no measurable cost; a separate scan of the operands cost 1.5-3.5% of the conv).
+template <class Scratch, class Run>
+bool with_winograd_scratch(const kernels::WinogradGeom& g, Scratch&& scratch, Run&& run) {
+  const int slots = kernels::team_size();
+  const Tensor buf = empty({std::max<int64_t>(1, scratch(g, slots))}, DType::float32);
+  return run(buf.data<float>(), slots);
+}
+
 /// y = conv(x, w) + bias. With one group the bias rides along as an extra GEMM row of ones in the
 /// column matrix (and an extra weight column), so it costs one k step instead of a pass over y. Otherwise
 /// the bias initialises C and the GEMM adds into it (beta = 1).
 template <class T>
 void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* y) {
   if (use_direct(s)) return direct_forward(s, x, wt, bias, false, y);
+  if constexpr (std::is_same_v<T, float>)
+    if (winograd_applies<T>(s)) {
+      const kernels::WinogradGeom g = winograd_geom(s, false);
+      if (with_winograd_scratch(g, kernels::winograd_conv_scratch, [&](float* scratch, int slots) {
+            return kernels::winograd_conv(g, x, wt, false, bias, y, scratch, slots);
+          }))
+        return;
+    }
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p();
   const bool direct = s.col_is_image();
   const bool fold_bias = bias != nullptr && !direct && s.groups == 1;
@@ -152,6 +200,14 @@ void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* 
 /// This is conv2d's input gradient and conv_transpose2d's forward.
 template <class T>
 void conv_adjoint(const ConvSpec& s, const T* y, const T* wt, const T* bias, T* x) {
+  if constexpr (std::is_same_v<T, float>)
+    if (winograd_applies<T>(s)) {
+      const kernels::WinogradGeom g = winograd_geom(s, true);
+      if (with_winograd_scratch(g, kernels::winograd_conv_scratch, [&](float* scratch, int slots) {
+            return kernels::winograd_conv(g, y, wt, true, bias, x, scratch, slots);
+          }))
+        return;
+    }
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p(), plane = s.h * s.w;
   const bool direct = s.col_is_image();
   const kernels::Conv2dGeom geom = s.geom();
@@ -221,6 +277,14 @@ void direct_wgrad(const ConvSpec& s, const T* x, const T* gy, const T* mask, T* 
 template <class T>
 void conv_wgrad(const ConvSpec& s, const T* x, const T* gy, T* gw) {
   if (use_direct(s)) return direct_wgrad(s, x, gy, static_cast<const T*>(nullptr), gw, static_cast<T*>(nullptr));
+  if constexpr (std::is_same_v<T, float>)
+    if (winograd_applies<T>(s)) {
+      const kernels::WinogradGeom g = winograd_geom(s, false);
+      if (with_winograd_scratch(g, kernels::winograd_wgrad_scratch, [&](float* scratch, int slots) {
+            return kernels::winograd_wgrad(g, x, gy, gw, scratch, slots);
+          }))
+        return;
+    }
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p(), wsz = s.co * kg;
   if (s.n <= 0 || p <= 0) {
     std::fill(gw, gw + wsz, T(0));

@@ -2,6 +2,10 @@
 /// second order) against finite differences, error messages, and thread-count independence.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "tests/ops/op_test_util.h"
@@ -320,6 +324,124 @@ TEST(Conv2d, ThreadCountDoesNotChangeResults) {
     {
       ThreadCountGuard t2(2);
       r2 = conv_fwd_bwd(x, w, b, 2);
+    }
+    for (size_t i = 0; i < r1.size(); ++i) EXPECT_TRUE(bitwise_equal(r1[i], r2[i])) << "n=" << n << " result " << i;
+  }
+}
+
+/// Largest error of a float32 result relative to the largest float64 value (the result's scale).
+double scaled_error(const Tensor& got32, const Tensor& want64) {
+  const std::vector<double> got = got32.to_vector<double>(), want = want64.to_vector<double>();
+  double err = 0.0, scale = 0.0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    err = std::max(err, std::abs(got[i] - want[i]));
+    scale = std::max(scale, std::abs(want[i]));
+  }
+  return scale > 0.0 ? err / scale : err;
+}
+
+/// float32 3x3 stride-1 convolutions with enough channels and large enough planes run Winograd (kernels/winograd.h) in
+/// the forward and both gradients, conv_transpose2d included; float64 runs im2col. They agree to within ~1e-5 of the
+/// scale.
+TEST(Conv2d, Float32WinogradPathMatchesFloat64) {
+  Generator g(3);
+  struct Shape4 {
+    int64_t n, c, h, w, co, pad;
+  };
+  // Shapes that winograd_applies takes: >= 1024 outputs per image (n <= 8) on planes >= 20x20.
+  for (const Shape4 s : {Shape4{1, 16, 32, 33, 20, 1}, Shape4{2, 16, 34, 34, 16, 0}, Shape4{1, 16, 32, 32, 24, 2},
+                         Shape4{2, 24, 33, 32, 16, 3}}) {
+    const Tensor x = randn({s.n, s.c, s.h, s.w}, kFloat64, &g), w = randn({s.co, s.c, 3, 3}, kFloat64, &g),
+                 b = randn({s.co}, kFloat64, &g);
+    std::vector<Tensor> res[2];
+    for (int k = 0; k < 2; ++k) {
+      const DType dt = k == 0 ? kFloat64 : kFloat32;
+      Tensor xx = x.to(dt).detach().requires_grad_(), ww = w.to(dt).detach().requires_grad_(),
+             bb = b.to(dt).detach().requires_grad_();
+      Tensor y = conv2d(xx, ww, bb, {1, 1}, {s.pad, s.pad});
+      // conv_transpose2d maps y back with the transposed weight [co, c, 3, 3].
+      Tensor t = conv_transpose2d(y, ww, Tensor(), {1, 1}, {s.pad, s.pad});
+      Generator gg(9);
+      (sum(y * randn(y.shape(), dt, &gg)) + sum(t * t)).backward();
+      res[k] = {y, t, xx.grad(), ww.grad(), bb.grad()};
+    }
+    for (size_t i = 0; i < res[0].size(); ++i) {
+      EXPECT_EQ(res[1][i].shape(), res[0][i].shape());
+      EXPECT_LT(scaled_error(res[1][i], res[0][i]), 2e-5) << "result " << i << " c=" << s.c << " co=" << s.co;
+    }
+  }
+}
+
+/// Winograd's transforms subtract operands (Inf - Inf = NaN), so a non-finite x, w or gy sends the conv to the exact
+/// path: every Inf of the float64 result is the same Inf in float32, NaN exactly where float64 has NaN, and the
+/// finite values agree to float32 accuracy.
+TEST(Conv2d, Float32WinogradSizeNonFiniteOperandsMatchExactPath) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  // 1x16x32x32 -> 16 channels at padding 1: a shape winograd_applies takes.
+  const int64_t n = 1, c = 16, co = 16, hw = 32;
+  for (int target = 0; target < 3; ++target) {  // the non-finite values go into x, w or gy
+    Generator g(11);
+    std::vector<float> xv = randn({n, c, hw, hw}, kFloat32, &g).to_vector<float>(),
+                       wv = randn({co, c, 3, 3}, kFloat32, &g).to_vector<float>(),
+                       gv = randn({n, co, hw, hw}, kFloat32, &g).to_vector<float>();
+    std::vector<float>& v = target == 0 ? xv : target == 1 ? wv : gv;
+    // An Inf, a -Inf, a NaN, and an Inf on the right edge (a spare tile column's input).
+    v[5] = inf;
+    v[v.size() / 2] = -inf;
+    v[v.size() - 40] = nan;
+    if (target != 1) v[static_cast<size_t>(3 * hw + hw - 1)] = inf;
+    std::vector<Tensor> res[2];
+    for (int k = 0; k < 2; ++k) {
+      const DType dt = k == 0 ? kFloat64 : kFloat32;
+      Tensor x = from_vector(xv, {n, c, hw, hw}).to(dt).detach().requires_grad_(),
+             w = from_vector(wv, {co, c, 3, 3}).to(dt).detach().requires_grad_();
+      Tensor y = conv2d(x, w, Tensor(), {1, 1}, {1, 1});
+      y.backward(from_vector(gv, {n, co, hw, hw}).to(dt));
+      res[k] = {y, x.grad(), w.grad()};
+    }
+    for (size_t i = 0; i < res[0].size(); ++i) {
+      const std::vector<double> want = res[0][i].to_vector<double>(), got = res[1][i].to_vector<double>();
+      ASSERT_EQ(got.size(), want.size());
+      double scale = 0.0;
+      int64_t nonfinite = 0;
+      for (const double d : want) {
+        if (std::isfinite(d)) scale = std::max(scale, std::abs(d));
+        nonfinite += std::isfinite(d) ? 0 : 1;
+      }
+      for (size_t j = 0; j < want.size(); ++j) {
+        const std::string where = "target " + std::to_string(target) + " result " + std::to_string(i) + " at " +
+                                  std::to_string(j) + ": " + std::to_string(got[j]) + " vs " + std::to_string(want[j]);
+        if (std::isnan(want[j])) {
+          EXPECT_TRUE(std::isnan(got[j])) << where;
+        } else if (std::isinf(want[j])) {
+          EXPECT_EQ(got[j], want[j]) << where;
+        } else {
+          ASSERT_TRUE(std::isfinite(got[j])) << where;
+          EXPECT_LE(std::abs(got[j] - want[j]), 1e-5 * scale) << where;
+        }
+      }
+      // Results that depend on the target hold non-finite values (y does not depend on gy, x's gradient not on x,
+      // w's not on w).
+      if (static_cast<size_t>(target) != (i + 2) % 3) {
+        EXPECT_GT(nonfinite, 0) << "target " << target << " result " << i;
+      }
+    }
+  }
+}
+
+TEST(Conv2d, WinogradThreadCountDoesNotChangeResults) {
+  Generator g(8);
+  for (int64_t n : {1, 3, 8}) {
+    const Tensor x = randn({n, 16, 32, 33}, kFloat32, &g), w = randn({24, 16, 3, 3}, kFloat32, &g),
+                 b = randn({24}, kFloat32, &g);
+    std::vector<Tensor> r1, r2;
+    {
+      ThreadCountGuard t1(1);
+      r1 = conv_fwd_bwd(x, w, b, 1);
+    }
+    {
+      ThreadCountGuard t2(2);
+      r2 = conv_fwd_bwd(x, w, b, 1);
     }
     for (size_t i = 0; i < r1.size(); ++i) EXPECT_TRUE(bitwise_equal(r1[i], r2[i])) << "n=" << n << " result " << i;
   }
