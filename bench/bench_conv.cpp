@@ -13,6 +13,9 @@
 #include "xgrad/ops/conv.h"
 #include "xgrad/xgrad.h"
 
+#ifdef XGRAD_BENCH_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
 #ifdef XGRAD_BENCH_HAVE_TORCH
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -77,6 +80,10 @@ void BM_torch_conv2d(benchmark::State& state) {
   const Layer l = layer(state);
   const int saved = at::get_num_threads();
   at::set_num_threads(static_cast<int>(state.range(1)));
+#ifdef XGRAD_BENCH_HAVE_OPENBLAS
+  // Convolutions oneDNN does not take run on the BLAS LibTorch links, whose threads at::set_num_threads does not set.
+  openblas_set_num_threads(static_cast<int>(state.range(1)));
+#endif
   const bool backward = state.range(2) != 0;
   torch::manual_seed(0);
   torch::Tensor x = torch::randn({l.n, l.cin, l.hw, l.hw});

@@ -76,6 +76,10 @@ void BM_openblas_sgemm(benchmark::State& state) {
 void BM_torch_mm(benchmark::State& state) {
   int64_t const n = state.range(0);
   at::set_num_threads(static_cast<int>(state.range(1)));
+#ifdef XGRAD_BENCH_HAVE_OPENBLAS
+  // LibTorch's mm runs on the BLAS it links (OpenBLAS here), whose threads at::set_num_threads does not set.
+  openblas_set_num_threads(static_cast<int>(state.range(1)));
+#endif
   torch::manual_seed(0);
   torch::Tensor const a = torch::rand({n, n}, torch::kFloat32);
   torch::Tensor const b = torch::rand({n, n}, torch::kFloat32);

@@ -95,7 +95,8 @@ for t in $threads; do
     for _ in $(seq "$repeat"); do
       read -r ts tr tm < <(run "$n" "${x[@]}" --threads "$t" --verbose 0)
       if [[ -z "$xs" ]] || awk -v a="$ts" -v b="$xs" 'BEGIN { exit !(a < b) }'; then xs=$ts; xr=$tr; xm=$tm; fi
-      read -r ts tr tm < <(run "$n" "${p[@]}" --threads "$t")
+      # LibTorch's BLAS (OpenBLAS) runs threads of its own: hold it to the same count.
+      read -r ts tr tm < <(run "$n" env OPENBLAS_NUM_THREADS="$t" "${p[@]}" --threads "$t")
       if [[ -z "$ps" ]] || awk -v a="$ts" -v b="$ps" 'BEGIN { exit !(a < b) }'; then ps=$ts; pr=$tr; pm=$tm; fi
     done
     printf "%-6s %-7s %12s %12s %12s %12s %10s %10s %8.2f\n" "$m" "$t" "$xs" "$ps" "$xr" "$pr" "$xm" "$pm" \
