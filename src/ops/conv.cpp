@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "kernels/conv.h"
+#include "kernels/conv_gemm.h"
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
 #include "kernels/winograd.h"
@@ -162,6 +163,13 @@ void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* 
             return kernels::winograd_conv(g, x, wt, false, bias, y, scratch, slots);
           }))
         return;
+    }
+  if constexpr (std::is_same_v<T, float>)
+    if (s.groups == 1 && !s.col_is_image() && kernels::conv_gemm_fits(s.geom())) {
+      // The same sums as the GEMM below, without the column matrix (kernels/conv_gemm.h).
+      const int slots = kernels::team_size();
+      const Tensor buf = empty({kernels::conv_gemm_scratch(s.geom(), s.co, slots)}, DType::float32);
+      return kernels::conv_gemm(x, s.n, s.geom(), s.co, wt, bias, y, buf.data<float>(), slots);
     }
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p();
   const bool direct = s.col_is_image();
