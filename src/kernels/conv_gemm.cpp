@@ -158,6 +158,11 @@ void build_panel(const float* img, const Conv2dGeom& g, int64_t q0, const float*
   const int64_t reach = (kw - 1) * dw + kNr;  // floats one kernel row's runs read, from its first
   const float* chan = img + q0 - g.ph * g.w - g.pw;
   for (int64_t ci = 0; ci < c; ++ci, chan += plane) {
+    // The tiles streamed the weights through L1 since the image was last read: fetch the rows of the channel
+    // after next (prefetches never fault, past the batch included).
+    for (int64_t ki = 0; ki < kh; ++ki)
+      for (int64_t e = 0; e < reach + 16; e += 16)
+        _mm_prefetch(reinterpret_cast<const char*>(chan + 2 * plane + ki * row_step + e), _MM_HINT_T0);
     const float* row = chan;
     for (int64_t ki = 0; ki < kh; ++ki, row += row_step) {
       const __mmask16 r0 = row0[ki], r1 = row1[ki];
