@@ -22,4 +22,12 @@ bool thread_backoff_enabled();
 /// How many times the kernels have dropped to one thread for that reason.
 int64_t thread_backoffs();
 
+/// Winograd F(4x4, 3x3) for float32 3x3 stride-1 convolutions with many channels on large planes
+/// (docs/architecture.md lists where): up to 2x faster, but its float32 error reaches ~1e-5 of the
+/// output's scale where PyTorch's float32 and the default path stay near 1e-7, so an output that
+/// nearly cancels can lose most of its digits. Off by default, as PyTorch keeps TF32 off; turn it
+/// on where that error is acceptable (training a large convolutional net, say).
+void set_winograd_conv(bool enabled);
+bool winograd_conv_enabled();
+
 }  // namespace xg

@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <atomic>
+
 #include "kernels/backoff.h"
 #include "xgrad/error.h"
 
@@ -19,5 +21,13 @@ void set_thread_backoff(bool enabled) { kernels::thread_backoff().set_enabled(en
 bool thread_backoff_enabled() { return kernels::thread_backoff().enabled(); }
 
 int64_t thread_backoffs() { return kernels::thread_backoff().backoffs(); }
+
+namespace {
+std::atomic<bool> winograd_on{false};
+}  // namespace
+
+void set_winograd_conv(bool enabled) { winograd_on.store(enabled, std::memory_order_relaxed); }
+
+bool winograd_conv_enabled() { return winograd_on.load(std::memory_order_relaxed); }
 
 }  // namespace xg

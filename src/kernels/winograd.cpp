@@ -222,6 +222,21 @@ void output_plane(const WinogradGeom& g, const Layout& l, const float* m, int64_
   }
 }
 
+/// The output transform's A (6x4) applied along one axis: o_r[f] = Σ_i A[r][i] e_i[f] for n lanes.
+inline void expand_4_to_6(const float* e0, const float* e1, const float* e2, const float* e3, float* o0, float* o1,
+                          float* o2, float* o3, float* o4, float* o5, int64_t n) {
+#pragma omp simd
+  for (int64_t f = 0; f < n; ++f) {
+    const float s02 = e0[f] + e2[f], s13 = e1[f] + e3[f], f02 = e0[f] + 4.0f * e2[f], f13 = 2.0f * e1[f] + 8.0f * e3[f];
+    o0[f] = e0[f];
+    o1[f] = s02 + s13;
+    o2[f] = s02 - s13;
+    o3[f] = f02 + f13;
+    o4[f] = f02 - f13;
+    o5[f] = e3[f];
+  }
+}
+
 /// A e Aᵀ of the 4x4 tiles of one output-gradient plane (zero beyond oh x ow, so the spare columns come out
 /// zero), into v[t * ld + f]. q and s hold plane_buf floats each.
 void grad_plane(const WinogradGeom& g, const Layout& l, const float* plane, float* v, int64_t ld, float* q, float* s) {
@@ -245,35 +260,15 @@ void grad_plane(const WinogradGeom& g, const Layout& l, const float* plane, floa
   }
   // Columns: s[r][jj][f] = Σ_ii A[r][ii] q[ii][jj][f].
   for (int64_t jj = 0; jj < 4; ++jj) {
-    const float *e0 = q + jj * n, *e1 = e0 + 4 * n, *e2 = e1 + 4 * n, *e3 = e2 + 4 * n;
-    float *s0 = s + jj * n, *s1 = s0 + 4 * n, *s2 = s1 + 4 * n, *s3 = s2 + 4 * n, *s4 = s3 + 4 * n, *s5 = s4 + 4 * n;
-#pragma omp simd
-    for (int64_t f = 0; f < n; ++f) {
-      const float s02 = e0[f] + e2[f], s13 = e1[f] + e3[f], f02 = e0[f] + 4.0f * e2[f],
-                  f13 = 2.0f * e1[f] + 8.0f * e3[f];
-      s0[f] = e0[f];
-      s1[f] = s02 + s13;
-      s2[f] = s02 - s13;
-      s3[f] = f02 + f13;
-      s4[f] = f02 - f13;
-      s5[f] = e3[f];
-    }
+    const float* e = q + jj * n;
+    float* o = s + jj * n;
+    expand_4_to_6(e, e + 4 * n, e + 8 * n, e + 12 * n, o, o + 4 * n, o + 8 * n, o + 12 * n, o + 16 * n, o + 20 * n, n);
   }
   // Rows.
   for (int64_t r = 0; r < 6; ++r) {
-    const float *e0 = s + r * 4 * n, *e1 = e0 + n, *e2 = e1 + n, *e3 = e2 + n;
-    float *v0 = v + r * 6 * ld, *v1 = v0 + ld, *v2 = v1 + ld, *v3 = v2 + ld, *v4 = v3 + ld, *v5 = v4 + ld;
-#pragma omp simd
-    for (int64_t f = 0; f < n; ++f) {
-      const float s02 = e0[f] + e2[f], s13 = e1[f] + e3[f], f02 = e0[f] + 4.0f * e2[f],
-                  f13 = 2.0f * e1[f] + 8.0f * e3[f];
-      v0[f] = e0[f];
-      v1[f] = s02 + s13;
-      v2[f] = s02 - s13;
-      v3[f] = f02 + f13;
-      v4[f] = f02 - f13;
-      v5[f] = e3[f];
-    }
+    const float* e = s + r * 4 * n;
+    float* o = v + r * 6 * ld;
+    expand_4_to_6(e, e + n, e + 2 * n, e + 3 * n, o, o + ld, o + 2 * ld, o + 3 * ld, o + 4 * ld, o + 5 * ld, n);
   }
 }
 
@@ -286,7 +281,6 @@ constexpr std::array<std::array<double, 3>, 6> kG{{{1.0 / 4, 0, 0},
                                                    {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                                    {0, 0, 1}}};
 
-/// u[t][o][c] = (G K(o,c) Gᵀ)[t] for all o < co, c < ci.
 /// u[t][o][c] = (G K(o,c) Gᵀ)[t] for all o < co, c < ci; tmp holds 36 * ci floats (one o at a time, so that u
 /// is written in contiguous runs).
 void kernel_transform(const WinogradGeom& g, const float* w, bool flip, float* u, float* tmp) {

@@ -292,6 +292,11 @@ OPS = {
     "multilabel_soft_margin_loss": (lambda t, a: [F.multilabel_soft_margin_loss(t["input"], t["target"], t.get("weight"),
                                                                                 reduction=a["reduction"])],
                                     ["output"], [True]),
+    "conv2d": (lambda t, a: [F.conv2d(t["input"], t["weight"], t.get("bias"), a["stride"], a["padding"], a["dilation"],
+                                      a["groups"])], ["output"], [True]),
+    "conv_transpose2d": (lambda t, a: [F.conv_transpose2d(t["input"], t["weight"], t.get("bias"), a["stride"],
+                                                          a["padding"], a["output_padding"], a["groups"],
+                                                          a["dilation"])], ["output"], [True]),
     "layer_norm": (lambda t, a: [F.layer_norm(t["input"], a["normalized_shape"], t.get("weight"), t.get("bias"),
                                               a["eps"])], ["output"], [True]),
 }
@@ -964,7 +969,32 @@ def stats_cases():
     return cases
 
 
-FAMILIES = {"attention": attention_cases, "activation": activation_cases, "maths": maths_cases, "indexing": indexing_cases, "softmax": softmax_cases, "loss": loss_cases,
+def conv_cases():
+    """Convolutions large enough for the fast paths the shared fixtures' small shapes never reach: Winograd
+    F(4x4, 3x3) (float32 3x3 stride 1, >= 16 channels each side, planes >= 20x20, >= 1024 outputs per image)
+    in the forward, both gradients and conv_transpose2d's forward, and the direct few-tap kernel (C_in * kh * kw
+    <= 16, the MNIST CNN's first layer)."""
+    cases = []
+
+    def conv(name, n, c, co, hw, pad, bias=True, l2h=0):
+        ins = [In("input", Gen(0.0, l2h), [n, c, hw, hw]), In("weight", Gen(0.0, -2), [co, c, 3, 3])]
+        if bias:
+            ins.append(In("bias", Gen(0.0, -1), [co]))
+        cases.append(Case(f"conv2d/{name}", "conv2d",
+                          {"stride": [1, 1], "padding": [pad, pad], "dilation": [1, 1], "groups": 1}, ins, long=True))
+
+    conv("winograd_1x16x16_32x32_pad1", 1, 16, 16, 32, 1)
+    conv("winograd_2x16x24_34x34_pad0_nobias", 2, 16, 24, 34, 0, bias=False)
+    conv("winograd_1x32x16_33x33_pad1_scale1e3", 1, 32, 16, 33, 1, l2h=10)
+    conv("direct_4x1x32_28x28_pad0", 4, 1, 32, 28, 0)
+    cases.append(Case("conv_transpose2d/winograd_1x16x16_32x32_pad1", "conv_transpose2d",
+                      {"stride": [1, 1], "padding": [1, 1], "output_padding": [0, 0], "groups": 1, "dilation": [1, 1]},
+                      [In("input", Gen(0.0, 0), [1, 16, 32, 32]), In("weight", Gen(0.0, -2), [16, 16, 3, 3]),
+                       In("bias", Gen(0.0, -1), [16])], long=True))
+    return cases
+
+
+FAMILIES = {"conv": conv_cases, "attention": attention_cases, "activation": activation_cases, "maths": maths_cases, "indexing": indexing_cases, "softmax": softmax_cases, "loss": loss_cases,
             "reduction": reduction_cases, "norm": norm_cases, "layers": layers_cases,
             "layer_losses": layer_loss_cases, "linalg": linalg_cases, "stats": stats_cases}
 

@@ -10,6 +10,7 @@
 
 #include "tests/ops/op_test_util.h"
 #include "xgrad/ops/conv.h"
+#include "xgrad/runtime.h"
 
 namespace xg {
 namespace {
@@ -340,10 +341,20 @@ double scaled_error(const Tensor& got32, const Tensor& want64) {
   return scale > 0.0 ? err / scale : err;
 }
 
+/// Turns the opt-in Winograd path on for a test and restores the setting after it.
+struct WinogradOn {
+  bool prev = winograd_conv_enabled();
+  WinogradOn() { set_winograd_conv(true); }
+  ~WinogradOn() { set_winograd_conv(prev); }
+  WinogradOn(const WinogradOn&) = delete;
+  WinogradOn& operator=(const WinogradOn&) = delete;
+};
+
 /// float32 3x3 stride-1 convolutions with enough channels and large enough planes run Winograd (kernels/winograd.h) in
 /// the forward and both gradients, conv_transpose2d included; float64 runs im2col. They agree to within ~1e-5 of the
 /// scale.
 TEST(Conv2d, Float32WinogradPathMatchesFloat64) {
+  const WinogradOn on;
   Generator g(3);
   struct Shape4 {
     int64_t n, c, h, w, co, pad;
@@ -376,6 +387,7 @@ TEST(Conv2d, Float32WinogradPathMatchesFloat64) {
 /// path: every Inf of the float64 result is the same Inf in float32, NaN exactly where float64 has NaN, and the
 /// finite values agree to float32 accuracy.
 TEST(Conv2d, Float32WinogradSizeNonFiniteOperandsMatchExactPath) {
+  const WinogradOn on;
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   // 1x16x32x32 -> 16 channels at padding 1: a shape winograd_applies takes.
   const int64_t n = 1, c = 16, co = 16, hw = 32;
@@ -429,12 +441,14 @@ TEST(Conv2d, Float32WinogradSizeNonFiniteOperandsMatchExactPath) {
   }
 }
 
-/// A forward that takes no gradient chooses between Winograd and the column-free GEMM (kernels/conv_gemm.h) by its
-/// own measurements (winograd_pays_forward_only): either way it agrees with float64, and with the forward of the
-/// same call under autograd (Winograd's error, ~1e-5 of the scale, at most). Shapes the forward-only rule sends to
-/// the exact path (16 channels on 32x32, 24x24 planes, one 32x32 image) agree with float64 to float32 rounding; with
-/// an Inf in the input, the Winograd-forward-only shapes give the exact path's Inf, not Winograd's NaN.
+/// With Winograd turned on, a forward that takes no gradient chooses between it and the column-free GEMM
+/// (kernels/conv_gemm.h) by its own measurements (winograd_pays_forward_only): either way it agrees with float64, and
+/// with the forward of the same call under autograd (Winograd's error, ~1e-5 of the scale, at most). Shapes the
+/// forward-only rule sends to the exact path (16 channels on 32x32, 24x24 planes, one 32x32 image) agree with float64
+/// to float32 rounding; with an Inf in the input, the Winograd-forward-only shapes give the exact path's Inf, not
+/// Winograd's NaN.
 TEST(Conv2d, Float32ForwardOnlyWinogradChoiceMatchesFloat64) {
+  const WinogradOn on;
   struct Shape4 {
     int64_t n, c, hw, co;
     bool exact;  ///< the forward-only rule leaves Winograd for the exact path
@@ -482,6 +496,7 @@ TEST(Conv2d, Float32ForwardOnlyWinogradChoiceMatchesFloat64) {
 }
 
 TEST(Conv2d, WinogradThreadCountDoesNotChangeResults) {
+  const WinogradOn on;
   Generator g(8);
   for (int64_t n : {1, 3, 8}) {
     const Tensor x = randn({n, 16, 32, 33}, kFloat32, &g), w = randn({24, 16, 3, 3}, kFloat32, &g),
@@ -497,6 +512,23 @@ TEST(Conv2d, WinogradThreadCountDoesNotChangeResults) {
     }
     for (size_t i = 0; i < r1.size(); ++i) EXPECT_TRUE(bitwise_equal(r1[i], r2[i])) << "n=" << n << " result " << i;
   }
+}
+
+/// Winograd is opt-in: by default a shape it would take runs the exact path, as accurate as PyTorch's float32
+/// (tests/conformance/cases/conv.json holds such shapes under the accuracy rule); turned on, the results change.
+TEST(Conv2d, WinogradIsOffByDefault) {
+  EXPECT_FALSE(winograd_conv_enabled());
+  Generator g(5);
+  const Tensor x = randn({1, 16, 32, 32}, kFloat32, &g), w = randn({16, 16, 3, 3}, kFloat32, &g);
+  const Tensor exact = conv2d(x, w, Tensor(), {1, 1}, {1, 1});
+  const Tensor want = conv2d(x.to(kFloat64), w.to(kFloat64), Tensor(), {1, 1}, {1, 1});
+  EXPECT_LT(scaled_error(exact, want), 1e-6);
+  const WinogradOn on;
+  // Under autograd: a forward without a gradient takes Winograd on this shape only where it pays forward-only
+  // (winograd_pays_forward_only in src/ops/conv.cpp), which 16 channels on 32x32 do not.
+  const Tensor fast = conv2d(x.detach().requires_grad_(), w, Tensor(), {1, 1}, {1, 1}).detach();
+  EXPECT_FALSE(bitwise_equal(fast, exact));
+  EXPECT_LT(scaled_error(fast, want), 2e-5);
 }
 
 }  // namespace
