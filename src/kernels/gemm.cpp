@@ -545,6 +545,67 @@ void gemv_rows(int64_t n, int64_t k, T alpha, const T* a, const T* b, int64_t ld
   });
 }
 
+/// RB x NB outputs c[r][j] = Σ_p a[r][p] · b[j][p] (rows of A lda apart, of B ldb apart, of C ldc apart), one
+/// vector accumulator each, summed in increasing p, lanes added at the end. Each B vector serves RB rows.
+template <class T, int RB, int NB>
+void dot_block(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T alpha, T beta, T* c, int64_t ldc) {
+  using V = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(V::size);
+  V acc[RB][NB];
+#pragma GCC unroll 16
+  for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < NB; ++j) acc[r][j] = V(T(0));
+  int64_t p = 0;
+  for (; p + W <= k; p += W) {
+    V av[RB];
+#pragma GCC unroll 16
+    for (int r = 0; r < RB; ++r) av[r] = V::load_unaligned(a + r * lda + p);
+#pragma GCC unroll 16
+    for (int j = 0; j < NB; ++j) {
+      const V bv = V::load_unaligned(b + j * ldb + p);
+#pragma GCC unroll 16
+      for (int r = 0; r < RB; ++r) acc[r][j] = xsimd::fma(av[r], bv, acc[r][j]);
+    }
+  }
+  for (int r = 0; r < RB; ++r)
+    for (int j = 0; j < NB; ++j) {
+      T s = xsimd::hadd(acc[r][j]);
+      for (int64_t q = p; q < k; ++q) s += a[r * lda + q] * b[j * ldb + q];
+      T* cij = c + r * ldc + j;
+      *cij = beta == T(0) ? alpha * s : alpha * s + beta * *cij;
+    }
+}
+
+/// RB rows of A against all n (<= 16) rows of B, in blocks of 8, 4, 2 and 1 outputs.
+template <class T, int RB>
+void dot_rows(int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T alpha, T beta, T* c,
+              int64_t ldc) {
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) dot_block<T, RB, 8>(k, a, lda, b + j * ldb, ldb, alpha, beta, c + j, ldc);
+  if (j + 4 <= n) dot_block<T, RB, 4>(k, a, lda, b + j * ldb, ldb, alpha, beta, c + j, ldc), j += 4;
+  if (j + 2 <= n) dot_block<T, RB, 2>(k, a, lda, b + j * ldb, ldb, alpha, beta, c + j, ldc), j += 2;
+  if (j < n) dot_block<T, RB, 1>(k, a, lda, b + j * ldb, ldb, alpha, beta, c + j, ldc);
+}
+
+/// Rows of A times Bᵀ with few columns (n <= 16) and a long k: a classifier head such as Linear(5408, 10) on a
+/// batch. A tile of C would leave most of its 16 or 32 columns empty, and packing A would copy all of it to use each
+/// element n times; here A is read in place, two rows at a time, against the rows of B (which stay in cache).
+/// Threads split the rows; each output is summed in one fixed order, whichever pair its row falls in.
+template <class T>
+void rows_dot_few(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb, T beta,
+                  T* c, int64_t ldc) {
+  const int64_t grain = std::max<int64_t>(2, static_cast<int64_t>(parallel_min_macs / static_cast<double>(n * k)));
+  parallel_for(0, (m + 1) / 2, grain / 2, [&](int64_t p0, int64_t p1) {
+    for (int64_t i = 2 * p0; i < std::min(m, 2 * p1); i += 2) {
+      if (i + 1 < m)
+        dot_rows<T, 2>(n, k, a + i * lda, lda, b, ldb, alpha, beta, c + i * ldc, ldc);
+      else
+        dot_rows<T, 1>(n, k, a + i * lda, lda, b, ldb, alpha, beta, c + i * ldc, ldc);
+    }
+  });
+}
+
 /// Wide tiles with a last row sliver `tail` rows tall (even, below wide_mr).
 template <class T>
 void run_wide_with_tail(problem<T> const& pr, int max_threads, int tail) {
@@ -578,6 +639,11 @@ void gemm_impl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T al
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) {
     scale_c(m, n, beta, c, ldc);
+    return;
+  }
+  // Before the one-row case, so that a sample gives the same bits alone as in a batch.
+  if (!trans_a && trans_b && n <= 16 && k >= 1024) {
+    rows_dot_few(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   if (m == 1 && !trans_a && trans_b) {

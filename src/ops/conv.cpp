@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "kernels/conv.h"
+#include "kernels/conv_gemm.h"
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
 #include "kernels/winograd.h"
@@ -134,6 +135,16 @@ bool winograd_applies(const ConvSpec& s) {
          ((s.oh >= 20 && s.ow >= 20) || (s.c >= 64 && s.co >= 64));
 }
 
+/// For a forward whose result takes no gradient (inference, or a backward without create_graph), Winograd has no
+/// gradients to share its transforms with, and where kernels/conv_gemm.h takes the shape it competes with that path
+/// instead of im2col. Forward only, one thread, Winograd/conv_gemm (CPU time, min of 5 interleaved rounds): 16
+/// channels lose on 32x32 planes (1.02-1.07 from 8 images, 1.25-1.37 at one), 32->32 on 24x24 (1.01-1.39), one
+/// image of 32x32 (1.10-1.12 at 32 channels); 24-48 channels on 32x32 from 2 images win (0.73-0.91), as do
+/// planes from 48x48 (0.78-0.88, one image or more, 16 channels).
+bool winograd_pays_forward_only(const ConvSpec& s) {
+  return (s.c >= 24 && s.n >= 2 && s.oh >= 32 && s.ow >= 32) || (s.oh >= 48 && s.ow >= 48);
+}
+
 /// The geometry of conv(x, w) as a Winograd correlation; adjoint: of adjoint(y, w), a correlation of y with
 /// the flipped kernel at padding 2 - p.
 kernels::WinogradGeom winograd_geom(const ConvSpec& s, bool adjoint) {
@@ -156,15 +167,23 @@ bool with_winograd_scratch(const kernels::WinogradGeom& g, Scratch&& scratch, Ru
 /// column matrix (and an extra weight column), so it costs one k step instead of a pass over y. Otherwise
 /// the bias initialises C and the GEMM adds into it (beta = 1).
 template <class T>
-void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* y) {
+void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* y, bool forward_only) {
   if (use_direct(s)) return direct_forward(s, x, wt, bias, false, y);
   if constexpr (std::is_same_v<T, float>)
-    if (winograd_applies<T>(s)) {
+    if (winograd_applies<T>(s) &&
+        !(forward_only && s.groups == 1 && kernels::conv_gemm_fits(s.geom()) && !winograd_pays_forward_only(s))) {
       const kernels::WinogradGeom g = winograd_geom(s, false);
       if (with_winograd_scratch(g, kernels::winograd_conv_scratch, [&](float* scratch, int slots) {
             return kernels::winograd_conv(g, x, wt, false, bias, y, scratch, slots);
           }))
         return;
+    }
+  if constexpr (std::is_same_v<T, float>)
+    if (s.groups == 1 && !s.col_is_image() && kernels::conv_gemm_fits(s.geom())) {
+      // The same sums as the GEMM below, without the column matrix (kernels/conv_gemm.h).
+      const int slots = kernels::team_size();
+      const Tensor buf = empty({kernels::conv_gemm_scratch(s.geom(), s.co, slots)}, DType::float32);
+      return kernels::conv_gemm(x, s.n, s.geom(), s.co, wt, bias, y, buf.data<float>(), slots);
     }
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p();
   const bool direct = s.col_is_image();
@@ -381,9 +400,12 @@ const OpDef<ConvSpec, 2> kConvWeightGrad{.name = "conv2d_weight_grad",
 Tensor conv_op(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvSpec& s) {
   Tensor out = empty(s.y_shape(), x.dtype());
   {
+    // Whether the tape will record this call (kConv2d.record below): if not, no gradient reuses the path's choice.
+    const bool forward_only = !autograd::grad_mode_enabled() || !autograd::any_requires_grad({&x, &w, &bias});
     const Tensor xc = raw(x), wc = raw(w), bc = bias.defined() ? raw(bias) : Tensor();
     core::dispatch_float(x.dtype(), "conv2d", [&]<class T>() {
-      conv_forward<T>(s, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>());
+      conv_forward<T>(s, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>(),
+                      forward_only);
     });
   }
   return kConv2d.record(std::move(out), {&x, &w, &bias}, s);

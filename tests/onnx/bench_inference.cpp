@@ -2,7 +2,8 @@
 // with a dynamic batch, then times their xgrad inference under NoGradGuard: latency at batch 1
 // (median of many calls) and throughput at batch 256, at 1 and 2 threads. Prints one line per
 // measurement, "xgrad MODEL THREADS BATCH SECONDS_PER_CALL", which the script sets beside ONNX
-// Runtime's on the same files (tests/onnx/bench_ort.js).
+// Runtime's on the same files (tests/onnx/bench_ort.js). Optional MODEL, THREADS and BATCH restrict the
+// run to one model / thread count / batch (for a profiler, or for interleaved A/B runs of two builds).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -36,11 +37,14 @@ double time_calls(nn::Module& m, const Tensor& x, double budget) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DIR [SECONDS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DIR [SECONDS [MODEL [THREADS [BATCH]]]]\n", argv[0]);
     return 2;
   }
   const std::string dir = argv[1];
   const double budget = argc > 2 ? std::stod(argv[2]) : 2.0;
+  const std::string only_model = argc > 3 ? argv[3] : "";
+  const int only_threads = argc > 4 ? std::stoi(argv[4]) : 0;
+  const int64_t only_batch = argc > 5 ? std::stoll(argv[5]) : 0;
   manual_seed(0);
   struct Net {
     std::string name;
@@ -62,14 +66,17 @@ int main(int argc, char** argv) {
        {3, 32, 32}},
   };
   for (auto& n : nets) {
+    if (!only_model.empty() && n.name != only_model) continue;
     Shape one = {1};
     one.insert(one.end(), n.sample.begin(), n.sample.end());
     onnx::export_model(*n.m, {randn(one)}, dir + "/" + n.name + ".onnx", {.dynamic_batch = true});
     n.m->eval();
     NoGradGuard ng;
     for (int threads : {1, 2}) {
+      if (only_threads != 0 && threads != only_threads) continue;
       set_num_threads(threads);
       for (int64_t batch : {int64_t{1}, int64_t{256}}) {
+        if (only_batch != 0 && batch != only_batch) continue;
         Shape s = {batch};
         s.insert(s.end(), n.sample.begin(), n.sample.end());
         const double sec = time_calls(*n.m, randn(s), budget);

@@ -441,6 +441,60 @@ TEST(Conv2d, Float32WinogradSizeNonFiniteOperandsMatchExactPath) {
   }
 }
 
+/// With Winograd turned on, a forward that takes no gradient chooses between it and the column-free GEMM
+/// (kernels/conv_gemm.h) by its own measurements (winograd_pays_forward_only): either way it agrees with float64, and
+/// with the forward of the same call under autograd (Winograd's error, ~1e-5 of the scale, at most). Shapes the
+/// forward-only rule sends to the exact path (16 channels on 32x32, 24x24 planes, one 32x32 image) agree with float64
+/// to float32 rounding; with an Inf in the input, the Winograd-forward-only shapes give the exact path's Inf, not
+/// Winograd's NaN.
+TEST(Conv2d, Float32ForwardOnlyWinogradChoiceMatchesFloat64) {
+  const WinogradOn on;
+  struct Shape4 {
+    int64_t n, c, hw, co;
+    bool exact;  ///< the forward-only rule leaves Winograd for the exact path
+  };
+  Generator g(21);
+  for (const Shape4 s : {Shape4{2, 16, 32, 16, true}, Shape4{2, 16, 32, 32, true}, Shape4{2, 32, 24, 32, true},
+                         Shape4{1, 32, 32, 32, true}, Shape4{2, 32, 32, 32, false}, Shape4{2, 24, 32, 24, false},
+                         Shape4{1, 16, 48, 16, false}}) {
+    const std::string what = "n=" + std::to_string(s.n) + " c=" + std::to_string(s.c) + " " + std::to_string(s.hw) +
+                             "x" + std::to_string(s.hw) + " co=" + std::to_string(s.co);
+    const Tensor x = randn({s.n, s.c, s.hw, s.hw}, kFloat64, &g), w = randn({s.co, s.c, 3, 3}, kFloat64, &g),
+                 b = randn({s.co}, kFloat64, &g);
+    const Tensor want = conv2d(x, w, b, {1, 1}, {1, 1});
+    Tensor y_nograd;
+    {
+      NoGradGuard ng;
+      y_nograd = conv2d(x.to(kFloat32), w.to(kFloat32), b.to(kFloat32), {1, 1}, {1, 1});
+    }
+    const Tensor y_grad =
+        conv2d(x.to(kFloat32).requires_grad_(), w.to(kFloat32), b.to(kFloat32), {1, 1}, {1, 1}).detach();
+    EXPECT_LT(scaled_error(y_nograd, want), s.exact ? 2e-6 : 2e-5) << what;
+    EXPECT_LT(scaled_error(y_grad, want), 2e-5) << what;
+    // With an Inf in the input, every path gives the exact path's values (Inf where float64 has Inf).
+    std::vector<float> xv = x.to(kFloat32).to_vector<float>();
+    xv[static_cast<size_t>(s.hw * s.hw + 5)] = std::numeric_limits<float>::infinity();
+    const Tensor xi = from_vector(xv, {s.n, s.c, s.hw, s.hw});
+    Tensor yi;
+    {
+      NoGradGuard ng;
+      yi = conv2d(xi, w.to(kFloat32), b.to(kFloat32), {1, 1}, {1, 1});
+    }
+    const std::vector<double> got = yi.to_vector<double>(),
+                              ref = conv2d(xi.to(kFloat64), w, b, {1, 1}, {1, 1}).to_vector<double>();
+    int64_t infs = 0;
+    for (size_t j = 0; j < ref.size(); ++j) {
+      if (std::isinf(ref[j])) {
+        ++infs;
+        EXPECT_EQ(got[j], ref[j]) << what << " at " << j;
+      } else {
+        EXPECT_FALSE(std::isnan(got[j])) << what << " at " << j;
+      }
+    }
+    EXPECT_GT(infs, 0) << what;
+  }
+}
+
 TEST(Conv2d, WinogradThreadCountDoesNotChangeResults) {
   const WinogradOn on;
   Generator g(8);
@@ -470,7 +524,9 @@ TEST(Conv2d, WinogradIsOffByDefault) {
   const Tensor want = conv2d(x.to(kFloat64), w.to(kFloat64), Tensor(), {1, 1}, {1, 1});
   EXPECT_LT(scaled_error(exact, want), 1e-6);
   const WinogradOn on;
-  const Tensor fast = conv2d(x, w, Tensor(), {1, 1}, {1, 1});
+  // Under autograd: a forward without a gradient takes Winograd on this shape only where it pays forward-only
+  // (winograd_pays_forward_only in src/ops/conv.cpp), which 16 channels on 32x32 do not.
+  const Tensor fast = conv2d(x.detach().requires_grad_(), w, Tensor(), {1, 1}, {1, 1}).detach();
   EXPECT_FALSE(bitwise_equal(fast, exact));
   EXPECT_LT(scaled_error(fast, want), 2e-5);
 }
