@@ -356,17 +356,17 @@ void relu_max_pool2x2_plane(const T* __restrict in, int64_t w, int64_t oh, int64
       return static_cast<__mmask16>(_mm512_cmp_ps_mask(later, best, _CMP_GT_OQ) |
                                     _mm512_cmp_ps_mask(later, later, _CMP_UNORD_Q));
     };
-    for (int64_t oy = 0; oy < oh; ++oy) {
-      const float* r0 = in + 2 * oy * w;
-      const float* r1 = r0 + w;
-      for (int64_t ox = 0; ox < ow; ox += 16) {
-        const int64_t n = std::min<int64_t>(16, ow - ox);
-        const int64_t cols = 2 * n;
-        const __mmask16 mlo = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
-        const __mmask16 mhi = static_cast<__mmask16>(cols <= 16 ? 0 : cols >= 32 ? 0xFFFF : (1u << (cols - 16)) - 1);
-        const __mmask16 mout = static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1);
-        const float* p0 = r0 + 2 * ox;
-        const float* p1 = r1 + 2 * ox;
+    // Strips of 16 windows, row by row within a strip: the masks are set once per strip (one strip
+    // for planes up to 32 columns wide; windows are independent, so the order changes no bit).
+    for (int64_t ox = 0; ox < ow; ox += 16) {
+      const int64_t n = std::min<int64_t>(16, ow - ox);
+      const int64_t cols = 2 * n;
+      const __mmask16 mlo = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
+      const __mmask16 mhi = static_cast<__mmask16>(cols <= 16 ? 0 : cols >= 32 ? 0xFFFF : (1u << (cols - 16)) - 1);
+      const __mmask16 mout = static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1);
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        const float* p0 = in + 2 * oy * w + 2 * ox;
+        const float* p1 = p0 + w;
         const __m512 lo0 = _mm512_maskz_loadu_ps(mlo, p0), hi0 = _mm512_maskz_loadu_ps(mhi, p0 + 16);
         const __m512 lo1 = _mm512_maskz_loadu_ps(mlo, p1), hi1 = _mm512_maskz_loadu_ps(mhi, p1 + 16);
         const __m512 a = _mm512_permutex2var_ps(lo0, even, hi0), b = _mm512_permutex2var_ps(lo0, odd, hi0);
