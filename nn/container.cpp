@@ -1,6 +1,12 @@
 /// Sequential, ModuleList and ModuleDict.
 #include "xgrad/nn/container.h"
 
+#include <typeinfo>
+
+#include "xgrad/nn/activation.h"
+#include "xgrad/nn/pooling.h"
+#include "xgrad/ops/fused.h"
+
 namespace xg::nn {
 
 std::shared_ptr<Module> ModuleSequence::operator[](int64_t i) const {
@@ -40,9 +46,36 @@ Sequential& Sequential::add(const std::string& name, const ModuleArg& m) {
   return *this;
 }
 
+namespace {
+
+/// Whether modules [i, i + 3) are a Conv2d, a ReLU and a MaxPool2d(2) (stride 2, no padding), all
+/// of exactly those types and without hooks: conv2d_relu_maxpool2d gives their values and gradients
+/// in one pass. Hooks (the ONNX exporter's and summary's among them) see each module, so with any
+/// hook the modules run one by one.
+using ModuleIt = std::vector<std::shared_ptr<Module>>::const_iterator;
+const Conv2d* fusable_conv_relu_pool(ModuleIt it, ModuleIt end) {
+  if (end - it < 3) return nullptr;
+  const Module &a = **it, &b = **(it + 1), &c = **(it + 2);
+  if (typeid(a) != typeid(Conv2d) || typeid(b) != typeid(ReLU) || typeid(c) != typeid(MaxPool2d)) return nullptr;
+  if (a.has_hooks() || b.has_hooks() || c.has_hooks()) return nullptr;
+  const auto& pool = static_cast<const MaxPool2d&>(c);
+  if (pool.kernel_size() != Pair{2, 2} || pool.stride() != Pair{2, 2} || pool.padding() != Pair{0, 0}) return nullptr;
+  return &static_cast<const Conv2d&>(a);
+}
+
+}  // namespace
+
 Tensor Sequential::forward(const Tensor& input) {
   Tensor x = input;
-  for (const auto& m : *this) x = (*m)(x);
+  for (auto it = begin(); it != end(); ++it) {
+    if (const Conv2d* conv = fusable_conv_relu_pool(it, end())) {
+      x = conv2d_relu_maxpool2d(x, conv->weight(), conv->bias(), conv->stride(), conv->padding(), conv->dilation(),
+                                conv->groups());
+      it += 2;
+      continue;
+    }
+    x = (**it)(x);
+  }
   return x;
 }
 

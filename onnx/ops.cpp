@@ -378,6 +378,19 @@ Emitter pool(const char* type) {
   };
 }
 
+/// conv2d_relu_maxpool2d, one op in xgrad (nn::Sequential runs Conv2d -> ReLU -> MaxPool2d(2) through
+/// it when no module has hooks, as during export none has): its three nodes.
+Names emit_conv_relu_pool(Ctx& c) {
+  const std::string y = conv("Conv")(c)[0];
+  const std::string r = c.op1("Relu", {y});
+  ::onnx::NodeProto* n = nullptr;
+  const std::string p = c.op1("MaxPool", {r}, &n);
+  set_attr(*n, "kernel_shape", std::vector<int64_t>{2, 2});
+  set_attr(*n, "strides", std::vector<int64_t>{2, 2});
+  set_attr(*n, "pads", std::vector<int64_t>{0, 0, 0, 0});
+  return {p};
+}
+
 /// Adaptive average pooling: GlobalAveragePool for a 1×1 output, else an AveragePool when the output
 /// divides the input (the windows are then equal and do not overlap).
 Names emit_adaptive_avg_pool(Ctx& c) {
@@ -556,6 +569,7 @@ const std::map<std::string, Emitter>& table() {
       {"cat", emit_cat},
       {"clone", emit_copy},
       {"conv2d", conv("Conv")},
+      {"conv2d_relu_maxpool2d", emit_conv_relu_pool},
       {"conv_transpose2d", conv("ConvTranspose")},
       {"max_pool2d", pool("MaxPool")},
       {"avg_pool2d", pool("AveragePool")},

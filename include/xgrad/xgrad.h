@@ -10,6 +10,7 @@
 #include "xgrad/ops/conv.h"
 #include "xgrad/ops/elementwise.h"
 #include "xgrad/ops/embedding.h"
+#include "xgrad/ops/fused.h"
 #include "xgrad/ops/indexing.h"
 #include "xgrad/ops/linalg.h"
 #include "xgrad/ops/loss.h"

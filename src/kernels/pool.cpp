@@ -332,6 +332,140 @@ void adaptive_avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int6
   });
 }
 
+/// relu as PyTorch: x > 0 ? x : 0, NaN passes through (-0.0 becomes +0.0).
+template <typename T>
+inline T relu_scalar(T v) noexcept {
+  return v > T(0) ? v : (v != v ? v : T(0));
+}
+
+template <typename T>
+void relu_max_pool2x2_plane(const T* __restrict in, int64_t w, int64_t oh, int64_t ow, T* __restrict out,
+                            uint8_t* __restrict code) {
+  int64_t ox0 = 0;  // first column of each row the scalar loop does
+#if XSIMD_WITH_AVX512BW
+  if constexpr (std::is_same_v<T, float>) {
+    // As max_pool_plane_2x2: 16 windows at a time, even and odd columns split by permutes. The
+    // scalar loop's rule (a later candidate wins when greater, or NaN) is associative, so the
+    // windows combine as (a, b), (c, d), then the two: the same winner. relu comes last, on the
+    // winner only: relu is monotone, so the value is the same bits, and the winner's place matters
+    // only where it is positive, where relu changed no candidate that could win.
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512 zero = _mm512_setzero_ps();
+    auto later_wins = [](__m512 later, __m512 best) {
+      return static_cast<__mmask16>(_mm512_cmp_ps_mask(later, best, _CMP_GT_OQ) |
+                                    _mm512_cmp_ps_mask(later, later, _CMP_UNORD_Q));
+    };
+    // Strips of 16 windows, row by row within a strip: the masks are set once per strip (one strip
+    // for planes up to 32 columns wide; windows are independent, so the order changes no bit).
+    for (int64_t ox = 0; ox < ow; ox += 16) {
+      const int64_t n = std::min<int64_t>(16, ow - ox);
+      const int64_t cols = 2 * n;
+      const __mmask16 mlo = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
+      const __mmask16 mhi = static_cast<__mmask16>(cols <= 16 ? 0 : cols >= 32 ? 0xFFFF : (1u << (cols - 16)) - 1);
+      const __mmask16 mout = static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1);
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        const float* p0 = in + 2 * oy * w + 2 * ox;
+        const float* p1 = p0 + w;
+        const __m512 lo0 = _mm512_maskz_loadu_ps(mlo, p0), hi0 = _mm512_maskz_loadu_ps(mhi, p0 + 16);
+        const __m512 lo1 = _mm512_maskz_loadu_ps(mlo, p1), hi1 = _mm512_maskz_loadu_ps(mhi, p1 + 16);
+        const __m512 a = _mm512_permutex2var_ps(lo0, even, hi0), b = _mm512_permutex2var_ps(lo0, odd, hi0);
+        const __m512 c = _mm512_permutex2var_ps(lo1, even, hi1), d = _mm512_permutex2var_ps(lo1, odd, hi1);
+        const __mmask16 t_ab = later_wins(b, a), t_cd = later_wins(d, c);
+        const __m512 ab = _mm512_mask_blend_ps(t_ab, a, b), cd = _mm512_mask_blend_ps(t_cd, c, d);
+        const __mmask16 t = later_wins(cd, ab);
+        const __m512 m = _mm512_mask_blend_ps(t, ab, cd);
+        // relu(m): m > 0 ? m : (NaN ? m : 0)
+        const __mmask16 pass = _mm512_cmp_ps_mask(m, zero, _CMP_GT_OQ);
+        const __m512 best = _mm512_mask_blend_ps(pass | _mm512_cmp_ps_mask(m, m, _CMP_UNORD_Q), zero, m);
+        _mm512_mask_storeu_ps(out + oy * ow + ox, mout, best);
+        const __mmask16 bit0 = static_cast<__mmask16>((t & t_cd) | (~t & t_ab));
+        __m128i k = _mm_add_epi8(_mm_maskz_set1_epi8(bit0, 1), _mm_maskz_set1_epi8(t, 2));
+        k = _mm_mask_blend_epi8(pass, _mm_set1_epi8(4), k);
+        _mm_mask_storeu_epi8(code + oy * ow + ox, mout, k);
+      }
+    }
+    ox0 = ow;
+  }
+#endif
+  for (int64_t oy = 0; oy < oh; ++oy)
+    for (int64_t ox = ox0; ox < ow; ++ox) {
+      const T* p = in + 2 * oy * w + 2 * ox;
+      const T cand[4] = {p[0], p[1], p[w], p[w + 1]};
+      T best = relu_scalar(cand[0]);
+      uint8_t at = 0;
+      for (uint8_t k = 1; k < 4; ++k) {
+        const T v = relu_scalar(cand[k]);
+        const bool take = (v > best) | (v != v);
+        best = take ? v : best;
+        at = take ? k : at;
+      }
+      out[oy * ow + ox] = best;
+      code[oy * ow + ox] = best > T(0) ? at : uint8_t{4};
+    }
+}
+
+template <typename T>
+void relu_max_pool2x2_unpool(const T* __restrict grad_out, const uint8_t* __restrict code, int64_t h, int64_t w,
+                             int64_t oh, int64_t ow, T* __restrict grad_in) {
+  // Rows and columns no window covers (an odd last one) stay zero.
+  if (2 * oh < h) std::fill(grad_in + 2 * oh * w, grad_in + h * w, T(0));
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    T* r0 = grad_in + 2 * oy * w;
+    T* r1 = r0 + w;
+    const T* g = grad_out + oy * ow;
+    const uint8_t* c = code + oy * ow;
+    int64_t ox = 0;
+#if XSIMD_WITH_AVX512BW
+    if constexpr (std::is_same_v<T, float>) {
+      // Lane i of a and b is window i's left and right column: interleaved back into 32 columns.
+      const __m512i ilo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      const __m512i ihi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      const __m512 zero = _mm512_setzero_ps();
+      for (; ox < ow; ox += 16) {
+        const int64_t n = std::min<int64_t>(16, ow - ox);
+        const int64_t cols = 2 * n;
+        const __mmask16 mlo = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
+        const __mmask16 mhi = static_cast<__mmask16>(cols <= 16 ? 0 : cols >= 32 ? 0xFFFF : (1u << (cols - 16)) - 1);
+        const __mmask16 mg = static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1);
+        const __m512 gv = _mm512_add_ps(zero, _mm512_maskz_loadu_ps(mg, g + ox));
+        const __m128i cv = _mm_maskz_loadu_epi8(mg, c + ox);
+        auto at = [&](int k) {
+          return _mm512_maskz_mov_ps(_mm_cmpeq_epi8_mask(cv, _mm_set1_epi8(static_cast<char>(k))), gv);
+        };
+        const __m512 a0 = at(0), b0 = at(1), a1 = at(2), b1 = at(3);
+        _mm512_mask_storeu_ps(r0 + 2 * ox, mlo, _mm512_permutex2var_ps(a0, ilo, b0));
+        _mm512_mask_storeu_ps(r0 + 2 * ox + 16, mhi, _mm512_permutex2var_ps(a0, ihi, b0));
+        _mm512_mask_storeu_ps(r1 + 2 * ox, mlo, _mm512_permutex2var_ps(a1, ilo, b1));
+        _mm512_mask_storeu_ps(r1 + 2 * ox + 16, mhi, _mm512_permutex2var_ps(a1, ihi, b1));
+      }
+    }
+#endif
+    for (; ox < ow; ++ox) {
+      const T v = T(0) + g[ox];
+      const uint8_t k = c[ox];
+      r0[2 * ox] = k == 0 ? v : T(0);
+      r0[2 * ox + 1] = k == 1 ? v : T(0);
+      r1[2 * ox] = k == 2 ? v : T(0);
+      r1[2 * ox + 1] = k == 3 ? v : T(0);
+    }
+    if (2 * ow < w) {
+      r0[w - 1] = T(0);
+      r1[w - 1] = T(0);
+    }
+  }
+}
+
+template <typename T>
+void relu_max_pool2x2_gather(const T* __restrict t, const uint8_t* __restrict code, int64_t w, int64_t oh, int64_t ow,
+                             T* __restrict out) {
+  for (int64_t oy = 0; oy < oh; ++oy)
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      const uint8_t k = code[oy * ow + ox];
+      out[oy * ow + ox] = k < 4 ? t[(2 * oy + k / 2) * w + 2 * ox + k % 2] : T(0);
+    }
+}
+
 #define XG_POOL_INSTANTIATE(T)                                                                                     \
   template void max_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,     \
                                       int64_t, int64_t, int64_t, int64_t, T*, int64_t*);                           \
@@ -341,7 +475,10 @@ void adaptive_avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int6
   template void avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
                                        int64_t, int64_t, int64_t, int64_t, bool, T*);                              \
   template void adaptive_avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, T*);         \
-  template void adaptive_avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, T*);
+  template void adaptive_avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, T*);        \
+  template void relu_max_pool2x2_plane<T>(const T*, int64_t, int64_t, int64_t, T*, uint8_t*);                      \
+  template void relu_max_pool2x2_unpool<T>(const T*, const uint8_t*, int64_t, int64_t, int64_t, int64_t, T*);      \
+  template void relu_max_pool2x2_gather<T>(const T*, const uint8_t*, int64_t, int64_t, int64_t, T*);
 XG_POOL_INSTANTIATE(float)
 XG_POOL_INSTANTIATE(double)
 #undef XG_POOL_INSTANTIATE

@@ -53,6 +53,23 @@ template <typename T>
 void adaptive_avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int64_t w, int64_t oh, int64_t ow,
                                   T* grad_in);
 
+/// One plane of relu followed by 2x2 max pooling with stride 2 (floor mode): out[oh, ow] from
+/// in[2·oh.., w] (w >= 2·ow), with max_pool2d_forward's tie and NaN rules applied to relu(in), so
+/// out is the unfused chain's bits. code[oh, ow] says where the gradient goes: the winner's place in
+/// its window (dy·2 + dx) when relu passes it (out > 0), else 4 (nowhere). Single-threaded.
+template <typename T>
+void relu_max_pool2x2_plane(const T* in, int64_t w, int64_t oh, int64_t ow, T* out, uint8_t* code);
+
+/// The adjoint of relu_max_pool2x2_plane for fixed codes: grad_in[h, w] = 0 except grad_in at each
+/// window's code = 0 + grad_out (bit for bit what max_pool2d_backward then relu's backward give).
+template <typename T>
+void relu_max_pool2x2_unpool(const T* grad_out, const uint8_t* code, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                             T* grad_in);
+
+/// Its adjoint again: out[oh, ow] = t at each window's code (0 where the code is 4).
+template <typename T>
+void relu_max_pool2x2_gather(const T* t, const uint8_t* code, int64_t w, int64_t oh, int64_t ow, T* out);
+
 #define XG_POOL_EXTERN(T)                                                                                              \
   extern template void max_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,  \
                                              int64_t, int64_t, int64_t, int64_t, T*, int64_t*);                        \
@@ -63,7 +80,10 @@ void adaptive_avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int6
   extern template void avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
                                               int64_t, int64_t, int64_t, int64_t, bool, T*);                           \
   extern template void adaptive_avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, T*);      \
-  extern template void adaptive_avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, T*);
+  extern template void adaptive_avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, T*);     \
+  extern template void relu_max_pool2x2_plane<T>(const T*, int64_t, int64_t, int64_t, T*, uint8_t*);                   \
+  extern template void relu_max_pool2x2_unpool<T>(const T*, const uint8_t*, int64_t, int64_t, int64_t, int64_t, T*);   \
+  extern template void relu_max_pool2x2_gather<T>(const T*, const uint8_t*, int64_t, int64_t, int64_t, T*);
 XG_POOL_EXTERN(float)
 XG_POOL_EXTERN(double)
 #undef XG_POOL_EXTERN

@@ -9,6 +9,10 @@
 /// differentiable to any order (gradgradcheck passes for input, weight and bias).
 #include "xgrad/ops/conv.h"
 
+#include "xgrad/ops/activation.h"
+#include "xgrad/ops/fused.h"
+#include "xgrad/ops/pool.h"
+
 #include <algorithm>
 #include <memory>
 #include <type_traits>
@@ -17,6 +21,7 @@
 #include "kernels/conv_gemm.h"
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
+#include "kernels/pool.h"
 #include "kernels/winograd.h"
 #include "ops/helpers.h"
 #include "ops/op.h"
@@ -163,9 +168,57 @@ bool with_winograd_scratch(const kernels::WinogradGeom& g, Scratch&& scratch, Ru
   return run(buf.data<float>(), slots);
 }
 
-/// y = conv(x, w) + bias. With one group the bias rides along as an extra GEMM row of ones in the
-/// column matrix (and an extra weight column), so it costs one k step instead of a pass over y. Otherwise
-/// the bias initialises C and the GEMM adds into it (beta = 1).
+/// conv_forward's im2col + GEMM path for one image at a time. With one group the bias rides along as
+/// an extra GEMM row of ones in the column matrix (and an extra weight column), so it costs one k step
+/// instead of a pass over y. Otherwise the bias initialises C and the GEMM adds into it (beta = 1).
+template <class T>
+class GemmConv {
+ public:
+  GemmConv(const ConvSpec& s, const T* wt, const T* bias)
+      : s_(s),
+        bias_(bias),
+        direct_(s.col_is_image()),
+        fold_bias_(bias != nullptr && !direct_ && s.groups == 1),
+        wk_(wt),
+        kk_(fold_bias_ ? s.kg() + 1 : s.kg()) {
+    if (!fold_bias_) return;
+    const int64_t kg = s.kg();
+    wb_ = empty({s.co * (kg + 1)}, dtype_of<T>::value);
+    T* d = wb_.data<T>();
+    for (int64_t o = 0; o < s.co; ++o) {
+      std::copy(wt + o * kg, wt + (o + 1) * kg, d + o * (kg + 1));
+      d[o * (kg + 1) + kg] = bias[o];
+    }
+    wk_ = d;
+  }
+  /// Elements of the column buffer run() needs.
+  int64_t scratch() const { return direct_ ? 0 : (s_.k() + (fold_bias_ ? 1 : 0)) * s_.p(); }
+  /// yi[co, oh, ow] = conv(xi) + bias for one image xi[c, h, w].
+  void run(const T* xi, T* col, T* yi) const {
+    const int64_t kg = s_.kg(), cog = s_.cog(), p = s_.p();
+    if (!direct_) kernels::im2col(xi, s_.geom(), col);
+    if (fold_bias_) std::fill(col + kg * p, col + (kg + 1) * p, T(1));
+    const T* cm = direct_ ? xi : col;
+    T beta = T(0);
+    if (bias_ != nullptr && !fold_bias_) {
+      for (int64_t o = 0; o < s_.co; ++o) std::fill(yi + o * p, yi + (o + 1) * p, bias_[o]);
+      beta = T(1);
+    }
+    for (int64_t g = 0; g < s_.groups; ++g)
+      kernels::gemm(false, false, cog, p, kk_, T(1), wk_ + g * cog * kk_, kk_, cm + g * kg * p, p, beta,
+                    yi + g * cog * p, p);
+  }
+
+ private:
+  const ConvSpec& s_;
+  const T* bias_;
+  bool direct_, fold_bias_;
+  Tensor wb_;
+  const T* wk_;
+  int64_t kk_;  ///< GEMM depth
+};
+
+/// y = conv(x, w) + bias: the direct kernel, Winograd, or im2col + GEMM (GemmConv).
 template <class T>
 void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* y, bool forward_only) {
   if (use_direct(s)) return direct_forward(s, x, wt, bias, false, y);
@@ -185,37 +238,9 @@ void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* 
       const Tensor buf = empty({kernels::conv_gemm_scratch(s.geom(), s.co, slots)}, DType::float32);
       return kernels::conv_gemm(x, s.n, s.geom(), s.co, wt, bias, y, buf.data<float>(), slots);
     }
-  const int64_t kg = s.kg(), cog = s.cog(), p = s.p();
-  const bool direct = s.col_is_image();
-  const bool fold_bias = bias != nullptr && !direct && s.groups == 1;
-  const kernels::Conv2dGeom geom = s.geom();
-  Tensor wb;
-  const T* wk = wt;
-  if (fold_bias) {
-    wb = empty({s.co * (kg + 1)}, dtype_of<T>::value);
-    T* d = wb.data<T>();
-    for (int64_t o = 0; o < s.co; ++o) {
-      std::copy(wt + o * kg, wt + (o + 1) * kg, d + o * (kg + 1));
-      d[o * (kg + 1) + kg] = bias[o];
-    }
-    wk = d;
-  }
-  const int64_t kk = fold_bias ? kg + 1 : kg;  // GEMM depth
-  for_images<T>(s.n, s.macs(), direct ? 0 : (s.k() + (fold_bias ? 1 : 0)) * p, [&](int64_t i, T* col) {
-    const T* xi = x + i * s.in_plane();
-    T* yi = y + i * s.out_plane();
-    if (!direct) kernels::im2col(xi, geom, col);
-    if (fold_bias) std::fill(col + kg * p, col + (kg + 1) * p, T(1));
-    const T* cm = direct ? xi : col;
-    T beta = T(0);
-    if (bias != nullptr && !fold_bias) {
-      for (int64_t o = 0; o < s.co; ++o) std::fill(yi + o * p, yi + (o + 1) * p, bias[o]);
-      beta = T(1);
-    }
-    for (int64_t g = 0; g < s.groups; ++g)
-      kernels::gemm(false, false, cog, p, kk, T(1), wk + g * cog * kk, kk, cm + g * kg * p, p, beta, yi + g * cog * p,
-                    p);
-  });
+  const GemmConv<T> conv(s, wt, bias);
+  for_images<T>(s.n, s.macs(), conv.scratch(),
+                [&](int64_t i, T* col) { conv.run(x + i * s.in_plane(), col, y + i * s.out_plane()); });
 }
 
 /// x = adjointᵀ: col = W_gᵀ · y_g per group, then col2im into x (which starts from the bias, or zero).
@@ -262,36 +287,48 @@ int64_t wgrad_chunks(const ConvSpec& s) {
 }
 
 /// conv_wgrad by the direct kernel, in the same fixed chunks. In the same pass it can add the bias
-/// gradient (gb, when not null) and mask gy by a relu output (mask, when not null).
-template <class T>
-void direct_wgrad(const ConvSpec& s, const T* x, const T* gy, const T* mask, T* gw, T* gb) {
+/// gradient (gb, when not null) and mask gy by a relu output (mask, when not null). gy_of(i, buf)
+/// gives image i's gy [co, oh, ow]: a slice of a batch's gy, or one it builds in buf (gy_scratch
+/// elements private to the calling thread).
+template <class T, class GyOf>
+void direct_wgrad_by(const ConvSpec& s, const T* x, GyOf&& gy_of, int64_t gy_scratch, const T* mask, T* gw, T* gb) {
   kernels::Conv2dGeom g = s.geom();
   g.c = s.cg();
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p(), wsz = s.co * kg;
   const int64_t part = wsz + (gb != nullptr ? s.co : 0);  // one chunk's [gw | gb]
   const int64_t chunks = wgrad_chunks(s);
+  const int64_t conv_scratch = kernels::direct_conv_scratch(g);
   const Tensor partial_buf = chunks > 1 ? empty({(chunks - 1) * part}, dtype_of<T>::value) : Tensor();
   T* partial = chunks > 1 ? partial_buf.data<T>() : nullptr;
   std::fill(gw, gw + wsz, T(0));
   if (gb != nullptr) std::fill(gb, gb + s.co, T(0));
-  for_images<T>(chunks, s.macs() * static_cast<double>(s.n) / static_cast<double>(chunks),
-                kernels::direct_conv_scratch(g), [&](int64_t c, T* scratch) {
+  for_images<T>(chunks, s.macs() * static_cast<double>(s.n) / static_cast<double>(chunks), conv_scratch + gy_scratch,
+                [&](int64_t c, T* scratch) {
                   T* aw = c == 0 ? gw : partial + (c - 1) * part;
                   T* ab = gb == nullptr ? nullptr : c == 0 ? gb : aw + wsz;
                   if (c > 0) std::fill(aw, aw + part, T(0));
-                  for (int64_t i = c * s.n / chunks; i < (c + 1) * s.n / chunks; ++i)
+                  for (int64_t i = c * s.n / chunks; i < (c + 1) * s.n / chunks; ++i) {
+                    const T* gyi = gy_of(i, scratch + conv_scratch);
                     for (int64_t gi = 0; gi < s.groups; ++gi) {
-                      const int64_t yo = i * s.out_plane() + gi * cog * p;
-                      kernels::direct_conv2d_wgrad(x + i * s.in_plane() + gi * s.cg() * s.h * s.w, gy + yo,
-                                                   mask != nullptr ? mask + yo : nullptr, g, cog, aw + gi * cog * kg,
-                                                   ab != nullptr ? ab + gi * cog : nullptr, scratch);
+                      const int64_t yo = gi * cog * p;
+                      kernels::direct_conv2d_wgrad(x + i * s.in_plane() + gi * s.cg() * s.h * s.w, gyi + yo,
+                                                   mask != nullptr ? mask + i * s.out_plane() + yo : nullptr, g, cog,
+                                                   aw + gi * cog * kg, ab != nullptr ? ab + gi * cog : nullptr,
+                                                   scratch);
                     }
+                  }
                 });
   for (int64_t c = 1; c < chunks; ++c) {
     const T* src = partial + (c - 1) * part;
     for (int64_t j = 0; j < wsz; ++j) gw[j] += src[j];
     for (int64_t j = 0; gb != nullptr && j < s.co; ++j) gb[j] += src[wsz + j];
   }
+}
+
+template <class T>
+void direct_wgrad(const ConvSpec& s, const T* x, const T* gy, const T* mask, T* gw, T* gb) {
+  direct_wgrad_by(
+      s, x, [&](int64_t i, T*) { return gy + i * s.out_plane(); }, 0, mask, gw, gb);
 }
 
 /// gw = Σ_images gy_g · col_gᵀ. The batch is cut into fixed chunks that threads take whole; each
@@ -433,6 +470,190 @@ Tensor wgrad_op(const Tensor& x, const Tensor& gy, const ConvSpec& s) {
   return kConvWeightGrad.record(std::move(out), {&x, &gy}, s);
 }
 
+// ---- conv2d -> relu -> max_pool2d(2, 2) in one pass per image
+
+/// The fused op's node keeps, per pooled output, where its gradient goes (kernels/pool.h's codes: the
+/// winner's place 0..3 in its 2x2 window where relu passes the gradient, 4 nowhere): one byte each,
+/// where the chain keeps the relu output and an int64 argmax per pooled output.
+struct ConvPoolAttrs {
+  ConvSpec spec;
+  Tensor codes;  ///< [n, co, oh/2, ow/2] bytes, in a bool tensor's storage (read as uint8_t only)
+
+  int64_t ph() const { return spec.oh / 2; }
+  int64_t pw() const { return spec.ow / 2; }
+  Shape pooled_shape() const { return {spec.n, spec.co, ph(), pw()}; }
+  const uint8_t* code() const { return static_cast<const uint8_t*>(codes.raw_data()); }
+  NamedAttrs fields() const { return spec.fields(); }
+};
+
+Tensor unpool_op(const Tensor& g, const ConvPoolAttrs& a);
+Tensor gather_op(const Tensor& t, const ConvPoolAttrs& a);
+
+/// The pooled gradient back at the conv output (relu's mask applied), and its adjoint: each is the
+/// other's backward, as max pooling's scatter and gather are.
+const OpDef<ConvPoolAttrs> kReluPoolUnpool{
+    .name = "conv2d_relu_maxpool2d_unpool",
+    .backward = [](const Ctx<ConvPoolAttrs>& c) -> Grads { return {gather_op(c.grad(), c.attrs())}; }};
+const OpDef<ConvPoolAttrs> kReluPoolGather{
+    .name = "conv2d_relu_maxpool2d_gather",
+    .backward = [](const Ctx<ConvPoolAttrs>& c) -> Grads { return {unpool_op(c.grad(), c.attrs())}; }};
+
+/// Runs fn(plane) over the n·co planes, split over threads when there are enough of them.
+template <class F>
+void for_planes(const ConvSpec& s, F&& fn) {
+  kernels::parallel_for(0, s.n * s.co, std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(1, s.p())),
+                        [&](int64_t b, int64_t e) {
+                          for (int64_t q = b; q < e; ++q) fn(q);
+                        });
+}
+
+Tensor unpool_op(const Tensor& g, const ConvPoolAttrs& a) {
+  const ConvSpec& s = a.spec;
+  Tensor out = empty(s.y_shape(), g.dtype());
+  const Tensor gc = raw(g);
+  const int64_t pp = a.ph() * a.pw();
+  core::dispatch_float(g.dtype(), kReluPoolUnpool.name, [&]<class T>() {
+    const T* gp = gc.data<T>();
+    T* o = out.data<T>();
+    for_planes(s, [&](int64_t q) {
+      kernels::relu_max_pool2x2_unpool(gp + q * pp, a.code() + q * pp, s.oh, s.ow, a.ph(), a.pw(), o + q * s.p());
+    });
+  });
+  return kReluPoolUnpool.record(std::move(out), {&g}, a);
+}
+
+Tensor gather_op(const Tensor& t, const ConvPoolAttrs& a) {
+  const ConvSpec& s = a.spec;
+  Tensor out = empty(a.pooled_shape(), t.dtype());
+  const Tensor tc = raw(t);
+  const int64_t pp = a.ph() * a.pw();
+  core::dispatch_float(t.dtype(), kReluPoolGather.name, [&]<class T>() {
+    const T* tp = tc.data<T>();
+    T* o = out.data<T>();
+    for_planes(s, [&](int64_t q) {
+      kernels::relu_max_pool2x2_gather(tp + q * s.p(), a.code() + q * pp, s.ow, a.ph(), a.pw(), o + q * pp);
+    });
+  });
+  return kReluPoolGather.record(std::move(out), {&t}, a);
+}
+
+/// ȳ (the conv output's gradient) = unpool(ḡ); then conv2d's backward: x̄ = adjoint(ȳ, w),
+/// w̄ = wgrad(x, ȳ), b̄ = Σ ȳ.
+Grads conv_relu_pool_backward(const Ctx<ConvPoolAttrs, 3>& c) {
+  const ConvSpec& s = c.attrs().spec;
+  const Tensor gy = unpool_op(c.grad(), c.attrs());
+  return {c.needs(0) ? adjoint_op(gy, c.input(1), Tensor(), s) : Tensor(),
+          c.needs(1) ? wgrad_op(c.input(0), gy, s) : Tensor(), c.needs(2) ? bias_grad(gy) : Tensor()};
+}
+
+/// The same without a graph, as conv2d's fused backward does it. Where the direct kernel computes w̄
+/// and b̄ and x̄ is not wanted, ȳ is rebuilt image by image in a per-thread buffer right before the
+/// kernel reads it, never as a whole batch: the same values in the same order, so the same bits.
+Grads conv_relu_pool_fused_backward(const Ctx<ConvPoolAttrs, 3>& c) {
+  const ConvPoolAttrs& a = c.attrs();
+  const ConvSpec& s = a.spec;
+  const bool direct = use_direct(s) && c.needs(1) && c.needs(2);
+  if (direct && !c.needs(0)) {
+    const Tensor x = raw(c.input(0)), g = raw(c.grad());
+    Tensor gw = empty(s.w_shape(), x.dtype()), gb = empty({s.co}, x.dtype());
+    const int64_t pp = a.ph() * a.pw();
+    core::dispatch_float(x.dtype(), "conv2d_weight_grad", [&]<class T>() {
+      const T* gp = g.data<T>();
+      auto gy_of = [&](int64_t i, T* buf) {
+        for (int64_t o = 0; o < s.co; ++o) {
+          const int64_t q = i * s.co + o;
+          kernels::relu_max_pool2x2_unpool(gp + q * pp, a.code() + q * pp, s.oh, s.ow, a.ph(), a.pw(), buf + o * s.p());
+        }
+        return static_cast<const T*>(buf);
+      };
+      direct_wgrad_by(s, x.data<T>(), gy_of, s.out_plane(), static_cast<const T*>(nullptr), gw.data<T>(), gb.data<T>());
+    });
+    return {Tensor(), gw, gb};
+  }
+  const Tensor gy = unpool_op(c.grad(), a);
+  if (!direct)
+    return {c.needs(0) ? adjoint_op(gy, c.input(1), Tensor(), s) : Tensor(),
+            c.needs(1) ? wgrad_op(c.input(0), gy, s) : Tensor(), c.needs(2) ? bias_grad(gy) : Tensor()};
+  const Tensor x = raw(c.input(0));
+  Tensor gw = empty(s.w_shape(), x.dtype()), gb = empty({s.co}, x.dtype());
+  core::dispatch_float(x.dtype(), "conv2d_weight_grad", [&]<class T>() {
+    direct_wgrad(s, x.data<T>(), gy.data<T>(), static_cast<const T*>(nullptr), gw.data<T>(), gb.data<T>());
+  });
+  return {adjoint_op(gy, c.input(1), Tensor(), s), gw, gb};
+}
+
+const OpDef<ConvPoolAttrs, 3> kConvReluPool{.name = "conv2d_relu_maxpool2d",
+                                            .saves = {.inputs = 0b011, .for_others = true},
+                                            .backward = conv_relu_pool_backward,
+                                            .fused = conv_relu_pool_fused_backward};
+
+/// out = max_pool2d(relu(conv(x, w) + bias), 2) image by image: each image's conv output goes to a
+/// per-thread buffer (kept in cache) and is pooled from there; Winograd convolves the whole batch
+/// first (its transforms work across images), then pools.
+template <class T>
+void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* out, uint8_t* code) {
+  const int64_t ph = s.oh / 2, pw = s.ow / 2, pp = ph * pw, p = s.p();
+  auto pool = [&](int64_t i, const T* yi) {
+    for (int64_t o = 0; o < s.co; ++o) {
+      const int64_t q = i * s.co + o;
+      kernels::relu_max_pool2x2_plane(yi + o * p, s.ow, ph, pw, out + q * pp, code + q * pp);
+    }
+  };
+  if (use_direct(s)) {
+    kernels::Conv2dGeom g = s.geom();
+    g.c = s.cg();
+    const int64_t cog = s.cog(), kg = s.kg(), conv_scratch = kernels::direct_conv_scratch(g);
+    for_images<T>(s.n, s.macs(), conv_scratch + s.out_plane(), [&](int64_t i, T* scratch) {
+      T* yi = scratch + conv_scratch;
+      for (int64_t gi = 0; gi < s.groups; ++gi)
+        kernels::direct_conv2d(x + i * s.in_plane() + gi * s.cg() * s.h * s.w, g, cog, wt + gi * cog * kg,
+                               bias != nullptr ? bias + gi * cog : nullptr, false, yi + gi * cog * p, scratch);
+      pool(i, yi);
+    });
+    return;
+  }
+  if (std::is_same_v<T, float> && winograd_applies<T>(s)) {
+    const Tensor y = empty(s.y_shape(), dtype_of<T>::value);
+    conv_forward(s, x, wt, bias, y.data<T>(), false);
+    const T* yp = y.data<T>();
+    for_images<T>(s.n, s.macs(), 0, [&](int64_t i, T*) { pool(i, yp + i * s.out_plane()); });
+    return;
+  }
+  if constexpr (std::is_same_v<T, float>)
+    if (s.groups == 1 && !s.col_is_image() && kernels::conv_gemm_fits(s.geom())) {
+      // The column-free GEMM (kernels/conv_gemm.h) on one image at a time, on this thread: the same sums as
+      // GemmConv. Its scratch comes first in each thread's slot, rounded to 64 bytes (it needs that alignment).
+      const int64_t gs = (kernels::conv_gemm_scratch(s.geom(), s.co, 1) + 15) / 16 * 16;
+      for_images<T>(s.n, s.macs(), gs + (s.out_plane() + 15) / 16 * 16, [&](int64_t i, T* scratch) {
+        kernels::conv_gemm(x + i * s.in_plane(), 1, s.geom(), s.co, wt, bias, scratch + gs, scratch, 1);
+        pool(i, scratch + gs);
+      });
+      return;
+    }
+  const GemmConv<T> conv(s, wt, bias);
+  const int64_t col = conv.scratch();
+  for_images<T>(s.n, s.macs(), col + s.out_plane(), [&](int64_t i, T* scratch) {
+    conv.run(x + i * s.in_plane(), scratch, scratch + col);
+    pool(i, scratch + col);
+  });
+}
+
+/// conv2d_relu_maxpool2d on validated 4-D inputs whose conv output is at least 2x2.
+Tensor conv_relu_pool_op(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvSpec& s) {
+  ConvPoolAttrs a{s, Tensor()};
+  a.codes = empty(a.pooled_shape(), kBool);
+  Tensor out = empty(a.pooled_shape(), x.dtype());
+  {
+    const Tensor xc = raw(x), wc = raw(w), bc = bias.defined() ? raw(bias) : Tensor();
+    auto* code = static_cast<uint8_t*>(a.codes.raw_data());
+    core::dispatch_float(x.dtype(), kConvReluPool.name, [&]<class T>() {
+      conv_relu_pool_forward<T>(s, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>(),
+                                code);
+    });
+  }
+  return kConvReluPool.record(std::move(out), {&x, &w, &bias}, std::move(a));
+}
+
 // ---- argument checks
 
 void check_pair(const char* op, const char* name, Pair v, int64_t min) {
@@ -452,10 +673,9 @@ void check_tensors(const char* op, const Tensor& x, const Tensor& w, const Tenso
   if (w.dim() != 4) fail<ShapeError>("{}: expected a 4-D weight, got shape {}", op, shape_str(w.shape()));
 }
 
-}  // namespace
-
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
-              int64_t groups) {
+/// conv2d's checks, with PyTorch's messages, and its geometry.
+ConvSpec conv2d_spec(const Tensor& input, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
+                     Pair dilation, int64_t groups) {
   constexpr const char* op = "conv2d";
   check_tensors(op, input, weight, bias);
   check_pair(op, "stride", stride, 1);
@@ -491,7 +711,24 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Pai
         "conv2d: kernel {}x{} (dilation [{}, {}]) is larger than the padded input {}x{} "
         "(input shape {}, padding [{}, {}])",
         s.kh, s.kw, s.dh, s.dw, h + 2 * s.ph, wd + 2 * s.pw, shape_str(xs), s.ph, s.pw);
+  return s;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
+              int64_t groups) {
+  const ConvSpec s = conv2d_spec(input, weight, bias, stride, padding, dilation, groups);
   return batched(input, [&](const Tensor& x4) { return conv_op(x4, weight, bias, s); });
+}
+
+Tensor conv2d_relu_maxpool2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
+                             Pair dilation, int64_t groups) {
+  const ConvSpec s = conv2d_spec(input, weight, bias, stride, padding, dilation, groups);
+  // A conv output smaller than one window, or a dtype without kernels here: the chain, with its errors.
+  if (s.oh < 2 || s.ow < 2 || (input.dtype() != DType::float32 && input.dtype() != DType::float64))
+    return max_pool2d(relu(conv2d(input, weight, bias, stride, padding, dilation, groups)), {2, 2});
+  return batched(input, [&](const Tensor& x4) { return conv_relu_pool_op(x4, weight, bias, s); });
 }
 
 Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,

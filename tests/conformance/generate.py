@@ -255,6 +255,9 @@ OPS = {
     "std_mean": (lambda t, a: list(torch.std_mean(t["input"], a["dim"], unbiased=a["unbiased"], keepdim=a["keepdim"])),
                  ["std", "mean"], [True, True]),
     "tensor_unfold": (lambda t, a: [t["input"].unfold(a["dimension"], a["size"], a["step"])], ["output"], [True]),
+    "conv2d_relu_maxpool2d": (lambda t, a: [F.max_pool2d(F.relu(F.conv2d(t["input"], t["weight"], t.get("bias"), a["stride"],
+                                                                        a["padding"], a["dilation"], a["groups"])), 2)],
+                              ["output"], [True]),
     "unfold": (lambda t, a: [F.unfold(t["input"], a["kernel_size"], a["dilation"], a["padding"], a["stride"])],
                ["output"], [True]),
     "fold": (lambda t, a: [F.fold(t["input"], a["output_size"], a["kernel_size"], a["dilation"], a["padding"],
@@ -994,9 +997,27 @@ def conv_cases():
     return cases
 
 
+def fused_cases():
+    """conv2d_relu_maxpool2d: max_pool2d(relu(conv2d(...)), 2) on each conv path (direct, im2col + GEMM),
+    odd conv outputs, groups, stride, dilation, no bias."""
+    conv = {"stride": [1, 1], "padding": [0, 0], "dilation": [1, 1], "groups": 1}
+    cases = []
+    for name, x, w, bias, attrs in [
+            ("2x1x9x8_w4x1x3x3", [2, 1, 9, 8], [4, 1, 3, 3], True, {}),
+            ("2x3x7x6_w5x3x3x3_pad1", [2, 3, 7, 6], [5, 3, 3, 3], True, {"padding": [1, 1]}),
+            ("1x4x11x10_w6x2x3x2_groups2", [1, 4, 11, 10], [6, 2, 3, 2], False,
+             {"stride": [2, 1], "padding": [1, 0], "dilation": [1, 2], "groups": 2}),
+            ("1x2x5x5_w3x2x1x1", [1, 2, 5, 5], [3, 2, 1, 1], True, {})]:
+        ins = [In("input", Gen(0.0, 1), x), In("weight", Gen(0.0, -1), w)]
+        if bias:
+            ins.append(In("bias", Gen(0.0, -2), [w[0]]))
+        cases.append(Case(f"conv2d_relu_maxpool2d/{name}", "conv2d_relu_maxpool2d", {**conv, **attrs}, ins))
+    return cases
+
+
 FAMILIES = {"conv": conv_cases, "attention": attention_cases, "activation": activation_cases, "maths": maths_cases, "indexing": indexing_cases, "softmax": softmax_cases, "loss": loss_cases,
             "reduction": reduction_cases, "norm": norm_cases, "layers": layers_cases,
-            "layer_losses": layer_loss_cases, "linalg": linalg_cases, "stats": stats_cases}
+            "layer_losses": layer_loss_cases, "linalg": linalg_cases, "stats": stats_cases, "fused": fused_cases}
 
 
 def render(family, cases):

@@ -1,6 +1,7 @@
 /// Conformance bindings: conv family.
 #include "tests/conformance/conformance.h"
 #include "xgrad/ops/conv.h"
+#include "xgrad/ops/fused.h"
 
 namespace xg::conformance {
 namespace {
@@ -13,6 +14,12 @@ const Register reg{
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {
        return {conv2d(in.at("input"), in.at("weight"), optional_input(in, "bias"), pair_attr(a, "stride"),
                       pair_attr(a, "padding"), pair_attr(a, "dilation"), a.at("groups").get<int64_t>())};
+     }},
+    {"conv2d_relu_maxpool2d",
+     [](const Inputs& in, const json& a) -> std::vector<Tensor> {
+       return {conv2d_relu_maxpool2d(in.at("input"), in.at("weight"), optional_input(in, "bias"),
+                                     pair_attr(a, "stride"), pair_attr(a, "padding"), pair_attr(a, "dilation"),
+                                     a.at("groups").get<int64_t>())};
      }},
     {"conv_transpose2d",
      [](const Inputs& in, const json& a) -> std::vector<Tensor> {

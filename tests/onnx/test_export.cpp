@@ -318,8 +318,26 @@ TEST_F(OnnxExport, MnistCnnAndCifarCnnExamples) {
   auto cifar =
       nn::sequential({nn::Conv2d(3, 32, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(32, 64, 3, 1, 1), nn::ReLU(),
                       nn::MaxPool2d(2), nn::Flatten(), nn::Linear(64 * 8 * 8, 512), nn::ReLU(), nn::Linear(512, 10)});
-  check_model("cifar10_cnn", *cifar,
-              {.example = {randn({1, 3, 32, 32})}, .run = {randn({2, 3, 32, 32})}, .options = {.dynamic_batch = true}});
+  const auto info = check_model(
+      "cifar10_cnn", *cifar,
+      {.example = {randn({1, 3, 32, 32})}, .run = {randn({2, 3, 32, 32})}, .options = {.dynamic_batch = true}});
+  // Sequential fuses Conv2d -> ReLU -> MaxPool2d(2) outside export; the file has the three nodes.
+  for (const char* op : {"Conv", "Relu", "MaxPool"}) EXPECT_TRUE(contains(info.node_ops, op)) << op;
+}
+
+/// conv2d_relu_maxpool2d called directly becomes Conv, Relu and MaxPool.
+struct FusedBlock : nn::Module {
+  std::shared_ptr<nn::Conv2d> conv;
+  FusedBlock() : Module("FusedBlock") { conv = register_module("conv", std::make_shared<nn::Conv2d>(2, 4, 3, 1, 1)); }
+  Tensor forward(const Tensor& x) override {
+    return conv2d_relu_maxpool2d(x, conv->weight(), conv->bias(), conv->stride(), conv->padding());
+  }
+};
+
+TEST_F(OnnxExport, FusedConvReluMaxPoolAsThreeNodes) {
+  FusedBlock m;
+  const auto info = check_layer("conv_relu_pool", m, {2, 2, 9, 10});
+  for (const char* op : {"Conv", "Relu", "MaxPool"}) EXPECT_TRUE(contains(info.node_ops, op)) << op;
 }
 
 /// A sequence classifier: LSTM over [N, T, F] (batch_first), the last step's output, a linear head.

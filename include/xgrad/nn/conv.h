@@ -30,6 +30,12 @@ class ConvBase : public Module {
 
   Tensor weight() const { return weight_; }
   Tensor bias() const { return bias_; }
+  /// The configuration, as given (Sequential reads it to fuse Conv2d -> ReLU -> MaxPool2d).
+  Pair kernel_size() const { return kernel_size_; }
+  Pair stride() const { return stride_; }
+  Pair padding() const { return padding_; }
+  Pair dilation() const { return dilation_; }
+  int64_t groups() const { return groups_; }
 
  protected:
   /// Checks the sizes and registers weight [out_channels, in_channels/groups, kH, kW], or

@@ -179,6 +179,8 @@ class Module : public std::enable_shared_from_this<Module> {
   virtual std::string extra_repr() const { return ""; }
   /// PyTorch-style nested description of the module tree.
   std::string to_string() const;
+  /// Whether any forward (pre-)hook is registered here (Sequential fuses only modules without).
+  bool has_hooks() const { return hooks_ && !(hooks_->pre.empty() && hooks_->post.empty()); }
 
   // ---- saving
   /// Parameters and buffers by dotted name, sharing storage with the module (detached).
@@ -196,7 +198,6 @@ class Module : public std::enable_shared_from_this<Module> {
   /// forward by a list of tensors with the outputs flattened; the default calls forward(x) with
   /// exactly one tensor. ModuleWith<Self> overrides it with Self's typed forwards.
   virtual std::vector<Tensor> forward_tensors(Tensors inputs);
-  bool has_hooks() const { return hooks_ && !(hooks_->pre.empty() && hooks_->post.empty()); }
   void run_pre_hooks(Tensors inputs);
   void run_post_hooks(Tensors inputs, Tensors outputs);
 

@@ -10,6 +10,10 @@ class MaxPool2d : public Module {
   explicit MaxPool2d(Size2 kernel_size, Size2 stride = 0, Size2 padding = 0);
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
+  /// The configuration, stride resolved (Sequential reads it to fuse Conv2d -> ReLU -> MaxPool2d).
+  Pair kernel_size() const { return kernel_size_; }
+  Pair stride() const { return stride_; }
+  Pair padding() const { return padding_; }
 
  private:
   Pair kernel_size_, stride_, padding_;
