@@ -20,10 +20,10 @@ inline int64_t now_ns() {
 }
 
 /// The policy, clock-free so tests can drive it. A region is late when its wall time exceeds the
-/// shortest task's own work (one thread's share) by more than kLateNs and by more than a quarter of
-/// the wall time (a big region's honest imbalance is not lateness). kStrikes late regions in a row
-/// start a back-off: one thread for kFirstBackoffNs, doubling while probes stay late, up to
-/// kMaxBackoffNs; a region on time resets it.
+/// shortest thread's own work by more than kLateNs and by more than a quarter of the wall time (a
+/// big region's honest imbalance is not lateness). kStrikes late regions in a row start a back-off: one
+/// thread for kFirstBackoffNs, doubling while probes stay late, up to kMaxBackoffNs; a region on time
+/// resets it.
 class ThreadBackoff {
  public:
   static constexpr int64_t kLateNs = 1'000'000;
@@ -85,8 +85,8 @@ inline int team_size() {
   return omp_get_max_threads();
 }
 
-/// Times one parallel region: construct before the fork, run each task (a thread's share) through
-/// thread() and call done() after the join.
+/// Times one parallel region: construct before the fork, run each thread's share through thread() and
+/// call done() after the join.
 class RegionTimer {
  public:
   /// Runs one thread's share; share() returns whether it had any work (threads without work are not timed).

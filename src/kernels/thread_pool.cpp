@@ -63,12 +63,7 @@ class Pool {
 
     const uint32_t e = epoch_.load(std::memory_order_relaxed);  // even: published or idle
     epoch_.store(e + 1, std::memory_order_seq_cst);
-    // A worker still leaving the last job (all its tasks are done): a few instructions, unless it was
-    // preempted there.
-    for (int spins = 1; refs_.load(std::memory_order_seq_cst) != 0; ++spins) {
-      cpu_relax();
-      if (spins % 1024 == 0) sched_yield();
-    }
+    while (refs_.load(std::memory_order_seq_cst) != 0) cpu_relax();  // a straggler of the last job
     task_ = task;
     ctx_ = ctx;
     tasks_ = tasks;
@@ -109,19 +104,19 @@ class Pool {
     });
   }
 
-  /// Claims and runs tasks of the current job until none is left. Each task is timed on its own, and
-  /// the timer is written before the task counts as done: once the last task is done the caller
-  /// returns, and the timer and the task's context (on the caller's stack) are gone.
+  /// Claims and runs tasks of the current job until none is left.
   void participate() {
-    for (;;) {
-      const int64_t t = next_.fetch_add(1, std::memory_order_relaxed);
-      if (t >= tasks_) return;
-      timer_->thread([&] {
+    timer_->thread([&] {
+      bool any = false;
+      for (;;) {
+        const int64_t t = next_.fetch_add(1, std::memory_order_relaxed);
+        if (t >= tasks_) break;
         task_(ctx_, t);
-        return true;
-      });
-      done_.fetch_add(1, std::memory_order_release);
-    }
+        any = true;
+        done_.fetch_add(1, std::memory_order_release);
+      }
+      return any;
+    });
   }
 
   void start_worker() {
@@ -162,13 +157,13 @@ class Pool {
     }
   }
 
-  std::mutex mu_;                   ///< held by the caller of the current job
-  std::vector<pthread_t> workers_;  ///< count only; under mu_
-  std::atomic<uint32_t> epoch_{0};  ///< even: job published; odd: being rewritten
-  std::atomic<int> refs_{0};        ///< workers reading the current job
-  std::atomic<int> sleepers_{0};    ///< workers blocked on epoch_
-  std::atomic<int64_t> next_{0};    ///< next task to claim
-  std::atomic<int64_t> done_{0};    ///< tasks finished
+  std::mutex mu_;                         ///< held by the caller of the current job
+  std::vector<pthread_t> workers_;        ///< count only; under mu_
+  std::atomic<uint32_t> epoch_{0};        ///< even: job published; odd: being rewritten
+  std::atomic<int> refs_{0};              ///< workers reading the current job
+  std::atomic<int> sleepers_{0};          ///< workers blocked on epoch_
+  std::atomic<int64_t> next_{0};          ///< next task to claim
+  std::atomic<int64_t> done_{0};          ///< tasks finished
   void (*task_)(void*, int64_t) = nullptr;
   void* ctx_ = nullptr;
   int64_t tasks_ = 0;

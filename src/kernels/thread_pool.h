@@ -18,17 +18,15 @@ namespace xg::kernels {
 bool in_parallel_region();
 
 /// Runs task(ctx, t) once for each t in [0, tasks), on the calling thread and up to threads - 1
-/// workers, and returns when all have finished. Each task is timed by `timer` (the back-off policy
-/// compares the region's wall time with its shortest task). Tasks must not throw (wrap them in
-/// RegionErrors::run). When another thread holds the workers (two user threads running kernels at
-/// once), everything runs here.
+/// workers, and returns when all have finished. Each thread that ran tasks is timed by `timer`
+/// (the back-off policy). Tasks must not throw (wrap them in RegionErrors::run). When another
+/// thread holds the workers (two user threads running kernels at once), everything runs here.
 void run_tasks(int threads, int64_t tasks, void (*task)(void* ctx, int64_t t), void* ctx, RegionTimer& timer);
 
 /// run_tasks for a callable f(int64_t t).
 template <class F>
 void run_tasks(int threads, int64_t tasks, F& f, RegionTimer& timer) {
-  run_tasks(
-      threads, tasks, [](void* ctx, int64_t t) { (*static_cast<F*>(ctx))(t); }, &f, timer);
+  run_tasks(threads, tasks, [](void* ctx, int64_t t) { (*static_cast<F*>(ctx))(t); }, &f, timer);
 }
 
 }  // namespace xg::kernels
