@@ -73,13 +73,9 @@ class ThreadBackoff {
 /// The process's policy (src/kernels/backoff.cpp).
 ThreadBackoff& thread_backoff();
 
-/// Whether the calling thread runs a task of a kernels' region (src/kernels/thread_pool.cpp).
-bool in_parallel_region();
-
-/// Threads a kernel may fork now: 1 inside a parallel region (the kernels' own or a caller's OpenMP
-/// region) or while backing off, else the set count.
+/// Threads a kernel may fork now: 1 inside a parallel region or while backing off, else the set count.
 inline int team_size() {
-  if (in_parallel_region() || omp_in_parallel()) return 1;
+  if (omp_in_parallel()) return 1;
   const ThreadBackoff& b = thread_backoff();
   if (b.serial(now_ns())) return 1;
   return omp_get_max_threads();

@@ -1,12 +1,13 @@
 #pragma once
-/// The one way kernels go parallel: the kernels' thread pool over a range, only when the work pays for a region.
+/// The one way kernels go parallel: OpenMP over a range, only when the work pays for a region.
+#include <omp.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <exception>
 
 #include "kernels/backoff.h"
-#include "kernels/thread_pool.h"
 
 namespace xg::kernels {
 
@@ -61,13 +62,23 @@ void parallel_for_pieces(int64_t begin, int64_t end, int64_t grain, F&& f) {
   const int64_t per = (n + chunks - 1) / chunks;
   RegionTimer timer;
   RegionErrors errors;
-  // Each chunk is one task; a thread that is free early takes the next unclaimed one.
-  auto task = [&](int64_t c) {
-    const int64_t b = begin + c * per;
-    const int64_t e = std::min(end, b + per);
-    if (b < e) errors.run([&] { f(b, e, c); });
-  };
-  run_tasks(static_cast<int>(chunks), chunks, task, timer);
+#pragma omp parallel num_threads(static_cast <int>(chunks))
+  {
+    // The runtime may grant fewer threads than asked: each thread takes every nth chunk.
+    const int64_t granted = omp_get_num_threads();
+    timer.thread([&] {
+      bool any = false;
+      for (int64_t c = omp_get_thread_num(); c < chunks; c += granted) {
+        const int64_t b = begin + c * per;
+        const int64_t e = std::min(end, b + per);
+        if (b < e) {
+          errors.run([&] { f(b, e, c); });
+          any = true;
+        }
+      }
+      return any;
+    });
+  }
   // A failed region's timing says nothing about busy cores: only completed regions feed the back-off.
   if (!errors.failed()) timer.done();
   errors.rethrow();
