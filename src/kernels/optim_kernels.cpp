@@ -52,6 +52,11 @@ class FlushDenormals {
 #endif
 };
 
+/// Elements below which an update stays on the calling thread: Adam over the MNIST MLP's 100k
+/// parameters takes ~25 us, and splitting it saved nothing per step on the 2-core VM while the region
+/// kept libgomp's worker spinning on the DataLoader thread's core (see gemm.cpp's parallel_min_macs).
+constexpr int64_t kOptimGrain = int64_t{1} << 18;
+
 /// Runs body<V>(i) over [0, n): batches of W elements, then the scalar tail of each thread's piece.
 /// An update reads and writes only element i of each array, so any split gives the same result.
 /// Bodies capture by value and each piece runs a private copy: the compiler then keeps the pointers
@@ -59,7 +64,7 @@ class FlushDenormals {
 /// store to an array might change them, so each was reloaded per vector, which made Adam 3.5x slower.
 template <class T, class Body>
 void fused_loop(int64_t n, const Body& body) {
-  parallel_for(0, n, kElementwiseGrain, [&body](int64_t b, int64_t e) {
+  parallel_for(0, n, kOptimGrain, [&body](int64_t b, int64_t e) {
     using B = xsimd::batch<T>;
     constexpr int64_t W = static_cast<int64_t>(B::size);
     const FlushDenormals flush;

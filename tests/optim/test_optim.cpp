@@ -254,10 +254,10 @@ TEST(Optim, ResultDoesNotDependOnThreadCount) {
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     manual_seed(9);
-    Tensor p = randn({100000}).requires_grad_();
+    Tensor p = randn({600000}).requires_grad_();  // above the updates' parallel grain
     Adam opt({p}, AdamOptions{.lr = 0.01, .amsgrad = true});
     for (int s = 0; s < 2; ++s) {
-      p.set_grad(randn({100000}));
+      p.set_grad(randn({600000}));
       opt.step();
     }
     results.push_back(p.to_vector<double>());
