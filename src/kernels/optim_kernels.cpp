@@ -57,19 +57,23 @@ class FlushDenormals {
 /// kept libgomp's worker spinning on the DataLoader thread's core (see gemm.cpp's parallel_min_macs).
 constexpr int64_t kOptimGrain = int64_t{1} << 18;
 
-/// Runs body<V>(i) over [0, n): batches of W elements, then the scalar tail of each thread's piece.
-/// An update reads and writes only element i of each array, so any split gives the same result.
+/// Runs body<V>(i) over [0, n): batches of W elements, then the scalar tail. An update reads and
+/// writes only element i of each array, but the vector and the scalar paths may round differently
+/// (contraction into FMAs), so threads split at multiples of W: element i takes the vector path iff
+/// i < n - n % W, whatever the thread count (splitting at n / 2 gave other bits on 2 threads at sizes
+/// whose halves are not multiples of W).
 /// Bodies capture by value and each piece runs a private copy: the compiler then keeps the pointers
 /// and coefficients in registers. Captured by reference (or read through the shared closure), every
 /// store to an array might change them, so each was reloaded per vector, which made Adam 3.5x slower.
 template <class T, class Body>
 void fused_loop(int64_t n, const Body& body) {
-  parallel_for(0, n, kOptimGrain, [&body](int64_t b, int64_t e) {
-    using B = xsimd::batch<T>;
-    constexpr int64_t W = static_cast<int64_t>(B::size);
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  parallel_for(0, (n + W - 1) / W, std::max<int64_t>(1, kOptimGrain / W), [&body, n](int64_t bb, int64_t be) {
     const FlushDenormals flush;
     const Body f = body;
-    int64_t i = b;
+    int64_t i = bb * W;
+    const int64_t e = std::min(n, be * W);
     for (; i + W <= e; i += W) f.template operator()<B>(i);
     for (; i < e; ++i) f.template operator()<T>(i);
   });

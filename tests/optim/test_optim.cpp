@@ -266,6 +266,32 @@ TEST(Optim, ResultDoesNotDependOnThreadCount) {
   EXPECT_EQ(results[0], results[1]);
 }
 
+/// Threads split the fused kernels at multiples of the vector width: with a size whose halves are
+/// not multiples of it, the vector and scalar paths (which may round differently) still take the
+/// same elements. Large enough to take the parallel path.
+TEST(Optim, ResultDoesNotDependOnThreadCountAtOddSizes) {
+  const int saved = get_num_threads();
+  const int64_t n = 600003;
+  std::vector<std::vector<double>> results;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    manual_seed(9);
+    Tensor p = randn({n}).requires_grad_(), q = randn({n}).requires_grad_();
+    Adam a({p}, AdamOptions{.lr = 0.01, .weight_decay = 0.1});
+    SGD b({q}, SGDOptions{.lr = 0.01, .momentum = 0.9, .nesterov = true});
+    for (int s = 0; s < 2; ++s) {
+      p.set_grad(randn({n}));
+      q.set_grad(randn({n}));
+      a.step();
+      b.step();
+    }
+    results.push_back(p.to_vector<double>());
+    for (double v : q.to_vector<double>()) results.back().push_back(v);
+  }
+  set_num_threads(saved);
+  EXPECT_EQ(results[0], results[1]);
+}
+
 /// Trains n steps on a fresh parameter from fixed gradients; optionally checkpoints after `split`
 /// steps (in memory or through a file) and continues in a new optimizer over a copy.
 std::vector<double> train(const Config& cfg, int n, int split, bool via_file) {
