@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kernels/parallel.h"
+#include "kernels/tile_height.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -93,22 +94,7 @@ void tile_kernel(int64_t k, const float* a, const float* b, const float* bias, i
 
 void run_tile(int h, int64_t k, const float* a, const float* b, const float* bias, int64_t rows, __mmask16 m0,
               __mmask16 m1, float* y, int64_t ldy) {
-  switch (h) {
-    case 14:
-      return tile_kernel<14>(k, a, b, bias, rows, m0, m1, y, ldy);
-    case 12:
-      return tile_kernel<12>(k, a, b, bias, rows, m0, m1, y, ldy);
-    case 10:
-      return tile_kernel<10>(k, a, b, bias, rows, m0, m1, y, ldy);
-    case 8:
-      return tile_kernel<8>(k, a, b, bias, rows, m0, m1, y, ldy);
-    case 6:
-      return tile_kernel<6>(k, a, b, bias, rows, m0, m1, y, ldy);
-    case 4:
-      return tile_kernel<4>(k, a, b, bias, rows, m0, m1, y, ldy);
-    default:
-      return tile_kernel<2>(k, a, b, bias, rows, m0, m1, y, ldy);
-  }
+  with_tile_height(h, [&]<int H>() { tile_kernel<H>(k, a, b, bias, rows, m0, m1, y, ldy); });
 }
 
 inline __mmask16 lanes_below(int64_t n) {

@@ -2,6 +2,7 @@
 
 #include "kernels/backoff.h"
 #include "kernels/parallel.h"
+#include "kernels/tile_height.h"
 
 #include <omp.h>
 #include <xsimd/xsimd.hpp>
@@ -614,22 +615,8 @@ void rows_dot_few(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
 template <class T>
 void run_wide_with_tail(problem<T> const& pr, int max_threads, int tail) {
 #if defined(__AVX512F__)
-  switch (tail) {
-    case 2:
-      return run_tiled<T, wide_mr, 2, 2>(pr, max_threads);
-    case 4:
-      return run_tiled<T, wide_mr, 2, 4>(pr, max_threads);
-    case 6:
-      return run_tiled<T, wide_mr, 2, 6>(pr, max_threads);
-    case 8:
-      return run_tiled<T, wide_mr, 2, 8>(pr, max_threads);
-    case 10:
-      return run_tiled<T, wide_mr, 2, 10>(pr, max_threads);
-    case 12:
-      return run_tiled<T, wide_mr, 2, 12>(pr, max_threads);
-    default:
-      return run_tiled<T, wide_mr, 2>(pr, max_threads);
-  }
+  // tail 0: no short sliver, every tile wide_mr (14) tall.
+  with_tile_height(tail == 0 ? wide_mr : tail, [&]<int TR>() { run_tiled<T, wide_mr, 2, TR>(pr, max_threads); });
 #else
   if (tail <= 2) return run_tiled<T, wide_mr, 2, 2>(pr, max_threads);
   if (tail <= 4) return run_tiled<T, wide_mr, 2, 4>(pr, max_threads);

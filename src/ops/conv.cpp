@@ -157,15 +157,41 @@ kernels::WinogradGeom winograd_geom(const ConvSpec& s, bool adjoint) {
   return {s.n, s.c, s.h, s.w, s.co, s.oh, s.ow, s.ph, s.pw};
 }
 
-/// Runs a Winograd kernel with float scratch of scratch(geom, slots) floats, one slot per thread. False: an operand
-/// held an Inf or NaN, which Winograd's transforms would turn into NaN where PyTorch's direct convolution gives
-/// ±Inf, so the caller takes the exact path (the kernels scan each plane right before transforming it, from cache:
-/// no measurable cost; a separate scan of the operands cost 1.5-3.5% of the conv).
+/// Winograd's part of a conv pass, where it applies (kernels/winograd.h): run(geom, scratch, slots) gets float
+/// scratch of scratch(geom, slots) floats, one slot per thread. False: it did not apply, or an operand held an Inf
+/// or NaN, which Winograd's transforms would turn into NaN where PyTorch's direct convolution gives ±Inf, so the
+/// caller takes the exact path (the kernels scan each plane right before transforming it, from cache: no
+/// measurable cost; a separate scan of the operands cost 1.5-3.5% of the conv). adjoint: the input gradient's
+/// geometry (winograd_geom).
 template <class Scratch, class Run>
-bool with_winograd_scratch(const kernels::WinogradGeom& g, Scratch&& scratch, Run&& run) {
+bool run_winograd(const ConvSpec& s, bool adjoint, Scratch&& scratch, Run&& run) {
+  if (!winograd_applies<float>(s)) return false;
+  const kernels::WinogradGeom g = winograd_geom(s, adjoint);
   const int slots = kernels::team_size();
   const Tensor buf = empty({std::max<int64_t>(1, scratch(g, slots))}, DType::float32);
-  return run(buf.data<float>(), slots);
+  return run(g, buf.data<float>(), slots);
+}
+
+/// The ways conv2d's forward runs. One rule (choose_forward_path) picks among them for conv_forward and for
+/// the fused conv + relu + pool forward alike.
+enum class ForwardPath {
+  direct,     ///< few taps per group: kernels/conv.h
+  winograd,   ///< opt-in, float32 3x3 (winograd_applies); falls back to the next choice on Inf/NaN
+  conv_gemm,  ///< float32, one group, small depth: the column-free GEMM of kernels/conv_gemm.h
+  gemm,       ///< im2col + GEMM, image by image (GemmConv)
+};
+
+/// forward_only: the output takes no gradient (inference, or a backward without create_graph), so Winograd has
+/// no gradients to share its transforms with and must beat conv_gemm on its own (winograd_pays_forward_only).
+/// winograd: false after Winograd declined (an Inf or NaN operand).
+template <class T>
+ForwardPath choose_forward_path(const ConvSpec& s, bool forward_only, bool winograd = true) {
+  if (use_direct(s)) return ForwardPath::direct;
+  const bool gemm_free =
+      std::is_same_v<T, float> && s.groups == 1 && !s.col_is_image() && kernels::conv_gemm_fits(s.geom());
+  if (winograd && winograd_applies<T>(s) && !(forward_only && gemm_free && !winograd_pays_forward_only(s)))
+    return ForwardPath::winograd;
+  return gemm_free ? ForwardPath::conv_gemm : ForwardPath::gemm;
 }
 
 /// conv_forward's im2col + GEMM path for one image at a time. With one group the bias rides along as
@@ -218,26 +244,27 @@ class GemmConv {
   int64_t kk_;  ///< GEMM depth
 };
 
-/// y = conv(x, w) + bias: the direct kernel, Winograd, or im2col + GEMM (GemmConv).
+/// y = conv(x, w) + bias by the path choose_forward_path picks.
 template <class T>
 void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* y, bool forward_only) {
-  if (use_direct(s)) return direct_forward(s, x, wt, bias, false, y);
-  if constexpr (std::is_same_v<T, float>)
-    if (winograd_applies<T>(s) &&
-        !(forward_only && s.groups == 1 && kernels::conv_gemm_fits(s.geom()) && !winograd_pays_forward_only(s))) {
-      const kernels::WinogradGeom g = winograd_geom(s, false);
-      if (with_winograd_scratch(g, kernels::winograd_conv_scratch, [&](float* scratch, int slots) {
-            return kernels::winograd_conv(g, x, wt, false, bias, y, scratch, slots);
-          }))
+  ForwardPath path = choose_forward_path<T>(s, forward_only);
+  if constexpr (std::is_same_v<T, float>) {
+    if (path == ForwardPath::winograd) {
+      if (run_winograd(s, false, kernels::winograd_conv_scratch,
+                       [&](const kernels::WinogradGeom& g, float* scratch, int slots) {
+                         return kernels::winograd_conv(g, x, wt, false, bias, y, scratch, slots);
+                       }))
         return;
+      path = choose_forward_path<T>(s, forward_only, false);
     }
-  if constexpr (std::is_same_v<T, float>)
-    if (s.groups == 1 && !s.col_is_image() && kernels::conv_gemm_fits(s.geom())) {
-      // The same sums as the GEMM below, without the column matrix (kernels/conv_gemm.h).
+    if (path == ForwardPath::conv_gemm) {
+      // The same sums as GemmConv, without the column matrix (kernels/conv_gemm.h).
       const int slots = kernels::team_size();
       const Tensor buf = empty({kernels::conv_gemm_scratch(s.geom(), s.co, slots)}, DType::float32);
       return kernels::conv_gemm(x, s.n, s.geom(), s.co, wt, bias, y, buf.data<float>(), slots);
     }
+  }
+  if (path == ForwardPath::direct) return direct_forward(s, x, wt, bias, false, y);
   const GemmConv<T> conv(s, wt, bias);
   for_images<T>(s.n, s.macs(), conv.scratch(),
                 [&](int64_t i, T* col) { conv.run(x + i * s.in_plane(), col, y + i * s.out_plane()); });
@@ -248,13 +275,11 @@ void conv_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* 
 template <class T>
 void conv_adjoint(const ConvSpec& s, const T* y, const T* wt, const T* bias, T* x) {
   if constexpr (std::is_same_v<T, float>)
-    if (winograd_applies<T>(s)) {
-      const kernels::WinogradGeom g = winograd_geom(s, true);
-      if (with_winograd_scratch(g, kernels::winograd_conv_scratch, [&](float* scratch, int slots) {
-            return kernels::winograd_conv(g, y, wt, true, bias, x, scratch, slots);
-          }))
-        return;
-    }
+    if (run_winograd(s, true, kernels::winograd_conv_scratch,
+                     [&](const kernels::WinogradGeom& g, float* scratch, int slots) {
+                       return kernels::winograd_conv(g, y, wt, true, bias, x, scratch, slots);
+                     }))
+      return;
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p(), plane = s.h * s.w;
   const bool direct = s.col_is_image();
   const kernels::Conv2dGeom geom = s.geom();
@@ -337,13 +362,11 @@ template <class T>
 void conv_wgrad(const ConvSpec& s, const T* x, const T* gy, T* gw) {
   if (use_direct(s)) return direct_wgrad(s, x, gy, static_cast<const T*>(nullptr), gw, static_cast<T*>(nullptr));
   if constexpr (std::is_same_v<T, float>)
-    if (winograd_applies<T>(s)) {
-      const kernels::WinogradGeom g = winograd_geom(s, false);
-      if (with_winograd_scratch(g, kernels::winograd_wgrad_scratch, [&](float* scratch, int slots) {
-            return kernels::winograd_wgrad(g, x, gy, gw, scratch, slots);
-          }))
-        return;
-    }
+    if (run_winograd(s, false, kernels::winograd_wgrad_scratch,
+                     [&](const kernels::WinogradGeom& g, float* scratch, int slots) {
+                       return kernels::winograd_wgrad(g, x, gy, gw, scratch, slots);
+                     }))
+      return;
   const int64_t kg = s.kg(), cog = s.cog(), p = s.p(), wsz = s.co * kg;
   if (s.n <= 0 || p <= 0) {
     std::fill(gw, gw + wsz, T(0));
@@ -507,34 +530,33 @@ void for_planes(const ConvSpec& s, F&& fn) {
                         });
 }
 
-Tensor unpool_op(const Tensor& g, const ConvPoolAttrs& a) {
+/// The pair's common body: fn(src, code, dst) on each plane of t, into a new tensor recorded as def.
+/// to_conv_output: pooled planes to conv-output planes (unpool), else the other way (gather).
+template <class Fn>
+Tensor plane_op(const OpDef<ConvPoolAttrs>& def, const Tensor& t, const ConvPoolAttrs& a, bool to_conv_output,
+                Fn&& fn) {
   const ConvSpec& s = a.spec;
-  Tensor out = empty(s.y_shape(), g.dtype());
-  const Tensor gc = raw(g);
-  const int64_t pp = a.ph() * a.pw();
-  core::dispatch_float(g.dtype(), kReluPoolUnpool.name, [&]<class T>() {
-    const T* gp = gc.data<T>();
-    T* o = out.data<T>();
-    for_planes(s, [&](int64_t q) {
-      kernels::relu_max_pool2x2_unpool(gp + q * pp, a.code() + q * pp, s.oh, s.ow, a.ph(), a.pw(), o + q * s.p());
-    });
+  const int64_t pp = a.ph() * a.pw(), src_plane = to_conv_output ? pp : s.p(), dst_plane = to_conv_output ? s.p() : pp;
+  Tensor out = empty(to_conv_output ? s.y_shape() : a.pooled_shape(), t.dtype());
+  const Tensor tc = raw(t);
+  core::dispatch_float(t.dtype(), def.name, [&]<class T>() {
+    const T* src = tc.data<T>();
+    T* dst = out.data<T>();
+    for_planes(s, [&](int64_t q) { fn(src + q * src_plane, a.code() + q * pp, dst + q * dst_plane); });
   });
-  return kReluPoolUnpool.record(std::move(out), {&g}, a);
+  return def.record(std::move(out), {&t}, a);
+}
+
+Tensor unpool_op(const Tensor& g, const ConvPoolAttrs& a) {
+  return plane_op(kReluPoolUnpool, g, a, true, [&](const auto* src, const uint8_t* code, auto* dst) {
+    kernels::relu_max_pool2x2_unpool(src, code, a.spec.oh, a.spec.ow, a.ph(), a.pw(), dst);
+  });
 }
 
 Tensor gather_op(const Tensor& t, const ConvPoolAttrs& a) {
-  const ConvSpec& s = a.spec;
-  Tensor out = empty(a.pooled_shape(), t.dtype());
-  const Tensor tc = raw(t);
-  const int64_t pp = a.ph() * a.pw();
-  core::dispatch_float(t.dtype(), kReluPoolGather.name, [&]<class T>() {
-    const T* tp = tc.data<T>();
-    T* o = out.data<T>();
-    for_planes(s, [&](int64_t q) {
-      kernels::relu_max_pool2x2_gather(tp + q * s.p(), a.code() + q * pp, s.ow, a.ph(), a.pw(), o + q * pp);
-    });
+  return plane_op(kReluPoolGather, t, a, false, [&](const auto* src, const uint8_t* code, auto* dst) {
+    kernels::relu_max_pool2x2_gather(src, code, a.spec.ow, a.ph(), a.pw(), dst);
   });
-  return kReluPoolGather.record(std::move(out), {&t}, a);
 }
 
 /// ȳ (the conv output's gradient) = unpool(ḡ); then conv2d's backward: x̄ = adjoint(ȳ, w),
@@ -591,7 +613,8 @@ const OpDef<ConvPoolAttrs, 3> kConvReluPool{.name = "conv2d_relu_maxpool2d",
 /// per-thread buffer (kept in cache) and is pooled from there; Winograd convolves the whole batch
 /// first (its transforms work across images), then pools.
 template <class T>
-void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* out, uint8_t* code) {
+void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* out, uint8_t* code,
+                            bool forward_only) {
   const int64_t ph = s.oh / 2, pw = s.ow / 2, pp = ph * pw, p = s.p();
   auto pool = [&](int64_t i, const T* yi) {
     for (int64_t o = 0; o < s.co; ++o) {
@@ -599,7 +622,8 @@ void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T*
       kernels::relu_max_pool2x2_plane(yi + o * p, s.ow, ph, pw, out + q * pp, code + q * pp);
     }
   };
-  if (use_direct(s)) {
+  const ForwardPath path = choose_forward_path<T>(s, forward_only);
+  if (path == ForwardPath::direct) {
     kernels::Conv2dGeom g = s.geom();
     g.c = s.cg();
     const int64_t cog = s.cog(), kg = s.kg(), conv_scratch = kernels::direct_conv_scratch(g);
@@ -612,15 +636,16 @@ void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T*
     });
     return;
   }
-  if (std::is_same_v<T, float> && winograd_applies<T>(s)) {
+  if (path == ForwardPath::winograd) {
+    // conv_forward makes the same choice, and its fallback where Winograd declines.
     const Tensor y = empty(s.y_shape(), dtype_of<T>::value);
-    conv_forward(s, x, wt, bias, y.data<T>(), false);
+    conv_forward(s, x, wt, bias, y.data<T>(), forward_only);
     const T* yp = y.data<T>();
     for_images<T>(s.n, s.macs(), 0, [&](int64_t i, T*) { pool(i, yp + i * s.out_plane()); });
     return;
   }
   if constexpr (std::is_same_v<T, float>)
-    if (s.groups == 1 && !s.col_is_image() && kernels::conv_gemm_fits(s.geom())) {
+    if (path == ForwardPath::conv_gemm) {
       // The column-free GEMM (kernels/conv_gemm.h) on one image at a time, on this thread: the same sums as
       // GemmConv. Its scratch comes first in each thread's slot, rounded to 64 bytes (it needs that alignment).
       const int64_t gs = (kernels::conv_gemm_scratch(s.geom(), s.co, 1) + 15) / 16 * 16;
@@ -644,11 +669,12 @@ Tensor conv_relu_pool_op(const Tensor& x, const Tensor& w, const Tensor& bias, c
   a.codes = empty(a.pooled_shape(), kBool);
   Tensor out = empty(a.pooled_shape(), x.dtype());
   {
+    const bool forward_only = !autograd::grad_mode_enabled() || !autograd::any_requires_grad({&x, &w, &bias});
     const Tensor xc = raw(x), wc = raw(w), bc = bias.defined() ? raw(bias) : Tensor();
     auto* code = static_cast<uint8_t*>(a.codes.raw_data());
     core::dispatch_float(x.dtype(), kConvReluPool.name, [&]<class T>() {
       conv_relu_pool_forward<T>(s, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>(),
-                                code);
+                                code, forward_only);
     });
   }
   return kConvReluPool.record(std::move(out), {&x, &w, &bias}, std::move(a));
