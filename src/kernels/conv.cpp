@@ -6,6 +6,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/fma.h"
+
 namespace xg::kernels {
 namespace {
 
@@ -343,7 +345,7 @@ inline void direct_fwd_block(const T* x, const int64_t* off, int64_t k, const T*
     for (int c = 0; c < CB; ++c) {
       const B wv(w[c * k + t]);
 #pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[c][v] = xsimd::fma(wv, xv[v], acc[c][v]);
+      for (int v = 0; v < NV; ++v) acc[c][v] = kernels::fmadd(wv, xv[v], acc[c][v]);
     }
   }
 #pragma GCC unroll 16
@@ -399,7 +401,7 @@ template <int CB, int TB, bool WithBias, bool Masked, bool Tail, typename T>
   for (int t = 0; t < TB; ++t) {
     const B xv = Tail ? L::load(x + off[t], tail) : B::load_unaligned(x + off[t]);
 #pragma GCC unroll 16
-    for (int c = 0; c < CB; ++c) acc[c][t] = xsimd::fma(gv[c], xv, acc[c][t]);
+    for (int c = 0; c < CB; ++c) acc[c][t] = kernels::fmadd(gv[c], xv, acc[c][t]);
   }
 }
 

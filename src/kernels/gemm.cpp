@@ -1,6 +1,7 @@
 #include "kernels/gemm.h"
 
 #include "kernels/backoff.h"
+#include "kernels/fma.h"
 #include "kernels/parallel.h"
 #include "kernels/tile_height.h"
 
@@ -299,7 +300,7 @@ void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, cons
     for (int r = 0; r < MR; ++r) {
       batch const av(a[r]);
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = kernels::fmadd(av, bv[v], acc[r][v]);
     }
     a += MR;
     b += NR;
@@ -317,7 +318,7 @@ void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, cons
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
-        xsimd::fma(alpha_v, acc[r][v], beta_v * batch::load_unaligned(src + r * lds + v * W))
+        kernels::fmadd(alpha_v, acc[r][v], beta_v * batch::load_unaligned(src + r * lds + v * W))
             .store_unaligned(c + r * ldc + v * W);
       }
   } else {
@@ -325,7 +326,7 @@ void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, cons
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
-        xsimd::fma(alpha_v, acc[r][v], batch::load_unaligned(src + r * lds + v * W))
+        kernels::fmadd(alpha_v, acc[r][v], batch::load_unaligned(src + r * lds + v * W))
             .store_unaligned(c + r * ldc + v * W);
       }
   }
@@ -537,12 +538,12 @@ void gemv_rows(int64_t n, int64_t k, T alpha, const T* a, const T* b, int64_t ld
       V s0(T(0)), s1(T(0)), s2(T(0)), s3(T(0));
       int64_t p = 0;
       for (; p + 4 * W <= k; p += 4 * W) {
-        s0 = xsimd::fma(V::load_unaligned(a + p), V::load_unaligned(row + p), s0);
-        s1 = xsimd::fma(V::load_unaligned(a + p + W), V::load_unaligned(row + p + W), s1);
-        s2 = xsimd::fma(V::load_unaligned(a + p + 2 * W), V::load_unaligned(row + p + 2 * W), s2);
-        s3 = xsimd::fma(V::load_unaligned(a + p + 3 * W), V::load_unaligned(row + p + 3 * W), s3);
+        s0 = kernels::fmadd(V::load_unaligned(a + p), V::load_unaligned(row + p), s0);
+        s1 = kernels::fmadd(V::load_unaligned(a + p + W), V::load_unaligned(row + p + W), s1);
+        s2 = kernels::fmadd(V::load_unaligned(a + p + 2 * W), V::load_unaligned(row + p + 2 * W), s2);
+        s3 = kernels::fmadd(V::load_unaligned(a + p + 3 * W), V::load_unaligned(row + p + 3 * W), s3);
       }
-      for (; p + W <= k; p += W) s0 = xsimd::fma(V::load_unaligned(a + p), V::load_unaligned(row + p), s0);
+      for (; p + W <= k; p += W) s0 = kernels::fmadd(V::load_unaligned(a + p), V::load_unaligned(row + p), s0);
       T s = xsimd::hadd((s0 + s1) + (s2 + s3));
       for (; p < k; ++p) s += a[p] * row[p];
       c[j] = beta == T(0) ? alpha * s : alpha * s + beta * c[j];
@@ -570,7 +571,7 @@ void dot_block(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T al
     for (int j = 0; j < NB; ++j) {
       const V bv = V::load_unaligned(b + j * ldb + p);
 #pragma GCC unroll 16
-      for (int r = 0; r < RB; ++r) acc[r][j] = xsimd::fma(av[r], bv, acc[r][j]);
+      for (int r = 0; r < RB; ++r) acc[r][j] = kernels::fmadd(av[r], bv, acc[r][j]);
     }
   }
   for (int r = 0; r < RB; ++r)

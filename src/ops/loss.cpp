@@ -10,6 +10,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/accumulate.h"
+#include "kernels/fma.h"
 #include "kernels/parallel.h"
 #include "ops/helpers.h"
 #include "ops/op.h"
@@ -316,14 +317,14 @@ void ce_backward(const T* x, const int64_t* t, const T* stats, const T* scale, b
             const T is = inv * s, os = off * s;
             const B bm(m), bis(is), bos(os);
             for (; k + W <= C; k += W)
-              xsimd::fms(xsimd::exp(B::load_unaligned(xr + k) - bm), bis, bos).store_unaligned(dr + k);
+              kernels::fmsub(xsimd::exp(B::load_unaligned(xr + k) - bm), bis, bos).store_unaligned(dr + k);
             // The last partial batch through a staging buffer: the same SIMD exp for every row wherever the
             // thread ranges split (a scalar exp for rows at a range's end changed bits with the thread count).
             if (k < C) {
               alignas(64) T buf[W];
               std::fill(buf, buf + W, m);
               std::copy(xr + k, xr + C, buf);
-              xsimd::fms(xsimd::exp(B::load_aligned(buf) - bm), bis, bos).store_aligned(buf);
+              kernels::fmsub(xsimd::exp(B::load_aligned(buf) - bm), bis, bos).store_aligned(buf);
               std::copy(buf, buf + (C - k), dr + k);
             }
           } else {

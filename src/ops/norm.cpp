@@ -9,6 +9,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/accumulate.h"
+#include "kernels/fma.h"
 #include "kernels/parallel.h"
 #include "ops/helpers.h"
 #include "ops/op.h"
@@ -101,7 +102,7 @@ void simd_grad_sums(const T* g, const T* x, const T* w, int64_t n, T m, double& 
       B gv = B::load_unaligned(g + i);
       if (w) gv *= B::load_unaligned(w + i);
       a1 += gv;
-      a2 = xsimd::fma(gv, B::load_unaligned(x + i) - bm, a2);
+      a2 = kernels::fmadd(gv, B::load_unaligned(x + i) - bm, a2);
     }
     T p1 = xsimd::hadd(a1), p2 = xsimd::hadd(a2);
     for (; i < e; ++i) {

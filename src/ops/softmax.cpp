@@ -8,6 +8,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/accumulate.h"
+#include "kernels/fma.h"
 #include "kernels/parallel.h"
 #include "ops/helpers.h"
 #include "ops/op.h"
@@ -81,41 +82,42 @@ template <class T, bool Log>
 void softmax_backward_kernel(const T* y, const T* g, T* dx, int64_t outer, int64_t n, int64_t inner) {
   using B = xsimd::batch<T>;
   constexpr int64_t W = static_cast<int64_t>(B::size);
-  kernels::parallel_for(0, outer * inner, std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(n, 1)),
-                        [&](int64_t b, int64_t e) {
-                          for (int64_t r = b; r < e; ++r) {
-                            const int64_t o = r / inner, i = r % inner, off = o * n * inner + i;
-                            const T* yr = y + off;
-                            const T* gr = g + off;
-                            T* dr = dx + off;
-                            double s = 0;
-                            if (inner == 1) {
-                              s = kernels::blocked_sum<T>(
-                                  n,
-                                  [&](int64_t k) {
-                                    const B gv = B::load_unaligned(gr + k);
-                                    return Log ? gv : gv * B::load_unaligned(yr + k);
-                                  },
-                                  [&](int64_t k) { return Log ? gr[k] : gr[k] * yr[k]; });
-                            } else {
-                              for (int64_t k = 0; k < n; ++k)
-                                s += static_cast<double>(Log ? gr[k * inner] : gr[k * inner] * yr[k * inner]);
-                            }
-                            const T st = static_cast<T>(s);
-                            int64_t k = 0;
-                            if (inner == 1) {
-                              const B bs(st);
-                              for (; k + W <= n; k += W) {
-                                const B yv = B::load_unaligned(yr + k), gv = B::load_unaligned(gr + k);
-                                (Log ? xsimd::fnma(xsimd::exp(yv), bs, gv) : yv * (gv - bs)).store_unaligned(dr + k);
-                              }
-                            }
-                            for (; k < n; ++k) {
-                              const T yv = yr[k * inner], gv = gr[k * inner];
-                              dr[k * inner] = Log ? std::fma(-std::exp(yv), st, gv) : yv * (gv - st);
-                            }
-                          }
-                        });
+  kernels::parallel_for(
+      0, outer * inner, std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(n, 1)),
+      [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) {
+          const int64_t o = r / inner, i = r % inner, off = o * n * inner + i;
+          const T* yr = y + off;
+          const T* gr = g + off;
+          T* dr = dx + off;
+          double s = 0;
+          if (inner == 1) {
+            s = kernels::blocked_sum<T>(
+                n,
+                [&](int64_t k) {
+                  const B gv = B::load_unaligned(gr + k);
+                  return Log ? gv : gv * B::load_unaligned(yr + k);
+                },
+                [&](int64_t k) { return Log ? gr[k] : gr[k] * yr[k]; });
+          } else {
+            for (int64_t k = 0; k < n; ++k)
+              s += static_cast<double>(Log ? gr[k * inner] : gr[k * inner] * yr[k * inner]);
+          }
+          const T st = static_cast<T>(s);
+          int64_t k = 0;
+          if (inner == 1) {
+            const B bs(st);
+            for (; k + W <= n; k += W) {
+              const B yv = B::load_unaligned(yr + k), gv = B::load_unaligned(gr + k);
+              (Log ? kernels::fnmadd(xsimd::exp(yv), bs, gv) : yv * (gv - bs)).store_unaligned(dr + k);
+            }
+          }
+          for (; k < n; ++k) {
+            const T yv = yr[k * inner], gv = gr[k * inner];
+            dr[k * inner] = Log ? std::fma(-std::exp(yv), st, gv) : yv * (gv - st);
+          }
+        }
+      });
 }
 
 /// The fused backward of softmax or log_softmax from its output y along dim.
