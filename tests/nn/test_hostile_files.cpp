@@ -125,7 +125,10 @@ TEST(HostileSave, KilledSaveLeavesNoTraceAfterTheNextSave) {
   TempDir dir("save_kill");
   const std::string path = (dir.path / "model.safetensors").string();
   // A child process (this binary) starts saving to path and is killed with SIGKILL half-way.
-  const std::string env_entry = std::string(kKillEnv) + "=" + path;
+  // Appended piece by piece: GCC 12 at -O1 misreads `std::string(kKillEnv) + "=" + path` as an out-of-bounds copy.
+  std::string env_entry = kKillEnv;
+  env_entry += '=';
+  env_entry += path;
   std::vector<char*> env;
   for (char** e = environ; *e; ++e) env.push_back(*e);
   env.push_back(const_cast<char*>(env_entry.c_str()));
