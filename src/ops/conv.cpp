@@ -647,10 +647,14 @@ void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T*
   if constexpr (std::is_same_v<T, float>)
     if (path == ForwardPath::conv_gemm) {
       // The column-free GEMM (kernels/conv_gemm.h) on one image at a time, on this thread: the same sums as
-      // GemmConv. Its scratch comes first in each thread's slot, rounded to 64 bytes (it needs that alignment).
-      const int64_t gs = (kernels::conv_gemm_scratch(s.geom(), s.co, 1) + 15) / 16 * 16;
+      // GemmConv. The weights are packed once for the batch; each thread's slot holds its panel, then the image's
+      // conv output, each rounded to 64 bytes (the panel needs that alignment).
+      const Tensor packed = empty({kernels::conv_gemm_packed_size(s.k(), s.co)}, DType::float32);
+      kernels::conv_gemm_pack(wt, s.co, s.k(), packed.data<float>());
+      const int64_t gs = (kernels::conv_gemm_panel_scratch(s.geom(), 1) + 15) / 16 * 16;
       for_images<T>(s.n, s.macs(), gs + (s.out_plane() + 15) / 16 * 16, [&](int64_t i, T* scratch) {
-        kernels::conv_gemm(x + i * s.in_plane(), 1, s.geom(), s.co, wt, bias, scratch + gs, scratch, 1);
+        kernels::conv_gemm_packed(x + i * s.in_plane(), 1, s.geom(), s.co, packed.data<float>(), bias, scratch + gs,
+                                  scratch, 1);
         pool(i, scratch + gs);
       });
       return;
