@@ -611,7 +611,7 @@ const OpDef<ConvPoolAttrs, 3> kConvReluPool{.name = "conv2d_relu_maxpool2d",
 
 /// out = max_pool2d(relu(conv(x, w) + bias), 2) image by image: each image's conv output goes to a
 /// per-thread buffer (kept in cache) and is pooled from there; Winograd convolves the whole batch
-/// first (its transforms work across images), then pools.
+/// first (its transforms work across images), then pools. code may be null (no gradient recorded).
 template <class T>
 void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* out, uint8_t* code,
                             bool forward_only) {
@@ -619,7 +619,8 @@ void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T*
   auto pool = [&](int64_t i, const T* yi) {
     for (int64_t o = 0; o < s.co; ++o) {
       const int64_t q = i * s.co + o;
-      kernels::relu_max_pool2x2_plane(yi + o * p, s.ow, ph, pw, out + q * pp, code + q * pp);
+      kernels::relu_max_pool2x2_plane(yi + o * p, s.ow, ph, pw, out + q * pp,
+                                      code != nullptr ? code + q * pp : nullptr);
     }
   };
   const ForwardPath path = choose_forward_path<T>(s, forward_only);
@@ -670,12 +671,14 @@ void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T*
 /// conv2d_relu_maxpool2d on validated 4-D inputs whose conv output is at least 2x2.
 Tensor conv_relu_pool_op(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvSpec& s) {
   ConvPoolAttrs a{s, Tensor()};
-  a.codes = empty(a.pooled_shape(), kBool);
+  // The codes route the gradient: a call that records no node (inference) neither keeps nor computes them.
+  const bool recorded = kConvReluPool.wanted_inputs({&x, &w, &bias}) != 0;
+  if (recorded) a.codes = empty(a.pooled_shape(), kBool);
   Tensor out = empty(a.pooled_shape(), x.dtype());
   {
     const bool forward_only = !autograd::grad_mode_enabled() || !autograd::any_requires_grad({&x, &w, &bias});
     const Tensor xc = raw(x), wc = raw(w), bc = bias.defined() ? raw(bias) : Tensor();
-    auto* code = static_cast<uint8_t*>(a.codes.raw_data());
+    auto* code = recorded ? static_cast<uint8_t*>(a.codes.raw_data()) : nullptr;
     core::dispatch_float(x.dtype(), kConvReluPool.name, [&]<class T>() {
       conv_relu_pool_forward<T>(s, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>(),
                                 code, forward_only);
