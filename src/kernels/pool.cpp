@@ -356,6 +356,35 @@ void relu_max_pool2x2_plane(const T* __restrict in, int64_t w, int64_t oh, int64
       return static_cast<__mmask16>(_mm512_cmp_ps_mask(later, best, _CMP_GT_OQ) |
                                     _mm512_cmp_ps_mask(later, later, _CMP_UNORD_Q));
     };
+    // 16 windows from the even/odd split of (lo0, hi0) over (lo1, hi1): their values to out, their codes to code
+    // (when not null: a caller that records no gradient needs none) under mout.
+    auto windows = [&](__m512 lo0, __m512 hi0, __m512 lo1, __m512 hi1, float* o, uint8_t* k_out, __mmask16 mout) {
+      const __m512 a = _mm512_permutex2var_ps(lo0, even, hi0), b = _mm512_permutex2var_ps(lo0, odd, hi0);
+      const __m512 c = _mm512_permutex2var_ps(lo1, even, hi1), d = _mm512_permutex2var_ps(lo1, odd, hi1);
+      const __mmask16 t_ab = later_wins(b, a), t_cd = later_wins(d, c);
+      const __m512 ab = _mm512_mask_blend_ps(t_ab, a, b), cd = _mm512_mask_blend_ps(t_cd, c, d);
+      const __mmask16 t = later_wins(cd, ab);
+      const __m512 m = _mm512_mask_blend_ps(t, ab, cd);
+      // relu(m): m > 0 ? m : (NaN ? m : 0)
+      const __mmask16 pass = _mm512_cmp_ps_mask(m, zero, _CMP_GT_OQ);
+      const __m512 best = _mm512_mask_blend_ps(pass | _mm512_cmp_ps_mask(m, m, _CMP_UNORD_Q), zero, m);
+      _mm512_mask_storeu_ps(o, mout, best);
+      if (k_out == nullptr) return;
+      const __mmask16 bit0 = static_cast<__mmask16>((t & t_cd) | (~t & t_ab));
+      __m128i k = _mm_add_epi8(_mm_maskz_set1_epi8(bit0, 1), _mm_maskz_set1_epi8(t, 2));
+      k = _mm_mask_blend_epi8(pass, _mm_set1_epi8(4), k);
+      _mm_mask_storeu_epi8(k_out, mout, k);
+    };
+    int64_t oy0 = 0;  // first row the strips below do
+    if (w == 16 && ow == 8) {
+      // 16-wide planes (CIFAR's second layer): two output rows per vector, rows 2·oy and 2·oy + 2 side by side, where
+      // the strips below would leave half of each vector empty. Windows are independent: the same bits.
+      for (; oy0 + 2 <= oh; oy0 += 2) {
+        const float* p0 = in + 2 * oy0 * 16;
+        windows(_mm512_loadu_ps(p0), _mm512_loadu_ps(p0 + 32), _mm512_loadu_ps(p0 + 16), _mm512_loadu_ps(p0 + 48),
+                out + oy0 * 8, code != nullptr ? code + oy0 * 8 : nullptr, 0xFFFF);
+      }
+    }
     // Strips of 16 windows, row by row within a strip: the masks are set once per strip (one strip
     // for planes up to 32 columns wide; windows are independent, so the order changes no bit).
     for (int64_t ox = 0; ox < ow; ox += 16) {
@@ -364,25 +393,12 @@ void relu_max_pool2x2_plane(const T* __restrict in, int64_t w, int64_t oh, int64
       const __mmask16 mlo = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
       const __mmask16 mhi = static_cast<__mmask16>(cols <= 16 ? 0 : cols >= 32 ? 0xFFFF : (1u << (cols - 16)) - 1);
       const __mmask16 mout = static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1);
-      for (int64_t oy = 0; oy < oh; ++oy) {
+      for (int64_t oy = oy0; oy < oh; ++oy) {
         const float* p0 = in + 2 * oy * w + 2 * ox;
         const float* p1 = p0 + w;
-        const __m512 lo0 = _mm512_maskz_loadu_ps(mlo, p0), hi0 = _mm512_maskz_loadu_ps(mhi, p0 + 16);
-        const __m512 lo1 = _mm512_maskz_loadu_ps(mlo, p1), hi1 = _mm512_maskz_loadu_ps(mhi, p1 + 16);
-        const __m512 a = _mm512_permutex2var_ps(lo0, even, hi0), b = _mm512_permutex2var_ps(lo0, odd, hi0);
-        const __m512 c = _mm512_permutex2var_ps(lo1, even, hi1), d = _mm512_permutex2var_ps(lo1, odd, hi1);
-        const __mmask16 t_ab = later_wins(b, a), t_cd = later_wins(d, c);
-        const __m512 ab = _mm512_mask_blend_ps(t_ab, a, b), cd = _mm512_mask_blend_ps(t_cd, c, d);
-        const __mmask16 t = later_wins(cd, ab);
-        const __m512 m = _mm512_mask_blend_ps(t, ab, cd);
-        // relu(m): m > 0 ? m : (NaN ? m : 0)
-        const __mmask16 pass = _mm512_cmp_ps_mask(m, zero, _CMP_GT_OQ);
-        const __m512 best = _mm512_mask_blend_ps(pass | _mm512_cmp_ps_mask(m, m, _CMP_UNORD_Q), zero, m);
-        _mm512_mask_storeu_ps(out + oy * ow + ox, mout, best);
-        const __mmask16 bit0 = static_cast<__mmask16>((t & t_cd) | (~t & t_ab));
-        __m128i k = _mm_add_epi8(_mm_maskz_set1_epi8(bit0, 1), _mm_maskz_set1_epi8(t, 2));
-        k = _mm_mask_blend_epi8(pass, _mm_set1_epi8(4), k);
-        _mm_mask_storeu_epi8(code + oy * ow + ox, mout, k);
+        windows(_mm512_maskz_loadu_ps(mlo, p0), _mm512_maskz_loadu_ps(mhi, p0 + 16), _mm512_maskz_loadu_ps(mlo, p1),
+                _mm512_maskz_loadu_ps(mhi, p1 + 16), out + oy * ow + ox,
+                code != nullptr ? code + oy * ow + ox : nullptr, mout);
       }
     }
     ox0 = ow;
@@ -401,7 +417,7 @@ void relu_max_pool2x2_plane(const T* __restrict in, int64_t w, int64_t oh, int64
         at = take ? k : at;
       }
       out[oy * ow + ox] = best;
-      code[oy * ow + ox] = best > T(0) ? at : uint8_t{4};
+      if (code != nullptr) code[oy * ow + ox] = best > T(0) ? at : uint8_t{4};
     }
 }
 

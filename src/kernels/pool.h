@@ -56,7 +56,8 @@ void adaptive_avg_pool2d_backward(const T* grad_out, int64_t nc, int64_t h, int6
 /// One plane of relu followed by 2x2 max pooling with stride 2 (floor mode): out[oh, ow] from
 /// in[2·oh.., w] (w >= 2·ow), with max_pool2d_forward's tie and NaN rules applied to relu(in), so
 /// out is the unfused chain's bits. code[oh, ow] says where the gradient goes: the winner's place in
-/// its window (dy·2 + dx) when relu passes it (out > 0), else 4 (nowhere). Single-threaded.
+/// its window (dy·2 + dx) when relu passes it (out > 0), else 4 (nowhere); code may be null (no
+/// gradient to route). Single-threaded.
 template <typename T>
 void relu_max_pool2x2_plane(const T* in, int64_t w, int64_t oh, int64_t ow, T* out, uint8_t* code);
 

@@ -611,7 +611,7 @@ const OpDef<ConvPoolAttrs, 3> kConvReluPool{.name = "conv2d_relu_maxpool2d",
 
 /// out = max_pool2d(relu(conv(x, w) + bias), 2) image by image: each image's conv output goes to a
 /// per-thread buffer (kept in cache) and is pooled from there; Winograd convolves the whole batch
-/// first (its transforms work across images), then pools.
+/// first (its transforms work across images), then pools. code may be null (no gradient recorded).
 template <class T>
 void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T* bias, T* out, uint8_t* code,
                             bool forward_only) {
@@ -619,7 +619,8 @@ void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T*
   auto pool = [&](int64_t i, const T* yi) {
     for (int64_t o = 0; o < s.co; ++o) {
       const int64_t q = i * s.co + o;
-      kernels::relu_max_pool2x2_plane(yi + o * p, s.ow, ph, pw, out + q * pp, code + q * pp);
+      kernels::relu_max_pool2x2_plane(yi + o * p, s.ow, ph, pw, out + q * pp,
+                                      code != nullptr ? code + q * pp : nullptr);
     }
   };
   const ForwardPath path = choose_forward_path<T>(s, forward_only);
@@ -647,10 +648,14 @@ void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T*
   if constexpr (std::is_same_v<T, float>)
     if (path == ForwardPath::conv_gemm) {
       // The column-free GEMM (kernels/conv_gemm.h) on one image at a time, on this thread: the same sums as
-      // GemmConv. Its scratch comes first in each thread's slot, rounded to 64 bytes (it needs that alignment).
-      const int64_t gs = (kernels::conv_gemm_scratch(s.geom(), s.co, 1) + 15) / 16 * 16;
+      // GemmConv. The weights are packed once for the batch; each thread's slot holds its panel, then the image's
+      // conv output, each rounded to 64 bytes (the panel needs that alignment).
+      const Tensor packed = empty({kernels::conv_gemm_packed_size(s.k(), s.co)}, DType::float32);
+      kernels::conv_gemm_pack(wt, s.co, s.k(), packed.data<float>());
+      const int64_t gs = (kernels::conv_gemm_panel_scratch(s.geom(), 1) + 15) / 16 * 16;
       for_images<T>(s.n, s.macs(), gs + (s.out_plane() + 15) / 16 * 16, [&](int64_t i, T* scratch) {
-        kernels::conv_gemm(x + i * s.in_plane(), 1, s.geom(), s.co, wt, bias, scratch + gs, scratch, 1);
+        kernels::conv_gemm_packed(x + i * s.in_plane(), 1, s.geom(), s.co, packed.data<float>(), bias, scratch + gs,
+                                  scratch, 1);
         pool(i, scratch + gs);
       });
       return;
@@ -666,12 +671,14 @@ void conv_relu_pool_forward(const ConvSpec& s, const T* x, const T* wt, const T*
 /// conv2d_relu_maxpool2d on validated 4-D inputs whose conv output is at least 2x2.
 Tensor conv_relu_pool_op(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvSpec& s) {
   ConvPoolAttrs a{s, Tensor()};
-  a.codes = empty(a.pooled_shape(), kBool);
+  // The codes route the gradient: a call that records no node (inference) neither keeps nor computes them.
+  const bool recorded = kConvReluPool.wanted_inputs({&x, &w, &bias}) != 0;
+  if (recorded) a.codes = empty(a.pooled_shape(), kBool);
   Tensor out = empty(a.pooled_shape(), x.dtype());
   {
     const bool forward_only = !autograd::grad_mode_enabled() || !autograd::any_requires_grad({&x, &w, &bias});
     const Tensor xc = raw(x), wc = raw(w), bc = bias.defined() ? raw(bias) : Tensor();
-    auto* code = static_cast<uint8_t*>(a.codes.raw_data());
+    auto* code = recorded ? static_cast<uint8_t*>(a.codes.raw_data()) : nullptr;
     core::dispatch_float(x.dtype(), kConvReluPool.name, [&]<class T>() {
       conv_relu_pool_forward<T>(s, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>(),
                                 code, forward_only);

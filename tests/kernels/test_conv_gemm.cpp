@@ -107,6 +107,31 @@ TEST(ConvGemm, MatchesIm2colPathBitwise) {
   xg::set_num_threads(1);
 }
 
+/// Weights packed once (conv_gemm_pack) and reused image by image, as the fused conv-relu-pool op runs them: the
+/// bits of conv_gemm on the whole batch, for 3x3 layers (their own panel builder) and others.
+TEST(ConvGemm, PackedOnceImageByImageMatchesConvGemm) {
+  std::mt19937 rng(11);
+  for (const Case& c : {kCases[0], kCases[1], kCases[2], kCases[4], kCases[5], kCases[11]}) {
+    const Conv2dGeom g = make_conv2d_geom(c.c, c.h, c.w, c.kh, c.kw, 1, 1, c.ph, c.pw, c.dh, c.dw);
+    if (!xg::kernels::conv_gemm_fits(g)) continue;
+    const int64_t n = c.n + 1, k = g.c * g.kh * g.kw, in = g.c * g.h * g.w, out = c.co * g.oh * g.ow;
+    const std::vector<float> x = randn(n * in, rng), w = randn(c.co * k, rng), b = randn(c.co, rng);
+    const std::vector<float> want = run(x, n, g, c.co, w, b.data(), 1);
+    std::vector<float> packed(static_cast<size_t>(xg::kernels::conv_gemm_packed_size(k, c.co)) + 16),
+        panels(static_cast<size_t>(xg::kernels::conv_gemm_panel_scratch(g, 1)) + 16),
+        got(static_cast<size_t>(n * out), std::nanf(""));
+    auto aligned = [](std::vector<float>& v) {
+      return v.data() + (16 - reinterpret_cast<uintptr_t>(v.data()) / sizeof(float) % 16) % 16;
+    };
+    float* pk = aligned(packed);
+    xg::kernels::conv_gemm_pack(w.data(), c.co, k, pk);
+    for (int64_t i = 0; i < n; ++i)
+      xg::kernels::conv_gemm_packed(x.data() + i * in, 1, g, c.co, pk, b.data(), got.data() + i * out, aligned(panels),
+                                    1);
+    EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0) << describe(g, n, c.co);
+  }
+}
+
 /// Inf and NaN in the image and the weights give what the im2col path gives (Inf · 0 in the padding included).
 TEST(ConvGemm, NonFiniteValuesMatchIm2colPath) {
   std::mt19937 rng(3);

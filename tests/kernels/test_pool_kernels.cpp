@@ -215,6 +215,50 @@ TEST(PoolKernels, MaxTwoByTwoVectorPathMatchesNaive) {
   }
 }
 
+TEST(PoolKernels, ReluMaxPool2x2PlaneMatchesScalarRule) {
+  // The fused relu + 2x2 pool of one plane against its scalar rule (relu each candidate, a later one wins when
+  // greater or NaN; code: the winner's place where the value is positive, else 4): 16-wide planes (two output
+  // rows per vector, an odd last row included), other widths, an odd last column; ties, zeros, NaNs; and with
+  // code null (no gradient), the same values.
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> pick(-2, 2);
+  struct Plane {
+    int64_t h, w;
+  };
+  for (const Plane pl : {Plane{16, 16}, Plane{14, 16}, Plane{17, 16}, Plane{2, 16}, Plane{16, 17}, Plane{32, 32},
+                         Plane{6, 5}, Plane{4, 40}}) {
+    const int64_t oh = pl.h / 2, ow = pl.w / 2;
+    std::vector<float> in(static_cast<size_t>(pl.h * pl.w));
+    for (float& v : in) v = static_cast<float>(pick(rng));
+    for (size_t i = 3; i < in.size(); i += 11) in[i] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> got(static_cast<size_t>(oh * ow)), got_nocode(got.size());
+    std::vector<uint8_t> code(got.size());
+    relu_max_pool2x2_plane(in.data(), pl.w, oh, ow, got.data(), code.data());
+    relu_max_pool2x2_plane(in.data(), pl.w, oh, ow, got_nocode.data(), static_cast<uint8_t*>(nullptr));
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const float* p = in.data() + 2 * oy * pl.w + 2 * ox;
+        const float cand[4] = {p[0], p[1], p[pl.w], p[pl.w + 1]};
+        auto relu = [](float v) { return v > 0.0f ? v : (v != v ? v : 0.0f); };
+        float best = relu(cand[0]);
+        uint8_t at = 0;
+        for (uint8_t k = 1; k < 4; ++k) {
+          const float v = relu(cand[k]);
+          if (v > best || v != v) best = v, at = k;
+        }
+        const size_t i = static_cast<size_t>(oy * ow + ox);
+        const std::string where = std::to_string(pl.h) + "x" + std::to_string(pl.w) + " at " + std::to_string(i);
+        if (std::isnan(best)) {
+          EXPECT_TRUE(std::isnan(got[i]) && std::isnan(got_nocode[i])) << where;
+        } else {
+          EXPECT_EQ(got[i], best) << where;
+          EXPECT_EQ(got_nocode[i], best) << where;
+        }
+        EXPECT_EQ(code[i], best > 0.0f ? at : uint8_t{4}) << where;
+      }
+  }
+}
+
 TEST(PoolKernels, MaxTiesPickFirstAndPaddingNeverWins) {
   // All-equal negative input: padding (-inf) must lose and the first
   // in-bounds element of each window must win.
