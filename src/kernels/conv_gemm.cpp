@@ -278,7 +278,6 @@ void conv_gemm_packed(const float* x, int64_t n, const Conv2dGeom& g, int64_t co
 void conv_gemm(const float* x, int64_t n, const Conv2dGeom& g, int64_t co, const float* w, const float* bias, float* y,
                float* scratch, int slots) {
   const int64_t k = g.c * g.kh * g.kw;
-  if (n <= 0 || co <= 0 || g.oh * g.ow <= 0) return;
   conv_gemm_pack(w, co, k, scratch);
   conv_gemm_packed(x, n, g, co, scratch, bias, y, scratch + conv_gemm_packed_size(k, co), slots);
 }

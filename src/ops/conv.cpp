@@ -461,7 +461,7 @@ Tensor conv_op(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvS
   Tensor out = empty(s.y_shape(), x.dtype());
   {
     // Whether the tape will record this call (kConv2d.record below): if not, no gradient reuses the path's choice.
-    const bool forward_only = !autograd::grad_mode_enabled() || !autograd::any_requires_grad({&x, &w, &bias});
+    const bool forward_only = kConv2d.wanted_inputs({&x, &w, &bias}) == 0;
     const Tensor xc = raw(x), wc = raw(w), bc = bias.defined() ? raw(bias) : Tensor();
     core::dispatch_float(x.dtype(), "conv2d", [&]<class T>() {
       conv_forward<T>(s, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>(),
@@ -676,7 +676,7 @@ Tensor conv_relu_pool_op(const Tensor& x, const Tensor& w, const Tensor& bias, c
   if (recorded) a.codes = empty(a.pooled_shape(), kBool);
   Tensor out = empty(a.pooled_shape(), x.dtype());
   {
-    const bool forward_only = !autograd::grad_mode_enabled() || !autograd::any_requires_grad({&x, &w, &bias});
+    const bool forward_only = !recorded;
     const Tensor xc = raw(x), wc = raw(w), bc = bias.defined() ? raw(bias) : Tensor();
     auto* code = recorded ? static_cast<uint8_t*>(a.codes.raw_data()) : nullptr;
     core::dispatch_float(x.dtype(), kConvReluPool.name, [&]<class T>() {
