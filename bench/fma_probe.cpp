@@ -8,6 +8,8 @@
 #include <omp.h>
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/fma.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -30,7 +32,7 @@ constexpr int kChains = 12;
   const batch a(0.999999f), b(1.0e-7f);
   for (long i = 0; i < iters; ++i) {
 #pragma GCC unroll 16
-    for (int c = 0; c < kChains; ++c) acc[c] = xsimd::fma(acc[c], a, b);
+    for (int c = 0; c < kChains; ++c) acc[c] = xg::kernels::fmadd(acc[c], a, b);  // xsimd::fma is mul + add on AVX-512
   }
   batch sum(0.0f);
   for (int c = 0; c < kChains; ++c) sum += acc[c];
