@@ -30,10 +30,15 @@ void broadcast_module(nn::Module& module, int root, bool buffers) {
 // ---------------------------------------------------------------- GradReducer
 
 namespace {
-/// s = (s + g) / p in one pass over memory (the bucket already holds this rank's earlier gradient).
-void add_div(Tensor& s, const Tensor& g, int p) {
+/// s = (s + g) / p, or s = g / p without s's old values (add false), in one pass over memory; the
+/// general ops for a gradient of another dtype, shape or layout.
+void div_into(Tensor& s, const Tensor& g, int p, bool add) {
   if (!g.is_contiguous() || g.dtype() != s.dtype() || g.shape() != s.shape()) {
-    s.add_(g).div_(p);
+    if (add) {
+      s.add_(g).div_(p);
+    } else {
+      div_out(s, g, full({}, p, s.dtype()));
+    }
     return;
   }
   core::dispatch_float(s.dtype(), "GradReducer", [&]<class T>() {
@@ -41,7 +46,11 @@ void add_div(Tensor& s, const Tensor& g, int p) {
     const T* a = g.data<T>();
     const T q = static_cast<T>(p);
     kernels::parallel_for(0, s.numel(), kernels::kElementwiseGrain, [&](int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) d[k] = (d[k] + a[k]) / q;
+      if (add) {
+        for (int64_t k = b; k < e; ++k) d[k] = (d[k] + a[k]) / q;
+      } else {
+        for (int64_t k = b; k < e; ++k) d[k] = a[k] / q;
+      }
     });
   });
 }
@@ -77,10 +86,11 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
     const size_t k = slot_in_bucket[i];
     return b.buf.narrow(0, b.offset[k], params[i].numel()).view(params[i].shape());
   }
+  /// The flag lives in the bucket's own (contiguous) buffer: one store, no view or op per parameter and step.
   void set_flag(size_t i, bool on) {
     Bucket& b = buckets[bucket_of[i]];
-    NoGradGuard ng;
-    b.buf.narrow(0, b.flags_at + static_cast<int64_t>(slot_in_bucket[i]), 1).fill_(on ? 1 : 0);
+    const int64_t at = b.flags_at + static_cast<int64_t>(slot_in_bucket[i]);
+    core::dispatch_float(b.buf.dtype(), "GradReducer", [&]<class T>() { b.buf.data<T>()[at] = on ? T(1) : T(0); });
   }
 
   void on_grad(size_t i, const Tensor& g) {
@@ -103,16 +113,15 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
       // after this hook, so grad() is left undefined for it to take g as is (no copy); finish()
       // points grad() back at the bucket.
       NoGradGuard ng;
-      Tensor s = slot(i);
+      Tensor s = views[i];
       const Tensor old = params[i].grad();
       if (is_view(i, old)) {
-        add_div(s, g, world_size());
+        div_into(s, g, world_size(), true);
       } else if (old.defined()) {
         add_out(s, old, g).div_(world_size());
       } else {
         // Divided on the way in (as PyTorch's default hook does), so the sum is the mean: one pass.
-        const Tensor p = full({}, world_size(), s.dtype());
-        div_out(s, g, p);
+        div_into(s, g, world_size(), false);
       }
       params[i].set_grad(Tensor());
     }
