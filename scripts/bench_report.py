@@ -289,6 +289,8 @@ def main():
         line_chart(out / "perf_conv.svg", "conv2d 32→64, 16×16, forward + backward", "batch size", "ms per image",
                    lines, sorted(batches), log_x=True)
         md += ["![conv2d time against batch size](perf_conv.svg)", ""]
+    md += ["Where the time goes in each workload, and what the machine allows at best: "
+           "[performance_profile.md](performance_profile.md) (written by hand from profiles, dated).", ""]
     md += ["## Reproduce", "", "```sh", "bash scripts/bench_report.sh          # about 10 minutes; rewrites this page",
            "```", "", "On a quiet machine: two cores are easily disturbed by a build or a browser.", ""]
     (out / "performance.md").write_text("\n".join(md))
