@@ -583,15 +583,27 @@ void dot_block(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T al
     }
 }
 
-/// RB rows of A against all n (<= 16) rows of B, in blocks of 8, 4, 2 and 1 outputs.
+/// RB rows of A against all n (<= 16) rows of B, in blocks of 8, 4, 2 and 1 outputs; with AVX-512's 32 registers,
+/// 9 to 12 outputs in one block (2 x 12 accumulators), so that a 10-class head reads A once, not twice (52 -> 41 us
+/// for Linear(5408, 10) on 32 rows). Every output keeps its own accumulator summed in increasing p, so the blocking
+/// changes no bit. (Slicing k so that B's slice stays in L1 across 16 row pairs was slower: 45 us.)
 template <class T, int RB>
 void dot_rows(int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T alpha, T beta, T* c,
               int64_t ldc) {
+  auto block = [&]<int NB>(int64_t j) { dot_block<T, RB, NB>(k, a, lda, b + j * ldb, ldb, alpha, beta, c + j, ldc); };
+#if defined(__AVX512F__)
+  if (n > 8 && n <= 12) {
+    if (n == 9) return block.template operator()<9>(0);
+    if (n == 10) return block.template operator()<10>(0);
+    if (n == 11) return block.template operator()<11>(0);
+    return block.template operator()<12>(0);
+  }
+#endif
   int64_t j = 0;
-  for (; j + 8 <= n; j += 8) dot_block<T, RB, 8>(k, a, lda, b + j * ldb, ldb, alpha, beta, c + j, ldc);
-  if (j + 4 <= n) dot_block<T, RB, 4>(k, a, lda, b + j * ldb, ldb, alpha, beta, c + j, ldc), j += 4;
-  if (j + 2 <= n) dot_block<T, RB, 2>(k, a, lda, b + j * ldb, ldb, alpha, beta, c + j, ldc), j += 2;
-  if (j < n) dot_block<T, RB, 1>(k, a, lda, b + j * ldb, ldb, alpha, beta, c + j, ldc);
+  for (; j + 8 <= n; j += 8) block.template operator()<8>(j);
+  if (j + 4 <= n) block.template operator()<4>(j), j += 4;
+  if (j + 2 <= n) block.template operator()<2>(j), j += 2;
+  if (j < n) block.template operator()<1>(j);
 }
 
 /// Rows of A times Bᵀ with few columns (n <= 16) and a long k: a classifier head such as Linear(5408, 10) on a

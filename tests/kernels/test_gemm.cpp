@@ -227,8 +227,14 @@ template <class T>
 void check_few_columns() {
   thread_count_guard guard;
   uint32_t seed = 500;
-  for (shape const s :
-       std::vector<shape>{{7, 10, 1024}, {64, 1, 1500}, {33, 3, 2000}, {130, 16, 1100}, {2, 13, 4099}}) {
+  for (shape const s : std::vector<shape>{{7, 10, 1024},
+                                          {64, 1, 1500},
+                                          {33, 3, 2000},
+                                          {130, 16, 1100},
+                                          {2, 13, 4099},
+                                          {5, 9, 1031},
+                                          {4, 11, 1040},
+                                          {3, 12, 2049}}) {
     check_gemm<T>(false, true, s, T(1), T(0), 1, true, seed);
     check_gemm<T>(false, true, s, T(0.5), T(1.5), 3, false, seed + 1);
     std::mt19937 rng(seed += 2);
