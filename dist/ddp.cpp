@@ -237,6 +237,10 @@ GradReducer::GradReducer(const std::vector<std::pair<std::string, Tensor>>& para
   for (const auto& [name, p] : params)
     if (p.defined() && p.requires_grad() && is_floating(p.dtype())) {
       if (!p.is_leaf()) fail<ValueError>("GradReducer: parameter '{}' is not a leaf tensor", name);
+      // The buckets are all-reduced by MPI's own sum, which has no 16-bit floats.
+      if (p.dtype() != kFloat32 && p.dtype() != kFloat64)
+        fail<DTypeError>("GradReducer: parameter '{}' is {}; gradients are averaged for float32 and float64 only", name,
+                         dtype_name(p.dtype()));
       s.names.push_back(name);
       s.params.push_back(p);
     }

@@ -151,6 +151,8 @@ void check_mpi(int rc, const char* what) {
   fail<DistError>("dist: {} failed on rank {}: {}", what, world().rank, std::string(msg, static_cast<size_t>(len)));
 }
 
+/// The MPI type that moves d's elements. MPI has no arithmetic on 16-bit floats: they move as their bits, and
+/// reductions work on a float32 copy (reduce_buffer).
 MPI_Datatype mpi_type(DType d) {
   switch (d) {
     case kFloat32:
@@ -159,9 +161,13 @@ MPI_Datatype mpi_type(DType d) {
       return MPI_DOUBLE;
     case kInt64:
       return MPI_INT64_T;
-    default:
+    case kBool:
       return MPI_C_BOOL;
+    case kFloat16:
+    case kBFloat16:
+      return MPI_UINT16_T;
   }
+  fail<DTypeError>("dist: no MPI type for dtype {}", dtype_name(d));
 }
 
 MPI_Op mpi_op(ReduceOp op, DType d) {
@@ -255,6 +261,12 @@ void on_terminate() {
 
 /// The contiguous buffer a collective reads and writes: t itself when it can, else a copy.
 [[maybe_unused]] Tensor buffer_of(const Tensor& t) { return t.is_contiguous() ? t : t.contiguous(); }
+
+/// The contiguous buffer a reduction works on: t itself when it can, else a copy; a float32 copy for
+/// float16 and bfloat16, which MPI cannot add (summed as bits they gave garbage), rounded back by write_back.
+[[maybe_unused]] Tensor reduce_buffer(const Tensor& t) {
+  return t.dtype() == kFloat16 || t.dtype() == kBFloat16 ? t.to(kFloat32) : buffer_of(t);
+}
 
 /// Writes a buffer back into t when the collective worked on a copy.
 [[maybe_unused]] void write_back(Tensor& t, const Tensor& buf) {
@@ -385,9 +397,9 @@ void all_reduce(Tensor& t, ReduceOp op, [[maybe_unused]] const std::string& name
 #ifdef XGRAD_HAVE_MPI
   Descriptor d = make_descriptor(kAllReduce, &t, name, static_cast<int32_t>(op));
   check_all(d);
-  Tensor buf = buffer_of(t);
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, buf.raw_data(), count_of(buf.numel(), "all_reduce"), mpi_type(t.dtype()),
-                          mpi_op(op, t.dtype()), w.data),
+  Tensor buf = reduce_buffer(t);
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, buf.raw_data(), count_of(buf.numel(), "all_reduce"), mpi_type(buf.dtype()),
+                          mpi_op(op, buf.dtype()), w.data),
             "all_reduce");
   if (op == ReduceOp::Mean) {
     NoGradGuard ng;
@@ -447,17 +459,18 @@ Tensor reduce_scatter(const Tensor& t, ReduceOp op, [[maybe_unused]] const std::
 #ifdef XGRAD_HAVE_MPI
   Descriptor d = make_descriptor(kReduceScatter, &t, name, static_cast<int32_t>(op));
   check_all(d);
-  Tensor buf = buffer_of(t);
+  Tensor buf = reduce_buffer(t);
   Shape shape = t.shape();
   shape[0] /= w.size;
-  out = empty(shape, t.dtype());
+  out = empty(shape, buf.dtype());
   check_mpi(MPI_Reduce_scatter_block(buf.raw_data(), out.raw_data(), count_of(out.numel(), "reduce_scatter"),
-                                     mpi_type(t.dtype()), mpi_op(op, t.dtype()), w.data),
+                                     mpi_type(buf.dtype()), mpi_op(op, buf.dtype()), w.data),
             "reduce_scatter");
   if (op == ReduceOp::Mean) {
     NoGradGuard ng;
     out.div_(w.size);
   }
+  if (out.dtype() != t.dtype()) out = out.to(t.dtype());
 #endif
   return out;
 }

@@ -1,5 +1,6 @@
 // Collectives on 2+ ranks (run by ctest through mpiexec -n 2): every op against the values it
-// must give, for float32, float64 and int64, contiguous and strided; and the disagreement check.
+// must give, for float32, float64, int64, float16 and bfloat16 (reduced in float32: MPI cannot add
+// them), contiguous and strided; and the disagreement check.
 #include <gtest/gtest.h>
 
 #include "tests/dist/mpi_test_main.h"
@@ -89,7 +90,8 @@ TEST_P(Collectives, ReduceScatterGivesEachRankItsSlice) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, Collectives,
-                         ::testing::Combine(::testing::Values(kFloat32, kFloat64, kInt64), ::testing::Bool()));
+                         ::testing::Combine(::testing::Values(kFloat32, kFloat64, kInt64, kFloat16, kBFloat16),
+                                            ::testing::Bool()));
 
 TEST(Collectives, BoolReducesAsLogic) {
   Tensor t = full({2}, R() == 0, kBool);

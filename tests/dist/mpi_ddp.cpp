@@ -232,6 +232,20 @@ TEST(DDP, DifferentModelsOnTheRanksAreAnErrorNamingTheParameter) {
   EXPECT_EQ(t.item(), P());
 }
 
+TEST(DDP, SixteenBitParametersAreRefusedNamingThem) {
+  // MPI cannot add float16 or bfloat16: a bucket of them would not average, so the reducer refuses at once.
+  Tensor w = zeros({3}, kFloat16).requires_grad_();
+  try {
+    dist::GradReducer reducer({{"head.weight", w}});
+    FAIL() << "no error";
+  } catch (const DTypeError& e) {
+    EXPECT_NE(std::string(e.what()).find("'head.weight' is float16"), std::string::npos) << e.what();
+  }
+  Tensor t = ones({1});
+  dist::all_reduce(t);  // no collective was started: still in step
+  EXPECT_EQ(t.item(), P());
+}
+
 /// Uses its second branch only when told: an unused parameter on some ranks.
 class Branchy : public nn::Module {
  public:
