@@ -81,6 +81,7 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
 
   /// Whether g is parameter i's view into its bucket.
   bool is_view(size_t i, const Tensor& g) const { return g.defined() && g.impl() == views[i].impl(); }
+  /// Parameter i's slot in its bucket as a view of the parameter's shape; made once, kept in views.
   Tensor slot(size_t i) {
     Bucket& b = buckets[bucket_of[i]];
     const size_t k = slot_in_bucket[i];
@@ -170,7 +171,7 @@ struct GradReducer::State : std::enable_shared_from_this<GradReducer::State> {
         if (ready[i]) continue;
         NoGradGuard ng;
         const Tensor old = params[i].grad();
-        Tensor s = slot(i);
+        Tensor s = views[i];
         if (is_view(i, old))
           s.div_(world_size());
         else if (old.defined())
