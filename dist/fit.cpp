@@ -35,6 +35,15 @@ bool FitSync::any(bool flag) {
   return t.item<int64_t>() != 0;
 }
 
+std::pair<bool, bool> FitSync::any(bool first, bool second) {
+  if (!active_) return {first, second};
+  Tensor t = empty({2}, kInt64);
+  t.data<int64_t>()[0] = first ? 1 : 0;
+  t.data<int64_t>()[1] = second ? 1 : 0;
+  all_reduce(t, ReduceOp::Max, "fit: stop training");
+  return {t.data<int64_t>()[0] != 0, t.data<int64_t>()[1] != 0};
+}
+
 std::vector<double> FitSync::average(const std::vector<double>& values, int64_t samples) {
   if (!active_) return values;
   const auto n = static_cast<int64_t>(values.size());

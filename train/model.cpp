@@ -485,11 +485,16 @@ class Model::FitLoop {
       pass.logs = model_.metric_logs("", loss_mean_.result());
       for (const auto& cb : opts_.callbacks) cb->on_batch_end(pass.steps - 1, pass.logs);
       bar.update(pass.steps, pass.logs);
-      if (dsync_.any(sigint_.fired())) {
+      // One collective per step for both: Ctrl-C on any rank, stop_training on any rank.
+      const auto [interrupted, stop] = dsync_.any(sigint_.fired(), model_.stop_training_);
+      if (interrupted) {
         pass.interrupted = true;
         break;
       }
-      if (stop_everywhere()) break;
+      if (stop) {
+        model_.stop_training_ = true;
+        break;
+      }
     }
     return pass;
   }

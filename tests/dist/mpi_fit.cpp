@@ -1,7 +1,8 @@
 // Model::fit unchanged under mpiexec -n 2 (tests/dist/check_fit.sh runs it): no session in this
 // program, fit starts one. Rank 0 alone prints and writes; the reported validation metrics are the
 // average over all validation samples (what one process evaluating them all finds); the ranks end
-// with bitwise equal parameters and equal histories; train_on_batch keeps them equal.
+// with bitwise equal parameters and equal histories; train_on_batch keeps them equal; a stop asked
+// for by one rank in the middle of an epoch stops both after the same batch.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,22 @@
 #include "xgrad/train.h"
 
 using namespace xg;
+
+namespace {
+/// Counts the batches this rank trained; on rank `stopper`, asks to stop after batch `at`.
+struct StopMidEpoch : train::Callback {
+  StopMidEpoch(int stopper, int64_t at) : stopper_(stopper), at_(at) {}
+  void on_batch_end(int64_t batch, train::Logs&) override {
+    ++batches;
+    if (dist::rank() == stopper_ && batch == at_) model().set_stop_training();
+  }
+  int64_t batches = 0;
+
+ private:
+  int stopper_;
+  int64_t at_;
+};
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -87,6 +104,15 @@ int main(int argc, char** argv) {
       std::printf("rank %d: parameter %s differs between ranks after train_on_batch\n", r, name.c_str());
       bad = 1;
     }
+  }
+  // stop_training set on rank 1 alone after batch 2 of the first epoch: both ranks stop there.
+  auto stopper = std::make_shared<StopMidEpoch>(1, 2);
+  const train::History hs2 =
+      model.fit(train_set.x, train_set.y, {.epochs = 3, .batch_size = 16, .callbacks = {stopper}, .verbose = 0});
+  if (stopper->batches != 3 || hs2.size() != 1) {
+    std::printf("rank %d: a stop on rank 1 after batch 2 ran %lld batches and %zu epochs here, wanted 3 and 1\n", r,
+                static_cast<long long>(stopper->batches), hs2.size());
+    bad = 1;
   }
   std::printf("rank %d: epochs run %zu, %s\n", r, h.size(), bad ? "FAILED" : "ok");
   Tensor any_bad = full_like(hist.narrow(0, 0, 1), bad);

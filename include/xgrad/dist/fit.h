@@ -28,6 +28,9 @@ class FitSync {
   data::DataLoader& shard(data::DataLoader& loader, bool training);
   /// Whether the flag is set on any rank (stop requests must agree, or ranks would part).
   bool any(bool flag);
+  /// Both flags' any() in one collective: the training loop's per-step check (Ctrl-C on any rank,
+  /// stop_training on any rank) costs one small all-reduce, not two.
+  std::pair<bool, bool> any(bool first, bool second);
   /// Sample-weighted averages over ranks: values[i] on this rank were measured over `samples`.
   std::vector<double> average(const std::vector<double>& values, int64_t samples);
   /// Copies rank 0's buffers (batch norm statistics) to the others.
