@@ -2,7 +2,7 @@
 # Builds the libFuzzer harnesses of tests/fuzz (one per file reader) with clang under
 # AddressSanitizer + UndefinedBehaviorSanitizer, and runs each of them.
 #   scripts/fuzz.sh                     every harness for 600 s, one after the other
-#   scripts/fuzz.sh -t 20               20 s each (what scripts/test.sh runs)
+#   scripts/fuzz.sh -t 10               10 s each (what scripts/test.sh runs)
 #   scripts/fuzz.sh -j 2                two harnesses at a time
 #   scripts/fuzz.sh -t 60 fuzz_csv      only the harnesses named
 # Each corpus grows in build-fuzz/corpus/<harness>, seeded from tests/fuzz/corpus/<harness>. A crash,

@@ -6,7 +6,7 @@
 # ThreadSanitizer (clang). Warnings are errors. Exits non-zero on any failure.
 #   scripts/test.sh              everything
 #   XGRAD_SKIP_SANITIZE=1 ...    skip the ASan + UBSan build of the tests (faster local runs)
-#   XGRAD_SKIP_FUZZ=1 ...        skip the fuzz harnesses; XGRAD_FUZZ_SECONDS=N runs each N s (default 20)
+#   XGRAD_SKIP_FUZZ=1 ...        skip the fuzz harnesses; XGRAD_FUZZ_SECONDS=N runs each N s (default 10)
 #   XGRAD_SKIP_TSAN=1 ...        skip the ThreadSanitizer build
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,8 +43,8 @@ if [[ "${XGRAD_SKIP_SANITIZE:-0}" != "1" ]]; then
     ctest --output-on-failure -j"$jobs")
 fi
 if [[ "${XGRAD_SKIP_FUZZ:-0}" != "1" ]]; then
-  stage "fuzz harnesses, ${XGRAD_FUZZ_SECONDS:-20} s each"
-  XGRAD_FUZZ_KEEP_TESTS=1 bash scripts/fuzz.sh -t "${XGRAD_FUZZ_SECONDS:-20}" -j "$jobs"
+  stage "fuzz harnesses, ${XGRAD_FUZZ_SECONDS:-10} s each"
+  XGRAD_FUZZ_KEEP_TESTS=1 bash scripts/fuzz.sh -t "${XGRAD_FUZZ_SECONDS:-10}" -j "$jobs"
 fi
 
 if [[ "${XGRAD_SKIP_TSAN:-0}" != "1" ]]; then
