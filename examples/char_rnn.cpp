@@ -31,6 +31,7 @@
 #include "xgrad/autograd.h"
 #include "xgrad/io/safetensors.h"
 #include "xgrad/nn.h"
+#include "xgrad/onnx/export.h"
 #include "xgrad/ops/elementwise.h"
 #include "xgrad/ops/loss.h"
 #include "xgrad/ops/random.h"
@@ -327,53 +328,46 @@ int main(int argc, char** argv) {
   return example::run_main([&] {
     example::CommandLine cl("char_rnn", "Train a character-level LSTM language model on a text",
                             {.epochs = 30, .batch_size = 32, .lr = 3e-3});
-    cl.options.add_options()("text", "The text to learn (any bytes)",
-                             cxxopts::value<std::string>()->default_value(kDefaultText))(
-        "seq-len", "Characters per chunk of truncated backpropagation through time",
-        cxxopts::value<int64_t>()->default_value("64"))("embed", "Embedding size",
-                                                        cxxopts::value<int64_t>()->default_value("64"))(
-        "hidden", "LSTM hidden size", cxxopts::value<int64_t>()->default_value("256"))(
-        "layers", "LSTM layers", cxxopts::value<int64_t>()->default_value("1"))(
-        "dropout", "Dropout on the LSTM's outputs", cxxopts::value<double>()->default_value("0"))(
-        "clip", "Gradient clipping: the largest L2 norm of all gradients together (0: none)",
-        cxxopts::value<double>()->default_value("5"))("lr-decay", "Learning rate factor applied after each epoch",
-                                                      cxxopts::value<double>()->default_value("0.95"))(
-        "val-fraction", "Fraction of the text, at its end, held out for the validation loss",
-        cxxopts::value<double>()->default_value("0.1"))(
-        "max-steps", "Stop after this many training steps in all, mid-epoch if need be (0: no limit)",
-        cxxopts::value<int64_t>()->default_value("0"))(
-        "resume", "Go on from a checkpoint that --save wrote (the same text and shapes)",
-        cxxopts::value<std::string>()->default_value(""))("temperatures", "Sampling temperatures, comma-separated",
-                                                          cxxopts::value<std::string>()->default_value("0.5,0.8,1"))(
-        "sample-length", "Characters per sample (0: no samples)", cxxopts::value<int64_t>()->default_value("300"))(
-        "prime", "Text the samples start from", cxxopts::value<std::string>()->default_value("The "));
-    cl.options.custom_help("[OPTIONS]  (--save FILE writes a checkpoint every epoch; --resume FILE continues it)");
+    cl.add_string("text", "The text to learn (any bytes)", kDefaultText)
+        .add_int("seq-len", "Characters per chunk of truncated backpropagation through time", 64)
+        .add_int("embed", "Embedding size", 64)
+        .add_int("hidden", "LSTM hidden size", 256)
+        .add_int("layers", "LSTM layers", 1)
+        .add_double("dropout", "Dropout on the LSTM's outputs", 0)
+        .add_double("clip", "Gradient clipping: the largest L2 norm of all gradients together (0: none)", 5)
+        .add_double("lr-decay", "Learning rate factor applied after each epoch", 0.95)
+        .add_double("val-fraction", "Fraction of the text, at its end, held out for the validation loss", 0.1)
+        .add_int("max-steps", "Stop after this many training steps in all, mid-epoch if need be (0: no limit)", 0)
+        .add_string("resume", "Go on from a checkpoint that --save wrote (the same text and shapes)", "")
+        .add_string("temperatures", "Sampling temperatures, comma-separated", "0.5,0.8,1")
+        .add_int("sample-length", "Characters per sample (0: no samples)", 300)
+        .add_string("prime", "Text the samples start from", "The ")
+        .custom_help("[OPTIONS]  (--save FILE writes a checkpoint every epoch; --resume FILE continues it)");
     if (!cl.parse(argc, argv)) return 0;
     const example::Args& a = cl.args;
-    const auto& r = cl.result;
     if (a.limit != 0) fail<ValueError>("char_rnn: --limit is not used (--text FILE picks the text)");
     if (!a.tensorboard.empty() || !a.report.empty())
       fail<ValueError>("char_rnn: --tensorboard and --report are not supported (use --history)");
 
-    Shapes shapes{.embed = r["embed"].as<int64_t>(),
-                  .hidden = r["hidden"].as<int64_t>(),
-                  .layers = r["layers"].as<int64_t>(),
-                  .seq_len = r["seq-len"].as<int64_t>(),
+    Shapes shapes{.embed = cl.get_int("embed"),
+                  .hidden = cl.get_int("hidden"),
+                  .layers = cl.get_int("layers"),
+                  .seq_len = cl.get_int("seq-len"),
                   .batch = a.batch_size,
-                  .val_fraction = r["val-fraction"].as<double>()};
+                  .val_fraction = cl.get_double("val-fraction")};
     if (shapes.embed < 1 || shapes.hidden < 1 || shapes.layers < 1 || shapes.seq_len < 1)
       fail<ValueError>("char_rnn: --embed, --hidden, --layers and --seq-len must be at least 1");
     if (!(shapes.val_fraction >= 0 && shapes.val_fraction < 1))
       fail<ValueError>("char_rnn: --val-fraction must be in [0, 1), got {}", shapes.val_fraction);
-    const double dropout = r["dropout"].as<double>(), clip = r["clip"].as<double>();
-    const double lr_decay = r["lr-decay"].as<double>();
-    const int64_t max_steps = r["max-steps"].as<int64_t>(), sample_length = r["sample-length"].as<int64_t>();
-    const std::vector<double> temperatures = parse_temperatures(r["temperatures"].as<std::string>());
-    const std::string resume = r["resume"].as<std::string>();
+    const double dropout = cl.get_double("dropout"), clip = cl.get_double("clip");
+    const double lr_decay = cl.get_double("lr-decay");
+    const int64_t max_steps = cl.get_int("max-steps"), sample_length = cl.get_int("sample-length");
+    const std::vector<double> temperatures = parse_temperatures(cl.get_string("temperatures"));
+    const std::string resume = cl.get_string("resume");
     if (!(clip >= 0)) fail<ValueError>("char_rnn: --clip must be >= 0, got {}", clip);
     if (max_steps < 0) fail<ValueError>("char_rnn: --max-steps must be >= 0, got {}", max_steps);
 
-    const std::string text_path = r["text"].as<std::string>();
+    const std::string text_path = cl.get_string("text");
     const Text text = read_text(text_path);
     const int64_t n_val = static_cast<int64_t>(static_cast<double>(text.size()) * shapes.val_fraction);
     const int64_t n_train = text.size() - n_val;
@@ -475,10 +469,10 @@ int main(int argc, char** argv) {
     if (sample_length > 0) {
       // Samples draw from their own generator: printing them changes nothing in training.
       Generator gen(a.seed);
+      const std::string prime = cl.get_string("prime");
       for (double temperature : temperatures)
-        example::out() << fmt::format(
-            "--- sample, temperature {} ---\n{}{}\n", temperature, r["prime"].as<std::string>(),
-            sample(*model, text, r["prime"].as<std::string>(), sample_length, temperature, gen));
+        example::out() << fmt::format("--- sample, temperature {} ---\n{}{}\n", temperature, prime,
+                                      sample(*model, text, prime, sample_length, temperature, gen));
     }
     example::out() << fmt::format("result: train_loss={:.4f} val_loss={:.4f} epochs={} steps={} train_seconds={:.2f}",
                                   train_loss, val_loss, p.epoch, p.global_step, seconds)

@@ -66,23 +66,21 @@ std::vector<std::shared_ptr<train::Callback>> schedule_callbacks(const std::stri
 int main(int argc, char** argv) {
   return example::run_main([&] {
     example::CommandLine cl("cifar10_cnn", "Train a CNN on CIFAR-10 with Model::fit", {.epochs = 15, .batch_size = 64});
-    cl.options.add_options()("augment", "Random crop (padding 4) and horizontal flip of training images")(
-        "validation-split",
-        "Fraction of the training samples held out for per-epoch validation (0: none; default: 0.1, or 0 "
-        "with --augment)",
-        cxxopts::value<double>()->default_value("-1"))(
-        "patience", "Epochs without a better validation accuracy before stopping early (0: never stop)",
-        cxxopts::value<int64_t>()->default_value("4"))("optimizer", "adam or sgd (momentum 0.9, Nesterov)",
-                                                       cxxopts::value<std::string>()->default_value("adam"))(
-        "weight-decay", "L2 penalty on the weights", cxxopts::value<double>()->default_value("0"))(
-        "schedule",
-        "Learning rate schedule: plateau (halve when the validation loss stalls), cosine (to zero over the "
-        "epochs) or none (default: cosine with --augment, else plateau)",
-        cxxopts::value<std::string>()->default_value(""));
+    cl.add_flag("augment", "Random crop (padding 4) and horizontal flip of training images")
+        .add_double("validation-split",
+                    "Fraction of the training samples held out for per-epoch validation (0: none; default: 0.1, or 0 "
+                    "with --augment)",
+                    -1)
+        .add_int("patience", "Epochs without a better validation accuracy before stopping early (0: never stop)", 4)
+        .add_string("optimizer", "adam or sgd (momentum 0.9, Nesterov)", "adam")
+        .add_double("weight-decay", "L2 penalty on the weights", 0)
+        .add_string("schedule",
+                    "Learning rate schedule: plateau (halve when the validation loss stalls), cosine (to zero over "
+                    "the epochs) or none (default: cosine with --augment, else plateau)",
+                    "");
     if (!cl.parse(argc, argv)) return 0;
     const example::Args& a = cl.args;
-    const cxxopts::ParseResult& r = cl.result;
-    const bool augment = r.count("augment") > 0;
+    const bool augment = cl.flag("augment");
 
     const auto dir = data::find_dataset("cifar10", a.data_dir);
     example::out() << "Data: CIFAR-10 from " << dir.string() << (augment ? " (with augmentation)" : "") << "\n";
@@ -101,16 +99,15 @@ int main(int argc, char** argv) {
                                nn::Conv2d(32, 64, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2),  // [N, 64, 8, 8]
                                nn::Flatten(), nn::Linear(64 * 8 * 8, 512), nn::ReLU(), nn::Linear(512, 10)});
     train::Model model(net);
-    model.compile(
-        make_optimizer(r["optimizer"].as<std::string>(), net->parameters(), a.lr, r["weight-decay"].as<double>()),
-        "sparse_categorical_crossentropy", {"accuracy"});
+    model.compile(make_optimizer(cl.get_string("optimizer"), net->parameters(), a.lr, cl.get_double("weight-decay")),
+                  "sparse_categorical_crossentropy", {"accuracy"});
 
-    double validation_split = r["validation-split"].as<double>();
+    double validation_split = cl.get_double("validation-split");
     if (validation_split == -1) validation_split = augment ? 0.0 : 0.1;  // unset: the default
-    std::string schedule = r["schedule"].as<std::string>();
+    std::string schedule = cl.get_string("schedule");
     if (schedule.empty()) schedule = augment ? "cosine" : "plateau";
     std::vector<std::shared_ptr<train::Callback>> callbacks =
-        schedule_callbacks(schedule, a, validation_split > 0, r["patience"].as<int64_t>());
+        schedule_callbacks(schedule, a, validation_split > 0, cl.get_int("patience"));
     if (!a.history.empty()) callbacks.push_back(std::make_shared<train::CSVLogger>(a.history));
     auto report = example::add_log_callbacks(
         callbacks, a, {.title = "cifar10_cnn", .per_batch = true, .input_shape = {1, 3, 32, 32}});

@@ -10,6 +10,7 @@
 #include "example_util.h"
 #include "xgrad/autograd.h"
 #include "xgrad/dist/ddp.h"
+#include "xgrad/dist/dist.h"
 #include "xgrad/dist/sampler.h"
 #include "xgrad/nn.h"
 #include "xgrad/ops/elementwise.h"
@@ -47,7 +48,7 @@ Eval evaluate(nn::Module& net, data::DataLoader& loader) {
 int main(int argc, char** argv) {
   return example::run_main([&] {
     example::CommandLine cl("custom_loop", "Train the MNIST MLP with a hand-written training loop", {});
-    example::add_mnist_option(cl.options);
+    example::add_mnist_option(cl);
     if (!cl.parse(argc, argv)) return 0;
     const example::Args& a = cl.args;
     const example::MnistData data = example::load_mnist_data(cl, /*flatten=*/true);

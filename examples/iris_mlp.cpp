@@ -9,6 +9,7 @@
 #include "example_util.h"
 #include "xgrad/nn.h"
 #include "xgrad/optim.h"
+#include "xgrad/random.h"
 
 using namespace xg;
 
@@ -16,21 +17,18 @@ int main(int argc, char** argv) {
   return example::run_main([&] {
     example::CommandLine cl("iris_mlp", "Train a small MLP on the iris data set with Model::fit",
                             {.epochs = 100, .batch_size = 16, .lr = 0.01, .verbose = 2});
-    cl.options.add_options()("test-fraction", "Fraction of the samples held out for testing",
-                             cxxopts::value<double>()->default_value("0.2"))(
-        "weight-decay", "L2 penalty on the weights (Adam's weight_decay)",
-        cxxopts::value<double>()->default_value("0.01"))(
-        "repeats", "Train and test on this many stratified splits (seeds seed, seed+1, …) and report the mean",
-        cxxopts::value<int64_t>()->default_value("1"));
+    cl.add_double("test-fraction", "Fraction of the samples held out for testing", 0.2)
+        .add_double("weight-decay", "L2 penalty on the weights (Adam's weight_decay)", 0.01)
+        .add_int("repeats", "Train and test on this many stratified splits (seeds seed, seed+1, …) and report the mean",
+                 1);
     if (!cl.parse(argc, argv)) return 0;
     const example::Args& a = cl.args;
-    const cxxopts::ParseResult& r = cl.result;
 
     const auto dir = data::find_dataset("iris", a.data_dir);
     example::out() << "Data: iris from " << dir.string() << "\n";
     const data::CSVDataset iris(dir / "iris.csv");
-    const double test_fraction = r["test-fraction"].as<double>(), weight_decay = r["weight-decay"].as<double>();
-    const int64_t repeats = r["repeats"].as<int64_t>();
+    const double test_fraction = cl.get_double("test-fraction"), weight_decay = cl.get_double("weight-decay");
+    const int64_t repeats = cl.get_int("repeats");
     if (repeats < 1) throw ValueError(fmt::format("iris_mlp: --repeats must be at least 1 (got {})", repeats));
 
     // One stratified split, a fresh model trained on it, and its test metrics. The split and the

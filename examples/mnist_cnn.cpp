@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   return example::run_main([&] {
     example::CommandLine cl("mnist_cnn", "Train a small CNN on MNIST (or Fashion-MNIST) with Model::fit",
                             {.epochs = 3, .lr = 7e-3});
-    example::add_mnist_fit_options(cl.options, /*lr_decay=*/0.3);
+    example::add_mnist_fit_options(cl, /*lr_decay=*/0.3);
     if (!cl.parse(argc, argv)) return 0;
     const example::MnistData data = example::load_mnist_data(cl, /*flatten=*/false);
 

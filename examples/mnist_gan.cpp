@@ -62,28 +62,25 @@ int main(int argc, char** argv) {
         "Train a DCGAN on MNIST (or Fashion-MNIST), writing sample grids as PNG. Without --limit it trains on "
         "the first 12800 images (--limit 0: all 60000)",
         {.epochs = 5, .batch_size = 64, .lr = 2e-4});
-    example::add_mnist_option(cl.options);
-    cl.options.add_options()("out-dir", "Folder for the sample grids (epoch_NNN.png)",
-                             cxxopts::value<std::string>()->default_value("mnist_gan_samples"))(
-        "nz", "Size of the noise vector", cxxopts::value<int64_t>()->default_value("64"))(
-        "ngf", "Generator width (channels of its last hidden layer / 2)",
-        cxxopts::value<int64_t>()->default_value("32"))("ndf", "Discriminator width (channels of its first layer)",
-                                                        cxxopts::value<int64_t>()->default_value("32"))(
-        "beta1", "Adam's beta1 for both optimizers", cxxopts::value<double>()->default_value("0.5"))(
-        "samples", "Images in each grid (8 per row)", cxxopts::value<int64_t>()->default_value("64"));
+    example::add_mnist_option(cl);
+    cl.add_string("out-dir", "Folder for the sample grids (epoch_NNN.png)", "mnist_gan_samples")
+        .add_int("nz", "Size of the noise vector", 64)
+        .add_int("ngf", "Generator width (channels of its last hidden layer / 2)", 32)
+        .add_int("ndf", "Discriminator width (channels of its first layer)", 32)
+        .add_double("beta1", "Adam's beta1 for both optimizers", 0.5)
+        .add_int("samples", "Images in each grid (8 per row)", 64);
     if (!cl.parse(argc, argv)) return 0;
     example::Args a = cl.args;
-    const auto& r = cl.result;
-    if (!r.count("limit")) a.limit = 12800;  // 200 batches an epoch: a few minutes on two cores; --limit 0 for all
+    if (!cl.given("limit")) a.limit = 12800;  // 200 batches an epoch: a few minutes on two cores; --limit 0 for all
     if (!a.tensorboard.empty() || !a.report.empty())
       fail<ValueError>("mnist_gan: --tensorboard and --report are not supported (use --history)");
-    const int64_t nz = r["nz"].as<int64_t>(), ngf = r["ngf"].as<int64_t>(), ndf = r["ndf"].as<int64_t>();
-    const int64_t n_samples = r["samples"].as<int64_t>();
+    const int64_t nz = cl.get_int("nz"), ngf = cl.get_int("ngf"), ndf = cl.get_int("ndf");
+    const int64_t n_samples = cl.get_int("samples");
     if (nz < 1 || ngf < 1 || ndf < 1 || n_samples < 1)
       fail<ValueError>("mnist_gan: --nz, --ngf, --ndf and --samples must be at least 1");
-    const std::filesystem::path out_dir = r["out-dir"].as<std::string>();
+    const std::filesystem::path out_dir = cl.get_string("out-dir");
 
-    const example::MnistSource source = example::find_mnist(r["dataset"].as<std::string>(), a.data_dir);
+    const example::MnistSource source = example::find_mnist(cl.get_string("dataset"), a.data_dir);
     example::out() << "Data: " << source.name() << " from " << source.dir.string() << "\n";
     const auto train_set = example::first_n(example::load_mnist(source, data::Split::Train, false), a.limit);
     example::out() << "Training images: " << train_set->size() << "\n";
@@ -94,7 +91,7 @@ int main(int argc, char** argv) {
     dcgan_init(*d);
     example::out() << fmt::format("Generator: {} parameters; discriminator: {} parameters\n", g->num_parameters(),
                                   d->num_parameters());
-    const optim::AdamOptions adam{.lr = a.lr, .betas = {r["beta1"].as<double>(), 0.999}};
+    const optim::AdamOptions adam{.lr = a.lr, .betas = {cl.get_double("beta1"), 0.999}};
     optim::Adam opt_g(g->parameters(), adam), opt_d(d->parameters(), adam);
 
     // The noise of the grids: its own generator, so it is the same batch every epoch and every run.

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   return example::run_main([&] {
     example::CommandLine cl("mnist_mlp", "Train a multilayer perceptron on MNIST (or Fashion-MNIST) with Model::fit",
                             {.lr = 2e-3});
-    example::add_mnist_fit_options(cl.options, /*lr_decay=*/0.7);
+    example::add_mnist_fit_options(cl, /*lr_decay=*/0.7);
     if (!cl.parse(argc, argv)) return 0;
     const example::MnistData data = example::load_mnist_data(cl, /*flatten=*/false);
 

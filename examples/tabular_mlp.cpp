@@ -26,6 +26,7 @@
 #include "xgrad/io/safetensors.h"
 #include "xgrad/nn.h"
 #include "xgrad/optim.h"
+#include "xgrad/random.h"
 
 using namespace xg;
 namespace fs = std::filesystem;
@@ -175,48 +176,39 @@ std::string predict_csv(train::Model& model, const data::Recipe& recipe, const d
 }
 
 /// The flags beyond the common ones: data, preprocessing, model.
-void add_options(cxxopts::Options& o) {
-  o.add_options("Data")("csv", "The CSV file to train on", cxxopts::value<std::string>()->default_value(""))(
-      "label", "The target column (default: the last column, or 'target' with --target-csv)",
-      cxxopts::value<std::string>()->default_value(""))(
-      "target-csv", "A one-column file holding the target, joined to --csv row by row",
-      cxxopts::value<std::string>()->default_value(""))("task", "classification or regression",
-                                                        cxxopts::value<std::string>()->default_value("classification"))(
-      "delimiter", "auto, ',', ';', tab, space or any character", cxxopts::value<std::string>()->default_value("auto"))(
-      "skip-rows", "Lines to skip before the header or data (1 for scikit-learn's counts line)",
-      cxxopts::value<int64_t>()->default_value("0"))("no-header", "The first row is data; columns are named c1, c2, …")(
-      "select", "Use only these columns (comma-separated, the label included)",
-      cxxopts::value<std::string>()->default_value(""))("drop", "Leave out these columns (comma-separated)",
-                                                        cxxopts::value<std::string>()->default_value(""))(
-      "categorical", "Treat these columns as categories even when numeric",
-      cxxopts::value<std::string>()->default_value(""));
-  o.add_options("Preprocessing")("missing", "Missing cells: refuse, drop, mean, median, most_frequent, constant",
-                                 cxxopts::value<std::string>()->default_value("refuse"))(
-      "fill-value", "--missing constant: the value for numeric columns", cxxopts::value<double>()->default_value("0"))(
-      "fill-category", "--missing constant: the category for categorical columns",
-      cxxopts::value<std::string>()->default_value("missing"))("encoding", "Categories: onehot or ordinal",
-                                                               cxxopts::value<std::string>()->default_value("onehot"))(
-      "unknown", "A category not seen in training: refuse or ignore (all zeros)",
-      cxxopts::value<std::string>()->default_value("refuse"))("scaling", "Numeric columns: standard, minmax or none",
-                                                              cxxopts::value<std::string>()->default_value("standard"));
-  o.add_options("Model")("hidden", "Hidden layer widths", cxxopts::value<std::string>()->default_value("16"))(
-      "weight-decay", "L2 penalty (Adam's weight_decay)", cxxopts::value<double>()->default_value("0.01"))(
-      "test-fraction", "Held-out fraction", cxxopts::value<double>()->default_value("0.2"))(
-      "save-model", "Write model.safetensors, recipe.json and network.txt into this folder",
-      cxxopts::value<std::string>()->default_value(""))("load-model",
-                                                        "Predict with the model saved in this folder (no training)",
-                                                        cxxopts::value<std::string>()->default_value(""))(
-      "predict", "Predict this CSV (same columns; the label may be absent)",
-      cxxopts::value<std::string>()->default_value(""))("output",
-                                                        "Write the predictions here (default: standard output)",
-                                                        cxxopts::value<std::string>()->default_value(""));
+void add_options(example::CommandLine& cl) {
+  cl.add_string("csv", "The CSV file to train on", "", "Data")
+      .add_string("label", "The target column (default: the last column, or 'target' with --target-csv)", "", "Data")
+      .add_string("target-csv", "A one-column file holding the target, joined to --csv row by row", "", "Data")
+      .add_string("task", "classification or regression", "classification", "Data")
+      .add_string("delimiter", "auto, ',', ';', tab, space or any character", "auto", "Data")
+      .add_int("skip-rows", "Lines to skip before the header or data (1 for scikit-learn's counts line)", 0, "Data")
+      .add_flag("no-header", "The first row is data; columns are named c1, c2, …", "Data")
+      .add_string("select", "Use only these columns (comma-separated, the label included)", "", "Data")
+      .add_string("drop", "Leave out these columns (comma-separated)", "", "Data")
+      .add_string("categorical", "Treat these columns as categories even when numeric", "", "Data");
+  cl.add_string("missing", "Missing cells: refuse, drop, mean, median, most_frequent, constant", "refuse",
+                "Preprocessing")
+      .add_double("fill-value", "--missing constant: the value for numeric columns", 0, "Preprocessing")
+      .add_string("fill-category", "--missing constant: the category for categorical columns", "missing",
+                  "Preprocessing")
+      .add_string("encoding", "Categories: onehot or ordinal", "onehot", "Preprocessing")
+      .add_string("unknown", "A category not seen in training: refuse or ignore (all zeros)", "refuse", "Preprocessing")
+      .add_string("scaling", "Numeric columns: standard, minmax or none", "standard", "Preprocessing");
+  cl.add_string("hidden", "Hidden layer widths", "16", "Model")
+      .add_double("weight-decay", "L2 penalty (Adam's weight_decay)", 0.01, "Model")
+      .add_double("test-fraction", "Held-out fraction", 0.2, "Model")
+      .add_string("save-model", "Write model.safetensors, recipe.json and network.txt into this folder", "", "Model")
+      .add_string("load-model", "Predict with the model saved in this folder (no training)", "", "Model")
+      .add_string("predict", "Predict this CSV (same columns; the label may be absent)", "", "Model")
+      .add_string("output", "Write the predictions here (default: standard output)", "", "Model");
 }
 
 /// Predicts --predict FILE with a trained model and its recipe: to --output or stdout, and the score
 /// when the file holds labels.
 void write_predictions(train::Model& model, const data::Recipe& recipe, const example::CommandLine& cl) {
-  const std::string output = cl.result["output"].as<std::string>();
-  const fs::path file = resolve(cl.result["predict"].as<std::string>(), cl.args.data_dir);
+  const std::string output = cl.get_string("output");
+  const fs::path file = resolve(cl.get_string("predict"), cl.args.data_dir);
   const data::Table t = data::Table::read_csv(file, recipe.read_options);
   double score = 0;
   const std::string text = predict_csv(model, recipe, t, score);
@@ -233,7 +225,7 @@ void write_predictions(train::Model& model, const data::Recipe& recipe, const ex
 
 /// --load-model DIR --predict FILE: the saved recipe, layer sizes and weights, no training.
 int predict_with_saved_model(const std::string& load_dir, const example::CommandLine& cl) {
-  if (cl.result["predict"].as<std::string>().empty()) throw ValueError("--load-model needs --predict FILE");
+  if (cl.get_string("predict").empty()) throw ValueError("--load-model needs --predict FILE");
   const data::Recipe recipe = data::Recipe::load(fs::path(load_dir) / "recipe.json");
   const NetShape shape = NetShape::read(fs::path(load_dir) / "network.txt");
   if (shape.inputs != recipe.num_features() || shape.outputs != recipe.num_outputs())
@@ -250,10 +242,9 @@ int predict_with_saved_model(const std::string& load_dir, const example::Command
 /// as the target column's name (--label, "target" for a --target-csv, else the last column).
 data::Table read_training_table(const example::CommandLine& cl, const data::TableReadOptions& ro,
                                 const fs::path& csv_file, std::string& label) {
-  const cxxopts::ParseResult& r = cl.result;
   data::Table table = data::Table::read_csv(csv_file, ro);
-  label = r["label"].as<std::string>();
-  if (const std::string target = r["target-csv"].as<std::string>(); !target.empty()) {
+  label = cl.get_string("label");
+  if (const std::string target = cl.get_string("target-csv"); !target.empty()) {
     data::Table y = data::Table::read_csv(resolve(target, cl.args.data_dir), ro);
     if (y.num_columns() != 1)
       throw ValueError(fmt::format("--target-csv '{}' has {} columns; it must have one", target, y.num_columns()));
@@ -261,35 +252,35 @@ data::Table read_training_table(const example::CommandLine& cl, const data::Tabl
     table = table.concat_columns(y.rename(y.column(0).name, label));
   }
   if (label.empty()) label = table.column(table.num_columns() - 1).name;
-  if (const auto sel = split_list(r["select"].as<std::string>()); !sel.empty()) table = table.select(sel);
-  if (const auto drop = split_list(r["drop"].as<std::string>()); !drop.empty()) table = table.drop(drop);
+  if (const auto sel = split_list(cl.get_string("select")); !sel.empty()) table = table.select(sel);
+  if (const auto drop = split_list(cl.get_string("drop")); !drop.empty()) table = table.drop(drop);
   return table;
 }
 
 /// The recipe the preprocessing flags ask for.
-data::RecipeOptions recipe_options(const cxxopts::ParseResult& r, const std::string& label) {
+data::RecipeOptions recipe_options(const example::CommandLine& cl, const std::string& label) {
   data::RecipeOptions ropt;
   ropt.label = label;
   ropt.task =
-      choose<data::Task>("task", r["task"].as<std::string>(),
+      choose<data::Task>("task", cl.get_string("task"),
                          {{"classification", data::Task::Classification}, {"regression", data::Task::Regression}});
-  ropt.missing = choose<data::Missing>("missing", r["missing"].as<std::string>(),
+  ropt.missing = choose<data::Missing>("missing", cl.get_string("missing"),
                                        {{"refuse", data::Missing::Refuse},
                                         {"drop", data::Missing::DropRows},
                                         {"mean", data::Missing::Mean},
                                         {"median", data::Missing::Median},
                                         {"most_frequent", data::Missing::MostFrequent},
                                         {"constant", data::Missing::Constant}});
-  ropt.fill_number = r["fill-value"].as<double>();
-  ropt.fill_category = r["fill-category"].as<std::string>();
-  ropt.encoding = choose<data::Encoding>("encoding", r["encoding"].as<std::string>(),
+  ropt.fill_number = cl.get_double("fill-value");
+  ropt.fill_category = cl.get_string("fill-category");
+  ropt.encoding = choose<data::Encoding>("encoding", cl.get_string("encoding"),
                                          {{"onehot", data::Encoding::OneHot}, {"ordinal", data::Encoding::Ordinal}});
-  ropt.unknown = choose<data::Unknown>("unknown", r["unknown"].as<std::string>(),
+  ropt.unknown = choose<data::Unknown>("unknown", cl.get_string("unknown"),
                                        {{"refuse", data::Unknown::Refuse}, {"ignore", data::Unknown::Ignore}});
   ropt.scaling = choose<data::Scaling>(
-      "scaling", r["scaling"].as<std::string>(),
+      "scaling", cl.get_string("scaling"),
       {{"standard", data::Scaling::Standard}, {"minmax", data::Scaling::MinMax}, {"none", data::Scaling::None}});
-  ropt.categorical = split_list(r["categorical"].as<std::string>());
+  ropt.categorical = split_list(cl.get_string("categorical"));
   return ropt;
 }
 
@@ -357,25 +348,24 @@ int main(int argc, char** argv) {
   return example::run_main([&] {
     example::CommandLine cl("tabular_mlp", "Train an MLP on a CSV table with a saved preprocessing recipe",
                             {.epochs = 30, .batch_size = 32, .lr = 0.003, .seed = 0, .verbose = 0});
-    add_options(cl.options);
+    add_options(cl);
     if (!cl.parse(argc, argv)) return 0;
     const example::Args& a = cl.args;
-    const cxxopts::ParseResult& r = cl.result;
-    const std::string csv = r["csv"].as<std::string>(), load_dir = r["load-model"].as<std::string>();
+    const std::string csv = cl.get_string("csv"), load_dir = cl.get_string("load-model");
     if (!load_dir.empty()) return predict_with_saved_model(load_dir, cl);
     if (csv.empty()) throw ValueError("give --csv FILE to train on (or --load-model DIR --predict FILE)");
 
     // ---- read, join, choose columns
     data::TableReadOptions ro;
-    ro.delimiter = delimiter_of(r["delimiter"].as<std::string>());
-    ro.skip_rows = r["skip-rows"].as<int64_t>();
-    ro.header = r.count("no-header") == 0;
+    ro.delimiter = delimiter_of(cl.get_string("delimiter"));
+    ro.skip_rows = cl.get_int("skip-rows");
+    ro.header = !cl.flag("no-header");
     const fs::path csv_file = resolve(csv, a.data_dir);
     std::string label;
     const data::Table table = read_training_table(cl, ro, csv_file, label);
-    const data::RecipeOptions ropt = recipe_options(r, label);
-    const std::vector<int64_t> hidden = parse_hidden(r["hidden"].as<std::string>());
-    const double test_fraction = r["test-fraction"].as<double>();
+    const data::RecipeOptions ropt = recipe_options(cl, label);
+    const std::vector<int64_t> hidden = parse_hidden(cl.get_string("hidden"));
+    const double test_fraction = cl.get_double("test-fraction");
     const bool regression = ropt.task == data::Task::Regression;
     if (!table.has_column(label))  // before anything else, with the columns there are
       throw ValueError(fmt::format("--label: '{}' has no column '{}' (columns: {})", csv_file.string(), label,
@@ -394,7 +384,7 @@ int main(int argc, char** argv) {
     // ---- train, evaluate, save, predict
     manual_seed(a.seed);
     train::Model model(make_net(recipe.num_features(), hidden, recipe.num_outputs()));
-    compile(model, recipe, a.lr, r["weight-decay"].as<double>());
+    compile(model, recipe, a.lr, cl.get_double("weight-decay"));
     const double t0 = train::steady_seconds();
     const train::History h =
         model.fit(tr.features, tr.targets,
@@ -409,10 +399,10 @@ int main(int argc, char** argv) {
     else
       example::print_result(test["accuracy"], test["loss"], static_cast<int64_t>(h.size()), seconds);
 
-    if (const std::string dir = r["save-model"].as<std::string>(); !dir.empty()) save_model(dir, model, recipe, hidden);
+    if (const std::string dir = cl.get_string("save-model"); !dir.empty()) save_model(dir, model, recipe, hidden);
     // The network alone, on encoded features (the recipe's preprocessing stays in xgrad).
     example::export_onnx(model.module(), a.export_onnx, {1, recipe.num_features()});
-    if (!r["predict"].as<std::string>().empty()) write_predictions(model, recipe, cl);
+    if (!cl.get_string("predict").empty()) write_predictions(model, recipe, cl);
     return 0;
   });
 }

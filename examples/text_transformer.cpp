@@ -22,7 +22,7 @@
 #include "xgrad/ops/loss.h"
 #include "xgrad/ops/random.h"
 #include "xgrad/ops/softmax.h"
-#include "xgrad/optim/clip.h"
+#include "xgrad/optim.h"
 
 using namespace xg;
 
@@ -121,40 +121,38 @@ int main(int argc, char** argv) {
   return example::run_main([&] {
     example::CommandLine cl("text_transformer", "Train a small character-level transformer language model on a text",
                             {.epochs = 5, .batch_size = 32, .lr = 2e-3});
-    cl.options.add_options()("text", "The text to learn",
-                             cxxopts::value<std::string>()->default_value("/usr/share/common-licenses/GPL-3"))(
-        "context", "Characters the model sees (its positions)", cxxopts::value<int64_t>()->default_value("64"))(
-        "d-model", "Embedding width", cxxopts::value<int64_t>()->default_value("64"))(
-        "heads", "Attention heads", cxxopts::value<int64_t>()->default_value("4"))(
-        "layers", "Encoder layers", cxxopts::value<int64_t>()->default_value("2"))(
-        "dim-feedforward", "Feed-forward width", cxxopts::value<int64_t>()->default_value("256"))(
-        "dropout", "Dropout in the encoder layers", cxxopts::value<double>()->default_value("0.1"))(
-        "steps", "Training batches per epoch", cxxopts::value<int64_t>()->default_value("200"))(
-        "clip", "Gradient norm clip (0: none)", cxxopts::value<double>()->default_value("1"))(
-        "sample", "Characters to sample after training", cxxopts::value<int64_t>()->default_value("300"))(
-        "temperature", "Sampling temperature", cxxopts::value<double>()->default_value("0.8"));
+    cl.add_string("text", "The text to learn", "/usr/share/common-licenses/GPL-3")
+        .add_int("context", "Characters the model sees (its positions)", 64)
+        .add_int("d-model", "Embedding width", 64)
+        .add_int("heads", "Attention heads", 4)
+        .add_int("layers", "Encoder layers", 2)
+        .add_int("dim-feedforward", "Feed-forward width", 256)
+        .add_double("dropout", "Dropout in the encoder layers", 0.1)
+        .add_int("steps", "Training batches per epoch", 200)
+        .add_double("clip", "Gradient norm clip (0: none)", 1)
+        .add_int("sample", "Characters to sample after training", 300)
+        .add_double("temperature", "Sampling temperature", 0.8);
     if (!cl.parse(argc, argv)) return 0;
     const example::Args& a = cl.args;
-    const auto& r = cl.result;
-    const int64_t context = r["context"].as<int64_t>(), steps = r["steps"].as<int64_t>();
+    const int64_t context = cl.get_int("context"), steps = cl.get_int("steps");
     if (context < 1 || steps < 1) throw ValueError("--context and --steps must be positive");
     if (!a.tensorboard.empty() || !a.report.empty() || !a.export_onnx.empty())
       throw ValueError("--tensorboard, --report and --export-onnx are not supported by this example's own loop");
     // --limit counts characters of the text here.
-    const Corpus corpus = load_corpus(r["text"].as<std::string>(), a.limit, context);
+    const Corpus corpus = load_corpus(cl.get_string("text"), a.limit, context);
     const auto vocab = static_cast<int64_t>(corpus.chars.size());
     example::CharTransformer model({.vocab = vocab,
                                     .context = context,
-                                    .d_model = r["d-model"].as<int64_t>(),
-                                    .nhead = r["heads"].as<int64_t>(),
-                                    .layers = r["layers"].as<int64_t>(),
-                                    .dim_feedforward = r["dim-feedforward"].as<int64_t>(),
-                                    .dropout = r["dropout"].as<double>()});
+                                    .d_model = cl.get_int("d-model"),
+                                    .nhead = cl.get_int("heads"),
+                                    .layers = cl.get_int("layers"),
+                                    .dim_feedforward = cl.get_int("dim-feedforward"),
+                                    .dropout = cl.get_double("dropout")});
     if (a.verbose > 0)
       example::out() << fmt::format("{} characters ({} distinct), {} parameters\n",
                                     corpus.train.size() + corpus.val.size(), vocab, model.num_parameters());
     optim::Adam opt(model.parameters(), optim::AdamOptions{.lr = a.lr});
-    const double clip = r["clip"].as<double>();
+    const double clip = cl.get_double("clip");
     std::mt19937_64 rng(a.seed);
     std::uniform_int_distribution<int64_t> offset(0, static_cast<int64_t>(corpus.train.size()) - context - 1);
 
@@ -190,9 +188,9 @@ int main(int argc, char** argv) {
     const double seconds = train::steady_seconds() - t0;
     if (!a.history.empty()) example::write_history(history, a.history);
     example::save_weights(model, a.save);
-    const int64_t n = r["sample"].as<int64_t>();
+    const int64_t n = cl.get_int("sample");
     if (n > 0 && a.verbose > 0)
-      example::out() << "Sample:\n" << sample(model, corpus, context, n, r["temperature"].as<double>()) << "\n";
+      example::out() << "Sample:\n" << sample(model, corpus, context, n, cl.get_double("temperature")) << "\n";
     example::out() << fmt::format(
                           "result: val_loss={:.4f} val_perplexity={:.3f} bits_per_char={:.3f} epochs={} "
                           "train_seconds={:.2f}",
