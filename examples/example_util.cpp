@@ -103,9 +103,8 @@ CommandLine::CommandLine(const std::string& program, const std::string& help, Ar
   add_string("save", "Write the trained weights to this safetensors file", "");
   add_string("history", "Write per-epoch metrics to this CSV file", "");
   add_int("limit", "Train on the first N training samples only (0: all)", 0);
-  // "1" whatever d.verbose says, as it always was: the .verbose of iris_mlp and tabular_mlp never reached it.
-  impl_->add("", "verbose", "0 silent, 1 progress bar, 2 one line per epoch", cxxopts::value<int>()->default_value("1"),
-             Kind::Other);
+  impl_->add("", "verbose", "0 silent, 1 progress bar, 2 one line per epoch",
+             cxxopts::value<int>()->default_value(std::to_string(d.verbose)), Kind::Other);
   add_string("tensorboard", "Write TensorBoard logs to this folder (tensorboard --logdir DIR)", "");
   add_string("report", "Write a live HTML training report to this file (open it in a browser)", "");
   add_string("export-onnx", "Write the trained model as ONNX to this file (dynamic batch; run it with ONNX Runtime)",
