@@ -392,7 +392,7 @@ int main(int argc, char** argv) {
     }
 
     train::History history;
-    const double t0 = train::steady_seconds();
+    const double t0 = example::start_clock();
     bool stopped = false;
     while (p.epoch < a.epochs && !stopped) {
       const double epoch_start = train::steady_seconds();

@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
     if (!a.history.empty()) callbacks.push_back(std::make_shared<train::CSVLogger>(a.history));
     auto report = example::add_log_callbacks(
         callbacks, a, {.title = "cifar10_cnn", .per_batch = true, .input_shape = {1, 3, 32, 32}});
-    const double t0 = train::steady_seconds();
+    const double t0 = example::start_clock();
     const train::History h =
         model.fit(train_set, {.epochs = a.epochs,
                               .batch_size = a.batch_size,

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     data::DataLoader test_loader(data.test, {.batch_size = 256});
 
     train::History history;
-    const double t0 = train::steady_seconds();
+    const double t0 = example::start_clock();
     for (int64_t epoch = 0; epoch < a.epochs; ++epoch) {
       const double epoch_start = train::steady_seconds();
       const double lr = opt.lr(0);

@@ -135,6 +135,10 @@ void export_onnx(xg::nn::Module& net, const std::string& path, const xg::Shape& 
 /// The machine-readable last line of every example.
 void print_result(double accuracy, double loss, int64_t epochs, double seconds);
 
+/// The clock reading training starts from: under mpirun once every rank has arrived (a barrier),
+/// so that train_seconds counts training, not rank 0 waiting for the others to load their data.
+double start_clock();
+
 /// Adds the flags of the MNIST examples that train with fit: --dataset, --validation-split and
 /// --lr-decay (this program's default).
 void add_mnist_fit_options(CommandLine& cl, double lr_decay);

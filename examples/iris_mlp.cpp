@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
       return test;
     };
 
-    const double t0 = train::steady_seconds();
+    const double t0 = example::start_clock();
     double accuracy = 0, loss = 0;
     int64_t epochs = 0;
     for (int64_t i = 0; i < repeats; ++i) {

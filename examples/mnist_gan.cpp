@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
                             {.batch_size = a.batch_size, .shuffle = true, .seed = a.seed, .drop_last = true});
     train::History history;
     double loss_d = 0, loss_g = 0, d_real = 0, d_fake = 0;
-    const double t0 = train::steady_seconds();
+    const double t0 = example::start_clock();
     for (int64_t epoch = 0; epoch < a.epochs; ++epoch) {
       const double epoch_start = train::steady_seconds();
       double sum_d = 0, sum_g = 0, sum_real = 0, sum_fake = 0;

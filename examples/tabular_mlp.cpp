@@ -385,7 +385,7 @@ int main(int argc, char** argv) {
     manual_seed(a.seed);
     train::Model model(make_net(recipe.num_features(), hidden, recipe.num_outputs()));
     compile(model, recipe, a.lr, cl.get_double("weight-decay"));
-    const double t0 = train::steady_seconds();
+    const double t0 = example::start_clock();
     const train::History h =
         model.fit(tr.features, tr.targets,
                   {.epochs = a.epochs, .batch_size = a.batch_size, .verbose = a.verbose, .seed = a.seed});
