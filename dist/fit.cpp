@@ -28,12 +28,7 @@ data::DataLoader& FitSync::shard(data::DataLoader& loader, bool training) {
   return *loaders_.back();
 }
 
-bool FitSync::any(bool flag) {
-  if (!active_) return flag;
-  Tensor t = full({1}, flag ? 1 : 0, kInt64);
-  all_reduce(t, ReduceOp::Max, "fit: stop training");
-  return t.item<int64_t>() != 0;
-}
+bool FitSync::any(bool flag) { return any(flag, false).first; }
 
 std::pair<bool, bool> FitSync::any(bool first, bool second) {
   if (!active_) return {first, second};
