@@ -8,6 +8,7 @@
 #include <numeric>
 #include <thread>
 
+#include "xgrad/runtime.h"
 #include "xgrad/tape.h"
 
 namespace xg::data {
@@ -31,10 +32,15 @@ namespace detail {
 
 class EpochRun {
  public:
-  EpochRun(std::shared_ptr<const Dataset> ds, const LoaderOptions& opts, std::vector<int64_t> order,
+  EpochRun(std::shared_ptr<const Dataset> ds, const LoaderOptions& opts, int64_t prefetch, std::vector<int64_t> order,
            int64_t num_batches, int64_t epoch)
-      : ds_(std::move(ds)), opts_(opts), order_(std::move(order)), num_batches_(num_batches), epoch_(epoch) {
-    if (opts_.prefetch > 0 && num_batches_ > 0) thread_ = std::thread([this] { produce(); });
+      : ds_(std::move(ds)),
+        opts_(opts),
+        prefetch_(prefetch),
+        order_(std::move(order)),
+        num_batches_(num_batches),
+        epoch_(epoch) {
+    if (prefetch_ > 0 && num_batches_ > 0) thread_ = std::thread([this] { produce(); });
   }
   ~EpochRun() {
     {
@@ -58,7 +64,7 @@ class EpochRun {
   void advance() {
     current_ = Batch{};  // release the previous batch before waiting for the next
     if (++index_ >= num_batches_) return;
-    if (opts_.prefetch == 0) {
+    if (prefetch_ == 0) {
       try {
         current_ = make(index_);
       } catch (...) {
@@ -106,7 +112,7 @@ class EpochRun {
     for (int64_t b = 0; b < num_batches_; ++b) {
       {
         std::unique_lock<std::mutex> lock(mu_);
-        can_push_.wait(lock, [&] { return stop_ || static_cast<int64_t>(queue_.size()) < opts_.prefetch; });
+        can_push_.wait(lock, [&] { return stop_ || static_cast<int64_t>(queue_.size()) < prefetch_; });
         if (stop_) return;
       }
       Slot slot;
@@ -128,6 +134,7 @@ class EpochRun {
 
   std::shared_ptr<const Dataset> ds_;
   LoaderOptions opts_;
+  int64_t prefetch_;
   std::vector<int64_t> order_;
   int64_t num_batches_;
   int64_t epoch_;
@@ -147,8 +154,11 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, LoaderOptions opt
     : dataset_(std::move(dataset)), opts_(std::move(opts)) {
   if (!dataset_) fail<ValueError>("DataLoader: dataset is null");
   if (opts_.batch_size <= 0) fail<ValueError>("DataLoader: batch_size must be positive, got {}", opts_.batch_size);
-  if (opts_.prefetch < 0) fail<ValueError>("DataLoader: prefetch must be >= 0, got {}", opts_.prefetch);
+  if (opts_.prefetch && *opts_.prefetch < 0)
+    fail<ValueError>("DataLoader: prefetch must be >= 0, got {}", *opts_.prefetch);
 }
+
+int64_t DataLoader::prefetch() const { return opts_.prefetch.value_or(cores_available() > get_num_threads() ? 2 : 0); }
 
 int64_t DataLoader::size() const {
   const int64_t n = opts_.sampler ? opts_.sampler->size() : dataset_->size();
@@ -180,7 +190,7 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
 
 DataLoader::Iterator DataLoader::begin() {
   const int64_t epoch = next_epoch_++;
-  auto run = std::make_shared<detail::EpochRun>(dataset_, opts_, epoch_order(epoch), size(), epoch);
+  auto run = std::make_shared<detail::EpochRun>(dataset_, opts_, prefetch(), epoch_order(epoch), size(), epoch);
   run->advance();
   return Iterator(std::move(run));
 }

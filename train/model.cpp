@@ -310,7 +310,6 @@ History Model::fit(std::shared_ptr<const data::Dataset> train, FitOptions opts) 
                                   .shuffle = opts.shuffle,
                                   .seed = opts.seed,
                                   .drop_last = false,
-                                  .prefetch = 2,
                                   .transform = opts.transform});
   if (val_ds) {
     data::DataLoader val(val_ds, {.batch_size = opts.batch_size, .transform = opts.validation_transform});

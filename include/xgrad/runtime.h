@@ -13,6 +13,15 @@ namespace xg {
 void set_num_threads(int n);
 int get_num_threads();
 
+/// The cores this process can count on: the CPUs it may run on (its affinity mask), shared out
+/// among the processes that run unbound on this machine (a distributed session reports them).
+/// At least 1. The DataLoader starts its loading thread only when a core is left after the kernel
+/// threads: on a machine whose cores all compute, that thread preempts them.
+int cores_available();
+/// How many processes share this machine's CPUs; xg::dist::Session sets it to the ranks on the
+/// machine (other launchers may too). 1 by default.
+void set_processes_per_machine(int n);
+
 /// When other work keeps the cores busy, OpenMP's spinning threads wait whole scheduler slices for
 /// each other (beside a parallel build, 2-thread MNIST MLP training ran 30x slower). Kernels time their
 /// parallel regions and, when threads show up late, run on the calling thread for 0.1 s (doubling up

@@ -1,7 +1,10 @@
 #include "xgrad/runtime.h"
 
 #include <omp.h>
+#include <sched.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "kernels/backoff.h"
@@ -15,6 +18,26 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() { return omp_get_max_threads(); }
+
+namespace {
+std::atomic<int> processes_per_machine{1};
+}  // namespace
+
+int cores_available() {
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  int mine = static_cast<int>(std::max(1L, online));
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) mine = std::max(1, CPU_COUNT(&set));
+  // A process bound to some of the CPUs (mpirun --bind-to core) holds its share already; an unbound
+  // one shares all of them with the machine's other processes.
+  if (mine < online) return mine;
+  return std::max(1, mine / processes_per_machine.load(std::memory_order_relaxed));
+}
+
+void set_processes_per_machine(int n) {
+  if (n < 1) fail<ValueError>("set_processes_per_machine: process count must be >= 1, got {}", n);
+  processes_per_machine.store(n, std::memory_order_relaxed);
+}
 
 void set_thread_backoff(bool enabled) { kernels::thread_backoff().set_enabled(enabled); }
 

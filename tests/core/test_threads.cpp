@@ -88,7 +88,7 @@ TEST(Threads, FactoriesAndSeedingFromSeveralThreads) {
 }
 
 TEST(Threads, TwoModelsWithDropoutTrainAtOnce) {
-  // Two threads, each building and fitting its own model with Dropout (prefetching loader,
+  // Two threads, each building and fitting its own model with Dropout (its own loader,
   // Ctrl-C guard, progress off): nothing shared but the global generator and the allocator.
   auto job = [](uint64_t seed, double* loss) {
     Generator g(seed);

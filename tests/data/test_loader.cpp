@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "xgrad/data.h"
+#include "xgrad/runtime.h"
 #include "xgrad/xgrad.h"
 
 using namespace xg;
@@ -128,6 +129,24 @@ TEST(DataLoader, LoadsOnABackgroundThreadAhead) {
     EXPECT_EQ(sync_ds->loads_.load(), ++n);  // loaded when asked for, not ahead
     EXPECT_EQ(b.inputs.shape(), (Shape{4, 2}));
   }
+}
+
+TEST(DataLoader, LoadsAheadOnlyWhenACoreIsFreeForIt) {
+  auto ds = std::make_shared<ProbeDataset>(8);
+  EXPECT_EQ(DataLoader(ds, {.prefetch = 3}).prefetch(), 3);
+  EXPECT_EQ(DataLoader(ds, {.prefetch = 0}).prefetch(), 0);
+  const int saved = get_num_threads();
+  DataLoader automatic(ds, {.batch_size = 4});
+  // Kernel threads on every core: the batches load on the caller's thread.
+  set_num_threads(cores_available());
+  EXPECT_EQ(automatic.prefetch(), 0);
+  for (auto& b : automatic) {
+    (void)b;
+    EXPECT_EQ(ds->thread_.load(), std::this_thread::get_id());
+  }
+  set_num_threads(1);
+  EXPECT_EQ(automatic.prefetch(), cores_available() > 1 ? 2 : 0);
+  set_num_threads(saved);
 }
 
 TEST(DataLoader, EarlyBreakStopsTheThread) {

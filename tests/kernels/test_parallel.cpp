@@ -3,7 +3,10 @@
 /// std::terminate, killing this binary.
 #include <gtest/gtest.h>
 #include <omp.h>
+#include <sched.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <new>
@@ -130,3 +133,17 @@ TEST(ParallelRegion, GemmPackingAllocationFailureIsABadAlloc) {
 }
 
 }  // namespace
+
+TEST(Runtime, CoresAvailableShareTheMachineAmongItsProcesses) {
+  const int alone = xg::cores_available();
+  EXPECT_GE(alone, 1);
+  cpu_set_t set;
+  ASSERT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+  const int mask = CPU_COUNT(&set);
+  xg::set_processes_per_machine(2);
+  // Unbound (every CPU in the mask): half of them, at least one; bound: the mask is this process's share.
+  EXPECT_EQ(xg::cores_available(), mask < sysconf(_SC_NPROCESSORS_ONLN) ? mask : std::max(1, mask / 2));
+  xg::set_processes_per_machine(1);
+  EXPECT_EQ(xg::cores_available(), alone);
+  EXPECT_THROW(xg::set_processes_per_machine(0), xg::ValueError);
+}

@@ -1,11 +1,12 @@
 #pragma once
 /// DataLoader: batches of a Dataset, optionally shuffled (seeded) and transformed, prepared on a
-/// background thread while the caller trains on the previous batch.
+/// background thread while the caller trains on the previous batch (when a core is free for it).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "xgrad/data/dataset.h"
@@ -13,8 +14,8 @@
 
 namespace xg::data {
 
-/// A per-batch transform, run on the loader's thread. The generator is seeded from the loader's
-/// seed, the epoch and the batch index, so random augmentation is reproducible.
+/// A per-batch transform, run where the batch is loaded (the loader's thread, if it has one). The generator is seeded
+/// from the loader's seed, the epoch and the batch index, so random augmentation is reproducible.
 using BatchTransform = std::function<Batch(Batch, Generator&)>;
 
 /// Chooses the samples of each epoch, in order, instead of the loader's own (shuffled) order: a
@@ -36,9 +37,11 @@ struct LoaderOptions {
   /// Drop the last batch when it would be smaller than batch_size.
   bool drop_last = false;
   /// Batches prepared ahead on the background thread; 0 loads each batch on the caller's
-  /// thread when it is asked for (no thread).
-  int64_t prefetch = 2;
-  /// Applied to every batch (on the background thread) when set.
+  /// thread when it is asked for (no thread). Unset: 2 when a core is free for that thread
+  /// (xg::cores_available() > xg::get_num_threads()), else 0. Without a free core the thread
+  /// takes its time from the compute: kernel threads or, under MPI, every rank waiting for this one.
+  std::optional<int64_t> prefetch = {};
+  /// Applied to every batch (where it is loaded) when set.
   BatchTransform transform = {};
   /// When set, gives each epoch's indices (shuffle and seed are then the sampler's business).
   std::shared_ptr<const Sampler> sampler = {};
@@ -67,6 +70,9 @@ class DataLoader {
   const Dataset& dataset() const { return *dataset_; }
   std::shared_ptr<const Dataset> dataset_ptr() const { return dataset_; }
   const LoaderOptions& options() const { return opts_; }
+  /// The batches the next epoch prepares ahead: options().prefetch, or when unset the automatic
+  /// choice for the current thread count (0: loading on the caller's thread).
+  int64_t prefetch() const;
   /// The epoch the next begin() starts.
   int64_t epoch() const { return next_epoch_; }
   void set_epoch(int64_t e) { next_epoch_ = e; }
