@@ -50,7 +50,7 @@ done
 # shellcheck source=scripts/cifar_cache.sh
 source scripts/cifar_cache.sh
 
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # No mpi_yield_when_idle: on an idle machine a waiting rank should poll, as mpirun's default does. Yielding
 # put a sched_yield system call into every poll and cost the MNIST CNN 5-10% of its 2-process epoch here.
 mpirun=(mpirun --allow-run-as-root --oversubscribe --bind-to none)

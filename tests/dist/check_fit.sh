@@ -7,7 +7,7 @@ mpiexec=$1
 bin=$2
 dir=$3
 rm -rf "$dir" && mkdir -p "$dir"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 out=$(timeout -k 5 120 "$mpiexec" -n 2 --allow-run-as-root --oversubscribe "$bin" "$dir" 2>&1)
 rc=$?
 echo "$out"

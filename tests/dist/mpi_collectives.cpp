@@ -2,6 +2,10 @@
 // must give, for float32, float64, int64, float16 and bfloat16 (reduced in float32: MPI cannot add
 // them), contiguous and strided; and the disagreement check.
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "tests/dist/mpi_test_main.h"
 #include "xgrad/dist/dist.h"
@@ -112,6 +116,12 @@ TEST(Collectives, BarrierAndRanks) {
   EXPECT_GE(P(), 2);
   EXPECT_LT(R(), P());
   EXPECT_LT(dist::local_rank(), dist::local_size());
+  // The ranks on this machine share its cores: an unbound rank counts its share of them.
+  cpu_set_t set;
+  ASSERT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+  if (CPU_COUNT(&set) == sysconf(_SC_NPROCESSORS_ONLN)) {
+    EXPECT_EQ(cores_available(), std::max(1, CPU_COUNT(&set) / dist::local_size()));
+  }
 }
 
 TEST(Collectives, DisagreementIsAnErrorOnEveryRankNamingBoth) {
