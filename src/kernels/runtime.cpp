@@ -1,7 +1,6 @@
 #include "xgrad/runtime.h"
 
 #include <omp.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,13 +23,10 @@ std::atomic<int> processes_per_machine{1};
 }  // namespace
 
 int cores_available() {
-  const long online = sysconf(_SC_NPROCESSORS_ONLN);
-  int mine = static_cast<int>(std::max(1L, online));
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) mine = std::max(1, CPU_COUNT(&set));
+  const int mine = omp_get_num_procs();  // the CPUs of this process's affinity mask, as OpenMP counts them
   // A process bound to some of the CPUs (mpirun --bind-to core) holds its share already; an unbound
   // one shares all of them with the machine's other processes.
-  if (mine < online) return mine;
+  if (mine < sysconf(_SC_NPROCESSORS_ONLN)) return std::max(1, mine);
   return std::max(1, mine / processes_per_machine.load(std::memory_order_relaxed));
 }
 
